@@ -1,0 +1,64 @@
+"""Who may do what: one pure table, used by the service-level check in bot/services/auth.py."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    COORDINATOR = "coordinator"
+    TEACHER = "teacher"
+    BEGELEIDER = "begeleider"
+
+
+class Action(StrEnum):
+    CREATE_EXCHANGE = "create_exchange"
+    INVITE = "invite"
+    VIEW_ALL_EXCHANGES = "view_all_exchanges"
+    VIEW_EXCHANGE = "view_exchange"
+
+
+# Global actions need the coordinator role; exchange actions need a role in that exchange
+# (a coordinator counts as having every role in every exchange).
+GLOBAL_ACTIONS: dict[Action, frozenset[Role]] = {
+    Action.CREATE_EXCHANGE: frozenset({Role.COORDINATOR}),
+    Action.VIEW_ALL_EXCHANGES: frozenset({Role.COORDINATOR}),
+}
+EXCHANGE_ACTIONS: dict[Action, frozenset[Role]] = {
+    Action.INVITE: frozenset({Role.COORDINATOR}),
+    Action.VIEW_EXCHANGE: frozenset({Role.COORDINATOR, Role.TEACHER, Role.BEGELEIDER}),
+}
+
+
+def is_allowed(action: Action, *, is_coordinator: bool, roles_in_exchange: Collection[str]) -> bool:
+    """Whether someone with these roles may perform `action`.
+
+    `roles_in_exchange` are the user's roles in the exchange the action is about (empty for a
+    global action, or when the user is not a member).
+    """
+    if action in GLOBAL_ACTIONS:
+        return is_coordinator and Role.COORDINATOR in GLOBAL_ACTIONS[action]
+    allowed = EXCHANGE_ACTIONS[action]
+    if is_coordinator and Role.COORDINATOR in allowed:
+        return True
+    return any(Role(role) in allowed for role in roles_in_exchange)
+
+
+# The commands each role sees in its menu and in /help, in menu order.
+COMMANDS_BY_ROLE: dict[Role | None, tuple[str, ...]] = {
+    None: ("start", "help", "taal"),
+    Role.TEACHER: ("programma",),
+    Role.BEGELEIDER: ("programma",),
+    Role.COORDINATOR: ("nieuw", "uitnodigen", "programma", "annuleren"),
+}
+
+
+def commands_for(roles: Collection[Role]) -> list[str]:
+    """The commands a user with these roles has, without duplicates, in a stable order."""
+    seen: list[str] = []
+    for role in (Role.COORDINATOR, Role.TEACHER, Role.BEGELEIDER):
+        if role in roles:
+            seen.extend(c for c in COMMANDS_BY_ROLE[role] if c not in seen)
+    seen.extend(c for c in COMMANDS_BY_ROLE[None] if c not in seen)
+    return seen
