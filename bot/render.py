@@ -1,0 +1,47 @@
+"""Turning replies (catalogue keys) into Telegram text and keyboards."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.replies import Btn, Deferred, Reply
+from bot.texts import Texts
+
+
+def _label(texts: Texts, lang: str, button: Btn) -> str:
+    if button.key is not None:
+        return texts.plain(lang, button.key, **button.params)
+    if button.label is None:
+        raise ValueError("a button needs a key or a label")
+    if isinstance(button.label, str):
+        return button.label
+    return button.label.get(lang)
+
+
+def keyboard(
+    texts: Texts, lang: str, buttons: tuple[tuple[Btn, ...], ...]
+) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(_label(texts, lang, b), callback_data=b.data, url=b.url)
+                for b in row
+            ]
+            for row in buttons
+        ]
+    )
+
+
+def params_for(texts: Texts, lang: str, params: Mapping[str, object]) -> dict[str, object]:
+    return {
+        name: value.render(texts, lang) if isinstance(value, Deferred) else value
+        for name, value in params.items()
+    }
+
+
+def text(texts: Texts, lang: str, reply: Reply) -> str:
+    return texts.get(lang, reply.key, **params_for(texts, lang, reply.params))

@@ -1,0 +1,148 @@
+"""Exchanges: creating a pair and reading what a user may see."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from bot.domain.exchange_input import ExchangeInput, SideInput
+from bot.domain.programme import Programme
+from bot.domain.timeline import plan_phases
+from db.models import (
+    STATUS_ACTIVE,
+    Exchange,
+    ExchangePhase,
+    ExchangeSide,
+    Membership,
+    School,
+    User,
+)
+
+_FULL = (
+    selectinload(Exchange.sides).joinedload(ExchangeSide.school),
+    selectinload(Exchange.phases),
+    selectinload(Exchange.memberships).joinedload(Membership.user),
+)
+
+
+async def known_cities(session: AsyncSession, limit: int = 12) -> list[str]:
+    """Cities that already have schools, most used first."""
+    rows = await session.execute(
+        select(School.city, func.count(School.id).label("n"))
+        .group_by(School.city)
+        .order_by(func.count(School.id).desc(), School.city)
+        .limit(limit)
+    )
+    return [city for city, _ in rows]
+
+
+async def find_school(session: AsyncSession, city: str, name: str) -> School | None:
+    return await session.scalar(
+        select(School).where(
+            func.lower(School.city) == city.lower(), func.lower(School.name) == name.lower()
+        )
+    )
+
+
+async def _school_for(session: AsyncSession, city: str, side: SideInput) -> School:
+    school = await find_school(session, city, side.school)
+    if school is None:
+        school = School(name=side.school, city=city, address=side.address)
+        session.add(school)
+        await session.flush()
+    elif side.address and not school.address:
+        school.address = side.address
+    return school
+
+
+async def create_exchange(
+    session: AsyncSession,
+    data: ExchangeInput,
+    programme: Programme,
+    *,
+    created_by: int | None,
+    now: datetime,
+) -> Exchange:
+    """Store a new pair with its phases planned from the programme's default offsets."""
+    city = await session.scalar(
+        select(School.city).where(func.lower(School.city) == data.city.lower()).limit(1)
+    )
+    city = city or data.city
+    # Schools first: their flush must not come between creating the exchange and filling its
+    # collections, or the async session would try to lazy-load them.
+    schools = [await _school_for(session, city, side) for side in data.sides]
+    exchange = Exchange(
+        programme_key=programme.key,
+        city=city,
+        start_date=data.start_date,
+        status=STATUS_ACTIVE,
+        created_by=created_by,
+        created_at=now,
+        sides=[
+            ExchangeSide(
+                side=letter,
+                school_id=school.id,
+                class_name=side.class_name,
+                class_size=side.class_size,
+            )
+            for letter, side, school in zip(("A", "B"), data.sides, schools, strict=True)
+        ],
+        phases=[
+            ExchangePhase(
+                phase_key=planned.key,
+                starts_on=planned.starts_on,
+                ends_on=planned.ends_on,
+                start_time=planned.start_time,
+                host=planned.host,
+                agreed=False,
+            )
+            for planned in plan_phases(programme, data.start_date)
+        ],
+    )
+    session.add(exchange)
+    await session.flush()
+    return exchange
+
+
+async def load_exchange(session: AsyncSession, exchange_id: int) -> Exchange | None:
+    """The exchange with its sides, schools, phases and members."""
+    return await session.scalar(select(Exchange).where(Exchange.id == exchange_id).options(*_FULL))
+
+
+async def visible_exchanges(session: AsyncSession, user: User) -> Sequence[Exchange]:
+    """Active exchanges the user may see: all for a coordinator, else their own."""
+    query = select(Exchange).where(Exchange.status == STATUS_ACTIVE).options(*_FULL)
+    if not user.is_coordinator:
+        member_of = select(Membership.exchange_id).where(Membership.user_id == user.id)
+        query = query.where(Exchange.id.in_(member_of))
+    rows = await session.scalars(query.order_by(Exchange.start_date.desc(), Exchange.id.desc()))
+    return list(rows)
+
+
+async def member_exchanges(session: AsyncSession, user: User) -> Sequence[Exchange]:
+    """Active exchanges the user is a member of (coordinators included only where members)."""
+    member_of = select(Membership.exchange_id).where(Membership.user_id == user.id)
+    rows = await session.scalars(
+        select(Exchange)
+        .where(Exchange.status == STATUS_ACTIVE, Exchange.id.in_(member_of))
+        .options(*_FULL)
+        .order_by(Exchange.start_date, Exchange.id)
+    )
+    return list(rows)
+
+
+def side_of(exchange: Exchange, letter: str) -> ExchangeSide:
+    for side in exchange.sides:
+        if side.side == letter:
+            return side
+    raise KeyError(letter)
+
+
+def title(exchange: Exchange) -> str:
+    """How users name a pair: 'De Avonturijn – De Odyssee'."""
+    names = [side.school.name for side in sorted(exchange.sides, key=lambda s: s.side)]
+    return " – ".join(names)

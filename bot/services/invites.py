@@ -1,0 +1,192 @@
+"""Invite deep links: creating, revoking and redeeming them."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta, tzinfo
+from enum import StrEnum
+from typing import NoReturn
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import ROLE_BEGELEIDER, ROLE_TEACHER, Exchange, Invite, Membership, User
+
+TOKEN_BYTES = 16  # 128 bits
+MAX_TOKEN_LENGTH = 64  # Telegram's limit for a /start parameter
+BAD_TOKEN_WINDOW = timedelta(hours=1)
+BAD_TOKEN_FREE_TRIES = 3
+BAD_TOKEN_BASE_LOCK = timedelta(minutes=1)
+BAD_TOKEN_MAX_LOCK = timedelta(hours=24)
+
+# The three links a coordinator hands out for one pair.
+INVITE_KINDS: tuple[tuple[str, str | None], ...] = (
+    (ROLE_TEACHER, "A"),
+    (ROLE_TEACHER, "B"),
+    (ROLE_BEGELEIDER, None),
+)
+
+
+class InviteProblem(StrEnum):
+    # One answer for unknown, expired, used-up and revoked tokens: telling them apart would
+    # tell a guesser which tokens exist.
+    INVALID = "invalid"
+    LOCKED = "locked"
+
+
+class InviteError(Exception):
+    def __init__(self, problem: InviteProblem, retry_after: timedelta | None = None) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class NewInvite:
+    invite: Invite
+    token: str
+
+
+@dataclass(frozen=True)
+class JoinResult:
+    exchange_id: int
+    role: str
+    side: str | None
+    already_member: bool
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+async def create_invites(
+    session: AsyncSession,
+    exchange: Exchange,
+    *,
+    created_by: int,
+    now: datetime,
+    ttl: timedelta,
+    tz: tzinfo,
+    teacher_uses: int,
+    begeleider_uses: int,
+) -> list[NewInvite]:
+    """One fresh link per role and side; only the hashes are stored.
+
+    Links work up to and including the last day (local time), which is what people read.
+    """
+    last_day = (now.astimezone(tz) + ttl).date()
+    expires_at = datetime.combine(last_day + timedelta(days=1), time(0), tz).astimezone(UTC)
+    created: list[NewInvite] = []
+    for role, side in INVITE_KINDS:
+        token = new_token()
+        invite = Invite(
+            exchange_id=exchange.id,
+            role=role,
+            side=side,
+            token_hash=hash_token(token),
+            created_by=created_by,
+            created_at=now,
+            expires_at=expires_at,
+            max_uses=teacher_uses if role == ROLE_TEACHER else begeleider_uses,
+            uses=0,
+        )
+        session.add(invite)
+        created.append(NewInvite(invite, token))
+    await session.flush()
+    return created
+
+
+async def revoke_invites(
+    session: AsyncSession, exchange_id: int, invite_ids: list[int], *, now: datetime
+) -> int:
+    """Revoke these invites of this exchange; returns how many were still open."""
+    result = await session.execute(
+        update(Invite)
+        .where(
+            Invite.exchange_id == exchange_id,
+            Invite.id.in_(invite_ids),
+            Invite.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _lock_for(failures: int) -> timedelta:
+    extra = failures - BAD_TOKEN_FREE_TRIES
+    lock = BAD_TOKEN_BASE_LOCK * (2 ** max(0, extra - 1))
+    return min(lock, BAD_TOKEN_MAX_LOCK)
+
+
+def _record_failure(user: User, now: datetime) -> None:
+    if user.bad_invite_since is None or now - user.bad_invite_since > BAD_TOKEN_WINDOW:
+        user.bad_invite_since = now
+        user.bad_invite_count = 0
+    user.bad_invite_count += 1
+    if user.bad_invite_count > BAD_TOKEN_FREE_TRIES:
+        user.invite_locked_until = now + _lock_for(user.bad_invite_count)
+
+
+def _fail(user: User, now: datetime) -> NoReturn:
+    _record_failure(user, now)
+    if user.invite_locked_until is not None and user.invite_locked_until > now:
+        raise InviteError(InviteProblem.LOCKED, user.invite_locked_until - now)
+    raise InviteError(InviteProblem.INVALID)
+
+
+def _looks_like_token(token: str) -> bool:
+    allowed = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+    return 0 < len(token) <= MAX_TOKEN_LENGTH and set(token) <= allowed
+
+
+async def redeem(session: AsyncSession, user: User, token: str, *, now: datetime) -> JoinResult:
+    """Join the user to the invite's exchange with its role, or raise InviteError.
+
+    A failure is counted against the user (so guessing slows down); the caller commits
+    that count even though the join did not happen.
+    """
+    if user.invite_locked_until is not None and user.invite_locked_until > now:
+        raise InviteError(InviteProblem.LOCKED, user.invite_locked_until - now)
+    invite = None
+    if _looks_like_token(token):
+        invite = await session.scalar(
+            select(Invite).where(Invite.token_hash == hash_token(token)).with_for_update()
+        )
+    if invite is None or invite.revoked_at is not None or invite.expires_at <= now:
+        _fail(user, now)
+    exchange = await session.get(Exchange, invite.exchange_id)
+    existing = await session.scalar(
+        select(Membership).where(
+            Membership.user_id == user.id,
+            Membership.exchange_id == invite.exchange_id,
+            Membership.role == invite.role,
+        )
+    )
+    if existing is not None:
+        # Tapping the same link twice is harmless and uses nothing up.
+        user.bad_invite_count = 0
+        return JoinResult(invite.exchange_id, existing.role, existing.side, already_member=True)
+    if invite.uses >= invite.max_uses or exchange is None or exchange.status != "active":
+        _fail(user, now)
+    invite.uses += 1
+    session.add(
+        Membership(
+            user_id=user.id,
+            exchange_id=invite.exchange_id,
+            role=invite.role,
+            side=invite.side,
+            invite_id=invite.id,
+            joined_at=now,
+        )
+    )
+    user.bad_invite_count = 0
+    user.bad_invite_since = None
+    user.invite_locked_until = None
+    await session.flush()
+    return JoinResult(invite.exchange_id, invite.role, invite.side, already_member=False)
