@@ -1,0 +1,137 @@
+"""Command line: `python -m bot [run | migrate | import FILE]`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from telegram import Update
+
+from bot.clock import SystemClock
+from bot.config import Settings, SettingsError, get_settings
+from bot.context import AppContext
+from bot.domain.programme import ProgrammeError, load_programmes
+from bot.services import importer
+from bot.texts import get_texts
+from db import migrate
+from db.session import Database
+
+log = logging.getLogger("bot")
+
+
+def _setup_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs every request URL at INFO, and Bot API URLs contain the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+async def _migrate(settings: Settings) -> None:
+    database = Database(settings.database_url)
+    try:
+        await migrate.upgrade(database.engine)
+    finally:
+        await database.dispose()
+
+
+def _run(settings: Settings) -> int:
+    from bot.app import build_application
+
+    token = settings.require_token()
+    programmes = load_programmes()
+    asyncio.run(_migrate(settings))
+    context = AppContext(
+        settings=settings,
+        db=Database(settings.database_url),
+        clock=SystemClock(),
+        programmes=programmes,
+        texts=get_texts(),
+    )
+    application = build_application(context, token)
+    # Pending updates are kept: a message sent while the bot restarted still counts.
+    application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    return 0
+
+
+async def _import(settings: Settings, path: Path, skip_invalid: bool) -> int:
+    texts = get_texts()
+    lang = settings.default_language
+    programmes = load_programmes()
+    clock = SystemClock()
+    try:
+        content = await asyncio.to_thread(path.read_text, encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        print(
+            texts.plain(lang, "import.unreadable", file=str(path), error=str(error)),
+            file=sys.stderr,
+        )
+        return 2
+    today = clock.now().astimezone(settings.tz).date()
+    parsed = importer.parse_csv(content, programmes, today)
+    if parsed.header_problem is not None:
+        problem = parsed.header_problem
+        print(texts.plain(lang, problem.key, **problem.params), file=sys.stderr)
+        return 1
+    for problem in parsed.problems:
+        reason = texts.plain(lang, problem.key, **problem.params)
+        print(
+            texts.plain(
+                lang, "import.problem", line=problem.line, column=problem.column, reason=reason
+            ),
+            file=sys.stderr,
+        )
+    if parsed.problems and not skip_invalid:
+        print(
+            texts.plain(lang, "import.nothing_imported", count=len(parsed.problems)),
+            file=sys.stderr,
+        )
+        return 1
+    await _migrate(settings)
+    database = Database(settings.database_url)
+    try:
+        async with database.write() as session:
+            ids = await importer.import_rows(session, parsed.rows, programmes, now=clock.now())
+    finally:
+        await database.dispose()
+    skipped = len({p.line for p in parsed.problems})
+    print(texts.plain(lang, "import.done", count=len(ids), skipped=skipped))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="wijkbot")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="start the bot (default)")
+    commands.add_parser("migrate", help="apply database migrations")
+    importing = commands.add_parser("import", help="import exchanges from a CSV file")
+    importing.add_argument("file", type=Path)
+    importing.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="import the valid lines even if others have errors",
+    )
+    args = parser.parse_args(argv)
+    try:
+        settings = get_settings()
+        _setup_logging(settings)
+        if args.command == "migrate":
+            asyncio.run(_migrate(settings))
+            print(get_texts().plain(settings.default_language, "cli.migrated"))
+            return 0
+        if args.command == "import":
+            return asyncio.run(_import(settings, args.file, args.skip_invalid))
+        return _run(settings)
+    except (SettingsError, ProgrammeError) as error:
+        print(str(error), file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

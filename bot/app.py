@@ -1,0 +1,60 @@
+"""Building the python-telegram-bot Application with every handler in a deliberate order."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+
+from bot.concurrency import PerChatUpdateProcessor
+from bot.context import KEY, AppContext
+from bot.handlers import errors, exchanges, fallback, invites, start
+from bot.menus import set_default_menus
+
+log = logging.getLogger(__name__)
+
+
+def build_application(app_context: AppContext, token: str) -> Application:  # type: ignore[type-arg]
+    """The bot, wired to the shared resources in `app_context`."""
+    settings = app_context.settings
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                tzinfo=settings.tz,
+            )
+        )
+        .concurrent_updates(PerChatUpdateProcessor())
+        .rate_limiter(AIORateLimiter(max_retries=2))
+        .post_init(_post_init)
+    )
+    if settings.telegram_api_url:
+        base = settings.telegram_api_url.rstrip("/")
+        builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
+    application = builder.build()
+    application.bot_data[KEY] = app_context
+
+    # One handler group: PTB runs the first handler that matches, so the order matters.
+    # Feature handlers match only their own commands and buttons; the fallbacks come last
+    # and see only what none of them took.
+    start.register(application)
+    exchanges.register(application)
+    invites.register(application)
+    fallback.register(application)
+    errors.register(application)
+    return application
+
+
+async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
+    app_context: AppContext = application.bot_data[KEY]
+    me = await application.bot.get_me()
+    app_context.bot_username = me.username or ""
+    await set_default_menus(
+        application.bot, app_context.texts, app_context.settings.default_language
+    )
+    log.info("Bot @%s ready", app_context.bot_username)

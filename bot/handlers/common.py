@@ -1,0 +1,115 @@
+"""Helpers every handler uses: who is asking, one transaction per update, replying."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Message, Update
+from telegram.ext import ContextTypes
+
+from bot import render
+from bot.context import AppContext, app_context
+from bot.replies import Reply
+from bot.services.users import TelegramPerson, touch_user
+from db.models import User
+
+Context = ContextTypes.DEFAULT_TYPE
+DialogTextHandler = Callable[[Update, Context], Awaitable[None]]
+
+# Typed answers go to the conversation the chat is in; each conversation kind registers here.
+_DIALOG_TEXT_HANDLERS: dict[str, DialogTextHandler] = {}
+
+
+def register_dialog(kind: str, handler: DialogTextHandler) -> None:
+    _DIALOG_TEXT_HANDLERS[kind] = handler
+
+
+def dialog_text_handler(kind: str) -> DialogTextHandler | None:
+    return _DIALOG_TEXT_HANDLERS.get(kind)
+
+
+def person(update: Update) -> TelegramPerson:
+    tg = update.effective_user
+    if tg is None:
+        raise ValueError("update without a user")
+    return TelegramPerson(
+        id=tg.id,
+        display_name=tg.full_name,
+        username=tg.username,
+        language_code=tg.language_code,
+    )
+
+
+@dataclass
+class Unit:
+    """One unit of work for one update: the session, the user, the shared resources."""
+
+    session: AsyncSession
+    user: User
+    app: AppContext
+
+    @property
+    def lang(self) -> str:
+        return self.user.language
+
+
+@asynccontextmanager
+async def unit_of_work(update: Update, context: Context) -> AsyncIterator[Unit]:
+    """A write transaction with the (refreshed) user; committed when the block ends.
+
+    Send replies after the block: Telegram is never awaited inside a write transaction.
+    """
+    app = app_context(context)
+    async with app.db.write() as session:
+        user = await touch_user(
+            session,
+            person(update),
+            now=app.clock.now(),
+            default_language=app.settings.default_language,
+            coordinator_ids=app.settings.coordinator_ids,
+        )
+        yield Unit(session, user, app)
+
+
+async def send(
+    update: Update, context: Context, lang: str, replies: Sequence[Reply]
+) -> list[Message]:
+    """Send replies to the chat of the update, in order."""
+    app = app_context(context)
+    chat = update.effective_chat
+    if chat is None:
+        return []
+    sent = []
+    for reply in replies:
+        sent.append(
+            await context.bot.send_message(
+                chat.id,
+                render.text(app.texts, lang, reply),
+                reply_markup=render.keyboard(app.texts, lang, reply.buttons),
+            )
+        )
+    return sent
+
+
+async def say(update: Update, context: Context, lang: str, key: str, **params: object) -> None:
+    await send(update, context, lang, [Reply(key, params)])
+
+
+async def answer_callback(
+    update: Update, context: Context, lang: str, key: str | None = None, **params: object
+) -> None:
+    query = update.callback_query
+    if query is None:
+        return
+    text = app_context(context).texts.plain(lang, key, **params) if key else None
+    await query.answer(text)
+
+
+async def clear_buttons(update: Update) -> None:
+    """Remove the keyboard of the message whose button was pressed (it has been used)."""
+    query = update.callback_query
+    if query is not None and query.message is not None and query.message.reply_markup:
+        await query.edit_message_reply_markup(reply_markup=None)

@@ -1,0 +1,60 @@
+"""What the bot does with everything no other handler took: typed answers, unknown input."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+
+from bot.context import app_context
+from bot.handlers.common import Context, answer_callback, dialog_text_handler, say, unit_of_work
+from bot.services import dialogs
+
+
+async def text(update: Update, context: Context) -> None:
+    """Route a typed answer to the chat's conversation, or point to /help."""
+    app = app_context(context)
+    chat = update.effective_chat
+    assert chat is not None
+    async with app.db.read() as session:
+        dialog = await dialogs.current(session, chat.id, now=app.clock.now())
+        kind = dialog.kind if dialog else None
+    handler = dialog_text_handler(kind) if kind else None
+    if handler is not None:
+        await handler(update, context)
+        return
+    async with unit_of_work(update, context) as uow:
+        lang = uow.lang
+    await say(update, context, lang, "fallback.free_text")
+
+
+async def unknown_command(update: Update, context: Context) -> None:
+    """Answer a command the bot does not know."""
+    async with unit_of_work(update, context) as uow:
+        lang = uow.lang
+    await say(update, context, lang, "fallback.unknown_command")
+
+
+async def other_message(update: Update, context: Context) -> None:
+    """Answer stickers, photos and the like outside a conversation."""
+    async with unit_of_work(update, context) as uow:
+        lang = uow.lang
+    await say(update, context, lang, "fallback.other")
+
+
+async def unknown_button(update: Update, context: Context) -> None:
+    """A button whose data no handler knows (old or forged): say it has expired."""
+    async with unit_of_work(update, context) as uow:
+        lang = uow.lang
+    await answer_callback(update, context, lang, "common.button_expired")
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    """Register last, in the default group: PTB runs the first matching handler of a group,
+    so these only see updates that no feature handler matched."""
+    private = filters.ChatType.PRIVATE
+    app.add_handler(MessageHandler(private & filters.COMMAND, unknown_command))
+    app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, text))
+    app.add_handler(
+        MessageHandler(private & ~filters.TEXT & ~filters.StatusUpdate.ALL, other_message)
+    )
+    app.add_handler(CallbackQueryHandler(unknown_button))

@@ -1,0 +1,175 @@
+"""/uitnodigen: invite links per role for an exchange, and revoking them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.context import app_context
+from bot.domain.dates import format_date
+from bot.domain.permissions import Action
+from bot.handlers.common import Context, answer_callback, send, unit_of_work
+from bot.menus import aliases
+from bot.render import text
+from bot.replies import Btn, Reply, rows
+from bot.services import auth, exchanges, invites
+from bot.texts import Markup
+
+INVITE_PREFIX = "inv:"
+REVOKE_PREFIX = "rv:"
+MAX_CHOICE_BUTTONS = 30
+
+
+def _link(bot_username: str, token: str) -> str:
+    return f"https://t.me/{bot_username}?start={token}"
+
+
+async def _invite_replies(
+    update: Update, context: Context, exchange_id: int
+) -> tuple[str, list[Reply]]:
+    app = app_context(context)
+    async with unit_of_work(update, context) as uow:
+        lang = uow.lang
+        try:
+            await auth.require_exchange(uow.session, uow.user, Action.INVITE, exchange_id)
+        except auth.NotAllowed:
+            return lang, [Reply("auth.not_allowed")]
+        exchange = await exchanges.load_exchange(uow.session, exchange_id)
+        assert exchange is not None
+        created = await invites.create_invites(
+            uow.session,
+            exchange,
+            created_by=uow.user.id,
+            now=app.clock.now(),
+            ttl=timedelta(days=app.settings.invite_ttl_days),
+            tz=app.settings.tz,
+            teacher_uses=app.settings.invite_teacher_uses,
+            begeleider_uses=app.settings.invite_begeleider_uses,
+        )
+        lines = []
+        for new in created:
+            invite = new.invite
+            if invite.side:
+                school = exchanges.side_of(exchange, invite.side).school.name
+                label = app.texts.get(lang, "invite.for_teacher", side=invite.side, school=school)
+            else:
+                label = app.texts.get(lang, "invite.for_begeleider")
+            lines.append(
+                app.texts.get(
+                    lang,
+                    "invite.line",
+                    label=Markup(label),
+                    link=_link(app.bot_username, new.token),
+                    uses=invite.max_uses,
+                )
+            )
+        # Stored as the first moment the links no longer work; people read the last day.
+        expires = (created[0].invite.expires_at - timedelta(seconds=1)).astimezone(app.settings.tz)
+        ids = ".".join(str(n.invite.id) for n in created)
+        revoke = Btn(f"{REVOKE_PREFIX}{exchange_id}:{ids}", key="invite.btn_revoke")
+        reply = Reply(
+            "invite.links",
+            {
+                "id": exchange.id,
+                "title": exchanges.title(exchange),
+                "lines": Markup("\n\n".join(lines)),
+                "expires": format_date(expires.date(), lang),
+            },
+            buttons=((revoke,),),
+        )
+    return lang, [reply]
+
+
+async def invite(update: Update, context: Context) -> None:
+    """Make invite links for an exchange: `/uitnodigen 12`, or choose with a button."""
+    arg = context.args[0].lstrip("#") if context.args else None
+    if arg is not None and arg.isdigit():
+        lang, replies = await _invite_replies(update, context, int(arg))
+        await send(update, context, lang, replies)
+        return
+    async with unit_of_work(update, context) as uow:
+        lang = uow.lang
+        try:
+            await auth.require(uow.session, uow.user, Action.VIEW_ALL_EXCHANGES)
+        except auth.NotAllowed:
+            replies = [Reply("auth.not_allowed")]
+            choices = None
+        else:
+            choices = list(await exchanges.visible_exchanges(uow.session, uow.user))
+            replies = []
+    if choices is None:
+        await send(update, context, lang, replies)
+        return
+    if arg is not None:
+        await send(update, context, lang, [Reply("invite.bad_number")])
+        return
+    if not choices:
+        await send(update, context, lang, [Reply("programme.none_coordinator")])
+        return
+    if len(choices) == 1:
+        lang, replies = await _invite_replies(update, context, choices[0].id)
+        await send(update, context, lang, replies)
+        return
+    buttons = [
+        Btn(f"{INVITE_PREFIX}{e.id}", label=f"#{e.id} {exchanges.title(e)}")
+        for e in choices[:MAX_CHOICE_BUTTONS]
+    ]
+    await send(
+        update,
+        context,
+        lang,
+        [Reply("invite.choose", {"count": len(choices)}, buttons=rows(buttons, 1))],
+    )
+
+
+async def invite_chosen(update: Update, context: Context) -> None:
+    """Make links for the exchange whose button was pressed."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    raw = query.data.removeprefix(INVITE_PREFIX)
+    if not raw.isdigit():
+        await answer_callback(
+            update, context, app_context(context).settings.default_language, "common.button_expired"
+        )
+        return
+    lang, replies = await _invite_replies(update, context, int(raw))
+    await answer_callback(update, context, lang)
+    await send(update, context, lang, replies)
+
+
+async def revoke(update: Update, context: Context) -> None:
+    """Revoke the links of one /uitnodigen message and take them out of the chat."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    exchange_part, _, id_part = query.data.removeprefix(REVOKE_PREFIX).partition(":")
+    ids = [int(i) for i in id_part.split(".") if i.isdigit()]
+    app = app_context(context)
+    async with unit_of_work(update, context) as uow:
+        lang = uow.lang
+        allowed = exchange_part.isdigit() and bool(ids)
+        if allowed:
+            try:
+                await auth.require_exchange(
+                    uow.session, uow.user, Action.INVITE, int(exchange_part)
+                )
+            except auth.NotAllowed:
+                allowed = False
+        if allowed:
+            count = await invites.revoke_invites(
+                uow.session, int(exchange_part), ids, now=app.clock.now()
+            )
+    if not allowed:
+        await answer_callback(update, context, lang, "auth.not_allowed")
+        return
+    await answer_callback(update, context, lang, "invite.revoked_toast", count=count)
+    await query.edit_message_text(
+        text(app.texts, lang, Reply("invite.revoked", {"id": int(exchange_part), "count": count}))
+    )
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler(aliases("uitnodigen"), invite))
+    app.add_handler(CallbackQueryHandler(invite_chosen, pattern=f"^{INVITE_PREFIX}"))
+    app.add_handler(CallbackQueryHandler(revoke, pattern=f"^{REVOKE_PREFIX}"))

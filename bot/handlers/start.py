@@ -1,0 +1,150 @@
+"""/start (with or without an invite token), /help and /taal."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot import presenters
+from bot.context import app_context
+from bot.domain.permissions import Role, commands_for
+from bot.handlers.common import Context, answer_callback, send, unit_of_work
+from bot.menus import aliases, command_name, set_user_menu
+from bot.replies import Btn, Reply
+from bot.services import exchanges, invites
+from bot.services.exchanges import side_of, title
+from bot.services.users import roles_of, set_language
+from bot.texts import Markup
+from db.models import ROLE_TEACHER
+
+LANGUAGE_PREFIX = "lang:"
+
+
+def _greeting_key(roles: set[Role]) -> str:
+    if Role.COORDINATOR in roles:
+        return "start.coordinator"
+    if roles:
+        return "start.member"
+    return "start.stranger"
+
+
+async def start(update: Update, context: Context) -> None:
+    """Greet the user, or join them to an exchange through an invite token."""
+    token = context.args[0] if context.args else None
+    replies: list[Reply] = []
+    async with unit_of_work(update, context) as uow:
+        app = uow.app
+        if token:
+            try:
+                joined = await invites.redeem(uow.session, uow.user, token, now=app.clock.now())
+            except invites.InviteError as problem:
+                if problem.problem is invites.InviteProblem.LOCKED and problem.retry_after:
+                    minutes = max(1, round(problem.retry_after.total_seconds() / 60))
+                    replies.append(Reply("join.locked", {"minutes": minutes}))
+                else:
+                    replies.append(Reply("join.invalid"))
+            else:
+                exchange = await exchanges.load_exchange(uow.session, joined.exchange_id)
+                assert exchange is not None
+                programme = app.programmes[exchange.programme_key]
+                if joined.role == ROLE_TEACHER and joined.side:
+                    side = side_of(exchange, joined.side)
+                    key = "join.welcome_teacher"
+                    params: dict[str, object] = {
+                        "school": side.school.name,
+                        "class_name": side.class_name,
+                    }
+                else:
+                    key = "join.welcome_begeleider"
+                    params = {}
+                if joined.already_member:
+                    key = "join.already_member"
+                next_step = presenters.next_step(
+                    app.texts,
+                    uow.lang,
+                    exchange,
+                    programme,
+                    joined.role,
+                    app.today(),  # type: ignore[arg-type]
+                )
+                params.update(name=uow.user.display_name, title=title(exchange), next=next_step)
+                replies.append(Reply(key, params))
+        roles = await roles_of(uow.session, uow.user)
+        if not token:
+            replies.append(Reply(_greeting_key(roles), {"name": uow.user.display_name}))
+        lang = uow.lang
+    await send(update, context, lang, replies)
+    await set_user_menu(
+        context.bot, app_context(context).texts, update.effective_chat.id, lang, roles
+    )  # type: ignore[union-attr]
+
+
+async def help_command(update: Update, context: Context) -> None:
+    """List the user's commands, one line each."""
+    async with unit_of_work(update, context) as uow:
+        roles = await roles_of(uow.session, uow.user)
+        lang = uow.lang
+    texts = app_context(context).texts
+    lines = [
+        texts.get(
+            lang,
+            "help.line",
+            command=command_name(c, lang),
+            description=texts.plain(lang, f"commands.{c}"),
+        )
+        for c in commands_for(roles)
+    ]
+    await send(update, context, lang, [Reply("help.text", {"lines": Markup("\n".join(lines))})])
+
+
+def _language_buttons() -> tuple[tuple[Btn, ...], ...]:
+    return (
+        (
+            Btn(f"{LANGUAGE_PREFIX}nl", key="language.dutch"),
+            Btn(f"{LANGUAGE_PREFIX}en", key="language.english"),
+        ),
+    )
+
+
+async def _switch(update: Update, context: Context, choice: str) -> None:
+    async with unit_of_work(update, context) as uow:
+        await set_language(uow.session, uow.user.id, choice)
+        roles = await roles_of(uow.session, uow.user)
+    await send(update, context, choice, [Reply("language.changed")])
+    chat = update.effective_chat
+    if chat is not None:
+        await set_user_menu(context.bot, app_context(context).texts, chat.id, choice, roles)
+
+
+async def language(update: Update, context: Context) -> None:
+    """Switch between Dutch and English (`/taal en`), or offer the choice."""
+    choice = context.args[0].lower() if context.args else None
+    if choice in ("nl", "en"):
+        await _switch(update, context, choice)
+        return
+    async with unit_of_work(update, context) as uow:
+        lang = uow.lang
+    key = "language.choose" if choice is None else "language.unknown"
+    await send(update, context, lang, [Reply(key, buttons=_language_buttons())])
+
+
+async def language_chosen(update: Update, context: Context) -> None:
+    """Apply the language button that was pressed."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    choice = query.data.removeprefix(LANGUAGE_PREFIX)
+    if choice not in ("nl", "en"):
+        await answer_callback(
+            update, context, app_context(context).settings.default_language, "common.button_expired"
+        )
+        return
+    await answer_callback(update, context, choice)
+    await query.edit_message_reply_markup(reply_markup=None)
+    await _switch(update, context, choice)
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler("start", start))
+    app.add_handler(CommandHandler("help", help_command))
+    app.add_handler(CommandHandler(aliases("taal"), language))
+    app.add_handler(CallbackQueryHandler(language_chosen, pattern=f"^{LANGUAGE_PREFIX}"))
