@@ -1,0 +1,50 @@
+# `make run` starts the bot, `make test` runs the tests; both build .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
+
+.PHONY: run test test-sqlite test-postgres lint migrate clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.run-deps: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[postgres]'
+	touch $@
+
+$(VENV)/.dev-deps: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+run: $(VENV)/.run-deps
+	@$(BIN)/python -m bot run
+
+migrate: $(VENV)/.run-deps
+	@$(BIN)/python -m bot migrate
+
+# SQLite always; PostgreSQL too when it answers (REQUIRE_POSTGRES=1 makes its absence fatal).
+test: $(VENV)/.dev-deps
+	@$(MAKE) --no-print-directory test-sqlite
+	@if $(BIN)/python -m tests.pg_available "$(POSTGRES_URL)"; then \
+		$(MAKE) --no-print-directory test-postgres; \
+	elif [ -n "$$REQUIRE_POSTGRES" ]; then \
+		echo "PostgreSQL is required (REQUIRE_POSTGRES) but does not answer at $(POSTGRES_URL)"; exit 1; \
+	else \
+		echo "PostgreSQL does not answer at $(POSTGRES_URL): ran the SQLite suite only."; \
+	fi
+
+test-sqlite: $(VENV)/.dev-deps
+	@echo "== tests on SQLite"
+	@DATABASE_URL= $(BIN)/python -m tests.run_pytest -q
+
+test-postgres: $(VENV)/.dev-deps
+	@echo "== tests on PostgreSQL"
+	@DATABASE_URL="$(POSTGRES_URL)" $(BIN)/python -m tests.run_pytest -q
+
+lint: $(VENV)/.dev-deps
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

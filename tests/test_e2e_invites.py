@@ -1,0 +1,123 @@
+"""Invite links: joining, and every kind of bad link answered the same careful way."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from bot.services.invites import hash_token
+from db.models import Invite, Membership, User
+from tests.conftest import COORDINATOR_ID
+from tests.flows import Invites, create_exchange, make_invites, only
+from tests.harness import Harness
+
+INVALID = "Deze uitnodigingslink werkt niet (meer)"
+
+
+async def members(h: Harness) -> int:
+    async with h.db.read() as session:  # type: ignore[union-attr]
+        return int(await session.scalar(select(func.count()).select_from(Membership)) or 0)
+
+
+async def setup(h: Harness) -> tuple[int, Invites]:
+    coordinator = h.user(COORDINATOR_ID, "Carla")
+    exchange_id = await create_exchange(h, coordinator)
+    return exchange_id, await make_invites(h, coordinator, exchange_id)
+
+
+async def test_tokens_are_random_long_and_stored_hashed(harness: Harness) -> None:
+    h = harness
+    _, invites = await setup(h)
+    tokens = [invites.teacher_a, invites.teacher_b, invites.begeleider]
+    assert len(set(tokens)) == 3
+    assert all(len(t) >= 22 for t in tokens)  # 16 random bytes, base64url
+    async with h.db.read() as session:  # type: ignore[union-attr]
+        stored = (await session.scalars(select(Invite.token_hash))).all()
+    assert sorted(stored) == sorted(hash_token(t) for t in tokens)
+    assert not set(tokens) & set(stored)
+    assert f"t.me/{h.tg.bot_username}?start=" in invites.message.text
+    assert "tot en met maandag 25 januari" in invites.message.text
+
+
+async def test_unknown_expired_used_up_and_revoked_links_get_one_answer(harness: Harness) -> None:
+    h = harness
+    _, invites = await setup(h)
+    answers = []
+    # Unknown token.
+    answers.append(only(await h.send(h.user(6001, "A"), "/start bogus-token")).text)
+    # Used up: a teacher link works for two people.
+    await h.send(h.user(6002, "B"), f"/start {invites.teacher_a}")
+    await h.send(h.user(6003, "C"), f"/start {invites.teacher_a}")
+    answers.append(only(await h.send(h.user(6004, "D"), f"/start {invites.teacher_a}")).text)
+    # Revoked.
+    revoked = await h.press(h.user(COORDINATOR_ID), invites.message, "Deze links intrekken")
+    assert revoked == []  # the links message is edited, nothing new is sent
+    assert h.tg.callback_answers[-1]["text"] == "3 links ingetrokken."
+    edited = h.tg.messages(COORDINATOR_ID)
+    assert any("ingetrokken" in m.text for m in edited)
+    assert all("start=" not in m.text for m in edited)
+    answers.append(only(await h.send(h.user(6005, "E"), f"/start {invites.teacher_b}")).text)
+    assert all(INVALID in a for a in answers), answers
+    assert len(set(answers)) == 1
+    assert await members(h) == 2
+
+
+async def test_link_works_through_its_last_day_and_not_after(harness: Harness) -> None:
+    h = harness
+    _, invites = await setup(h)
+    # Made on Monday 11 January at 09:00; it works up to and including 25 January.
+    h.clock.advance(timedelta(days=14, hours=14, minutes=59))
+    joined = only(await h.send(h.user(6001, "A"), f"/start {invites.begeleider}"))
+    assert "begeleider" in joined.text
+    h.clock.advance(timedelta(minutes=2))
+    reply = only(await h.send(h.user(6002, "B"), f"/start {invites.begeleider}"))
+    assert INVALID in reply.text
+    assert await members(h) == 1
+
+
+async def test_same_link_twice_is_harmless(harness: Harness) -> None:
+    h = harness
+    _, invites = await setup(h)
+    teacher = h.user(6001, "A")
+    await h.send(teacher, f"/start {invites.teacher_a}")
+    again = only(await h.send(teacher, f"/start {invites.teacher_a}"))
+    assert "al mee" in again.text
+    assert await members(h) == 1
+    async with h.db.read() as session:  # type: ignore[union-attr]
+        uses = (await session.scalars(select(Invite.uses).order_by(Invite.id))).all()
+    assert uses == [1, 0, 0]
+
+
+async def test_repeated_bad_tokens_slow_the_user_down(harness: Harness) -> None:
+    h = harness
+    _, invites = await setup(h)
+    guesser = h.user(6666, "Guess")
+    for attempt in range(3):
+        assert INVALID in only(await h.send(guesser, f"/start guess{attempt}")).text
+    locked = only(await h.send(guesser, "/start guess3")).text
+    assert "Te veel links" in locked
+    # Even a valid link waits until the lock has passed.
+    assert "Te veel links" in only(await h.send(guesser, f"/start {invites.begeleider}")).text
+    assert await members(h) == 0
+    h.clock.advance(timedelta(minutes=5))
+    joined = only(await h.send(guesser, f"/start {invites.begeleider}")).text
+    assert "begeleider" in joined
+    async with h.db.read() as session:  # type: ignore[union-attr]
+        user = await session.get(User, guesser.id)
+        assert user is not None and user.bad_invite_count == 0
+    # Another user is not affected by the guesser.
+    assert "leerkracht" in only(await h.send(h.user(6001), f"/start {invites.teacher_b}")).text
+
+
+async def test_coordinator_chooses_exchange_for_invites(harness: Harness) -> None:
+    h = harness
+    coordinator = h.user(COORDINATOR_ID, "Carla")
+    await create_exchange(h, coordinator)
+    await create_exchange(h, coordinator, school_a="De Klimop", school_b="Het Anker")
+    choice = only(await h.send(coordinator, "/uitnodigen"))
+    assert len(choice.buttons) == 2
+    links = only(await h.press(coordinator, choice, "De Klimop"))
+    assert "#2 De Klimop – Het Anker" in links.text
+    assert "Dat mag je niet doen" in only(await h.send(coordinator, "/uitnodigen 99")).text
+    assert "nummer" in only(await h.send(coordinator, "/uitnodigen twee")).text

@@ -1,0 +1,35 @@
+"""The pure permission table: role × action × own or foreign exchange."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.domain.permissions import Action, Role, commands_for, is_allowed
+
+EXPECTED = {
+    # action: (coordinator, teacher own, begeleider own, teacher foreign, stranger)
+    Action.CREATE_EXCHANGE: (True, False, False, False, False),
+    Action.VIEW_ALL_EXCHANGES: (True, False, False, False, False),
+    Action.INVITE: (True, False, False, False, False),
+    Action.VIEW_EXCHANGE: (True, True, True, False, False),
+}
+
+
+@pytest.mark.parametrize("action", list(Action))
+def test_matrix(action: Action) -> None:
+    coordinator, teacher, begeleider, foreign, stranger = EXPECTED[action]
+    assert is_allowed(action, is_coordinator=True, roles_in_exchange=()) is coordinator
+    assert is_allowed(action, is_coordinator=False, roles_in_exchange={"teacher"}) is teacher
+    assert is_allowed(action, is_coordinator=False, roles_in_exchange={"begeleider"}) is begeleider
+    # In a foreign exchange the user has no roles there.
+    assert is_allowed(action, is_coordinator=False, roles_in_exchange=()) is foreign
+    assert is_allowed(action, is_coordinator=False, roles_in_exchange=set()) is stranger
+
+
+def test_menus_follow_roles() -> None:
+    assert commands_for(set()) == ["start", "help", "taal"]
+    assert "programma" in commands_for({Role.TEACHER})
+    assert "nieuw" not in commands_for({Role.TEACHER, Role.BEGELEIDER})
+    coordinator = commands_for({Role.COORDINATOR, Role.TEACHER})
+    assert coordinator[:2] == ["nieuw", "uitnodigen"]
+    assert len(coordinator) == len(set(coordinator))
