@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from telegram import Update
+from telegram.error import InvalidToken
 
 from bot.clock import SystemClock
 from bot.config import Settings, SettingsError, get_settings
@@ -23,11 +24,26 @@ from db.session import Database
 log = logging.getLogger("bot")
 
 
+class RedactingFormatter(logging.Formatter):
+    """Formats records, then blanks out secrets wherever they ended up (tracebacks too)."""
+
+    def __init__(self, fmt: str, secrets: Sequence[str]) -> None:
+        super().__init__(fmt)
+        self._secrets = [s for s in secrets if s]
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        for secret in self._secrets:
+            text = text.replace(secret, "[token]")
+        return text
+
+
 def _setup_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logging.basicConfig(level=settings.log_level)
+    token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
+    formatter = RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", [token])
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(formatter)
     # httpx logs every request URL at INFO, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
@@ -55,8 +71,12 @@ def _run(settings: Settings) -> int:
         texts=get_texts(),
     )
     application = build_application(context, token)
-    # Pending updates are kept: a message sent while the bot restarted still counts.
-    application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    try:
+        # Pending updates are kept: a message sent while the bot restarted still counts.
+        application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    except InvalidToken:
+        print(get_texts().plain(settings.default_language, "cli.token_rejected"), file=sys.stderr)
+        return 2
     return 0
 
 

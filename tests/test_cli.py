@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -133,3 +134,20 @@ def test_import_checks_the_header(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "ontbreken" in result.stderr and "school_a" in result.stderr
+
+
+async def test_rejected_token_is_one_clear_line(tmp_path: Path) -> None:
+    from bot.fake_telegram import FakeTelegram
+
+    async with FakeTelegram() as tg:
+        result = await asyncio.to_thread(
+            run,
+            ["run"],
+            tmp_path,
+            TELEGRAM_TOKEN="999:WRONG-TOKEN-VALUE",
+            TELEGRAM_API_URL=tg.base_url.removesuffix("/bot"),
+            DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/x.db",
+        )
+    assert result.returncode == 2
+    assert "TELEGRAM_TOKEN" in result.stderr.strip().splitlines()[-1]
+    assert "WRONG-TOKEN-VALUE" not in result.stderr + result.stdout

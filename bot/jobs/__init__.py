@@ -1,0 +1,1 @@
+"""Scheduled jobs run by the JobQueue; each a small module."""
