@@ -15,8 +15,10 @@ from telegram.error import InvalidToken
 from bot.clock import SystemClock
 from bot.config import Settings, SettingsError, get_settings
 from bot.context import AppContext
+from bot.domain.holidays import REGIONS, HolidayFileError, parse_holiday_csv, parse_holiday_ics
 from bot.domain.programme import ProgrammeError, load_programmes
-from bot.services import importer
+from bot.domain.reminders import Rules
+from bot.services import importer, school_holidays
 from bot.texts import get_texts
 from db import migrate
 from db.session import Database
@@ -125,6 +127,51 @@ async def _import(settings: Settings, path: Path, skip_invalid: bool) -> int:
     return 0
 
 
+async def _import_holidays(settings: Settings, path: Path, region: str | None) -> int:
+    texts = get_texts()
+    lang = settings.default_language
+    try:
+        data = await asyncio.to_thread(path.read_bytes)
+    except OSError as error:
+        print(
+            texts.plain(lang, "import.unreadable", file=str(path), error=str(error)),
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        if path.suffix.lower() == ".ics":
+            if region is None:
+                print(texts.plain(lang, "holidays.region_needed"), file=sys.stderr)
+                return 2
+            periods = parse_holiday_ics(data, region)
+        else:
+            periods = parse_holiday_csv(data.decode("utf-8-sig"))
+    except (HolidayFileError, UnicodeDecodeError) as error:
+        print(
+            texts.plain(lang, "holidays.file_error", file=str(path), error=str(error)),
+            file=sys.stderr,
+        )
+        return 1
+    await _migrate(settings)
+    database = Database(settings.database_url)
+    clock = SystemClock()
+    context_rules = Rules(tz=settings.tz, nag_lead_days=settings.nag_lead_days)
+    try:
+        async with database.write() as session:
+            added, updated = await school_holidays.store_periods(session, periods)
+            replanned = await school_holidays.replan_regions(
+                session,
+                {p.region for p in periods},
+                load_programmes(),
+                context_rules,
+                now=clock.now(),
+            )
+    finally:
+        await database.dispose()
+    print(texts.plain(lang, "holidays.done", added=added, updated=updated, replanned=replanned))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="wijkbot")
     commands = parser.add_subparsers(dest="command")
@@ -137,6 +184,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="import the valid lines even if others have errors",
     )
+    holidays = commands.add_parser("holidays", help="school holidays per region")
+    holiday_commands = holidays.add_subparsers(dest="holidays_command", required=True)
+    holiday_import = holiday_commands.add_parser(
+        "import", help="load holiday periods from a CSV (region,name,start,end) or .ics file"
+    )
+    holiday_import.add_argument("file", type=Path)
+    holiday_import.add_argument("--region", choices=REGIONS, help="the region an .ics file is for")
     args = parser.parse_args(argv)
     try:
         settings = get_settings()
@@ -147,6 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "import":
             return asyncio.run(_import(settings, args.file, args.skip_invalid))
+        if args.command == "holidays":
+            return asyncio.run(_import_holidays(settings, args.file, args.region))
         return _run(settings)
     except (SettingsError, ProgrammeError) as error:
         print(str(error), file=sys.stderr)

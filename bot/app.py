@@ -10,7 +10,8 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaul
 
 from bot.concurrency import PerChatUpdateProcessor
 from bot.context import KEY, AppContext
-from bot.handlers import errors, exchanges, fallback, invites, start
+from bot.handlers import checklist, dates, errors, exchanges, fallback, invites, start, today
+from bot.jobs import dispatcher
 from bot.menus import set_default_menus
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,12 @@ def build_application(app_context: AppContext, token: str) -> Application:  # ty
     start.register(application)
     exchanges.register(application)
     invites.register(application)
+    checklist.register(application)
+    dates.register(application)
+    today.register(application)
     fallback.register(application)
     errors.register(application)
+    dispatcher.schedule(application, settings.dispatch_interval_seconds)
     return application
 
 

@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     invite_teacher_uses: int = Field(default=2, ge=1, le=50)
     invite_begeleider_uses: int = Field(default=10, ge=1, le=200)
     log_level: str = "INFO"
+    dispatch_interval_seconds: float = Field(default=10.0, ge=0.5, le=3600)
+    dispatch_batch_size: int = Field(default=20, ge=1, le=500)
+    send_max_attempts: int = Field(default=5, ge=1, le=50)
+    nag_lead_days: int = Field(default=1, ge=0, le=14)
 
     @field_validator("coordinator_ids", mode="before")
     @classmethod

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain.programme import Programme
+from bot.domain.reminders import Rules
 from bot.texts import Texts
 from db.session import Database
 
@@ -28,8 +29,13 @@ class AppContext:
     bot_username: str = ""
     last_error_alert: datetime | None = field(default=None)
 
-    def today(self) -> object:
+    def today(self) -> date:
         return self.clock.now().astimezone(self.settings.tz).date()
+
+    @property
+    def rules(self) -> Rules:
+        """When pushes may go out, from the settings."""
+        return Rules(tz=self.settings.tz, nag_lead_days=self.settings.nag_lead_days)
 
 
 def app_context(context: CallbackContext) -> AppContext:  # type: ignore[type-arg]

@@ -16,6 +16,10 @@ ENGLISH_NAMES = {
     "programma": "programme",
     "taal": "language",
     "annuleren": "cancel",
+    "vandaag": "today",
+    "datum": "date",
+    "agenda": "calendar",
+    "berichten": "messages",
 }
 
 

@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import notifications
+from bot.domain.calendar_export import CalendarEvent, event_uid, exchange_calendar
 from bot.domain.dates import format_date, format_time
 from bot.domain.programme import Programme
-from bot.domain.timeline import plan_phases
+from bot.domain.timeline import plan_phases, timed_schedule
+from bot.services import checklists
 from bot.services.exchanges import side_of, title
 from bot.texts import Markup, Texts
-from db.models import ROLE_TEACHER, Exchange, ExchangePhase, Membership
+from db.models import (
+    OUTBOX_STATES,
+    ROLE_TEACHER,
+    Exchange,
+    ExchangePhase,
+    Membership,
+    OutboxMessage,
+)
+
+if TYPE_CHECKING:
+    from bot.context import AppContext
 
 
 def _join(lines: Sequence[str]) -> Markup:
@@ -248,3 +264,147 @@ def next_step(
             )
         )
     return Markup(texts.get(lang, "join.nothing_next"))
+
+
+async def progress(
+    session: AsyncSession, texts: Texts, lang: str, exchange: Exchange, programme: Programme
+) -> Markup:
+    """Checklist progress per class (and the begeleiders) for a coordinator."""
+    lines = [exchange_heading(texts, lang, exchange)]
+    for side in await checklists.progress(session, exchange, programme):
+        if side.side in ("A", "B"):
+            who = texts.get(
+                lang, "checklist.side_teachers", school=side_of(exchange, side.side).school.name
+            )
+        else:
+            who = texts.get(lang, "checklist.side_begeleiders")
+        lines.append("")
+        lines.append(
+            texts.get(
+                lang, "checklist.progress_line", who=Markup(who), done=side.done, total=side.total
+            )
+        )
+        for entry in side.open_items[:8]:
+            lines.append(
+                texts.get(
+                    lang,
+                    "checklist.line",
+                    item=entry.item.text.get(lang),
+                    deadline=format_date(entry.deadline, lang),
+                )
+            )
+        if len(side.open_items) > 8:
+            lines.append(texts.get(lang, "checklist.more", count=len(side.open_items) - 8))
+    return _join(lines)
+
+
+async def today(
+    session: AsyncSession, app: AppContext, lang: str, mine: list[Exchange], day: date
+) -> Markup:
+    """Today's schedules, or when the next exchange day is."""
+    texts = app.texts
+    if not mine:
+        return Markup(texts.get(lang, "programme.none"))
+    parts: list[str] = []
+    upcoming: list[tuple[date, str]] = []
+    for exchange in mine:
+        programme = app.programmes[exchange.programme_key]
+        for row in sorted(exchange.phases, key=lambda p: p.starts_on):
+            if programme.phase(row.phase_key).kind != "day":
+                continue
+            if row.starts_on == day:
+                body = notifications.day_schedule(texts, lang, exchange, programme, row)
+                contact = await notifications.contact_line(session, texts, lang, exchange)
+                parts.append("\n".join(x for x in (body, contact) if x))
+            elif row.starts_on > day:
+                upcoming.append(
+                    (
+                        row.starts_on,
+                        texts.get(
+                            lang,
+                            "today.next",
+                            title=title(exchange),
+                            line=Markup(
+                                notifications.day_line(texts, lang, exchange, programme, row)
+                            ),
+                        ),
+                    )
+                )
+    if parts:
+        return _join(["\n\n".join(parts)])
+    if upcoming:
+        return Markup(texts.get(lang, "today.nothing", next=Markup(min(upcoming)[1])))
+    return Markup(texts.get(lang, "today.nothing_left"))
+
+
+def calendar(
+    texts: Texts,
+    lang: str,
+    exchange: Exchange,
+    programme: Programme,
+    *,
+    tz: ZoneInfo,
+    stamp: datetime,
+) -> bytes:
+    """The exchange's phases as an iCalendar file with stable UIDs."""
+    events = []
+    for row in sorted(exchange.phases, key=lambda p: p.starts_on):
+        try:
+            phase = programme.phase(row.phase_key)
+        except KeyError:
+            continue
+        location = None
+        if row.host in ("A", "B"):
+            school = side_of(exchange, row.host).school
+            location = f"{school.name}, {school.address}" if school.address else school.name
+        elif row.host == "online":
+            location = texts.plain(lang, "exchange.host_online")
+        schedule = timed_schedule(phase, row.start_time) if phase.kind == "day" else []
+        duration = None
+        if schedule and row.start_time is not None:
+            start = datetime.combine(row.starts_on, row.start_time)
+            duration = datetime.combine(row.starts_on, schedule[-1].ends_at) - start
+        events.append(
+            CalendarEvent(
+                uid=event_uid(exchange.id, row.phase_key),
+                summary=texts.plain(
+                    lang, "calendar.summary", phase=phase.name.get(lang), title=title(exchange)
+                ),
+                description=phase.description.get(lang),
+                location=location,
+                starts_on=row.starts_on,
+                ends_on=row.ends_on,
+                start_time=row.start_time if phase.kind == "day" else None,
+                duration=duration,
+                sequence=row.revision,
+            )
+        )
+    name = texts.plain(lang, "calendar.name", id=exchange.id, title=title(exchange))
+    return exchange_calendar(events, name=name, tz=tz, stamp=stamp)
+
+
+def outbox_status(
+    texts: Texts,
+    lang: str,
+    counts: Mapping[str, int],
+    failures: Sequence[OutboxMessage],
+    *,
+    tz: ZoneInfo,
+) -> Markup:
+    """The coordinator's view of the outbox: counts per state and the latest failures."""
+    lines = [texts.get(lang, "outbox.counts", **{s: counts.get(s, 0) for s in OUTBOX_STATES})]
+    if failures:
+        lines += ["", texts.get(lang, "outbox.failures_header")]
+        for row in failures:
+            when = row.updated_at.astimezone(tz)
+            lines.append(
+                texts.get(
+                    lang,
+                    "outbox.failure",
+                    kind=row.kind,
+                    user=row.user_id,
+                    when=f"{format_date(when.date(), lang)} {format_time(when.time())}",
+                    error=row.last_error or "-",
+                )
+            )
+    return _join(lines)

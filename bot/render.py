@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date, time
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.domain.dates import format_date, format_time
+from bot.domain.programme import Text
 from bot.replies import Btn, Deferred, Reply
 from bot.texts import Texts
 
 
 def _label(texts: Texts, lang: str, button: Btn) -> str:
     if button.key is not None:
-        return texts.plain(lang, button.key, **button.params)
+        return texts.plain(lang, button.key, **params_for(texts, lang, button.params))
     if button.label is None:
         raise ValueError("a button needs a key or a label")
     if isinstance(button.label, str):
@@ -36,11 +39,21 @@ def keyboard(
     )
 
 
+def _param(texts: Texts, lang: str, value: object) -> object:
+    """Values that read differently per language are written out here."""
+    if isinstance(value, Deferred):
+        return value.render(texts, lang)
+    if isinstance(value, date):
+        return format_date(value, lang)
+    if isinstance(value, time):
+        return format_time(value)
+    if isinstance(value, Text):
+        return value.get(lang)
+    return value
+
+
 def params_for(texts: Texts, lang: str, params: Mapping[str, object]) -> dict[str, object]:
-    return {
-        name: value.render(texts, lang) if isinstance(value, Deferred) else value
-        for name, value in params.items()
-    }
+    return {name: _param(texts, lang, value) for name, value in params.items()}
 
 
 def text(texts: Texts, lang: str, reply: Reply) -> str:

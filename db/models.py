@@ -12,9 +12,11 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
+    Text,
     Time,
     UniqueConstraint,
 )
@@ -37,6 +39,29 @@ SIDES = ("A", "B")
 
 STATUS_ACTIVE = "active"
 STATUS_ARCHIVED = "archived"
+
+# Outbox row states. pending → sending → sent, or back to pending to retry, or one of the ends.
+OUTBOX_PENDING = "pending"
+OUTBOX_SENDING = "sending"
+OUTBOX_SENT = "sent"
+OUTBOX_FAILED = "failed"
+OUTBOX_BLOCKED = "blocked"
+OUTBOX_SKIPPED = "skipped"
+OUTBOX_CANCELLED = "cancelled"
+OUTBOX_STATES = (
+    OUTBOX_PENDING,
+    OUTBOX_SENDING,
+    OUTBOX_SENT,
+    OUTBOX_FAILED,
+    OUTBOX_BLOCKED,
+    OUTBOX_SKIPPED,
+    OUTBOX_CANCELLED,
+)
+
+PROPOSAL_PENDING = "pending"
+PROPOSAL_ACCEPTED = "accepted"
+PROPOSAL_DECLINED = "declined"
+PROPOSAL_SUPERSEDED = "superseded"
 
 
 class Base(DeclarativeBase):
@@ -85,6 +110,8 @@ class Exchange(Base):
     programme_key: Mapped[str] = mapped_column(String(50))
     city: Mapped[str] = mapped_column(String(100))
     start_date: Mapped[dt.date] = mapped_column(Date)
+    # School holidays differ per region of the Netherlands; None while unknown.
+    region: Mapped[str | None] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(20), default=STATUS_ACTIVE)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -137,6 +164,8 @@ class ExchangePhase(Base):
     start_time: Mapped[dt.time | None] = mapped_column(Time)
     host: Mapped[str] = mapped_column(String(10))
     agreed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Bumped whenever the date or time changes, so calendars update the event they have.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     exchange: Mapped[Exchange] = relationship(back_populates="phases")
 
@@ -206,14 +235,114 @@ class Dialog(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
+class OutboxMessage(Base):
+    """One push the bot will make (or made): planned from an exchange's state, sent once."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+        CheckConstraint(
+            "status IN ('pending', 'sending', 'sent', 'failed', 'blocked', 'skipped', 'cancelled')",
+            name="status",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    exchange_id: Mapped[int | None] = mapped_column(
+        ForeignKey("exchanges.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(30))
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default=OUTBOX_PENDING)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # The latest moment the push still makes sense; later it is skipped (catch-up rules).
+    not_after: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # When the dispatcher may next try: the due time, later for retries and quiet hours.
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ChecklistTick(Base):
+    """A ticked checklist item, shared by everyone on one side (both teachers of a class)."""
+
+    __tablename__ = "checklist_ticks"
+    __table_args__ = (
+        UniqueConstraint(
+            "exchange_id", "side", "item_key", name="uq_checklist_ticks_exchange_side_item"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    exchange_id: Mapped[int] = mapped_column(ForeignKey("exchanges.id", ondelete="CASCADE"))
+    # "A" or "B" for a class's teachers, "begeleider" for the begeleiders' items.
+    side: Mapped[str] = mapped_column(String(10))
+    item_key: Mapped[str] = mapped_column(String(60))
+    done_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    done_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class DateProposal(Base):
+    """A date (and start time) one teacher proposed for a day phase; the other side decides."""
+
+    __tablename__ = "date_proposals"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'accepted', 'declined', 'superseded')", name="status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    exchange_id: Mapped[int] = mapped_column(
+        ForeignKey("exchanges.id", ondelete="CASCADE"), index=True
+    )
+    phase_key: Mapped[str] = mapped_column(String(50))
+    day: Mapped[dt.date] = mapped_column(Date)
+    start_time: Mapped[dt.time | None] = mapped_column(Time)
+    proposed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    side: Mapped[str | None] = mapped_column(String(1))
+    status: Mapped[str] = mapped_column(String(20), default=PROPOSAL_PENDING)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class SchoolHoliday(Base):
+    """A school holiday period of one region (inclusive dates)."""
+
+    __tablename__ = "school_holidays"
+    __table_args__ = (
+        UniqueConstraint("region", "starts_on", "name", name="uq_school_holidays_region_start"),
+        CheckConstraint("region IN ('noord', 'midden', 'zuid')", name="region"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str] = mapped_column(String(100))
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+
+
 __all__ = [
     "Base",
+    "ChecklistTick",
+    "DateProposal",
     "Dialog",
     "Exchange",
     "ExchangePhase",
     "ExchangeSide",
     "Invite",
     "Membership",
+    "OutboxMessage",
     "School",
+    "SchoolHoliday",
     "User",
 ]

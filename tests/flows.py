@@ -33,6 +33,7 @@ async def create_exchange(
     school_a: str = "De Avonturijn",
     school_b: str = "De Odyssee",
     start: str = "1 februari",
+    region: str = "Noord",
 ) -> int:
     """Walk through /nieuw with valid answers; returns the new exchange's id."""
     replies = await h.send(coordinator, "/nieuw")
@@ -43,6 +44,8 @@ async def create_exchange(
         replies = await h.press(coordinator, question, city)
     else:
         replies = await h.send(coordinator, city)
+    if "regio" in replies[-1].text:
+        replies = await h.press(coordinator, replies[-1], region)
     assert "school A" in replies[-1].text
     replies = await h.send(coordinator, school_a)
     if "adres" in replies[-1].text:

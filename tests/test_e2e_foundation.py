@@ -98,7 +98,9 @@ async def test_wizard_survives_a_restart_midway(harness: Harness) -> None:
     coordinator = h.user(COORDINATOR_ID, "Carla")
     replies = await h.send(coordinator, "/nieuw")
     await h.press(coordinator, replies[-1], "Uitwisseling in 4 weken")
-    await h.send(coordinator, "Utrecht")
+    region = only(await h.send(coordinator, "Utrecht"))
+    assert "regio" in region.text
+    await h.press(coordinator, region, "Midden")
     await h.restart()
     question = only(await h.send(coordinator, "De Klimop"))
     assert "adres" in question.text and "De Klimop" in question.text

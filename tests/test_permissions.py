@@ -12,6 +12,11 @@ EXPECTED = {
     Action.VIEW_ALL_EXCHANGES: (True, False, False, False, False),
     Action.INVITE: (True, False, False, False, False),
     Action.VIEW_EXCHANGE: (True, True, True, False, False),
+    Action.TICK_CHECKLIST: (False, True, True, False, False),
+    Action.VIEW_PROGRESS: (True, False, False, False, False),
+    Action.PROPOSE_DATE: (False, True, False, False, False),
+    Action.SET_DATE: (True, False, False, False, False),
+    Action.VIEW_OUTBOX: (True, False, False, False, False),
 }
 
 

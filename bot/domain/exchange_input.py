@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from bot.domain.holidays import REGIONS
+
 MIN_CLASS_SIZE = 1
 MAX_CLASS_SIZE = 40
 MAX_START_AHEAD = timedelta(days=550)
@@ -99,3 +101,11 @@ class ExchangeInput:
     city: str
     start_date: date
     sides: list[SideInput] = field(default_factory=list)
+    region: str | None = None
+
+
+def clean_region(text: str) -> str:
+    value = text.strip().lower()
+    if value not in REGIONS:
+        raise InputError("input.region_unknown", regions=", ".join(REGIONS))
+    return value

@@ -17,6 +17,11 @@ class Action(StrEnum):
     INVITE = "invite"
     VIEW_ALL_EXCHANGES = "view_all_exchanges"
     VIEW_EXCHANGE = "view_exchange"
+    TICK_CHECKLIST = "tick_checklist"
+    VIEW_PROGRESS = "view_progress"
+    PROPOSE_DATE = "propose_date"
+    SET_DATE = "set_date"
+    VIEW_OUTBOX = "view_outbox"
 
 
 # Global actions need the coordinator role; exchange actions need a role in that exchange
@@ -24,10 +29,15 @@ class Action(StrEnum):
 GLOBAL_ACTIONS: dict[Action, frozenset[Role]] = {
     Action.CREATE_EXCHANGE: frozenset({Role.COORDINATOR}),
     Action.VIEW_ALL_EXCHANGES: frozenset({Role.COORDINATOR}),
+    Action.VIEW_OUTBOX: frozenset({Role.COORDINATOR}),
 }
 EXCHANGE_ACTIONS: dict[Action, frozenset[Role]] = {
     Action.INVITE: frozenset({Role.COORDINATOR}),
     Action.VIEW_EXCHANGE: frozenset({Role.COORDINATOR, Role.TEACHER, Role.BEGELEIDER}),
+    Action.TICK_CHECKLIST: frozenset({Role.TEACHER, Role.BEGELEIDER}),
+    Action.VIEW_PROGRESS: frozenset({Role.COORDINATOR}),
+    Action.PROPOSE_DATE: frozenset({Role.TEACHER}),
+    Action.SET_DATE: frozenset({Role.COORDINATOR}),
 }
 
 
@@ -48,9 +58,19 @@ def is_allowed(action: Action, *, is_coordinator: bool, roles_in_exchange: Colle
 # The commands each role sees in its menu and in /help, in menu order.
 COMMANDS_BY_ROLE: dict[Role | None, tuple[str, ...]] = {
     None: ("start", "help", "taal"),
-    Role.TEACHER: ("programma",),
-    Role.BEGELEIDER: ("programma",),
-    Role.COORDINATOR: ("nieuw", "uitnodigen", "programma", "annuleren"),
+    Role.TEACHER: ("programma", "vandaag", "checklist", "datum", "agenda"),
+    Role.BEGELEIDER: ("programma", "vandaag", "checklist", "agenda"),
+    Role.COORDINATOR: (
+        "nieuw",
+        "uitnodigen",
+        "programma",
+        "vandaag",
+        "checklist",
+        "datum",
+        "agenda",
+        "berichten",
+        "annuleren",
+    ),
 }
 
 

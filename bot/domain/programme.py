@@ -64,6 +64,14 @@ class ChecklistItem:
     due_days_before: int  # negative: that many days after the phase's first day
     side: str = "all"  # "all" | "host" | "guest": which school's teacher it is for
 
+    def applies_to(self, role: str, side: str | None, host: str) -> bool:
+        """Whether the item is for someone with `role` on `side` in a phase hosted by `host`."""
+        if role != self.role:
+            return False
+        if role != "teacher" or self.side == "all" or host not in ("A", "B"):
+            return True
+        return (side == host) == (self.side == "host")
+
 
 @dataclass(frozen=True)
 class Phase:

@@ -13,6 +13,7 @@ from bot.menus import aliases, command_name, set_user_menu
 from bot.replies import Btn, Reply
 from bot.services import exchanges, invites
 from bot.services.exchanges import side_of, title
+from bot.services.outbox import replan_exchange
 from bot.services.users import roles_of, set_language
 from bot.texts import Markup
 from db.models import ROLE_TEACHER
@@ -44,6 +45,14 @@ async def start(update: Update, context: Context) -> None:
                 else:
                     replies.append(Reply("join.invalid"))
             else:
+                if not joined.already_member:
+                    await replan_exchange(
+                        uow.session,
+                        joined.exchange_id,
+                        app.programmes,
+                        app.rules,
+                        now=app.clock.now(),
+                    )
                 exchange = await exchanges.load_exchange(uow.session, joined.exchange_id)
                 assert exchange is not None
                 programme = app.programmes[exchange.programme_key]

@@ -79,6 +79,7 @@ async def create_exchange(
         programme_key=programme.key,
         city=city,
         start_date=data.start_date,
+        region=data.region or await region_of_city(session, city),
         status=STATUS_ACTIVE,
         created_by=created_by,
         created_at=now,
@@ -146,3 +147,30 @@ def title(exchange: Exchange) -> str:
     """How users name a pair: 'De Avonturijn – De Odyssee'."""
     names = [side.school.name for side in sorted(exchange.sides, key=lambda s: s.side)]
     return " – ".join(names)
+
+
+async def memberships_of(session: AsyncSession, user_id: int, exchange_id: int) -> list[Membership]:
+    """The user's roles in one exchange."""
+    rows = await session.scalars(
+        select(Membership).where(
+            Membership.user_id == user_id, Membership.exchange_id == exchange_id
+        )
+    )
+    return list(rows)
+
+
+async def active_exchange_ids(session: AsyncSession, region: str | None = None) -> list[int]:
+    query = select(Exchange.id).where(Exchange.status == STATUS_ACTIVE)
+    if region is not None:
+        query = query.where(Exchange.region == region)
+    return list(await session.scalars(query.order_by(Exchange.id)))
+
+
+async def region_of_city(session: AsyncSession, city: str) -> str | None:
+    """The school-holiday region earlier pairs in this city were given, if any."""
+    return await session.scalar(
+        select(Exchange.region)
+        .where(func.lower(Exchange.city) == city.lower(), Exchange.region.is_not(None))
+        .order_by(Exchange.id.desc())
+        .limit(1)
+    )

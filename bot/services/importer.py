@@ -21,6 +21,7 @@ from bot.domain.exchange_input import (
     clean_city,
     clean_class_name,
     clean_class_size,
+    clean_region,
     clean_school,
     same_school,
 )
@@ -39,7 +40,7 @@ REQUIRED = (
     "class_b",
     "size_b",
 )
-OPTIONAL = ("address_a", "address_b")
+OPTIONAL = ("address_a", "address_b", "region")
 COLUMNS = REQUIRED + OPTIONAL
 T = TypeVar("T")
 
@@ -135,6 +136,7 @@ def _parse_row(
             LineProblem(number, "programme", "import.unknown_programme", {"known": known})
         )
     city = check("city", clean_city)
+    region = check("region", clean_region) if values.get("region") else None
     start = check("start_date", start_date)
     sides: list[SideInput] = []
     for letter in ("a", "b"):
@@ -151,7 +153,7 @@ def _parse_row(
         return None
     if programme not in programmes or city is None or start is None or len(sides) != 2:
         return None
-    return ExchangeInput(programme, city, programme_start(start), sides)
+    return ExchangeInput(programme, city, programme_start(start), sides, region)
 
 
 async def import_rows(

@@ -29,6 +29,7 @@ from bot.domain.exchange_input import (
     clean_school,
     same_school,
 )
+from bot.domain.holidays import REGIONS
 from bot.domain.programme import Programme
 from bot.domain.timeline import programme_start
 from bot.replies import Btn, Deferred, Reply, rows
@@ -75,6 +76,9 @@ def _question(
         return Reply("new.ask_city", buttons=rows(city_buttons, 2))
     if step == "city_new":
         return Reply("new.ask_city_new")
+    if step == "region":
+        buttons = [Btn(_data(dialog, f"r:{r}"), key=f"region.{r}") for r in REGIONS]
+        return Reply("new.ask_region", {"city": data["city"]}, buttons=rows(buttons, 3))
     side = step[-1].upper()
     if step.startswith("school_"):
         return Reply("new.ask_school", {"side": side, "city": data["city"]})
@@ -131,6 +135,15 @@ async def _after_programme(
     return Outcome([_question(dialog, programmes, cities)])
 
 
+async def _set_city(session: AsyncSession, dialog: Dialog, city: str, now: datetime) -> None:
+    """Store the city; its school-holiday region is asked only the first time."""
+    region = await exchanges.region_of_city(session, city)
+    if region is None:
+        dialogs.advance(dialog, "region", now, city=city)
+    else:
+        dialogs.advance(dialog, "school_a", now, city=city, region=region)
+
+
 _NEXT = {
     "school_a": "address_a",
     "address_a": "class_a",
@@ -181,7 +194,9 @@ async def on_text(
             # These steps want a button; repeat the question with its buttons.
             return Outcome([Reply("new.use_buttons"), _question(dialog, programmes)])
         if step in ("city", "city_new"):
-            dialogs.advance(dialog, "school_a", now, city=clean_city(text))
+            await _set_city(session, dialog, clean_city(text), now)
+        elif step == "region":
+            return Outcome([Reply("new.use_buttons"), _question(dialog, programmes)])
         elif step.startswith("school_"):
             await _set_school(session, dialog, text, now)
         elif step.startswith("address_"):
@@ -225,8 +240,11 @@ async def on_choice(
         cities = dialog.data.get("cities", [])
         index = int(value[2:])
         if index < len(cities):
-            dialogs.advance(dialog, "school_a", now, city=cities[index])
+            await _set_city(session, dialog, cities[index], now)
             return Outcome([_question(dialog, programmes)])
+    if step == "region" and value.startswith("r:") and value[2:] in REGIONS:
+        dialogs.advance(dialog, "school_a", now, region=value[2:])
+        return Outcome([_question(dialog, programmes)])
     if step.startswith("address_") and value == "skip":
         dialogs.advance(dialog, _NEXT[step], now, **{step: None})
         return Outcome([_question(dialog, programmes)])
@@ -253,6 +271,7 @@ def to_input(data: Mapping[str, Any]) -> ExchangeInput:
     return ExchangeInput(
         programme_key=data["programme"],
         city=data["city"],
+        region=data.get("region"),
         start_date=date.fromisoformat(data["start"]),
         sides=[
             SideInput(

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.permissions import Role
+from bot.services.outbox import user_returned
 from db.models import Membership, User
 
 SUPPORTED = ("nl", "en")
@@ -60,6 +61,10 @@ async def touch_user(
     user.username = person.username
     user.last_seen_at = now
     user.active = True
+    if user.blocked_at is not None:
+        # Writing to the bot means they unblocked it.
+        user.blocked_at = None
+        await user_returned(session, user.id, now=now)
     if person.id in coordinator_ids:
         user.is_coordinator = True
     return user

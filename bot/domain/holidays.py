@@ -1,0 +1,298 @@
+"""Holidays: Dutch public holidays, and the school holidays a coordinator imports per region.
+
+Public holidays come from the `holidays` package. School holidays differ per region and per
+school year and are imported from a file: a CSV a coordinator makes, or the .ics files the Dutch
+government publishes per region. Parsing gets text or bytes handed in; nothing here reads files.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays as holidays_package
+import icalendar
+
+from bot.domain.programme import language
+
+REGIONS = ("noord", "midden", "zuid")
+ALL_REGIONS = ("alle", "all")
+# The school_holidays table keeps a name of at most this many characters.
+MAX_NAME_LENGTH = 100
+COLUMNS = ("region", "name", "start", "end")
+# Coordinators make these files in Dutch spreadsheets as often as in English ones.
+_COLUMN_ALIASES = {
+    "region": "region",
+    "regio": "region",
+    "name": "name",
+    "naam": "name",
+    "vakantie": "name",
+    "start": "start",
+    "begin": "start",
+    "van": "start",
+    "startdatum": "start",
+    "begindatum": "start",
+    "end": "end",
+    "eind": "end",
+    "einde": "end",
+    "tot": "end",
+    "t/m": "end",
+    "einddatum": "end",
+}
+_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_DUTCH_DATE = re.compile(r"(\d{1,2})([-/.])(\d{1,2})\2(\d{4})")
+_AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+_COUNTRY = "NL"
+# The package's language codes for the bot's two languages.
+_PACKAGE_LANGUAGE = {"nl": "nl", "en": "en_US"}
+
+
+@dataclass(frozen=True)
+class HolidayPeriod:
+    region: str
+    name: str
+    starts_on: date
+    ends_on: date  # inclusive
+
+
+class HolidayFileError(ValueError):
+    """A holiday file that cannot be imported; `line` is 1-based (None when not known)."""
+
+    def __init__(self, line: int | None, message: str) -> None:
+        super().__init__(f"line {line}: {message}" if line is not None else message)
+        self.line = line
+        self.message = message
+
+
+# -- public holidays ------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def _public_holidays(year: int, lang: str) -> dict[date, str]:
+    # Building the package's table is slow compared to a lookup, and the planner asks for every
+    # day it considers; one table per year (and language) is plenty.
+    table = holidays_package.country_holidays(
+        _COUNTRY, years=year, language=_PACKAGE_LANGUAGE[lang]
+    )
+    return dict(table.items())
+
+
+def is_public_holiday(d: date) -> bool:
+    """Whether `d` is a public holiday in the Netherlands (as the `holidays` package knows them).
+
+    Liberation Day counts only in the years the package lists it (every fifth year), and Good
+    Friday counts because the package lists it.
+    """
+    return d in _public_holidays(d.year, "nl")
+
+
+def public_holiday_name(d: date, lang: str) -> str | None:
+    """The holiday's name in the user's language ("Koningsdag", "King's Day"), or None."""
+    return _public_holidays(d.year, language(lang)).get(d)
+
+
+def in_periods(d: date, periods: Sequence[tuple[date, date]]) -> bool:
+    """Whether `d` lies in one of the inclusive (first, last) periods."""
+    return any(first <= d <= last for first, last in periods)
+
+
+# -- CSV ------------------------------------------------------------------------------------
+
+
+def parse_holiday_csv(text: str) -> list[HolidayPeriod]:
+    """School holidays from a CSV with the columns region, name, start and end.
+
+    The first non-empty line is the header (Dutch column names work too); the separator is a
+    comma or a semicolon (what Dutch Excel writes). Dates are dd-mm-yyyy or yyyy-mm-dd. Region is
+    noord, midden or zuid, or alle/all for one period in every region. Lines starting with # are
+    comments. The periods come back in file order; the first problem raises HolidayFileError with
+    its line number.
+    """
+    lines = text.removeprefix("\ufeff").splitlines()
+    columns: dict[str, int] | None = None
+    delimiter = ","
+    periods: list[HolidayPeriod] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if columns is None:
+            # Dutch spreadsheets write semicolons because the comma is their decimal mark.
+            delimiter = ";" if line.count(";") > line.count(",") else ","
+            columns = _header(_cells(line, delimiter), number)
+            continue
+        cells = _cells(line, delimiter)
+        # Spreadsheets pad rows with empty cells up to the widest row.
+        while len(cells) > len(columns) and not cells[-1]:
+            cells.pop()
+        width = max(columns.values()) + 1
+        if len(cells) < width:
+            raise HolidayFileError(
+                number, f"expected {width} columns separated by {delimiter!r}, found {len(cells)}"
+            )
+        periods.extend(_row({name: cells[index] for name, index in columns.items()}, number))
+    if columns is None:
+        raise HolidayFileError(None, "the file is empty; expected a header: region,name,start,end")
+    return periods
+
+
+def _cells(line: str, delimiter: str) -> list[str]:
+    return [cell.strip() for cell in next(csv.reader([line], delimiter=delimiter))]
+
+
+def _header(cells: list[str], number: int) -> dict[str, int]:
+    columns: dict[str, int] = {}
+    for index, cell in enumerate(cells):
+        if not cell:
+            continue
+        name = _COLUMN_ALIASES.get(cell.lower())
+        if name is None:
+            raise HolidayFileError(
+                number, f"unknown column {cell!r}; the header must be: {','.join(COLUMNS)}"
+            )
+        if name in columns:
+            raise HolidayFileError(number, f"column {name!r} appears twice")
+        columns[name] = index
+    missing = [name for name in COLUMNS if name not in columns]
+    if missing:
+        raise HolidayFileError(
+            number,
+            f"missing column(s) {', '.join(missing)}; the header must be: {','.join(COLUMNS)}",
+        )
+    return columns
+
+
+def _row(row: dict[str, str], number: int) -> list[HolidayPeriod]:
+    region = row["region"].lower()
+    if region in ALL_REGIONS:
+        regions = REGIONS
+    elif region in REGIONS:
+        regions = (region,)
+    else:
+        raise HolidayFileError(
+            number, f"unknown region {row['region']!r}; use noord, midden, zuid or alle"
+        )
+    name = _name(row["name"], number)
+    starts_on = _date(row["start"], number, "start")
+    ends_on = _date(row["end"], number, "end")
+    if ends_on < starts_on:
+        raise HolidayFileError(
+            number, f"the end {ends_on.isoformat()} is before the start {starts_on.isoformat()}"
+        )
+    return [HolidayPeriod(r, name, starts_on, ends_on) for r in regions]
+
+
+def _name(raw: str, number: int) -> str:
+    name = " ".join(raw.split())
+    if not name:
+        raise HolidayFileError(number, "the name is empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise HolidayFileError(number, f"the name is longer than {MAX_NAME_LENGTH} characters")
+    return name
+
+
+def _date(raw: str, number: int, column: str) -> date:
+    iso = _ISO_DATE.fullmatch(raw)
+    dutch = _DUTCH_DATE.fullmatch(raw)
+    if iso:
+        year, month, day = int(iso[1]), int(iso[2]), int(iso[3])
+    elif dutch:
+        year, month, day = int(dutch[4]), int(dutch[3]), int(dutch[1])
+    else:
+        raise HolidayFileError(
+            number, f"{column}: {raw!r} is not a date (use dd-mm-yyyy or yyyy-mm-dd)"
+        )
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise HolidayFileError(number, f"{column}: {raw!r} does not exist") from None
+
+
+# -- iCalendar ------------------------------------------------------------------------------
+
+
+def parse_holiday_ics(data: bytes, region: str) -> list[HolidayPeriod]:
+    """School holidays from an iCalendar file, all for `region` (such files are per region).
+
+    All-day events end the day before their (exclusive) DTEND; timed events cover the local
+    (Amsterdam) dates they touch, where an end at exactly midnight does not touch its day.
+    SUMMARY is the name; cancelled events are left out. Sorted by start.
+    """
+    if region not in REGIONS:
+        raise ValueError(f"unknown region {region!r}; use one of {', '.join(REGIONS)}")
+    try:
+        calendars = icalendar.Calendar.from_ical(data, multiple=True)
+    except ValueError as exc:
+        raise HolidayFileError(None, f"not an iCalendar file: {exc}") from exc
+    if not calendars:
+        raise HolidayFileError(None, "not an iCalendar file: no VCALENDAR")
+    periods: list[HolidayPeriod] = []
+    for calendar in calendars:
+        for event in calendar.walk("VEVENT"):
+            period = _event_period(event, region)
+            if period is not None:
+                periods.append(period)
+    periods.sort(key=lambda p: (p.starts_on, p.ends_on, p.name))
+    return periods
+
+
+def _event_period(event: icalendar.Event, region: str) -> HolidayPeriod | None:
+    uid = str(event.get("UID", "")) or "(no UID)"
+    if str(event.get("STATUS", "")).upper() == "CANCELLED":
+        return None
+    if "RRULE" in event or "RDATE" in event:
+        # Holiday periods are one-off; expanding recurrences would guess at what was meant.
+        raise HolidayFileError(None, f"event {uid}: repeating events are not supported")
+    name = " ".join(str(event.get("SUMMARY", "")).split())
+    if not name:
+        raise HolidayFileError(None, f"event {uid}: has no SUMMARY (the holiday's name)")
+    if len(name) > MAX_NAME_LENGTH:
+        raise HolidayFileError(
+            None, f"event {uid}: the name is longer than {MAX_NAME_LENGTH} characters"
+        )
+    start = _moment(event, "DTSTART", uid)
+    end = _moment(event, "DTEND", uid) if "DTEND" in event else None
+    if start is None:
+        raise HolidayFileError(None, f"event {uid}: has no DTSTART")
+    if end is None and "DURATION" in event:
+        duration = event.decoded("DURATION")
+        if not isinstance(duration, timedelta):
+            raise HolidayFileError(None, f"event {uid}: DURATION is not a duration")
+        end = start + duration
+    if isinstance(start, datetime):
+        first = _local(start)
+        if end is None:
+            return HolidayPeriod(region, name, first.date(), first.date())
+        if not isinstance(end, datetime):
+            raise HolidayFileError(None, f"event {uid}: DTSTART is a time but DTEND a date")
+        last = _local(end)
+        last_day = last.date()
+        if last.time() == datetime.min.time() and last_day > first.date():
+            last_day -= timedelta(days=1)
+        starts_on, ends_on = first.date(), max(last_day, first.date())
+    else:
+        if isinstance(end, datetime):
+            raise HolidayFileError(None, f"event {uid}: DTSTART is a date but DTEND a time")
+        starts_on = start
+        # An all-day DTEND is the first day after the event (RFC 5545); without one, one day.
+        ends_on = start if end is None else max(end - timedelta(days=1), start)
+    return HolidayPeriod(region, name, starts_on, ends_on)
+
+
+def _moment(event: icalendar.Event, name: str, uid: str) -> date | None:
+    if name not in event:
+        return None
+    # icalendar keeps a value it cannot read as a string instead of failing the whole file.
+    value = event.decoded(name)
+    if not isinstance(value, date):
+        raise HolidayFileError(None, f"event {uid}: {name} {value!r} is not a date or time")
+    return value
+
+
+def _local(moment: datetime) -> datetime:
+    # A floating time (no zone) already is local time.
+    return moment if moment.tzinfo is None else moment.astimezone(_AMSTERDAM)

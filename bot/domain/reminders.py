@@ -1,0 +1,441 @@
+"""Which pushes an exchange needs and when: the plan the outbox is (re)filled from.
+
+`plan_pushes` turns a snapshot of one exchange into every push it should ever get: the weekly
+digest, the follow-up after the programme, the day schedule on each day phase and the checklist
+nags before each deadline. Whoever stores the plan replaces an exchange's pending rows with it
+whenever the exchange changes; the dedupe keys say which rows are "the same push" (DESIGN.md,
+principle 1). Planning happens in local wall-clock time (a digest is at 08:00 in Amsterdam, in
+winter and in summer); what comes out is UTC.
+
+The dispatcher applies the same rules at send time: `next_allowed` for quiet hours, weekends
+and holidays, `catch_up` for pushes it finds late (after a restart or an outage).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.domain.holidays import in_periods, is_public_holiday
+from bot.domain.programme import ChecklistItem, Phase, Programme
+from bot.domain.timeline import AMSTERDAM, due_date, programme_start
+
+KINDS = ("digest", "follow_up", "day_schedule", "checklist_nag")
+DIGEST, FOLLOW_UP, DAY_SCHEDULE, CHECKLIST_NAG = KINDS
+TEACHER = "teacher"
+BEGELEIDER = "begeleider"
+MEMBER_ROLES = (TEACHER, BEGELEIDER)
+SIDES = ("A", "B")
+# Hosts for which an item meant for "the host" or "the guest" concerns both classes.
+_SHARED_HOSTS = ("both", "online")
+TOO_LATE = "too_late"
+# After this the push still goes out, but says it comes late.
+LATE_AFTER = timedelta(minutes=15)
+# outbox.dedupe_key is a String(200).
+MAX_DEDUPE_KEY_LENGTH = 200
+# A region's longest school holiday is the summer (six weeks); this bounds the search for the
+# next allowed day, so a nonsense holiday list cannot make it loop for ever.
+_MAX_SEARCH_DAYS = 400
+_SCHOOL_DAYS = 5
+
+
+@dataclass(frozen=True)
+class Member:
+    user_id: int
+    role: str  # "teacher" | "begeleider"
+    side: str | None  # "A"/"B" for teachers, None for begeleiders
+
+
+@dataclass(frozen=True)
+class PhaseDates:
+    key: str
+    starts_on: date
+    ends_on: date
+    start_time: time | None
+    host: str
+    agreed: bool
+
+
+@dataclass(frozen=True)
+class ExchangeSnapshot:
+    id: int
+    programme: Programme
+    active: bool
+    # The exchange's current dates: agreed ones, or still the template's defaults.
+    phases: tuple[PhaseDates, ...]
+    members: tuple[Member, ...]
+    # Inclusive periods of the exchange's region.
+    school_holidays: tuple[tuple[date, date], ...] = ()
+
+
+@dataclass(frozen=True)
+class Rules:
+    tz: ZoneInfo = AMSTERDAM
+    # No push that can wait goes out between quiet_start and quiet_end.
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(7, 0)
+    digest_time: time = time(8, 0)  # on Monday
+    day_schedule_time: time = time(7, 30)
+    nag_time: time = time(15, 0)
+    nag_lead_days: int = 1
+    digest_grace: timedelta = timedelta(hours=12)
+
+
+DEFAULT_RULES = Rules()
+
+
+@dataclass(frozen=True)
+class PlannedPush:
+    user_id: int
+    exchange_id: int
+    kind: str
+    due_at: datetime  # UTC, already out of quiet hours, weekends and holidays
+    not_after: datetime  # UTC: later than this the push is pointless and skipped
+    dedupe_key: str  # the same push planned again gets the same key
+    payload: dict[str, Any]  # JSON-serialisable: what the sender needs to render it
+
+
+@dataclass(frozen=True)
+class CatchUp:
+    send: bool
+    late: bool
+    reason: str | None  # when not sending: "too_late"
+
+
+@dataclass(frozen=True)
+class _Recipient:
+    """One user with every membership they have in the exchange (teacher and begeleider)."""
+
+    user_id: int
+    memberships: tuple[Member, ...]
+
+    def has_role(self, role: str) -> bool:
+        return any(m.role == role for m in self.memberships)
+
+
+@dataclass(frozen=True)
+class _Wish:
+    """A push at its ideal local moment, before quiet hours and holidays move it."""
+
+    user_id: int
+    kind: str
+    at: datetime  # aware, local
+    dedupe_key: str
+    payload: dict[str, Any]
+    # A fixed last moment, or (when None) `grace` after wherever the due time ends up.
+    not_after: datetime | None = None
+    grace: timedelta = timedelta(0)
+
+
+# -- quiet hours ----------------------------------------------------------------------------
+
+
+def is_quiet(
+    moment: datetime, rules: Rules, school_holidays: Sequence[tuple[date, date]] = ()
+) -> bool:
+    """Whether a push that can wait must wait at `moment` (quiet hours, weekend, holiday)."""
+    local = _to_local(moment, rules)
+    return not _allowed_day(local.date(), school_holidays) or _in_quiet_hours(local.time(), rules)
+
+
+def next_allowed(
+    moment: datetime, rules: Rules, school_holidays: Sequence[tuple[date, date]] = ()
+) -> datetime:
+    """The first moment at or after `moment` a push that can wait may go out, in UTC.
+
+    That is `moment` itself when it is allowed, else quiet_end (07:00) on the next allowed day:
+    a school day (Monday to Friday) that is neither a Dutch public holiday nor in one of the
+    exchange's school holidays.
+    """
+    local = _to_local(moment, rules)
+    if not is_quiet(local, rules, school_holidays):
+        return local.astimezone(UTC)
+    # Before quiet_end the same day may still do; after it, its allowed time is over.
+    day = local.date() if local.time() < rules.quiet_end else local.date() + timedelta(days=1)
+    for _ in range(_MAX_SEARCH_DAYS):
+        if _allowed_day(day, school_holidays):
+            return datetime.combine(day, rules.quiet_end, tzinfo=rules.tz).astimezone(UTC)
+        day += timedelta(days=1)
+    raise ValueError(f"no allowed day within {_MAX_SEARCH_DAYS} days after {moment.isoformat()}")
+
+
+def _to_local(moment: datetime, rules: Rules) -> datetime:
+    # A naive datetime silently read as UTC (or as local) is the classic off-by-an-hour bug.
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"an aware datetime is needed, got {moment!r}")
+    return moment.astimezone(rules.tz)
+
+
+def _allowed_day(d: date, school_holidays: Sequence[tuple[date, date]]) -> bool:
+    return (
+        d.weekday() < _SCHOOL_DAYS
+        and not is_public_holiday(d)
+        and not in_periods(d, school_holidays)
+    )
+
+
+def _in_quiet_hours(t: time, rules: Rules) -> bool:
+    start, end = rules.quiet_start, rules.quiet_end
+    if start == end:
+        return False
+    if start < end:
+        return start <= t < end
+    # The usual case: the quiet period runs over midnight.
+    return t >= start or t < end
+
+
+# -- catch-up -------------------------------------------------------------------------------
+
+
+def catch_up(push_kind: str, due_at: datetime, not_after: datetime, now: datetime) -> CatchUp:
+    """Whether a push the dispatcher picks up at `now` still goes out, and whether it is late.
+
+    It goes out until its not_after (for a digest 12 hours after it was due, for a day schedule
+    only on its own day, for a nag until the end of its deadline day); more than 15 minutes after
+    due_at it is late, which the digest says. Picking a row up before its due_at is the
+    dispatcher's business, not a reason to skip it: such a row goes out, not late. Quiet hours
+    are not checked here (`next_allowed`).
+    """
+    # The rule is the same for every kind, including the outbox's immediate messages (alerts,
+    # proposals); `push_kind` is there so a kind can get its own rule without changing callers.
+    for moment in (due_at, not_after, now):
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValueError(f"an aware datetime is needed, got {moment!r}")
+    late = now - due_at > LATE_AFTER
+    if now > not_after:
+        return CatchUp(send=False, late=late, reason=TOO_LATE)
+    return CatchUp(send=True, late=late, reason=None)
+
+
+# -- planning -------------------------------------------------------------------------------
+
+
+def plan_pushes(snapshot: ExchangeSnapshot, rules: Rules = DEFAULT_RULES) -> list[PlannedPush]:
+    """Every push the exchange needs, moved out of quiet hours, weekends and holidays.
+
+    An inactive exchange needs none. A push that cannot go out before its not_after (a nag for a
+    deadline in a holiday, a day schedule on a public holiday) is left out. Past pushes are
+    planned too: leaving out what is over is for whoever knows the time. Sorted by due time, then
+    dedupe key.
+    """
+    if not snapshot.active or not snapshot.phases:
+        return []
+    phases = _phases_with_dates(snapshot)
+    recipients = _recipients(snapshot.members)
+    wishes: list[_Wish] = [
+        *_digests(snapshot, phases, recipients, rules),
+        *_follow_ups(snapshot, phases, recipients, rules),
+        *_day_schedules(snapshot, phases, recipients, rules),
+        *_nags(snapshot, phases, recipients, rules),
+    ]
+    pushes: list[PlannedPush] = []
+    for wish in wishes:
+        due_at = next_allowed(wish.at, rules, snapshot.school_holidays)
+        not_after = wish.not_after if wish.not_after is not None else due_at + wish.grace
+        if due_at > not_after:
+            continue
+        pushes.append(
+            PlannedPush(
+                user_id=wish.user_id,
+                exchange_id=snapshot.id,
+                kind=wish.kind,
+                due_at=due_at,
+                not_after=not_after.astimezone(UTC),
+                dedupe_key=wish.dedupe_key,
+                payload=wish.payload,
+            )
+        )
+    pushes.sort(key=lambda p: (p.due_at, p.dedupe_key))
+    _check_unique(pushes)
+    return pushes
+
+
+def _phases_with_dates(snapshot: ExchangeSnapshot) -> list[tuple[Phase, PhaseDates]]:
+    # Progress is stored by key, so a snapshot that does not match its template is a bug to see,
+    # not a push to leave out quietly.
+    by_key = {p.key: p for p in snapshot.phases}
+    if len(by_key) != len(snapshot.phases):
+        raise ValueError(f"exchange {snapshot.id}: a phase appears twice in the snapshot")
+    template = [p.key for p in snapshot.programme.phases]
+    missing = [key for key in template if key not in by_key]
+    unknown = [key for key in by_key if key not in template]
+    if missing or unknown:
+        raise ValueError(
+            f"exchange {snapshot.id}: phases do not match programme "
+            f"{snapshot.programme.key!r} (missing: {missing}, unknown: {unknown})"
+        )
+    return [(phase, by_key[phase.key]) for phase in snapshot.programme.phases]
+
+
+def _recipients(members: Iterable[Member]) -> list[_Recipient]:
+    grouped: dict[int, list[Member]] = {}
+    for member in members:
+        if member.role not in MEMBER_ROLES:
+            raise ValueError(f"user {member.user_id}: unknown role {member.role!r}")
+        if member.side is not None and member.side not in SIDES:
+            raise ValueError(f"user {member.user_id}: unknown side {member.side!r}")
+        grouped.setdefault(member.user_id, []).append(member)
+    return [_Recipient(user_id, tuple(grouped[user_id])) for user_id in sorted(grouped)]
+
+
+def _local(day: date, at: time, rules: Rules) -> datetime:
+    return datetime.combine(day, at, tzinfo=rules.tz)
+
+
+def _end_of_day(day: date, rules: Rules) -> datetime:
+    return datetime.combine(day, time.max, tzinfo=rules.tz)
+
+
+def _mondays(first: date, last: date) -> Iterator[date]:
+    monday = programme_start(first)
+    while monday <= last:
+        yield monday
+        monday += timedelta(days=7)
+
+
+def _week_in_holiday(monday: date, school_holidays: Sequence[tuple[date, date]]) -> bool:
+    return all(in_periods(monday + timedelta(days=n), school_holidays) for n in range(_SCHOOL_DAYS))
+
+
+def _digests(
+    snapshot: ExchangeSnapshot,
+    phases: Sequence[tuple[Phase, PhaseDates]],
+    recipients: Sequence[_Recipient],
+    rules: Rules,
+) -> Iterator[_Wish]:
+    first = min(dates.starts_on for _, dates in phases)
+    last = max(dates.ends_on for _, dates in phases)
+    # Begeleiders only come to the day phases that need them; other weeks are not theirs.
+    begeleider_weeks = {
+        programme_start(dates.starts_on)
+        for phase, dates in phases
+        if phase.kind == "day" and phase.needs_begeleider
+    }
+    for monday in _mondays(first, last):
+        if _week_in_holiday(monday, snapshot.school_holidays):
+            continue
+        for recipient in recipients:
+            if not (
+                recipient.has_role(TEACHER)
+                or (recipient.has_role(BEGELEIDER) and monday in begeleider_weeks)
+            ):
+                continue
+            yield _Wish(
+                user_id=recipient.user_id,
+                kind=DIGEST,
+                at=_local(monday, rules.digest_time, rules),
+                dedupe_key=f"digest:{snapshot.id}:{recipient.user_id}:{monday.isoformat()}",
+                payload={"week": monday.isoformat()},
+                grace=rules.digest_grace,
+            )
+
+
+def _follow_ups(
+    snapshot: ExchangeSnapshot,
+    phases: Sequence[tuple[Phase, PhaseDates]],
+    recipients: Sequence[_Recipient],
+    rules: Rules,
+) -> Iterator[_Wish]:
+    last = max(dates.ends_on for _, dates in phases)
+    monday = programme_start(last) + timedelta(days=7)
+    for recipient in recipients:
+        if recipient.has_role(TEACHER):
+            yield _Wish(
+                user_id=recipient.user_id,
+                kind=FOLLOW_UP,
+                at=_local(monday, rules.digest_time, rules),
+                dedupe_key=f"follow_up:{snapshot.id}:{recipient.user_id}",
+                payload={},
+                grace=rules.digest_grace,
+            )
+
+
+def _day_schedules(
+    snapshot: ExchangeSnapshot,
+    phases: Sequence[tuple[Phase, PhaseDates]],
+    recipients: Sequence[_Recipient],
+    rules: Rules,
+) -> Iterator[_Wish]:
+    for phase, dates in phases:
+        if phase.kind != "day":
+            continue
+        day = dates.starts_on
+        for recipient in recipients:
+            if not (
+                recipient.has_role(TEACHER)
+                or (recipient.has_role(BEGELEIDER) and phase.needs_begeleider)
+            ):
+                continue
+            yield _Wish(
+                user_id=recipient.user_id,
+                kind=DAY_SCHEDULE,
+                at=_local(day, rules.day_schedule_time, rules),
+                # The date is in the key: a moved day is a new push, and the old one is dropped.
+                dedupe_key=f"day:{snapshot.id}:{phase.key}:{recipient.user_id}:{day.isoformat()}",
+                payload={"phase": phase.key, "date": day.isoformat()},
+                # A schedule for a day that is over helps nobody.
+                not_after=_end_of_day(day, rules),
+            )
+
+
+def item_applies(item: ChecklistItem, member: Member, host: str) -> bool:
+    """Whether a checklist item is this member's to do, for a phase with this host.
+
+    Begeleider items are for every begeleider. A teacher's item is for both classes, or only for
+    the hosting or only for the visiting class when the phase is at school A or B. A teacher whose
+    side is not known gets the items of both, so nothing is missed.
+    """
+    if item.role != member.role:
+        return False
+    if member.role != TEACHER or item.side == "all" or host in _SHARED_HOSTS:
+        return True
+    if member.side is None:
+        return True
+    hosting = member.side == host
+    return hosting if item.side == "host" else not hosting
+
+
+def _nags(
+    snapshot: ExchangeSnapshot,
+    phases: Sequence[tuple[Phase, PhaseDates]],
+    recipients: Sequence[_Recipient],
+    rules: Rules,
+) -> Iterator[_Wish]:
+    # (deadline, host, item) in template order: the phases and their checklists are in order.
+    items = [
+        (due_date(item, dates.starts_on), dates.host, item)
+        for phase, dates in phases
+        for item in phase.checklist
+    ]
+    deadlines = sorted({deadline for deadline, _, _ in items})
+    for recipient in recipients:
+        for deadline in deadlines:
+            keys = [
+                item.key
+                for item_deadline, host, item in items
+                if item_deadline == deadline
+                and any(item_applies(item, m, host) for m in recipient.memberships)
+            ]
+            if not keys:
+                continue
+            yield _Wish(
+                user_id=recipient.user_id,
+                kind=CHECKLIST_NAG,
+                at=_local(deadline - timedelta(days=rules.nag_lead_days), rules.nag_time, rules),
+                dedupe_key=f"nag:{snapshot.id}:{recipient.user_id}:{deadline.isoformat()}",
+                payload={"deadline": deadline.isoformat(), "items": keys},
+                not_after=_end_of_day(deadline, rules),
+            )
+
+
+def _check_unique(pushes: Sequence[PlannedPush]) -> None:
+    seen: set[str] = set()
+    for push in pushes:
+        if push.dedupe_key in seen:
+            raise ValueError(f"dedupe key planned twice: {push.dedupe_key}")
+        if len(push.dedupe_key) > MAX_DEDUPE_KEY_LENGTH:
+            raise ValueError(f"dedupe key longer than {MAX_DEDUPE_KEY_LENGTH}: {push.dedupe_key}")
+        seen.add(push.dedupe_key)

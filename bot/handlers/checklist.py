@@ -1,0 +1,183 @@
+"""/checklist: prep items as toggle buttons, shared per class; progress for coordinators."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot import presenters
+from bot.context import AppContext
+from bot.domain.dates import format_date
+from bot.domain.permissions import Action
+from bot.handlers.common import Context, answer_callback, send, unit_of_work
+from bot.menus import aliases
+from bot.notifications import CHECK_PREFIX, check_button
+from bot.replies import Btn, Reply, rows
+from bot.services import auth, checklists, exchanges
+from bot.texts import Markup
+from db.models import Exchange
+
+CHOOSE_PREFIX = "cl:"
+MAX_CHOICE_BUTTONS = 30
+
+
+async def _view(
+    uow_session: AsyncSession,
+    app: AppContext,
+    lang: str,
+    user_id: int,
+    exchange: Exchange,
+    is_coordinator: bool,
+) -> list[Reply]:
+    programme = app.programmes[exchange.programme_key]
+    mine = [m for m in exchange.memberships if m.user_id == user_id]
+    if not mine and is_coordinator:
+        return [
+            Reply(
+                "checklist.progress",
+                {
+                    "body": await presenters.progress(
+                        uow_session, app.texts, lang, exchange, programme
+                    )
+                },
+            )
+        ]
+    today = app.today()
+    lines: list[str] = []
+    buttons: list[Btn] = []
+    for membership in mine:
+        key = checklists.side_key(membership.role, membership.side)
+        ticked = await checklists.ticked(uow_session, exchange.id, key)
+        found = checklists.entries(
+            programme, list(exchange.phases), membership.role, membership.side, ticked
+        )
+        for entry in checklists.current_entries(found, list(exchange.phases), today):
+            lines.append(
+                app.texts.get(
+                    lang,
+                    "checklist.line",
+                    item=entry.item.text.get(lang),
+                    deadline=format_date(entry.deadline, lang),
+                )
+            )
+            buttons.append(check_button(app.texts, lang, exchange.id, entry))
+    if not buttons:
+        return [Reply("checklist.empty", {"title": exchanges.title(exchange)})]
+    return [
+        Reply(
+            "checklist.view",
+            {
+                "id": exchange.id,
+                "title": exchanges.title(exchange),
+                "lines": Markup("\n".join(lines)),
+            },
+            buttons=rows(buttons, 1),
+        )
+    ]
+
+
+async def checklist(update: Update, context: Context) -> None:
+    """Show the user's current checklist, or let them choose an exchange."""
+    async with unit_of_work(update, context) as uow:
+        lang = uow.lang
+        mine = list(await exchanges.visible_exchanges(uow.session, uow.user))
+        if not mine:
+            key = "programme.none_coordinator" if uow.user.is_coordinator else "programme.none"
+            replies = [Reply(key)]
+        elif len(mine) == 1:
+            replies = await _view(
+                uow.session, uow.app, lang, uow.user.id, mine[0], uow.user.is_coordinator
+            )
+        else:
+            buttons = [
+                Btn(f"{CHOOSE_PREFIX}{e.id}", label=f"#{e.id} {exchanges.title(e)}")
+                for e in mine[:MAX_CHOICE_BUTTONS]
+            ]
+            replies = [Reply("checklist.choose", {"count": len(mine)}, buttons=rows(buttons, 1))]
+    await send(update, context, lang, replies)
+
+
+async def checklist_chosen(update: Update, context: Context) -> None:
+    """Show the checklist of the exchange whose button was pressed."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    raw = query.data.removeprefix(CHOOSE_PREFIX)
+    async with unit_of_work(update, context) as uow:
+        lang = uow.lang
+        replies: list[Reply] | None = None
+        if raw.isdigit():
+            try:
+                await auth.require_exchange(uow.session, uow.user, Action.VIEW_EXCHANGE, int(raw))
+            except auth.NotAllowed:
+                pass
+            else:
+                exchange = await exchanges.load_exchange(uow.session, int(raw))
+                assert exchange is not None
+                replies = await _view(
+                    uow.session, uow.app, lang, uow.user.id, exchange, uow.user.is_coordinator
+                )
+    if replies is None:
+        await answer_callback(update, context, lang, "auth.not_allowed")
+        return
+    await answer_callback(update, context, lang)
+    await send(update, context, lang, replies)
+
+
+def _relabel(
+    markup: InlineKeyboardMarkup, exchange_id: int, ticked: set[str]
+) -> InlineKeyboardMarkup:
+    """The same keyboard with each checklist button of the exchange showing its state."""
+    prefix = f"{CHECK_PREFIX}{exchange_id}:"
+    new_rows = []
+    for row in markup.inline_keyboard:
+        new_row = []
+        for button in row:
+            data = button.callback_data if isinstance(button.callback_data, str) else ""
+            if data.startswith(prefix):
+                label = button.text.split(" ", 1)[-1]
+                mark = "✅" if data.removeprefix(prefix) in ticked else "⬜"
+                new_row.append(InlineKeyboardButton(f"{mark} {label}", callback_data=data))
+            else:
+                new_row.append(button)
+        new_rows.append(new_row)
+    return InlineKeyboardMarkup(new_rows)
+
+
+async def toggle(update: Update, context: Context) -> None:
+    """Tick or untick a checklist item for the user's whole class, and update the buttons."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    exchange_part, _, item_key = query.data.removeprefix(CHECK_PREFIX).partition(":")
+    async with unit_of_work(update, context) as uow:
+        lang = uow.lang
+        result = None
+        if exchange_part.isdigit():
+            try:
+                result = await checklists.toggle_for(
+                    uow.session,
+                    uow.user,
+                    int(exchange_part),
+                    item_key,
+                    uow.app.programmes,
+                    now=uow.app.clock.now(),
+                )
+            except auth.NotAllowed:
+                result = None
+    if result is None:
+        await answer_callback(update, context, lang, "auth.not_allowed")
+        return
+    done, ticked = result
+    await answer_callback(
+        update, context, lang, "checklist.ticked" if done else "checklist.unticked"
+    )
+    message = query.message
+    if message is not None and message.reply_markup is not None:  # type: ignore[union-attr]
+        markup = message.reply_markup  # type: ignore[union-attr]
+        await query.edit_message_reply_markup(_relabel(markup, int(exchange_part), ticked))
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler(aliases("checklist"), checklist))
+    app.add_handler(CallbackQueryHandler(checklist_chosen, pattern=f"^{CHOOSE_PREFIX}"))
+    app.add_handler(CallbackQueryHandler(toggle, pattern=f"^{CHECK_PREFIX}"))

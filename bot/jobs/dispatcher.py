@@ -1,0 +1,123 @@
+"""The dispatcher: sends due outbox rows. Claim → commit → send → mark."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from telegram import Bot
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.ext import Application, ContextTypes
+
+from bot import render as rendering
+from bot.context import KEY, AppContext
+from bot.notifications import Rendered, Skip, render
+from bot.services import outbox
+
+log = logging.getLogger(__name__)
+JOB_NAME = "dispatcher"
+# One dispatch at a time per process; across processes the row claims keep sends apart.
+_LOCKS: dict[int, asyncio.Lock] = {}
+
+
+def _lock(app: AppContext) -> asyncio.Lock:
+    return _LOCKS.setdefault(id(app), asyncio.Lock())
+
+
+async def run_dispatch(app: AppContext, bot: Bot) -> int:
+    """Send one batch of due rows; returns how many were claimed."""
+    async with _lock(app):
+        now = app.clock.now()
+        async with app.db.write() as session:
+            claimed = await outbox.claim_due(
+                session, now=now, limit=app.settings.dispatch_batch_size, rules=app.rules
+            )
+        for row in claimed:
+            await _deliver(app, bot, row)
+        return len(claimed)
+
+
+async def _deliver(app: AppContext, bot: Bot, row: outbox.Claimed) -> None:
+    try:
+        async with app.db.read() as session:
+            result = await render(session, app, row)
+    except Exception as error:
+        log.exception("Could not write outbox row %s (%s)", row.id, row.kind)
+        async with app.db.write() as session:
+            await outbox.mark_failed(session, row.id, f"render: {error!r}", now=app.clock.now())
+        return
+    if isinstance(result, Skip):
+        async with app.db.write() as session:
+            await outbox.mark_skipped(session, row.id, result.reason, now=app.clock.now())
+        return
+    await _send(app, bot, row, result)
+
+
+async def _send(app: AppContext, bot: Bot, row: outbox.Claimed, message: Rendered) -> None:
+    lang = row.language
+    try:
+        sent = await bot.send_message(
+            row.user_id,
+            message.text,
+            reply_markup=rendering.keyboard(app.texts, lang, message.buttons),
+        )
+    except Forbidden:
+        log.info("User %s has blocked the bot; their pushes stop", row.user_id)
+        async with app.db.write() as session:
+            await outbox.mark_user_blocked(session, row.user_id, row.id, now=app.clock.now())
+    except RetryAfter as error:
+        wait = error.retry_after
+        delay = wait if isinstance(wait, timedelta) else timedelta(seconds=float(wait))
+        async with app.db.write() as session:
+            await outbox.mark_retry(
+                session,
+                row.id,
+                f"flood control: {delay}",
+                now=app.clock.now(),
+                max_attempts=app.settings.send_max_attempts,
+                retry_after=delay,
+            )
+    except BadRequest as error:
+        # Telegram refuses this message as it is; sending it again would fail the same way.
+        log.error("Telegram refused outbox row %s: %s", row.id, error.message)
+        async with app.db.write() as session:
+            await outbox.mark_failed(session, row.id, error.message, now=app.clock.now())
+    except TelegramError as error:
+        log.warning("Sending outbox row %s failed, will retry: %s", row.id, error)
+        async with app.db.write() as session:
+            status = await outbox.mark_retry(
+                session,
+                row.id,
+                str(error),
+                now=app.clock.now(),
+                max_attempts=app.settings.send_max_attempts,
+            )
+        if status == "failed":
+            log.error("Outbox row %s failed for good after retries", row.id)
+    else:
+        async with app.db.write() as session:
+            await outbox.mark_sent(session, row.id, now=app.clock.now(), message_id=sent.message_id)
+
+
+async def dispatch_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """JobQueue callback: send what is due."""
+    await run_dispatch(context.application.bot_data[KEY], context.bot)
+
+
+def schedule(application: Application, interval: float) -> None:  # type: ignore[type-arg]
+    """Run the dispatcher every `interval` seconds; a late tick is still run, never skipped."""
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(
+        dispatch_job,
+        interval=interval,
+        first=1,
+        name=JOB_NAME,
+        job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+    )
+
+
+def kick(application: Application) -> None:  # type: ignore[type-arg]
+    """Dispatch now (after a change queued something), instead of at the next tick."""
+    if application.job_queue is not None:
+        application.job_queue.run_once(dispatch_job, 0, name=f"{JOB_NAME}-now")

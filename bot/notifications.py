@@ -1,0 +1,357 @@
+"""What each kind of push says, written at send time from the current state.
+
+Rendering at send time (not at planning time) means a digest shows the checklist as it is on
+Monday morning and a nag never lists an item that was ticked in the meantime.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.context import AppContext
+from bot.domain.dates import format_date, format_time
+from bot.domain.programme import Programme
+from bot.domain.timeline import timed_schedule
+from bot.replies import Btn
+from bot.services import checklists, exchanges
+from bot.services.outbox import Claimed
+from bot.texts import Markup, Texts
+from db.models import (
+    ROLE_BEGELEIDER,
+    ROLE_TEACHER,
+    DateProposal,
+    Exchange,
+    ExchangePhase,
+    Membership,
+    User,
+)
+
+CHECK_PREFIX = "ck:"
+ACCEPT_PREFIX = "da:"
+OTHER_PREFIX = "do:"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str
+    buttons: tuple[tuple[Btn, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class Skip:
+    reason: str
+
+
+def check_button(texts: Texts, lang: str, exchange_id: int, entry: checklists.Entry) -> Btn:
+    mark = "✅" if entry.done else "⬜"
+    return Btn(
+        f"{CHECK_PREFIX}{exchange_id}:{entry.item.key}", label=f"{mark} {entry.item.text.get(lang)}"
+    )
+
+
+def _host_line(texts: Texts, lang: str, exchange: Exchange, row: ExchangePhase) -> str:
+    if row.host in ("A", "B"):
+        school = exchanges.side_of(exchange, row.host).school
+        if school.address:
+            return texts.get(lang, "day.host_address", school=school.name, address=school.address)
+        return texts.get(lang, "day.host", school=school.name)
+    return texts.get(lang, f"exchange.host_{row.host}")
+
+
+def day_line(
+    texts: Texts, lang: str, exchange: Exchange, programme: Programme, row: ExchangePhase
+) -> str:
+    """One day phase with its date, time and place, as in digests and /programma."""
+    phase = programme.phase(row.phase_key)
+    when = format_date(row.starts_on, lang)
+    if row.start_time is not None:
+        when = f"{when}, {format_time(row.start_time)}"
+    key = "digest.day_line" if row.agreed else "digest.day_line_provisional"
+    return texts.get(
+        lang,
+        key,
+        name=phase.name.get(lang),
+        when=when,
+        place=Markup(_host_line(texts, lang, exchange, row)),
+    )
+
+
+def day_schedule(
+    texts: Texts, lang: str, exchange: Exchange, programme: Programme, row: ExchangePhase
+) -> str:
+    """The schedule of a day: times, activities, places, who is there and whom to call."""
+    phase = programme.phase(row.phase_key)
+    lines = [
+        texts.get(
+            lang,
+            "day.title",
+            phase=phase.name.get(lang),
+            title=exchanges.title(exchange),
+            date=format_date(row.starts_on, lang),
+        ),
+        _host_line(texts, lang, exchange, row),
+        "",
+    ]
+    for item in timed_schedule(phase, row.start_time):
+        place = item.item.place.get(lang) if item.item.place else ""
+        lines.append(
+            texts.get(
+                lang,
+                "day.item" if place else "day.item_no_place",
+                start=format_time(item.starts_at),
+                end=format_time(item.ends_at),
+                activity=item.item.activity.get(lang),
+                place=place,
+            )
+        )
+    lines.append("")
+    begeleiders = [m.user.display_name for m in exchange.memberships if m.role == ROLE_BEGELEIDER]
+    teachers = [
+        texts.plain(
+            lang,
+            "exchange.person_at",
+            name=m.user.display_name,
+            school=exchanges.side_of(exchange, m.side).school.name,
+        )
+        for m in exchange.memberships
+        if m.role == ROLE_TEACHER and m.side
+    ]
+    nobody = texts.plain(lang, "exchange.nobody_yet")
+    lines.append(texts.get(lang, "exchange.teachers", names=", ".join(teachers) or nobody))
+    lines.append(texts.get(lang, "exchange.begeleiders", names=", ".join(begeleiders) or nobody))
+    return "\n".join(lines)
+
+
+async def contact_line(session: AsyncSession, texts: Texts, lang: str, exchange: Exchange) -> str:
+    """Whom to call: the coordinator who made the pair, else every coordinator."""
+    ids = [exchange.created_by] if exchange.created_by else []
+    query = select(User).where(User.is_coordinator.is_(True))
+    if ids:
+        query = query.where(User.id.in_(ids))
+    people = list(await session.scalars(query.order_by(User.id)))
+    names = [f"{u.display_name} (@{u.username})" if u.username else u.display_name for u in people]
+    if not names:
+        return ""
+    return texts.get(lang, "day.contact", names=", ".join(names))
+
+
+async def _membership(session: AsyncSession, user_id: int, exchange_id: int) -> list[Membership]:
+    return list(
+        await session.scalars(
+            select(Membership).where(
+                Membership.user_id == user_id, Membership.exchange_id == exchange_id
+            )
+        )
+    )
+
+
+async def render(session: AsyncSession, app: AppContext, row: Claimed) -> Rendered | Skip:
+    """The message for one claimed outbox row, or why it is no longer worth sending."""
+    texts, lang = app.texts, row.language
+    exchange = await exchanges.load_exchange(session, row.exchange_id) if row.exchange_id else None
+    if exchange is None:
+        return Skip("exchange gone")
+    programme = app.programmes.get(exchange.programme_key)
+    if programme is None:
+        return Skip("programme gone")
+    roles = await _membership(session, row.user_id, exchange.id)
+    if row.kind in ("digest", "follow_up", "day_schedule", "checklist_nag") and not roles:
+        return Skip("no longer a member")
+    if row.kind == "digest":
+        return await _digest(
+            session,
+            app,
+            lang,
+            exchange,
+            programme,
+            roles,
+            date.fromisoformat(row.payload["week"]),
+            late=row.late,
+        )
+    if row.kind == "follow_up":
+        return Rendered(
+            texts.get(
+                lang,
+                "digest.follow_up",
+                title=exchanges.title(exchange),
+                tips=programme.follow_up.get(lang).strip(),
+            )
+        )
+    if row.kind == "day_schedule":
+        phase_row = next((p for p in exchange.phases if p.phase_key == row.payload["phase"]), None)
+        if phase_row is None or phase_row.starts_on.isoformat() != row.payload["date"]:
+            return Skip("date changed")
+        body = day_schedule(texts, lang, exchange, programme, phase_row)
+        contact = await contact_line(session, texts, lang, exchange)
+        return Rendered("\n".join(x for x in (body, contact) if x))
+    if row.kind == "checklist_nag":
+        return await _nag(session, app, lang, exchange, programme, roles, row.payload)
+    if row.kind == "date_proposal":
+        return await _proposal(session, app, lang, exchange, programme, row.payload)
+    if row.kind == "date_agreed":
+        phase_row = next((p for p in exchange.phases if p.phase_key == row.payload["phase"]), None)
+        if phase_row is None:
+            return Skip("phase gone")
+        return Rendered(
+            texts.get(
+                lang,
+                "dates.agreed_notice",
+                id=exchange.id,
+                title=exchanges.title(exchange),
+                line=Markup(day_line(texts, lang, exchange, programme, phase_row)),
+            )
+        )
+    if row.kind == "date_declined":
+        phase = programme.phase(row.payload["phase"])
+        return Rendered(
+            texts.get(
+                lang,
+                "dates.declined_notice",
+                name=row.payload["by"],
+                phase=phase.name.get(lang),
+                title=exchanges.title(exchange),
+            )
+        )
+    return Skip(f"unknown kind {row.kind}")
+
+
+async def _entries_for(
+    session: AsyncSession, exchange: Exchange, programme: Programme, roles: list[Membership]
+) -> list[checklists.Entry]:
+    found: list[checklists.Entry] = []
+    for membership in roles:
+        key = checklists.side_key(membership.role, membership.side)
+        ticked = await checklists.ticked(session, exchange.id, key)
+        found.extend(
+            checklists.entries(
+                programme, list(exchange.phases), membership.role, membership.side, ticked
+            )
+        )
+    return found
+
+
+async def _digest(
+    session: AsyncSession,
+    app: AppContext,
+    lang: str,
+    exchange: Exchange,
+    programme: Programme,
+    roles: list[Membership],
+    monday: date,
+    *,
+    late: bool,
+) -> Rendered:
+    texts = app.texts
+    friday = monday + timedelta(days=4)
+    week_no = (monday - exchange.start_date).days // 7 + 1
+    lines = [
+        texts.get(
+            lang,
+            "digest.title",
+            week=week_no,
+            weeks=programme.weeks,
+            title=exchanges.title(exchange),
+        )
+    ]
+    if late:
+        lines.append(texts.get(lang, "digest.late"))
+    this_week = [
+        p
+        for p in sorted(exchange.phases, key=lambda p: p.starts_on)
+        if p.starts_on <= friday and p.ends_on >= monday
+    ]
+    for row in this_week:
+        phase = programme.phase(row.phase_key)
+        lines += [
+            "",
+            texts.get(
+                lang,
+                "digest.phase",
+                phase=phase.name.get(lang),
+                description=phase.description.get(lang),
+            ),
+        ]
+    if not this_week:
+        lines += ["", texts.get(lang, "digest.no_phase")]
+    days = [p for p in this_week if programme.phase(p.phase_key).kind == "day"]
+    if days:
+        lines += ["", texts.get(lang, "digest.days_header")]
+        lines += [day_line(texts, lang, exchange, programme, p) for p in days]
+        if any(not p.agreed for p in days) and any(m.role == ROLE_TEACHER for m in roles):
+            lines.append(texts.get(lang, "digest.agree_hint"))
+    horizon = friday + timedelta(days=7)
+    todo = [
+        e
+        for e in await _entries_for(session, exchange, programme, roles)
+        if not e.done and e.deadline <= horizon
+    ]
+    buttons: tuple[tuple[Btn, ...], ...] = ()
+    if todo:
+        lines += ["", texts.get(lang, "digest.todo_header")]
+        buttons = tuple((check_button(texts, lang, exchange.id, e),) for e in todo)
+    return Rendered("\n".join(lines), buttons)
+
+
+async def _nag(
+    session: AsyncSession,
+    app: AppContext,
+    lang: str,
+    exchange: Exchange,
+    programme: Programme,
+    roles: list[Membership],
+    payload: dict[str, object],
+) -> Rendered | Skip:
+    keys = set(payload.get("items", []))  # type: ignore[arg-type]
+    deadline = date.fromisoformat(str(payload["deadline"]))
+    still_open = [
+        e
+        for e in await _entries_for(session, exchange, programme, roles)
+        if e.item.key in keys and not e.done
+    ]
+    if not still_open:
+        return Skip("nothing open")
+    texts = app.texts
+    text = texts.get(
+        lang, "nag.text", title=exchanges.title(exchange), deadline=format_date(deadline, lang)
+    )
+    return Rendered(text, tuple((check_button(texts, lang, exchange.id, e),) for e in still_open))
+
+
+async def _proposal(
+    session: AsyncSession,
+    app: AppContext,
+    lang: str,
+    exchange: Exchange,
+    programme: Programme,
+    payload: dict[str, object],
+) -> Rendered | Skip:
+    proposal = await session.get(DateProposal, int(str(payload["proposal"])))
+    if proposal is None or proposal.status != "pending":
+        return Skip("proposal decided")
+    texts = app.texts
+    proposer = await session.get(User, proposal.proposed_by) if proposal.proposed_by else None
+    school = exchanges.side_of(exchange, proposal.side).school.name if proposal.side else ""
+    when = format_date(proposal.day, lang)
+    if proposal.start_time:
+        when = f"{when}, {format_time(proposal.start_time)}"
+    text = texts.get(
+        lang,
+        "dates.proposal_notice",
+        name=proposer.display_name if proposer else "?",
+        school=school,
+        phase=programme.phase(proposal.phase_key).name.get(lang),
+        when=when,
+        id=exchange.id,
+        title=exchanges.title(exchange),
+    )
+    buttons = (
+        (
+            Btn(f"{ACCEPT_PREFIX}{proposal.id}", key="dates.btn_accept"),
+            Btn(f"{OTHER_PREFIX}{proposal.id}", key="dates.btn_other"),
+        ),
+    )
+    return Rendered(text, buttons)

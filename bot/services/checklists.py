@@ -1,0 +1,176 @@
+"""Prep checklists: which items apply to whom, and ticks shared per school side."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.permissions import Action
+from bot.domain.programme import ChecklistItem, Phase, Programme
+from bot.domain.timeline import due_date
+from bot.services import auth
+from db.models import ROLE_TEACHER, ChecklistTick, Exchange, ExchangePhase, Membership, User
+
+BEGELEIDER_SIDE = "begeleider"
+
+
+def side_key(role: str, side: str | None) -> str:
+    """Ticks are shared by both teachers of one class, and by all begeleiders."""
+    return side if role == ROLE_TEACHER and side else BEGELEIDER_SIDE
+
+
+@dataclass(frozen=True)
+class Entry:
+    phase: Phase
+    item: ChecklistItem
+    deadline: date
+    done: bool
+
+
+def entries(
+    programme: Programme,
+    phases: list[ExchangePhase],
+    role: str,
+    side: str | None,
+    ticked: set[str],
+) -> list[Entry]:
+    """Every checklist item for this role and side, with its deadline from the current dates."""
+    out: list[Entry] = []
+    for row in sorted(phases, key=lambda p: p.starts_on):
+        try:
+            phase = programme.phase(row.phase_key)
+        except KeyError:
+            continue
+        for item in phase.checklist:
+            if item.applies_to(role, side, row.host):
+                deadline = due_date(item, row.starts_on)
+                out.append(Entry(phase, item, deadline, item.key in ticked))
+    return out
+
+
+def current_entries(
+    all_entries: list[Entry], phases: list[ExchangePhase], today: date
+) -> list[Entry]:
+    """What to show now: items of phases not yet over, up to the next two phases."""
+    upcoming = [
+        p.phase_key for p in sorted(phases, key=lambda p: p.starts_on) if p.ends_on >= today
+    ]
+    keep = set(upcoming[:2])
+    return [e for e in all_entries if e.phase.key in keep or (not e.done and e.deadline >= today)]
+
+
+async def ticked(session: AsyncSession, exchange_id: int, side: str) -> set[str]:
+    rows = await session.scalars(
+        select(ChecklistTick.item_key).where(
+            ChecklistTick.exchange_id == exchange_id, ChecklistTick.side == side
+        )
+    )
+    return set(rows)
+
+
+async def toggle(
+    session: AsyncSession,
+    exchange_id: int,
+    side: str,
+    item_key: str,
+    *,
+    user_id: int,
+    now: datetime,
+) -> bool:
+    """Tick or untick an item for the whole side; returns whether it is ticked now."""
+    existing = await session.scalar(
+        select(ChecklistTick)
+        .where(
+            ChecklistTick.exchange_id == exchange_id,
+            ChecklistTick.side == side,
+            ChecklistTick.item_key == item_key,
+        )
+        .with_for_update()
+    )
+    if existing is not None:
+        await session.execute(delete(ChecklistTick).where(ChecklistTick.id == existing.id))
+        return False
+    try:
+        # The other teacher of the class may tick the same item at the same moment.
+        async with session.begin_nested():
+            session.add(
+                ChecklistTick(
+                    exchange_id=exchange_id,
+                    side=side,
+                    item_key=item_key,
+                    done_by=user_id,
+                    done_at=now,
+                )
+            )
+    except IntegrityError:
+        pass
+    return True
+
+
+@dataclass(frozen=True)
+class SideProgress:
+    side: str
+    done: int
+    total: int
+    open_items: list[Entry]
+
+
+async def progress(
+    session: AsyncSession, exchange: Exchange, programme: Programme
+) -> list[SideProgress]:
+    """Checklist progress per side (A, B, begeleiders) for coordinators."""
+    out = []
+    for role, side in ((ROLE_TEACHER, "A"), (ROLE_TEACHER, "B"), ("begeleider", None)):
+        key = side_key(role, side)
+        found = entries(
+            programme, list(exchange.phases), role, side, await ticked(session, exchange.id, key)
+        )
+        out.append(
+            SideProgress(
+                key, sum(e.done for e in found), len(found), [e for e in found if not e.done]
+            )
+        )
+    return out
+
+
+async def toggle_for(
+    session: AsyncSession,
+    user: User,
+    exchange_id: int,
+    item_key: str,
+    programmes: Mapping[str, Programme],
+    *,
+    now: datetime,
+) -> tuple[bool, set[str]] | None:
+    """Toggle an item for the side the user ticks it for.
+
+    Returns the new state and every item ticked for the user's sides (to redraw buttons), or
+    None when the item is not one of the user's. Raises NotAllowed for a foreign exchange.
+    """
+    exchange = await auth.require_exchange(session, user, Action.TICK_CHECKLIST, exchange_id)
+    try:
+        _, item = programmes[exchange.programme_key].checklist_item(item_key)
+    except KeyError:
+        return None
+    memberships = list(
+        await session.scalars(
+            select(Membership).where(
+                Membership.user_id == user.id, Membership.exchange_id == exchange_id
+            )
+        )
+    )
+    member = next((m for m in memberships if m.role == item.role), None)
+    if member is None:
+        return None
+    done = await toggle(
+        session, exchange_id, side_key(member.role, member.side), item_key, user_id=user.id, now=now
+    )
+    all_ticked: set[str] = set()
+    for m in memberships:
+        all_ticked |= await ticked(session, exchange_id, side_key(m.role, m.side))
+    return done, all_ticked

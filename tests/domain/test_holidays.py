@@ -1,0 +1,195 @@
+from datetime import date
+
+import pytest
+
+from bot.domain.holidays import (
+    REGIONS,
+    HolidayFileError,
+    HolidayPeriod,
+    in_periods,
+    is_public_holiday,
+    parse_holiday_csv,
+    parse_holiday_ics,
+    public_holiday_name,
+)
+
+# -- CSV --------------------------------------------------------------------------------------
+
+
+def test_csv_with_commas_and_iso_dates():
+    text = (
+        "region,name,start,end\n"
+        "noord,Voorjaarsvakantie,2027-02-20,2027-02-28\n"
+        "zuid,Voorjaarsvakantie,2027-02-13,2027-02-21\n"
+    )
+    assert parse_holiday_csv(text) == [
+        HolidayPeriod("noord", "Voorjaarsvakantie", date(2027, 2, 20), date(2027, 2, 28)),
+        HolidayPeriod("zuid", "Voorjaarsvakantie", date(2027, 2, 13), date(2027, 2, 21)),
+    ]
+
+
+def test_csv_with_semicolons_dutch_dates_and_all_regions():
+    # as Dutch Excel saves it: BOM, semicolons, CRLF, padding cells, a Dutch header
+    text = (
+        "\ufeffRegio;Naam;Begin;Eind;\r\n"
+        "alle;Meivakantie;24-04-2027;02-05-2027;\r\n"
+        "\r\n"
+        "# the summer is not known yet\r\n"
+        'Midden;"Herfstvakantie; advies";16/10/2027;24/10/2027;\r\n'
+    )
+    periods = parse_holiday_csv(text)
+    assert [p.region for p in periods[:3]] == list(REGIONS)
+    assert {(p.name, p.starts_on, p.ends_on) for p in periods[:3]} == {
+        ("Meivakantie", date(2027, 4, 24), date(2027, 5, 2))
+    }
+    assert periods[3] == HolidayPeriod(
+        "midden", "Herfstvakantie; advies", date(2027, 10, 16), date(2027, 10, 24)
+    )
+
+
+def test_csv_all_in_english_and_columns_in_another_order():
+    text = "start,end,region,name\n2027-12-25,2028-01-09,all,Christmas\n"
+    assert len(parse_holiday_csv(text)) == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "fragment"),
+    [
+        ("", None, "empty"),
+        ("region,name,start\nnoord,x,2027-01-01\n", 1, "missing column(s) end"),
+        ("region,name,start,end,remark\n", 1, "unknown column 'remark'"),
+        (
+            "region,name,start,end\nnoord,x,2027-01-01,2027-01-02\noost,x,2027-01-01,2027-01-02\n",
+            3,
+            "unknown region 'oost'",
+        ),
+        ("region,name,start,end\n\nnoord,x,31-02-2027,2027-03-01\n", 3, "does not exist"),
+        ("region,name,start,end\nnoord,x,1 maart,2027-03-01\n", 2, "not a date"),
+        ("region,name,start,end\nnoord,x,2027-03-05,2027-03-01\n", 2, "before the start"),
+        ("region,name,start,end\nnoord,,2027-03-01,2027-03-05\n", 2, "name is empty"),
+        ("region;name;start;end\nnoord;x;2027-03-01\n", 2, "expected 4 columns"),
+    ],
+)
+def test_csv_errors_name_the_line(text, line, fragment):
+    with pytest.raises(HolidayFileError) as info:
+        parse_holiday_csv(text)
+    assert info.value.line == line
+    assert fragment in info.value.message
+    if line is not None:
+        assert str(info.value).startswith(f"line {line}: ")
+
+
+# -- iCalendar --------------------------------------------------------------------------------
+
+
+def ics(*events: str) -> bytes:
+    body = "".join(f"BEGIN:VEVENT\r\n{e.strip()}\r\nEND:VEVENT\r\n" for e in events)
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//NL\r\n" + body + "END:VCALENDAR\r\n"
+    ).encode()
+
+
+def lines(*parts: str) -> str:
+    return "\r\n".join(parts)
+
+
+def test_ics_all_day_events_have_an_exclusive_end():
+    data = ics(
+        lines(
+            "UID:2",
+            "SUMMARY:Meivakantie",
+            "DTSTART;VALUE=DATE:20270424",
+            "DTEND;VALUE=DATE:20270503",
+        ),
+        lines(
+            "UID:1",
+            "SUMMARY:Voorjaarsvakantie",
+            "DTSTART;VALUE=DATE:20270220",
+            "DTEND;VALUE=DATE:20270301",
+        ),
+        lines("UID:3", "SUMMARY:Studiedag", "DTSTART;VALUE=DATE:20270610"),
+    )
+    assert parse_holiday_ics(data, "noord") == [
+        HolidayPeriod("noord", "Voorjaarsvakantie", date(2027, 2, 20), date(2027, 2, 28)),
+        HolidayPeriod("noord", "Meivakantie", date(2027, 4, 24), date(2027, 5, 2)),
+        HolidayPeriod("noord", "Studiedag", date(2027, 6, 10), date(2027, 6, 10)),
+    ]
+
+
+def test_ics_timed_events_use_local_dates():
+    data = ics(
+        # 23:30 UTC on 15 October is already Saturday 16 October in Amsterdam
+        lines(
+            "UID:1", "SUMMARY:Herfstvakantie", "DTSTART:20271015T223000Z", "DTEND:20271024T215959Z"
+        ),
+        # ends at midnight: the 10th is not part of it
+        lines(
+            "UID:2",
+            "SUMMARY:Kerst",
+            "DTSTART;TZID=Europe/Amsterdam:20271225T000000",
+            "DTEND;TZID=Europe/Amsterdam:20280110T000000",
+        ),
+        lines("UID:3", "SUMMARY:Cancelled", "STATUS:CANCELLED", "DTSTART;VALUE=DATE:20270101"),
+    )
+    assert parse_holiday_ics(data, "zuid") == [
+        HolidayPeriod("zuid", "Herfstvakantie", date(2027, 10, 16), date(2027, 10, 24)),
+        HolidayPeriod("zuid", "Kerst", date(2027, 12, 25), date(2028, 1, 9)),
+    ]
+
+
+def test_ics_needs_a_known_region():
+    with pytest.raises(ValueError, match="region"):
+        parse_holiday_ics(ics(), "oost")
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        (b"not a calendar", "not an iCalendar file"),
+        (b"", "not an iCalendar file"),
+        (ics(lines("UID:1", "DTSTART;VALUE=DATE:20270101")), "SUMMARY"),
+        (ics(lines("UID:1", "SUMMARY:x")), "DTSTART"),
+        (ics(lines("UID:1", "SUMMARY:x", "DTSTART:nonsense")), "not a date"),
+        (
+            ics(lines("UID:1", "SUMMARY:x", "DTSTART;VALUE=DATE:20270101", "RRULE:FREQ=YEARLY")),
+            "repeating",
+        ),
+    ],
+)
+def test_ics_errors(data, fragment):
+    with pytest.raises(HolidayFileError, match=fragment):
+        parse_holiday_ics(data, "midden")
+
+
+# -- public holidays --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("day", "holiday"),
+    [
+        (date(2027, 3, 29), True),  # Easter Monday
+        (date(2027, 4, 27), True),  # King's Day
+        (date(2027, 5, 6), True),  # Ascension Day
+        (date(2027, 12, 25), True),
+        (date(2027, 5, 5), False),  # Liberation Day only every fifth year (as the package has it)
+        (date(2030, 5, 5), True),
+        (date(2027, 3, 30), False),
+    ],
+)
+def test_public_holidays(day, holiday):
+    assert is_public_holiday(day) is holiday
+
+
+def test_public_holiday_names():
+    assert public_holiday_name(date(2027, 4, 27), "nl") == "Koningsdag"
+    assert public_holiday_name(date(2027, 4, 27), "en-GB") == "King's Day"
+    assert public_holiday_name(date(2027, 3, 29), "nl") == "Tweede paasdag"
+    assert public_holiday_name(date(2027, 3, 30), "nl") is None
+
+
+def test_in_periods():
+    periods = [(date(2027, 2, 20), date(2027, 2, 28))]
+    assert in_periods(date(2027, 2, 20), periods)
+    assert in_periods(date(2027, 2, 28), periods)
+    assert not in_periods(date(2027, 3, 1), periods)
+    assert not in_periods(date(2027, 3, 1), [])
