@@ -73,3 +73,26 @@ async def make_invites(h: Harness, coordinator: FakeUser, exchange_id: int) -> I
     tokens = TOKEN.findall(message.text)
     assert len(tokens) == 3, message.text
     return Invites(tokens[0], tokens[1], tokens[2], message)
+
+
+@dataclass
+class Pair:
+    exchange_id: int
+    coordinator: FakeUser
+    teacher_a: FakeUser
+    teacher_b: FakeUser
+    begeleider: FakeUser
+
+
+async def pair(h: Harness, *, start: str = "1 februari", city: str = "Amsterdam") -> Pair:
+    """A pair with one teacher per school and a begeleider, all joined."""
+    coordinator = h.user(1000, "Carla", username="carla_wimw")
+    exchange_id = await create_exchange(h, coordinator, start=start, city=city)
+    invites = await make_invites(h, coordinator, exchange_id)
+    teacher_a = h.user(2001, "Anouk")
+    teacher_b = h.user(2002, "Bas")
+    begeleider = h.user(3001, "Ghislaine")
+    await h.send(teacher_a, f"/start {invites.teacher_a}")
+    await h.send(teacher_b, f"/start {invites.teacher_b}")
+    await h.send(begeleider, f"/start {invites.begeleider}")
+    return Pair(exchange_id, coordinator, teacher_a, teacher_b, begeleider)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import func, select
 from telegram import Update
 from telegram.ext import Application
 
@@ -17,8 +20,13 @@ from bot.config import Settings
 from bot.context import AppContext
 from bot.domain.programme import load_programmes
 from bot.fake_telegram import BotMessage, FakeTelegram, FakeUser
+from bot.jobs.dispatcher import run_dispatch
+from bot.services.outbox import CLAIM_LEASE
 from bot.texts import get_texts
+from db.models import OUTBOX_PENDING, OUTBOX_SENDING, OUTBOX_SENT, OutboxMessage
 from db.session import Database
+
+AMS = ZoneInfo("Europe/Amsterdam")
 
 
 class Harness:
@@ -41,6 +49,7 @@ class Harness:
         self.tg = FakeTelegram()
         self._make_settings = make_settings
         self._overrides = overrides
+        self.automatic_dispatch = False
         self.app: Application | None = None  # type: ignore[type-arg]
         self.context: AppContext | None = None
         self.db: Database | None = None
@@ -81,6 +90,11 @@ class Harness:
         if self.app.post_init:
             await self.app.post_init(self.app)
         await self.app.start()
+        if not self.automatic_dispatch:
+            # Tests decide when the dispatcher runs (h.dispatch / h.run_until), so a push never
+            # races an assertion; one test keeps it automatic to show the jobs are wired.
+            assert self.app.job_queue is not None
+            self.app.job_queue.scheduler.pause()
         assert self.app.updater is not None
         await self.app.updater.start_polling(
             poll_interval=0,
@@ -139,3 +153,71 @@ class Harness:
         mark = self.tg.last_message_id(user.id)
         update_id = self.tg.push_callback(user, message_id, data, force=force)
         return await self._settle(user.id, update_id, mark)
+
+    # -- the outbox, driven by the fake clock ---------------------------------------------
+
+    async def dispatch(self) -> int:
+        """Run the dispatcher until nothing more is due now; returns how many rows it took."""
+        assert self.context is not None and self.app is not None
+        total = 0
+        while claimed := await run_dispatch(self.context, self.app.bot):
+            total += claimed
+        return total
+
+    async def next_due(self) -> datetime | None:
+        assert self.db is not None
+        async with self.db.read() as session:
+            pending = await session.scalar(
+                select(func.min(OutboxMessage.next_attempt_at)).where(
+                    OutboxMessage.status == OUTBOX_PENDING
+                )
+            )
+            stuck = await session.scalar(
+                select(func.min(OutboxMessage.claimed_at)).where(
+                    OutboxMessage.status == OUTBOX_SENDING
+                )
+            )
+        if stuck is not None:
+            stuck += CLAIM_LEASE + timedelta(seconds=1)
+        candidates = [m for m in (pending, stuck) if m is not None]
+        return min(candidates) if candidates else None
+
+    async def run_until(self, moment: datetime) -> None:
+        """Let time pass until `moment`, dispatching each push at the moment it is due."""
+        for _ in range(10_000):
+            due = await self.next_due()
+            if due is None or due > moment:
+                break
+            self.clock.set(max(due, self.clock.now()))
+            await self.dispatch()
+        else:
+            raise AssertionError("the outbox kept finding work: a loop?")
+        self.clock.set(max(moment, self.clock.now()))
+
+    async def pushes(self, status: str = OUTBOX_SENT) -> list[Push]:
+        """Rows of the outbox with this status, in the order they were sent (or planned)."""
+        assert self.db is not None
+        async with self.db.read() as session:
+            rows = await session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.status == status)
+                .order_by(OutboxMessage.sent_at, OutboxMessage.next_attempt_at, OutboxMessage.id)
+            )
+            return [
+                Push(r.user_id, r.kind, (r.sent_at or r.next_attempt_at).astimezone(AMS),
+                     dict(r.payload), r.last_error)
+                for r in rows
+            ]
+
+
+@dataclass(frozen=True)
+class Push:
+    user_id: int
+    kind: str
+    at: datetime  # local time it was sent (or is planned)
+    payload: dict[str, Any]
+    error: str | None
+
+    @property
+    def local(self) -> str:
+        return self.at.strftime("%Y-%m-%d %H:%M")

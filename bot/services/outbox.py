@@ -387,15 +387,17 @@ async def mark_failed(session: AsyncSession, row_id: int, error: str, *, now: da
 
 async def user_returned(session: AsyncSession, user_id: int, *, now: datetime) -> None:
     """A user who had blocked the bot talks to it again: what still makes sense goes out."""
-    await session.execute(
-        update(OutboxMessage)
-        .where(
+    rows = await session.scalars(
+        select(OutboxMessage).where(
             OutboxMessage.user_id == user_id,
             OutboxMessage.status == OUTBOX_BLOCKED,
             OutboxMessage.not_after > now,
         )
-        .values(status=OUTBOX_PENDING, next_attempt_at=now, updated_at=now)
     )
+    for row in rows:
+        row.status = OUTBOX_PENDING
+        row.next_attempt_at = max(row.due_at, now)
+        row.updated_at = now
 
 
 async def mark_user_blocked(

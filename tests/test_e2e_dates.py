@@ -1,0 +1,190 @@
+"""Agreeing exchange-day dates in the chat (/datum), and every bad date answered clearly."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date, datetime, time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from db.models import DateProposal, ExchangePhase
+from tests.conftest import AMS
+from tests.flows import Pair, only, pair
+from tests.harness import Harness
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def phase(h: Harness, key: str) -> tuple[date, time | None, bool]:
+    async with h.db.read() as session:  # type: ignore[union-attr]
+        row = await session.scalar(select(ExchangePhase).where(ExchangePhase.phase_key == key))
+        assert row is not None
+        return row.starts_on, row.start_time, row.agreed
+
+
+async def to_day_question(h: Harness, p: Pair, user: object = None) -> None:
+    who = user or p.teacher_a
+    question = only(await h.send(who, "/datum"))  # type: ignore[arg-type]
+    assert "Voor welk onderdeel" in question.text
+    day = only(await h.press(who, question, "Uitwisselingsdag 1"))  # type: ignore[arg-type]
+    assert "Op welke dag is Uitwisselingsdag 1" in day.text
+
+
+async def test_teachers_agree_a_date_and_everything_is_replanned(harness: Harness) -> None:
+    h = harness
+    p = await pair(h)
+    await to_day_question(h, p)
+    day_question = h.tg.last_message(p.teacher_a.id)
+    assert day_question is not None
+    assert day_question.button_texts == [
+        "maandag 8 februari", "dinsdag 9 februari", "woensdag 10 februari",
+        "donderdag 11 februari", "vrijdag 12 februari",
+    ]
+    time_question = only(await h.press(p.teacher_a, day_question, "donderdag 11 februari"))
+    assert time_question.button_texts == ["08:45"]
+    sent = only(await h.send(p.teacher_a, "9.30"))
+    assert "verstuurd naar Bas" in sent.text
+    assert await phase(h, "exchange_day_1") == (date(2027, 2, 10), time(8, 45), False)
+
+    await h.dispatch()
+    proposal = h.tg.last_message(p.teacher_b.id)
+    assert proposal is not None
+    assert "Anouk (De Avonturijn) stelt voor: Uitwisselingsdag 1 op donderdag 11 februari, 09:30" in proposal.text
+    assert proposal.button_texts == ["Akkoord", "Ander voorstel"]
+    # Only the other school decides: the proposer's own press is refused.
+    forged = await h.press_data(p.teacher_a, proposal.message_id,
+                                proposal.buttons[0][0].callback_data, force=True)
+    assert forged == [] and "Dat mag je niet" in h.tg.callback_answers[-1]["text"]
+
+    accepted = only(await h.press(p.teacher_b, proposal, "Akkoord"))
+    assert "Afgesproken" in accepted.text
+    assert await phase(h, "exchange_day_1") == (date(2027, 2, 11), time(9, 30), True)
+    await h.dispatch()
+    for user in (p.teacher_a, p.coordinator):
+        notice = h.tg.last_message(user.id)
+        assert notice is not None and "Afgesproken voor #1" in notice.text
+        assert "donderdag 11 februari, 09:30" in notice.text
+    # The day schedule moved with the date.
+    await h.run_until(datetime(2027, 2, 12, tzinfo=AMS))
+    days = [(x.user_id, x.local) for x in await h.pushes() if x.kind == "day_schedule"]
+    assert sorted(days) == [(2001, "2027-02-11 07:30"), (2002, "2027-02-11 07:30"),
+                            (3001, "2027-02-11 07:30")]
+    schedule = next(m for m in h.tg.messages(p.teacher_a.id) if m.text.startswith("Uitwisselingsdag 1 ·"))
+    assert "09:30–" in schedule.text
+    # A second press of the old proposal changes nothing.
+    await h.press_data(p.teacher_b, proposal.message_id, proposal.buttons[0][0].callback_data,
+                       force=True)
+    assert h.tg.callback_answers[-1]["text"] == "Over dit voorstel is al beslist."
+
+
+async def test_other_teacher_asks_for_another_date(harness: Harness) -> None:
+    h = harness
+    p = await pair(h)
+    await to_day_question(h, p)
+    await h.press(p.teacher_a, h.tg.last_message(p.teacher_a.id), "dinsdag 9 februari")  # type: ignore[arg-type]
+    await h.press(p.teacher_a, h.tg.last_message(p.teacher_a.id), "08:45")  # type: ignore[arg-type]
+    await h.dispatch()
+    proposal = h.tg.last_message(p.teacher_b.id)
+    question = only(await h.press(p.teacher_b, proposal, "Ander voorstel"))  # type: ignore[arg-type]
+    assert "Op welke dag is Uitwisselingsdag 1" in question.text
+    await h.dispatch()
+    assert "wil een andere datum" in h.tg.last_message(p.teacher_a.id).text  # type: ignore[union-attr]
+    await h.press(p.teacher_b, question, "vrijdag 12 februari")
+    await h.press(p.teacher_b, h.tg.last_message(p.teacher_b.id), "08:45")  # type: ignore[arg-type]
+    await h.dispatch()
+    counter = h.tg.last_message(p.teacher_a.id)
+    assert counter is not None and "Bas (De Odyssee) stelt voor" in counter.text
+    await h.press(p.teacher_a, counter, "Akkoord")
+    assert await phase(h, "exchange_day_1") == (date(2027, 2, 12), time(8, 45), True)
+    async with h.db.read() as session:  # type: ignore[union-attr]
+        states = (await session.scalars(select(DateProposal.status).order_by(DateProposal.id))).all()
+    assert states == ["declined", "accepted"]
+
+
+async def test_coordinator_sets_a_date_directly(harness: Harness) -> None:
+    h = harness
+    p = await pair(h)
+    question = only(await h.send(p.coordinator, "/datum"))
+    day = only(await h.press(p.coordinator, question, "Afsluiting"))
+    tq = only(await h.press(p.coordinator, day, "donderdag 25 februari"))
+    done = only(await h.send(p.coordinator, "14:00"))
+    assert "Vastgelegd" in done.text
+    assert await phase(h, "closing") == (date(2027, 2, 25), time(14, 0), True)
+    await h.dispatch()
+    for teacher in (p.teacher_a, p.teacher_b):
+        assert "Afsluiting: donderdag 25 februari, 14:00" in h.tg.last_message(teacher.id).text  # type: ignore[union-attr]
+    assert tq.button_texts == ["13:00"]
+
+
+BAD_DAYS = [
+    ("zaterdag 13 februari", "zaterdag of zondag"),
+    ("13-2-2027", "zaterdag of zondag"),
+    ("17-2-2027", "buiten de periode"),
+    ("4-1-2027", "al voorbij"),
+    ("morgen", "buiten de periode"),
+    ("31-2-2027", "bestaat niet"),
+    ("volgende week", "begrijp ik niet"),
+    ("maandag 9 februari", "weekdag past niet"),
+]
+
+
+@pytest.mark.parametrize(("typed", "problem"), BAD_DAYS)
+async def test_bad_day_is_explained_and_changes_nothing(
+    harness: Harness, typed: str, problem: str
+) -> None:
+    h = harness
+    p = await pair(h)
+    await to_day_question(h, p)
+    replies = await h.send(p.teacher_a, typed)
+    assert len(replies) == 2
+    assert problem in replies[0].text
+    assert "Op welke dag" in replies[1].text
+    assert await phase(h, "exchange_day_1") == (date(2027, 2, 10), time(8, 45), False)
+
+
+async def test_bad_time_is_explained(harness: Harness) -> None:
+    h = harness
+    p = await pair(h)
+    await to_day_question(h, p)
+    await h.send(p.teacher_a, "11-2-2027")
+    for typed, problem in (("half negen", "begrijp ik niet"), ("23:00", "tussen 07:00 en 18:00"),
+                           ("25:00", "begrijp ik niet")):
+        replies = await h.send(p.teacher_a, typed)
+        assert problem in replies[0].text, typed
+        assert "Hoe laat begint" in replies[1].text
+    async with h.db.read() as session:  # type: ignore[union-attr]
+        assert (await session.scalars(select(DateProposal))).all() == []
+
+
+async def test_order_public_and_school_holidays(harness: Harness, database_url: str, tmp_path: Path) -> None:
+    h = harness
+    h.clock.set(datetime(2027, 4, 5, 9, 0, tzinfo=AMS))
+    p = await pair(h, start="19 april")  # King's Day 27 April is in week 2
+    await to_day_question(h, p)
+    assert "dinsdag 27 april" not in h.tg.last_message(p.teacher_a.id).button_texts  # type: ignore[union-attr]
+    replies = await h.send(p.teacher_a, "27-4-2027")
+    assert "feestdag" in replies[0].text
+    # School holidays of the region (Noord) loaded from a file are refused as well.
+    csv = tmp_path / "vakanties.csv"
+    csv.write_text("regio;naam;begin;eind\nnoord;Meivakantie;24-04-2027;02-05-2027\n", "utf-8")
+    env = dict(os.environ, DATABASE_URL=database_url, PYTHONPATH=str(ROOT))
+    result = subprocess.run([sys.executable, "-m", "bot", "holidays", "import", str(csv)],
+                            env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "1 vakantieperiode(s) toegevoegd" in result.stdout
+    replies = await h.send(p.teacher_a, "28-4-2027")
+    assert "schoolvakantie" in replies[0].text
+    # Day 1 cannot move after day 2's date.
+    await h.send(p.teacher_a, "/annuleren")
+    question = only(await h.send(p.teacher_a, "/datum"))
+    await h.press(p.teacher_a, question, "Uitwisselingsdag 2")
+    replies = await h.send(p.teacher_a, "26-4-2027")
+    assert "buiten de periode" in replies[0].text
+    # The digest of the holiday week is skipped.
+    await h.run_until(datetime(2027, 5, 20, tzinfo=AMS))
+    digests = [x.local for x in await h.pushes() if x.kind == "digest" and x.user_id == 2001]
+    assert "2027-04-26 08:00" not in digests and "2027-04-19 08:00" in digests
