@@ -31,7 +31,7 @@ def build_application(app_context: AppContext, token: str) -> Application:  # ty
             )
         )
         .concurrent_updates(PerChatUpdateProcessor())
-        .rate_limiter(AIORateLimiter(max_retries=2))
+        .rate_limiter(AIORateLimiter(max_retries=1))
         .post_init(_post_init)
     )
     if settings.telegram_api_url:

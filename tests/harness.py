@@ -204,8 +204,13 @@ class Harness:
                 .order_by(OutboxMessage.sent_at, OutboxMessage.next_attempt_at, OutboxMessage.id)
             )
             return [
-                Push(r.user_id, r.kind, (r.sent_at or r.next_attempt_at).astimezone(AMS),
-                     dict(r.payload), r.last_error)
+                Push(
+                    r.user_id,
+                    r.kind,
+                    (r.sent_at or r.next_attempt_at).astimezone(AMS),
+                    dict(r.payload),
+                    r.last_error,
+                )
                 for r in rows
             ]
 

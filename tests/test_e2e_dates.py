@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -41,8 +42,11 @@ async def test_teachers_agree_a_date_and_everything_is_replanned(harness: Harnes
     day_question = h.tg.last_message(p.teacher_a.id)
     assert day_question is not None
     assert day_question.button_texts == [
-        "maandag 8 februari", "dinsdag 9 februari", "woensdag 10 februari",
-        "donderdag 11 februari", "vrijdag 12 februari",
+        "maandag 8 februari",
+        "dinsdag 9 februari",
+        "woensdag 10 februari",
+        "donderdag 11 februari",
+        "vrijdag 12 februari",
     ]
     time_question = only(await h.press(p.teacher_a, day_question, "donderdag 11 februari"))
     assert time_question.button_texts == ["08:45"]
@@ -53,11 +57,15 @@ async def test_teachers_agree_a_date_and_everything_is_replanned(harness: Harnes
     await h.dispatch()
     proposal = h.tg.last_message(p.teacher_b.id)
     assert proposal is not None
-    assert "Anouk (De Avonturijn) stelt voor: Uitwisselingsdag 1 op donderdag 11 februari, 09:30" in proposal.text
+    assert (
+        "Anouk (De Avonturijn) stelt voor: Uitwisselingsdag 1 op donderdag 11 februari, 09:30"
+        in proposal.text
+    )
     assert proposal.button_texts == ["Akkoord", "Ander voorstel"]
     # Only the other school decides: the proposer's own press is refused.
-    forged = await h.press_data(p.teacher_a, proposal.message_id,
-                                proposal.buttons[0][0].callback_data, force=True)
+    forged = await h.press_data(
+        p.teacher_a, proposal.message_id, proposal.buttons[0][0].callback_data, force=True
+    )
     assert forged == [] and "Dat mag je niet" in h.tg.callback_answers[-1]["text"]
 
     accepted = only(await h.press(p.teacher_b, proposal, "Akkoord"))
@@ -71,13 +79,19 @@ async def test_teachers_agree_a_date_and_everything_is_replanned(harness: Harnes
     # The day schedule moved with the date.
     await h.run_until(datetime(2027, 2, 12, tzinfo=AMS))
     days = [(x.user_id, x.local) for x in await h.pushes() if x.kind == "day_schedule"]
-    assert sorted(days) == [(2001, "2027-02-11 07:30"), (2002, "2027-02-11 07:30"),
-                            (3001, "2027-02-11 07:30")]
-    schedule = next(m for m in h.tg.messages(p.teacher_a.id) if m.text.startswith("Uitwisselingsdag 1 ·"))
+    assert sorted(days) == [
+        (2001, "2027-02-11 07:30"),
+        (2002, "2027-02-11 07:30"),
+        (3001, "2027-02-11 07:30"),
+    ]
+    schedule = next(
+        m for m in h.tg.messages(p.teacher_a.id) if m.text.startswith("Uitwisselingsdag 1 ·")
+    )
     assert "09:30–" in schedule.text
     # A second press of the old proposal changes nothing.
-    await h.press_data(p.teacher_b, proposal.message_id, proposal.buttons[0][0].callback_data,
-                       force=True)
+    await h.press_data(
+        p.teacher_b, proposal.message_id, proposal.buttons[0][0].callback_data, force=True
+    )
     assert h.tg.callback_answers[-1]["text"] == "Over dit voorstel is al beslist."
 
 
@@ -101,7 +115,9 @@ async def test_other_teacher_asks_for_another_date(harness: Harness) -> None:
     await h.press(p.teacher_a, counter, "Akkoord")
     assert await phase(h, "exchange_day_1") == (date(2027, 2, 12), time(8, 45), True)
     async with h.db.read() as session:  # type: ignore[union-attr]
-        states = (await session.scalars(select(DateProposal.status).order_by(DateProposal.id))).all()
+        states = (
+            await session.scalars(select(DateProposal.status).order_by(DateProposal.id))
+        ).all()
     assert states == ["declined", "accepted"]
 
 
@@ -151,8 +167,11 @@ async def test_bad_time_is_explained(harness: Harness) -> None:
     p = await pair(h)
     await to_day_question(h, p)
     await h.send(p.teacher_a, "11-2-2027")
-    for typed, problem in (("half negen", "begrijp ik niet"), ("23:00", "tussen 07:00 en 18:00"),
-                           ("25:00", "begrijp ik niet")):
+    for typed, problem in (
+        ("half negen", "begrijp ik niet"),
+        ("23:00", "tussen 07:00 en 18:00"),
+        ("25:00", "begrijp ik niet"),
+    ):
         replies = await h.send(p.teacher_a, typed)
         assert problem in replies[0].text, typed
         assert "Hoe laat begint" in replies[1].text
@@ -160,7 +179,9 @@ async def test_bad_time_is_explained(harness: Harness) -> None:
         assert (await session.scalars(select(DateProposal))).all() == []
 
 
-async def test_order_public_and_school_holidays(harness: Harness, database_url: str, tmp_path: Path) -> None:
+async def test_order_public_and_school_holidays(
+    harness: Harness, database_url: str, tmp_path: Path
+) -> None:
     h = harness
     h.clock.set(datetime(2027, 4, 5, 9, 0, tzinfo=AMS))
     p = await pair(h, start="19 april")  # King's Day 27 April is in week 2
@@ -172,8 +193,14 @@ async def test_order_public_and_school_holidays(harness: Harness, database_url: 
     csv = tmp_path / "vakanties.csv"
     csv.write_text("regio;naam;begin;eind\nnoord;Meivakantie;24-04-2027;02-05-2027\n", "utf-8")
     env = dict(os.environ, DATABASE_URL=database_url, PYTHONPATH=str(ROOT))
-    result = subprocess.run([sys.executable, "-m", "bot", "holidays", "import", str(csv)],
-                            env=env, capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "holidays", "import", str(csv)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert "1 vakantieperiode(s) toegevoegd" in result.stdout
     replies = await h.send(p.teacher_a, "28-4-2027")

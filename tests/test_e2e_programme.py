@@ -64,9 +64,18 @@ async def test_four_weeks_reach_the_right_people_at_the_right_local_time(harness
     ]
     # B hosts day 2 and visits for day 1 and the closing: other tasks, other nag days.
     assert [x[1] for x in b if x[0] == "checklist_nag"] == [
-        "2027-01-28 15:00", "2027-02-01 07:00", "2027-02-02 15:00", "2027-02-03 15:00",
-        "2027-02-04 15:00", "2027-02-08 07:00", "2027-02-11 15:00", "2027-02-15 07:00",
-        "2027-02-15 15:00", "2027-02-16 15:00", "2027-02-18 15:00", "2027-02-22 15:00",
+        "2027-01-28 15:00",
+        "2027-02-01 07:00",
+        "2027-02-02 15:00",
+        "2027-02-03 15:00",
+        "2027-02-04 15:00",
+        "2027-02-08 07:00",
+        "2027-02-11 15:00",
+        "2027-02-15 07:00",
+        "2027-02-15 15:00",
+        "2027-02-16 15:00",
+        "2027-02-18 15:00",
+        "2027-02-22 15:00",
     ]
     assert for_user(sent, p.coordinator.id) == []
     assert await h.pushes("failed") == [] and await h.pushes("pending") == []
@@ -92,7 +101,9 @@ async def test_digests_keep_their_local_time_across_the_spring_clock_change(
     h = harness
     p = await pair(h, start="22 maart")  # summer time starts on Sunday 28 March 2027
     await h.run_until(datetime(2027, 4, 20, tzinfo=AMS))
-    sent = [x for x in await h.pushes() if x.user_id == p.teacher_a.id and x.kind != "checklist_nag"]
+    sent = [
+        x for x in await h.pushes() if x.user_id == p.teacher_a.id and x.kind != "checklist_nag"
+    ]
     assert [(x.kind, x.local) for x in sent] == [
         ("digest", "2027-03-22 08:00"),
         # Easter Monday is a public holiday: the digest comes on Tuesday morning instead.
@@ -117,7 +128,10 @@ async def test_digests_keep_their_local_time_across_the_autumn_clock_change(
     await h.run_until(datetime(2027, 11, 25, tzinfo=AMS))
     digests = [x for x in await h.pushes() if x.user_id == p.teacher_a.id and x.kind == "digest"]
     assert [x.local for x in digests] == [
-        "2027-10-25 08:00", "2027-11-01 08:00", "2027-11-08 08:00", "2027-11-15 08:00"
+        "2027-10-25 08:00",
+        "2027-11-01 08:00",
+        "2027-11-08 08:00",
+        "2027-11-15 08:00",
     ]
     assert [x.at.astimezone(UTC).hour for x in digests] == [6, 7, 7, 7]
 
@@ -242,8 +256,9 @@ async def test_process_killed_after_claiming_is_recovered_once(harness: Harness)
     h.clock.set(datetime(2027, 2, 1, 8, 0, tzinfo=AMS))
     assert h.context is not None and h.db is not None
     async with h.db.write() as session:
-        claimed = await outbox.claim_due(session, now=h.clock.now(), limit=50,
-                                         rules=h.context.rules)
+        claimed = await outbox.claim_due(
+            session, now=h.clock.now(), limit=50, rules=h.context.rules
+        )
     assert {c.kind for c in claimed} >= {"digest"}
     await h.restart()  # the claiming process is gone without sending
     assert await h.dispatch() == 0  # within the lease nobody touches the rows

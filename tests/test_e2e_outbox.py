@@ -1,0 +1,151 @@
+"""Catch-up after downtime, quiet hours, retries, failures and the automatic dispatcher."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.jobs.dispatcher import run_dispatch
+from tests.conftest import AMS, START, make_settings
+from tests.flows import Pair, only, pair
+from tests.harness import Harness
+
+
+async def downtime(h: Harness, until: datetime) -> None:
+    """The bot is off from now until `until`; then it starts again."""
+    await h.stop_bot()
+    h.clock.set(until)
+    await h.start_bot()
+
+
+def kinds_at(pushes: list, user_id: int) -> list[tuple[str, str]]:  # type: ignore[type-arg]
+    return [(x.kind, x.local) for x in pushes if x.user_id == user_id]
+
+
+async def test_digest_up_to_12_hours_late_says_so(harness: Harness) -> None:
+    h = harness
+    p = await pair(h)
+    await h.run_until(datetime(2027, 1, 31, 12, 0, tzinfo=AMS))
+    await downtime(h, datetime(2027, 2, 1, 19, 0, tzinfo=AMS))
+    await h.dispatch()
+    assert kinds_at(await h.pushes(), p.teacher_a.id)[-2:] == [
+        ("checklist_nag", "2027-02-01 19:00"),
+        ("digest", "2027-02-01 19:00"),
+    ]
+    assert "Later verstuurd dan gepland" in h.tg.messages(p.teacher_a.id)[-1].text
+
+
+async def test_too_late_pushes_are_skipped_with_the_reason(harness: Harness) -> None:
+    h = harness
+    p = await pair(h)
+    await h.run_until(datetime(2027, 1, 31, 12, 0, tzinfo=AMS))
+    await downtime(h, datetime(2027, 2, 2, 9, 0, tzinfo=AMS))
+    await h.dispatch()
+    skipped = kinds_at(await h.pushes("skipped"), p.teacher_a.id)
+    assert ("digest", "2027-02-01 08:00") in skipped  # more than 12 hours late
+    assert ("checklist_nag", "2027-02-01 07:00") in skipped  # its deadline has passed
+    errors = {x.error for x in await h.pushes("skipped")}
+    assert errors == {"too_late"}
+    assert not any("Week 1 van 4" in m.text for m in h.tg.messages(p.teacher_a.id))
+
+
+async def test_day_schedule_only_on_its_own_day(harness: Harness) -> None:
+    h = harness
+    p = await pair(h)
+    await h.run_until(datetime(2027, 2, 9, 12, 0, tzinfo=AMS))
+    await downtime(h, datetime(2027, 2, 10, 16, 0, tzinfo=AMS))
+    await h.dispatch()
+    assert ("day_schedule", "2027-02-10 16:00") in kinds_at(await h.pushes(), p.begeleider.id)
+    await h.run_until(datetime(2027, 2, 16, 12, 0, tzinfo=AMS))
+    await downtime(h, datetime(2027, 2, 18, 8, 0, tzinfo=AMS))
+    await h.dispatch()
+    assert ("day_schedule", "2027-02-17 07:30") in kinds_at(
+        await h.pushes("skipped"), p.begeleider.id
+    )
+
+
+async def test_late_rows_go_out_at_the_normal_rate(database, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    async with Harness(
+        database_url, start=START, make_settings=make_settings, dispatch_batch_size=2
+    ) as h:
+        await pair(h)
+        await h.run_until(datetime(2027, 1, 31, 12, 0, tzinfo=AMS))
+        await downtime(h, datetime(2027, 2, 1, 9, 0, tzinfo=AMS))
+        assert h.context is not None and h.app is not None
+        before = len(await h.pushes())
+        assert await run_dispatch(h.context, h.app.bot) == 2
+        assert len(await h.pushes()) == before + 2
+        assert await run_dispatch(h.context, h.app.bot) == 2
+        await h.dispatch()
+        sent = (await h.pushes())[before:]
+        # Two nags and two digests (teachers A and B), each exactly once.
+        assert sorted((x.user_id, x.kind) for x in sent) == [
+            (2001, "checklist_nag"),
+            (2001, "digest"),
+            (2002, "checklist_nag"),
+            (2002, "digest"),
+        ]
+
+
+async def test_a_proposal_made_at_night_waits_for_the_morning(harness: Harness) -> None:
+    h = harness
+    p = await pair(h)
+    h.clock.set(datetime(2027, 2, 2, 22, 15, tzinfo=AMS))
+    question = only(await h.send(p.teacher_a, "/datum"))
+    day = only(await h.press(p.teacher_a, question, "Uitwisselingsdag 1"))
+    await h.press(p.teacher_a, day, "donderdag 11 februari")
+    await h.press(p.teacher_a, h.tg.last_message(p.teacher_a.id), "08:45")  # type: ignore[arg-type]
+    mark = h.tg.last_message_id(p.teacher_b.id)
+    await h.dispatch()
+    assert h.tg.messages_since(p.teacher_b.id, mark) == []
+    await h.run_until(datetime(2027, 2, 3, 7, 30, tzinfo=AMS))
+    assert ("date_proposal", "2027-02-03 07:00") in kinds_at(await h.pushes(), p.teacher_b.id)
+
+
+async def test_transient_errors_are_retried_and_flood_control_respected(harness: Harness) -> None:
+    h = harness
+    p = await pair(h)
+    await h.run_until(datetime(2027, 1, 28, 14, 0, tzinfo=AMS))
+    h.clock.set(datetime(2027, 1, 28, 15, 0, tzinfo=AMS))
+    h.tg.fail_next("sendMessage", status=502, description="Bad Gateway")
+    await h.dispatch()
+    pending = await h.pushes("pending")
+    first = next(x for x in pending if x.kind == "checklist_nag")
+    assert first.local == "2027-01-28 15:00"  # 30 seconds later, still 15:00
+    h.clock.advance(timedelta(seconds=31))
+    await h.dispatch()
+    nags = [x for x in await h.pushes() if x.kind == "checklist_nag"]
+    assert sorted(x.user_id for x in nags) == [p.teacher_a.id, p.teacher_b.id]
+
+
+async def test_after_max_attempts_a_row_fails_and_coordinators_see_it(harness: Harness) -> None:
+    h = harness
+    p = await pair(h)
+    await h.run_until(datetime(2027, 1, 28, 14, 0, tzinfo=AMS))
+    h.clock.set(datetime(2027, 1, 28, 15, 0, tzinfo=AMS))
+    h.tg.fail_next("sendMessage", status=500, description="Internal Server Error", times=10)
+    # Tries at 15:00, and 30 s, 2, 8 and 30 minutes after each failure.
+    await h.run_until(datetime(2027, 1, 28, 16, 0, tzinfo=AMS))
+    failed = await h.pushes("failed")
+    assert {x.user_id for x in failed} == {p.teacher_a.id, p.teacher_b.id}
+    h.tg.reset()
+    status = only(await h.send(p.coordinator, "/berichten")).text
+    assert "Mislukt: 2" in status
+    assert "checklist_nag aan 2001" in status and "Internal Server Error" in status
+    assert "Dat mag je niet" in only(await h.send(p.teacher_a, "/berichten")).text
+
+
+async def test_jobs_run_by_themselves(database, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    h = Harness(
+        database_url, start=START, make_settings=make_settings, dispatch_interval_seconds=3600
+    )
+    h.automatic_dispatch = True
+    async with h:
+        p: Pair = await pair(h)
+        question = only(await h.send(p.teacher_a, "/datum"))
+        day = only(await h.press(p.teacher_a, question, "Uitwisselingsdag 1"))
+        await h.press(p.teacher_a, day, "donderdag 11 februari")
+        mark = h.tg.last_message_id(p.teacher_b.id)
+        await h.press(p.teacher_a, h.tg.last_message(p.teacher_a.id), "08:45")  # type: ignore[arg-type]
+        # No manual dispatch: the change itself wakes the dispatcher.
+        proposal = await h.tg.wait_for_message(p.teacher_b.id, after_message_id=mark, timeout=10)
+        assert "stelt voor" in proposal.text
