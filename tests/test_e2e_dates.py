@@ -193,7 +193,8 @@ async def test_order_public_and_school_holidays(
     csv = tmp_path / "vakanties.csv"
     csv.write_text("regio;naam;begin;eind\nnoord;Meivakantie;24-04-2027;02-05-2027\n", "utf-8")
     env = dict(os.environ, DATABASE_URL=database_url, PYTHONPATH=str(ROOT))
-    result = subprocess.run(
+    result = await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "-m", "bot", "holidays", "import", str(csv)],
         env=env,
         capture_output=True,
