@@ -14,10 +14,9 @@ from telegram.error import InvalidToken
 
 from bot.clock import SystemClock
 from bot.config import Settings, SettingsError, get_settings
-from bot.context import AppContext
+from bot.context import AppContext, rules_for
 from bot.domain.holidays import REGIONS, HolidayFileError, parse_holiday_csv, parse_holiday_ics
 from bot.domain.programme import ProgrammeError, load_programmes
-from bot.domain.reminders import Rules
 from bot.services import importer, school_holidays
 from bot.texts import get_texts
 from db import migrate
@@ -155,7 +154,6 @@ async def _import_holidays(settings: Settings, path: Path, region: str | None) -
     await _migrate(settings)
     database = Database(settings.database_url)
     clock = SystemClock()
-    context_rules = Rules(tz=settings.tz, nag_lead_days=settings.nag_lead_days)
     try:
         async with database.write() as session:
             added, updated = await school_holidays.store_periods(session, periods)
@@ -163,7 +161,7 @@ async def _import_holidays(settings: Settings, path: Path, region: str | None) -
                 session,
                 {p.region for p in periods},
                 load_programmes(),
-                context_rules,
+                rules_for(settings),
                 now=clock.now(),
             )
     finally:

@@ -34,8 +34,12 @@ class AppContext:
 
     @property
     def rules(self) -> Rules:
-        """When pushes may go out, from the settings."""
-        return Rules(tz=self.settings.tz, nag_lead_days=self.settings.nag_lead_days)
+        return rules_for(self.settings)
+
+
+def rules_for(settings: Settings) -> Rules:
+    """When pushes may go out, from the settings."""
+    return Rules(tz=settings.tz, nag_lead_days=settings.nag_lead_days)
 
 
 def app_context(context: CallbackContext) -> AppContext:  # type: ignore[type-arg]

@@ -17,7 +17,7 @@ from bot.domain.dates import format_date, format_time
 from bot.domain.programme import Programme
 from bot.domain.timeline import timed_schedule
 from bot.replies import Btn
-from bot.services import checklists, exchanges
+from bot.services import agreements, checklists, exchanges
 from bot.services.outbox import Claimed
 from bot.texts import Markup, Texts
 from db.models import (
@@ -128,11 +128,7 @@ def day_schedule(
 
 async def contact_line(session: AsyncSession, texts: Texts, lang: str, exchange: Exchange) -> str:
     """Whom to call: the coordinator who made the pair, else every coordinator."""
-    ids = [exchange.created_by] if exchange.created_by else []
-    query = select(User).where(User.is_coordinator.is_(True))
-    if ids:
-        query = query.where(User.id.in_(ids))
-    people = list(await session.scalars(query.order_by(User.id)))
+    people = await agreements.coordinators_of(session, exchange)
     names = [f"{u.display_name} (@{u.username})" if u.username else u.display_name for u in people]
     if not names:
         return ""

@@ -65,10 +65,15 @@ class ChecklistItem:
     side: str = "all"  # "all" | "host" | "guest": which school's teacher it is for
 
     def applies_to(self, role: str, side: str | None, host: str) -> bool:
-        """Whether the item is for someone with `role` on `side` in a phase hosted by `host`."""
+        """Whether the item is for someone with `role` on `side` in a phase hosted by `host`.
+
+        Begeleider items are for every begeleider. A teacher's item is for both classes, or
+        only for the hosting or only for the visiting class when the phase is at school A or
+        B. A teacher whose side is not known gets the items of both, so nothing is missed.
+        """
         if role != self.role:
             return False
-        if role != "teacher" or self.side == "all" or host not in ("A", "B"):
+        if role != "teacher" or self.side == "all" or host not in ("A", "B") or side is None:
             return True
         return (side == host) == (self.side == "host")
 

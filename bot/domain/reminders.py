@@ -30,7 +30,6 @@ BEGELEIDER = "begeleider"
 MEMBER_ROLES = (TEACHER, BEGELEIDER)
 SIDES = ("A", "B")
 # Hosts for which an item meant for "the host" or "the guest" concerns both classes.
-_SHARED_HOSTS = ("both", "online")
 TOO_LATE = "too_late"
 # After this the push still goes out, but says it comes late.
 LATE_AFTER = timedelta(minutes=15)
@@ -388,14 +387,7 @@ def item_applies(item: ChecklistItem, member: Member, host: str) -> bool:
     the hosting or only for the visiting class when the phase is at school A or B. A teacher whose
     side is not known gets the items of both, so nothing is missed.
     """
-    if item.role != member.role:
-        return False
-    if member.role != TEACHER or item.side == "all" or host in _SHARED_HOSTS:
-        return True
-    if member.side is None:
-        return True
-    hosting = member.side == host
-    return hosting if item.side == "host" else not hosting
+    return item.applies_to(member.role, member.side, host)
 
 
 def _nags(
