@@ -33,10 +33,19 @@ class Btn:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a reply; the reply's text becomes its caption."""
+
+    filename: str
+    content: bytes
+
+
+@dataclass(frozen=True)
 class Reply:
     key: str
     params: Mapping[str, object] = field(default_factory=dict)
     buttons: tuple[tuple[Btn, ...], ...] = ()
+    attachment: Attachment | None = None
 
 
 def rows(buttons: list[Btn], per_row: int = 2) -> tuple[tuple[Btn, ...], ...]:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import presenters
-from bot.context import AppContext
 from bot.domain.dates import format_date
 from bot.domain.permissions import Action
-from bot.handlers.common import Context, answer_callback, send, unit_of_work
+from bot.handlers.common import (
+    Context,
+    Unit,
+    answer_callback,
+    exchange_button,
+    exchange_command,
+    unit_of_work,
+)
 from bot.menus import aliases
 from bot.notifications import CHECK_PREFIX, check_button
 from bot.replies import Btn, Reply, rows
@@ -19,40 +24,25 @@ from bot.texts import Markup
 from db.models import Exchange
 
 CHOOSE_PREFIX = "cl:"
-MAX_CHOICE_BUTTONS = 30
 
 
-async def _view(
-    uow_session: AsyncSession,
-    app: AppContext,
-    lang: str,
-    user_id: int,
-    exchange: Exchange,
-    is_coordinator: bool,
-) -> list[Reply]:
+async def _view(uow: Unit, exchange: Exchange) -> list[Reply]:
+    """The user's current checklist for the exchange; progress for a coordinator."""
+    app, lang = uow.app, uow.lang
     programme = app.programmes[exchange.programme_key]
-    mine = [m for m in exchange.memberships if m.user_id == user_id]
-    if not mine and is_coordinator:
-        return [
-            Reply(
-                "checklist.progress",
-                {
-                    "body": await presenters.progress(
-                        uow_session, app.texts, lang, exchange, programme
-                    )
-                },
-            )
-        ]
-    today = app.today()
+    mine = [m for m in exchange.memberships if m.user_id == uow.user.id]
+    if not mine and uow.user.is_coordinator:
+        body = await presenters.progress(uow.session, app.texts, lang, exchange, programme)
+        return [Reply("checklist.progress", {"body": body})]
     lines: list[str] = []
     buttons: list[Btn] = []
     for membership in mine:
         key = checklists.side_key(membership.role, membership.side)
-        ticked = await checklists.ticked(uow_session, exchange.id, key)
+        ticked = await checklists.ticked(uow.session, exchange.id, key)
         found = checklists.entries(
             programme, list(exchange.phases), membership.role, membership.side, ticked
         )
-        for entry in checklists.current_entries(found, list(exchange.phases), today):
+        for entry in checklists.current_entries(found, list(exchange.phases), app.today()):
             lines.append(
                 app.texts.get(
                     lang,
@@ -62,66 +52,25 @@ async def _view(
                 )
             )
             buttons.append(check_button(app.texts, lang, exchange.id, entry))
+    title = exchanges.title(exchange)
     if not buttons:
-        return [Reply("checklist.empty", {"title": exchanges.title(exchange)})]
-    return [
-        Reply(
-            "checklist.view",
-            {
-                "id": exchange.id,
-                "title": exchanges.title(exchange),
-                "lines": Markup("\n".join(lines)),
-            },
-            buttons=rows(buttons, 1),
-        )
-    ]
+        return [Reply("checklist.empty", {"title": title})]
+    params = {"id": exchange.id, "title": title, "lines": Markup("\n".join(lines))}
+    return [Reply("checklist.view", params, buttons=rows(buttons, 1))]
 
 
 async def checklist(update: Update, context: Context) -> None:
     """Show the user's current checklist, or let them choose an exchange."""
-    async with unit_of_work(update, context) as uow:
-        lang = uow.lang
-        mine = list(await exchanges.visible_exchanges(uow.session, uow.user))
-        if not mine:
-            key = "programme.none_coordinator" if uow.user.is_coordinator else "programme.none"
-            replies = [Reply(key)]
-        elif len(mine) == 1:
-            replies = await _view(
-                uow.session, uow.app, lang, uow.user.id, mine[0], uow.user.is_coordinator
-            )
-        else:
-            buttons = [
-                Btn(f"{CHOOSE_PREFIX}{e.id}", label=f"#{e.id} {exchanges.title(e)}")
-                for e in mine[:MAX_CHOICE_BUTTONS]
-            ]
-            replies = [Reply("checklist.choose", {"count": len(mine)}, buttons=rows(buttons, 1))]
-    await send(update, context, lang, replies)
+    await exchange_command(
+        update, context, prefix=CHOOSE_PREFIX, choose_key="checklist.choose", view=_view
+    )
 
 
 async def checklist_chosen(update: Update, context: Context) -> None:
     """Show the checklist of the exchange whose button was pressed."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    raw = query.data.removeprefix(CHOOSE_PREFIX)
-    async with unit_of_work(update, context) as uow:
-        lang = uow.lang
-        replies: list[Reply] | None = None
-        if raw.isdigit():
-            try:
-                await auth.require_exchange(uow.session, uow.user, Action.VIEW_EXCHANGE, int(raw))
-            except auth.NotAllowed:
-                pass
-            else:
-                exchange = await exchanges.load_exchange(uow.session, int(raw))
-                assert exchange is not None
-                replies = await _view(
-                    uow.session, uow.app, lang, uow.user.id, exchange, uow.user.is_coordinator
-                )
-    if replies is None:
-        await answer_callback(update, context, lang, "auth.not_allowed")
-        return
-    await answer_callback(update, context, lang)
-    await send(update, context, lang, replies)
+    await exchange_button(
+        update, context, prefix=CHOOSE_PREFIX, action=Action.VIEW_EXCHANGE, view=_view
+    )
 
 
 def _relabel(

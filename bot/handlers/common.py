@@ -12,9 +12,11 @@ from telegram.ext import ContextTypes
 
 from bot import render
 from bot.context import AppContext, app_context
-from bot.replies import Reply
+from bot.domain.permissions import Action
+from bot.replies import Btn, Reply, rows
+from bot.services import auth, exchanges
 from bot.services.users import TelegramPerson, touch_user
-from db.models import User
+from db.models import Exchange, User
 
 Context = ContextTypes.DEFAULT_TYPE
 DialogTextHandler = Callable[[Update, Context], Awaitable[None]]
@@ -84,13 +86,20 @@ async def send(
         return []
     sent = []
     for reply in replies:
-        sent.append(
-            await context.bot.send_message(
-                chat.id,
-                render.text(app.texts, lang, reply),
-                reply_markup=render.keyboard(app.texts, lang, reply.buttons),
+        text = render.text(app.texts, lang, reply)
+        markup = render.keyboard(app.texts, lang, reply.buttons)
+        if reply.attachment is not None:
+            sent.append(
+                await context.bot.send_document(
+                    chat.id,
+                    reply.attachment.content,
+                    filename=reply.attachment.filename,
+                    caption=text,
+                    reply_markup=markup,
+                )
             )
-        )
+        else:
+            sent.append(await context.bot.send_message(chat.id, text, reply_markup=markup))
     return sent
 
 
@@ -113,3 +122,69 @@ async def clear_buttons(update: Update) -> None:
     query = update.callback_query
     if query is not None and query.message is not None and query.message.reply_markup:
         await query.edit_message_reply_markup(reply_markup=None)
+
+
+# -- commands about one exchange: show it, or let the user pick one of theirs -----------------
+
+ExchangeView = Callable[[Unit, Exchange], Awaitable[list[Reply]]]
+MAX_CHOICE_BUTTONS = 30
+
+
+def exchange_buttons(prefix: str, choices: Sequence[Exchange]) -> tuple[tuple[Btn, ...], ...]:
+    """One button per exchange ('#12 School A – School B'), data `<prefix><id>`."""
+    return rows(
+        [
+            Btn(f"{prefix}{e.id}", label=f"#{e.id} {exchanges.title(e)}")
+            for e in choices[:MAX_CHOICE_BUTTONS]
+        ],
+        1,
+    )
+
+
+async def exchange_command(
+    update: Update, context: Context, *, prefix: str, choose_key: str, view: ExchangeView
+) -> None:
+    """Show `view` of the user's exchange, or buttons to choose when they have several."""
+    async with unit_of_work(update, context) as uow:
+        lang = uow.lang
+        mine = list(await exchanges.visible_exchanges(uow.session, uow.user))
+        if not mine:
+            key = "programme.none_coordinator" if uow.user.is_coordinator else "programme.none"
+            replies = [Reply(key)]
+        elif len(mine) == 1:
+            replies = await view(uow, mine[0])
+        else:
+            replies = [
+                Reply(choose_key, {"count": len(mine)}, buttons=exchange_buttons(prefix, mine))
+            ]
+    await send(update, context, lang, replies)
+
+
+async def exchange_button(
+    update: Update, context: Context, *, prefix: str, action: Action, view: ExchangeView
+) -> None:
+    """Show `view` of the exchange whose button was pressed, if the user may see it.
+
+    The id in the button is checked like any other input: a forged one naming an exchange
+    of somebody else is refused like one that does not exist.
+    """
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    raw = query.data.removeprefix(prefix)
+    async with unit_of_work(update, context) as uow:
+        lang = uow.lang
+        replies: list[Reply] | None = None
+        if raw.isdigit():
+            try:
+                await auth.require_exchange(uow.session, uow.user, action, int(raw))
+            except auth.NotAllowed:
+                replies = None
+            else:
+                exchange = await exchanges.load_exchange(uow.session, int(raw))
+                assert exchange is not None
+                replies = await view(uow, exchange)
+    if replies is None:
+        await answer_callback(update, context, lang, "auth.not_allowed")
+        return
+    await answer_callback(update, context, lang)
+    await send(update, context, lang, replies)

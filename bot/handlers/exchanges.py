@@ -9,19 +9,21 @@ from bot import presenters
 from bot.domain.permissions import Action
 from bot.handlers.common import (
     Context,
+    Unit,
     answer_callback,
     clear_buttons,
+    exchange_button,
+    exchange_command,
     register_dialog,
     send,
     unit_of_work,
 )
 from bot.menus import aliases
-from bot.replies import Btn, Reply, rows
-from bot.services import auth, dialogs, exchanges, new_exchange
-from bot.texts import Markup
+from bot.replies import Btn, Reply
+from bot.services import auth, dialogs, new_exchange
+from db.models import Exchange
 
 PROGRAMME_PREFIX = "prog:"
-MAX_CHOICE_BUTTONS = 30
 
 
 async def new(update: Update, context: Context) -> None:
@@ -131,58 +133,24 @@ async def cancel(update: Update, context: Context) -> None:
     )
 
 
+async def _timeline(uow: Unit, exchange: Exchange) -> list[Reply]:
+    programme = uow.app.programmes[exchange.programme_key]
+    body = presenters.timeline(uow.app.texts, uow.lang, exchange, programme, viewer_id=uow.user.id)
+    return [Reply("programme.view", {"body": body})]
+
+
 async def programme(update: Update, context: Context) -> None:
     """Show the timeline of the user's exchange, or let them choose one."""
-    async with unit_of_work(update, context) as uow:
-        lang = uow.lang
-        app = uow.app
-        mine = await exchanges.visible_exchanges(uow.session, uow.user)
-        if not mine:
-            key = "programme.none_coordinator" if uow.user.is_coordinator else "programme.none"
-            replies = [Reply(key)]
-        elif len(mine) == 1:
-            only = mine[0]
-            body = presenters.timeline(
-                app.texts, lang, only, app.programmes[only.programme_key], viewer_id=uow.user.id
-            )
-            replies = [Reply("programme.view", {"body": body})]
-        else:
-            buttons = [
-                Btn(f"{PROGRAMME_PREFIX}{e.id}", label=f"#{e.id} {exchanges.title(e)}")
-                for e in mine[:MAX_CHOICE_BUTTONS]
-            ]
-            replies = [Reply("programme.choose", {"count": len(mine)}, buttons=rows(buttons, 1))]
-    await send(update, context, lang, replies)
+    await exchange_command(
+        update, context, prefix=PROGRAMME_PREFIX, choose_key="programme.choose", view=_timeline
+    )
 
 
 async def programme_chosen(update: Update, context: Context) -> None:
     """Show the exchange whose button was pressed, if the user may see it."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    raw = query.data.removeprefix(PROGRAMME_PREFIX)
-    async with unit_of_work(update, context) as uow:
-        lang = uow.lang
-        body: Markup | None = None
-        if raw.isdigit():
-            try:
-                await auth.require_exchange(uow.session, uow.user, Action.VIEW_EXCHANGE, int(raw))
-            except auth.NotAllowed:
-                pass
-            else:
-                exchange = await exchanges.load_exchange(uow.session, int(raw))
-                assert exchange is not None
-                body = presenters.timeline(
-                    uow.app.texts,
-                    lang,
-                    exchange,
-                    uow.app.programmes[exchange.programme_key],
-                    viewer_id=uow.user.id,
-                )
-    if body is None:
-        await answer_callback(update, context, lang, "auth.not_allowed")
-        return
-    await answer_callback(update, context, lang)
-    await send(update, context, lang, [Reply("programme.view", {"body": body})])
+    await exchange_button(
+        update, context, prefix=PROGRAMME_PREFIX, action=Action.VIEW_EXCHANGE, view=_timeline
+    )
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -10,16 +10,15 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.context import app_context
 from bot.domain.dates import format_date
 from bot.domain.permissions import Action
-from bot.handlers.common import Context, answer_callback, send, unit_of_work
+from bot.handlers.common import Context, answer_callback, exchange_buttons, send, unit_of_work
 from bot.menus import aliases
 from bot.render import text
-from bot.replies import Btn, Reply, rows
+from bot.replies import Btn, Reply
 from bot.services import auth, exchanges, invites
 from bot.texts import Markup
 
 INVITE_PREFIX = "inv:"
 REVOKE_PREFIX = "rv:"
-MAX_CHOICE_BUTTONS = 30
 
 
 def _link(bot_username: str, token: str) -> str:
@@ -112,15 +111,12 @@ async def invite(update: Update, context: Context) -> None:
         lang, replies = await _invite_replies(update, context, choices[0].id)
         await send(update, context, lang, replies)
         return
-    buttons = [
-        Btn(f"{INVITE_PREFIX}{e.id}", label=f"#{e.id} {exchanges.title(e)}")
-        for e in choices[:MAX_CHOICE_BUTTONS]
-    ]
+    buttons = exchange_buttons(INVITE_PREFIX, choices)
     await send(
         update,
         context,
         lang,
-        [Reply("invite.choose", {"count": len(choices)}, buttons=rows(buttons, 1))],
+        [Reply("invite.choose", {"count": len(choices)}, buttons=buttons)],
     )
 
 
