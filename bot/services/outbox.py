@@ -145,20 +145,15 @@ async def replan_exchange(
         row = existing.get(key)
         if row is None:
             session.add(
-                OutboxMessage(
+                _new_row(
                     user_id=push.user_id,
                     exchange_id=push.exchange_id,
                     kind=push.kind,
                     dedupe_key=key,
                     payload=push.payload,
-                    urgent=False,
-                    status=OUTBOX_PENDING,
                     due_at=push.due_at,
                     not_after=push.not_after,
-                    next_attempt_at=push.due_at,
-                    attempts=0,
-                    created_at=now,
-                    updated_at=now,
+                    now=now,
                 )
             )
             created += 1
@@ -182,13 +177,33 @@ async def replan_exchange(
     return ReplanResult(created, updated, cancelled)
 
 
-async def cancel_exchange(session: AsyncSession, exchange_id: int, *, now: datetime) -> int:
-    result = await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.exchange_id == exchange_id, OutboxMessage.status == OUTBOX_PENDING)
-        .values(status=OUTBOX_CANCELLED, updated_at=now)
+def _new_row(
+    *,
+    user_id: int,
+    exchange_id: int | None,
+    kind: str,
+    dedupe_key: str,
+    payload: dict[str, Any],
+    due_at: datetime,
+    not_after: datetime,
+    now: datetime,
+    urgent: bool = False,
+) -> OutboxMessage:
+    return OutboxMessage(
+        user_id=user_id,
+        exchange_id=exchange_id,
+        kind=kind,
+        dedupe_key=dedupe_key,
+        payload=payload,
+        urgent=urgent,
+        status=OUTBOX_PENDING,
+        due_at=due_at,
+        not_after=not_after,
+        next_attempt_at=due_at,
+        attempts=0,
+        created_at=now,
+        updated_at=now,
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def enqueue(
@@ -209,20 +224,16 @@ async def enqueue(
     )
     if exists is not None:
         return None
-    row = OutboxMessage(
+    row = _new_row(
         user_id=user_id,
         exchange_id=exchange_id,
         kind=kind,
         dedupe_key=dedupe_key,
         payload=payload,
-        urgent=urgent,
-        status=OUTBOX_PENDING,
         due_at=now,
         not_after=not_after or now + timedelta(days=2),
-        next_attempt_at=now,
-        attempts=0,
-        created_at=now,
-        updated_at=now,
+        now=now,
+        urgent=urgent,
     )
     session.add(row)
     await session.flush()
