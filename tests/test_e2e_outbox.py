@@ -149,3 +149,40 @@ async def test_jobs_run_by_themselves(database, database_url: str) -> None:  # t
         # No manual dispatch: the change itself wakes the dispatcher.
         proposal = await h.tg.wait_for_message(p.teacher_b.id, after_message_id=mark, timeout=10)
         assert "stelt voor" in proposal.text
+
+
+async def test_two_dispatchers_at_once_send_each_row_once(harness: Harness) -> None:
+    """Two bot processes (here: two contexts with their own connections) share one outbox."""
+    import asyncio
+
+    from bot.context import AppContext
+    from db.session import Database
+
+    h = harness
+    p = await pair(h)
+    await h.run_until(datetime(2027, 1, 31, 12, 0, tzinfo=AMS))
+    h.clock.set(datetime(2027, 2, 1, 9, 0, tzinfo=AMS))
+    assert h.context is not None and h.app is not None
+    other_db = Database(h.context.settings.database_url)
+    other = AppContext(
+        settings=h.context.settings,
+        db=other_db,
+        clock=h.clock,
+        programmes=h.context.programmes,
+        texts=h.context.texts,
+    )
+    try:
+        for _ in range(3):
+            await asyncio.gather(
+                run_dispatch(h.context, h.app.bot), run_dispatch(other, h.app.bot)
+            )
+    finally:
+        await other_db.dispose()
+    sent = [x for x in await h.pushes() if x.local.startswith("2027-02-01")]
+    assert sorted((x.user_id, x.kind) for x in sent) == [
+        (p.teacher_a.id, "checklist_nag"),
+        (p.teacher_a.id, "digest"),
+        (p.teacher_b.id, "checklist_nag"),
+        (p.teacher_b.id, "digest"),
+    ]
+    assert sum("Week 1 van 4" in m.text for m in h.tg.messages(p.teacher_a.id)) == 1
