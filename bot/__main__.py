@@ -146,8 +146,20 @@ async def _import_holidays(settings: Settings, path: Path, region: str | None) -
         else:
             periods = parse_holiday_csv(data.decode("utf-8-sig"))
     except (HolidayFileError, UnicodeDecodeError) as error:
+        if isinstance(error, HolidayFileError):
+            line = error.line
+            params = dict(error.params)
+            if params.get("uid") == "":
+                params["uid"] = texts.plain(lang, "holiday_file.no_uid")
+            problem = texts.plain(lang, error.key, **params)
+        else:
+            # The line the undecodable bytes are on (a BOM does not add a line).
+            line = data.count(b"\n", 0, error.start) + 1
+            problem = texts.plain(lang, "holiday_file.not_utf8")
+        if line is not None:
+            problem = texts.plain(lang, "holiday_file.at_line", line=line, problem=problem)
         print(
-            texts.plain(lang, "holidays.file_error", file=str(path), error=str(error)),
+            texts.plain(lang, "holidays.file_error", file=str(path), error=problem),
             file=sys.stderr,
         )
         return 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
@@ -10,9 +11,21 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaul
 
 from bot.concurrency import PerChatUpdateProcessor
 from bot.context import KEY, AppContext
-from bot.handlers import checklist, dates, errors, exchanges, fallback, invites, start, today
-from bot.jobs import dispatcher
+from bot.handlers import (
+    checklist,
+    dates,
+    errors,
+    exchanges,
+    fallback,
+    fieldwork,
+    incidents,
+    invites,
+    start,
+    today,
+)
+from bot.jobs import dispatcher, retention
 from bot.menus import set_default_menus
+from bot.services import dialogs
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +62,13 @@ def build_application(app_context: AppContext, token: str) -> Application:  # ty
     checklist.register(application)
     dates.register(application)
     today.register(application)
+    fieldwork.register(application)
+    incidents.register(application)
     fallback.register(application)
     errors.register(application)
     dispatcher.schedule(application, settings.dispatch_interval_seconds)
+    retention.schedule(application, app_context)
+    dialogs.TTL_BY_KIND[incidents.REPORT] = timedelta(minutes=settings.incident_timeout_minutes)
     return application
 
 

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     dispatch_batch_size: int = Field(default=20, ge=1, le=500)
     send_max_attempts: int = Field(default=5, ge=1, le=50)
     nag_lead_days: int = Field(default=1, ge=0, le=14)
+    incident_ack_minutes: int = Field(default=10, ge=1, le=240)
+    checkin_alert_minutes: int = Field(default=15, ge=0, le=240)
+    incident_timeout_minutes: int = Field(default=30, ge=1, le=1440)
+    retention_days: int = Field(default=90, ge=1, le=3650)
 
     @field_validator("coordinator_ids", mode="before")
     @classmethod

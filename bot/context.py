@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.clock import Clock
@@ -33,13 +33,22 @@ class AppContext:
         return self.clock.now().astimezone(self.settings.tz).date()
 
     @property
+    def ack_window(self) -> timedelta:
+        """How long an urgent incident may wait for someone to acknowledge it."""
+        return timedelta(minutes=self.settings.incident_ack_minutes)
+
+    @property
     def rules(self) -> Rules:
         return rules_for(self.settings)
 
 
 def rules_for(settings: Settings) -> Rules:
     """When pushes may go out, from the settings."""
-    return Rules(tz=settings.tz, nag_lead_days=settings.nag_lead_days)
+    return Rules(
+        tz=settings.tz,
+        nag_lead_days=settings.nag_lead_days,
+        checkin_lead=timedelta(minutes=settings.checkin_alert_minutes),
+    )
 
 
 def app_context(context: CallbackContext) -> AppContext:  # type: ignore[type-arg]

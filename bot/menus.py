@@ -20,6 +20,8 @@ ENGLISH_NAMES = {
     "datum": "date",
     "agenda": "calendar",
     "berichten": "messages",
+    "aanwezig": "present",
+    "incidenten": "incidents",
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +18,7 @@ from bot.domain.dates import format_date, format_time
 from bot.domain.programme import Programme
 from bot.domain.timeline import timed_schedule
 from bot.replies import Btn
-from bot.services import agreements, checklists, exchanges
+from bot.services import agreements, checklists, exchanges, fieldwork, incidents
 from bot.services.outbox import Claimed
 from bot.texts import Markup, Texts
 from db.models import (
@@ -26,11 +27,14 @@ from db.models import (
     DateProposal,
     Exchange,
     ExchangePhase,
+    Incident,
     Membership,
     User,
 )
 
 CHECK_PREFIX = "ck:"
+ACK_PREFIX = "ia:"
+RESOLVE_PREFIX = "ir:"
 ACCEPT_PREFIX = "da:"
 OTHER_PREFIX = "do:"
 
@@ -39,6 +43,7 @@ OTHER_PREFIX = "do:"
 class Rendered:
     text: str
     buttons: tuple[tuple[Btn, ...], ...] = ()
+    photo: str | None = None  # a Telegram file id, sent with the text as its caption
 
 
 @dataclass(frozen=True)
@@ -201,6 +206,10 @@ async def render(session: AsyncSession, app: AppContext, row: Claimed) -> Render
                 line=Markup(day_line(texts, lang, exchange, programme, phase_row)),
             )
         )
+    if row.kind in ("incident_alert", "incident_repeat", "incident_update"):
+        return await _incident(session, app, lang, exchange, row)
+    if row.kind == "checkin_missing":
+        return await _checkin_missing(session, app, lang, exchange, programme, row.payload)
     if row.kind == "date_declined":
         phase = programme.phase(row.payload["phase"])
         return Rendered(
@@ -351,3 +360,106 @@ async def _proposal(
         ),
     )
     return Rendered(text, buttons)
+
+
+def incident_buttons(incident_id: int) -> tuple[tuple[Btn, ...], ...]:
+    return (
+        (
+            Btn(f"{ACK_PREFIX}{incident_id}", key="incident.btn_ack"),
+            Btn(f"{RESOLVE_PREFIX}{incident_id}", key="incident.btn_resolve"),
+        ),
+    )
+
+
+def incident_text(
+    texts: Texts, lang: str, incident: Incident, exchange: Exchange, reporter: str, tz: ZoneInfo
+) -> str:
+    """An incident with everything those who must act need to know."""
+    when = incident.created_at.astimezone(tz)
+    lines = [
+        texts.get(
+            lang,
+            f"incident.head_{incident.severity}",
+            id=incident.id,
+            category=texts.plain(lang, f"incident.category_{incident.category}"),
+        ),
+        texts.get(
+            lang,
+            "incident.where",
+            id=exchange.id,
+            title=exchanges.title(exchange),
+            time=format_time(when.time()),
+            name=reporter,
+        ),
+    ]
+    if incident.team_number is not None:
+        lines.append(texts.get(lang, "incident.team", team=incident.team_number))
+    if incident.description:
+        lines.append(texts.get(lang, "incident.what", text=incident.description))
+    acks = [a for a in incident.actions if a.action == "ack"]
+    if acks:
+        lines.append(texts.get(lang, "incident.seen_by", count=len(acks)))
+    if incident.status == "resolved":
+        lines.append(texts.get(lang, "incident.resolved_state"))
+    return "\n".join(lines)
+
+
+async def _incident(
+    session: AsyncSession, app: AppContext, lang: str, exchange: Exchange, row: Claimed
+) -> Rendered | Skip:
+    incident = await incidents.load(session, int(row.payload["incident"]))
+    if incident is None:
+        return Skip("incident gone")
+    texts = app.texts
+    if row.kind == "incident_repeat" and incident.status != "open":
+        return Skip("acknowledged")
+    reporter = await session.get(User, incident.reported_by) if incident.reported_by else None
+    body = incident_text(
+        texts, lang, incident, exchange, reporter.display_name if reporter else "?", app.settings.tz
+    )
+    if row.kind == "incident_update":
+        text = texts.get(lang, "incident.update", id=incident.id, note=row.payload["note"])
+        return Rendered(text, incident_buttons(incident.id))
+    if row.kind == "incident_repeat":
+        body = (
+            texts.get(lang, "incident.repeat", minutes=app.settings.incident_ack_minutes)
+            + "\n"
+            + body
+        )
+    if incident.status == "resolved":
+        return Rendered(body)
+    return Rendered(body, incident_buttons(incident.id), photo=incident.photo_file_id)
+
+
+async def _checkin_missing(
+    session: AsyncSession,
+    app: AppContext,
+    lang: str,
+    exchange: Exchange,
+    programme: Programme,
+    payload: dict[str, object],
+) -> Rendered | Skip:
+    day = date.fromisoformat(str(payload["date"]))
+    row = next((p for p in exchange.phases if p.phase_key == payload["phase"]), None)
+    if row is None or row.starts_on != day:
+        return Skip("date changed")
+    present = await fieldwork.checked_in_users(session, exchange.id, day)
+    missing = [
+        m.user.display_name
+        for m in exchange.memberships
+        if m.role == ROLE_BEGELEIDER and m.user_id not in present
+    ]
+    if not missing:
+        return Skip("everyone checked in")
+    when = format_time(row.start_time) if row.start_time else ""
+    return Rendered(
+        app.texts.get(
+            lang,
+            "checkin.missing_alert",
+            id=exchange.id,
+            title=exchanges.title(exchange),
+            phase=programme.phase(row.phase_key).name.get(lang),
+            time=when,
+            names=", ".join(missing),
+        )
+    )

@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, time
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
 
 from bot.domain.dates import format_date, format_time
 from bot.domain.programme import Text
@@ -50,6 +56,18 @@ def _param(texts: Texts, lang: str, value: object) -> object:
     if isinstance(value, Text):
         return value.get(lang)
     return value
+
+
+def markup(
+    texts: Texts, lang: str, reply: Reply
+) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
+    """The keyboard of a reply: inline buttons, a location request, or none."""
+    if reply.location_button is not None:
+        button = KeyboardButton(texts.plain(lang, reply.location_button), request_location=True)
+        return ReplyKeyboardMarkup([[button]], one_time_keyboard=True, resize_keyboard=True)
+    if reply.remove_keyboard:
+        return ReplyKeyboardRemove()
+    return keyboard(texts, lang, reply.buttons)
 
 
 def params_for(texts: Texts, lang: str, params: Mapping[str, object]) -> dict[str, object]:

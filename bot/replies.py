@@ -46,6 +46,9 @@ class Reply:
     params: Mapping[str, object] = field(default_factory=dict)
     buttons: tuple[tuple[Btn, ...], ...] = ()
     attachment: Attachment | None = None
+    # A reply-keyboard button that shares the user's location (instead of inline buttons).
+    location_button: str | None = None
+    remove_keyboard: bool = False
 
 
 def rows(buttons: list[Btn], per_row: int = 2) -> tuple[tuple[Btn, ...], ...]:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -331,14 +332,113 @@ class SchoolHoliday(Base):
     ends_on: Mapped[dt.date] = mapped_column(Date)
 
 
+class CheckIn(Base):
+    """A begeleider (or teacher) present on an exchange day, and their evaluation at check-out."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (
+        UniqueConstraint("exchange_id", "day", "user_id", name="uq_checkins_exchange_day_user"),
+        CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    exchange_id: Mapped[int] = mapped_column(
+        ForeignKey("exchanges.id", ondelete="CASCADE"), index=True
+    )
+    phase_key: Mapped[str] = mapped_column(String(50))
+    day: Mapped[dt.date] = mapped_column(Date)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    checked_in_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    checked_out_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    rating: Mapped[int | None] = mapped_column(Integer)
+    tension: Mapped[bool | None] = mapped_column(Boolean)
+    # Free text may mention children; it is purged after the retention period.
+    tension_note: Mapped[str | None] = mapped_column(Text)
+    remarks: Mapped[str | None] = mapped_column(Text)
+
+
+class Headcount(Base):
+    """How many pupils of one side were present at a moment of an exchange day."""
+
+    __tablename__ = "headcounts"
+    __table_args__ = (
+        CheckConstraint("count >= 0", name="count"),
+        CheckConstraint("side IN ('A', 'B')", name="side"),
+        Index("ix_headcounts_exchange_day", "exchange_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    exchange_id: Mapped[int] = mapped_column(ForeignKey("exchanges.id", ondelete="CASCADE"))
+    day: Mapped[dt.date] = mapped_column(Date)
+    side: Mapped[str] = mapped_column(String(1))
+    moment: Mapped[str] = mapped_column(String(20))
+    count: Mapped[int] = mapped_column(Integer)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Incident(Base):
+    """Something that went wrong on an exchange day, and how it was handled."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        CheckConstraint("severity IN ('low', 'medium', 'high', 'urgent')", name="severity"),
+        CheckConstraint("status IN ('open', 'acknowledged', 'resolved')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    exchange_id: Mapped[int] = mapped_column(
+        ForeignKey("exchanges.id", ondelete="CASCADE"), index=True
+    )
+    reported_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    category: Mapped[str] = mapped_column(String(30))
+    severity: Mapped[str] = mapped_column(String(10))
+    team_number: Mapped[int | None] = mapped_column(Integer)
+    # Free text and photo may identify children; both are purged after the retention period.
+    description: Mapped[str | None] = mapped_column(Text)
+    photo_file_id: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    actions: Mapped[list[IncidentAction]] = relationship(
+        back_populates="incident", order_by="IncidentAction.at", cascade="all, delete-orphan"
+    )
+
+
+class IncidentAction(Base):
+    """Who acknowledged, resolved or closed an incident, when, and with what note."""
+
+    __tablename__ = "incident_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    incident: Mapped[Incident] = relationship(back_populates="actions")
+
+
 __all__ = [
     "Base",
+    "CheckIn",
     "ChecklistTick",
     "DateProposal",
     "Dialog",
     "Exchange",
     "ExchangePhase",
     "ExchangeSide",
+    "Headcount",
+    "Incident",
+    "IncidentAction",
     "Invite",
     "Membership",
     "OutboxMessage",

@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from bot.domain.fieldwork import CATEGORIES, MOMENTS, SEVERITIES
+from bot.domain.holidays import REGIONS
+from bot.domain.permissions import COMMANDS_BY_ROLE
 from bot.texts import LANGUAGES, get_texts, placeholders
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,10 +40,13 @@ def test_every_key_used_in_the_code_exists() -> None:
     # Keys built at run time from a prefix are checked through their possible endings.
     dynamic = {f"input.date_{r}" for r in ("unrecognised", "nonexistent", "weekday_mismatch")}
     dynamic |= {f"exchange.host_{h}" for h in ("online", "both")}
-    dynamic |= {
-        f"commands.{c}"
-        for c in ("start", "help", "taal", "programma", "nieuw", "uitnodigen", "annuleren")
-    }
+    dynamic |= {"fallback.lapsed_incident"}
+    dynamic |= {f"incident.category_{c}" for c in CATEGORIES}
+    dynamic |= {f"incident.severity_{s}" for s in SEVERITIES}
+    dynamic |= {f"incident.head_{s}" for s in SEVERITIES}
+    dynamic |= {f"count.moment_{m}" for m in MOMENTS}
+    dynamic |= {f"region.{r}" for r in REGIONS}
+    dynamic |= {f"commands.{c}" for role in COMMANDS_BY_ROLE.values() for c in role}
     missing = sorted(k for k in used | dynamic if not texts.has(k))
     assert missing == []
     for lang in LANGUAGES:

@@ -173,9 +173,7 @@ async def test_two_dispatchers_at_once_send_each_row_once(harness: Harness) -> N
     )
     try:
         for _ in range(3):
-            await asyncio.gather(
-                run_dispatch(h.context, h.app.bot), run_dispatch(other, h.app.bot)
-            )
+            await asyncio.gather(run_dispatch(h.context, h.app.bot), run_dispatch(other, h.app.bot))
     finally:
         await other_db.dispose()
     sent = [x for x in await h.pushes() if x.local.startswith("2027-02-01")]

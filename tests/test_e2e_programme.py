@@ -77,7 +77,12 @@ async def test_four_weeks_reach_the_right_people_at_the_right_local_time(harness
         "2027-02-18 15:00",
         "2027-02-22 15:00",
     ]
-    assert for_user(sent, p.coordinator.id) == []
+    # The begeleider never checked in: the coordinator hears it 15 minutes before each start.
+    assert for_user(sent, p.coordinator.id) == [
+        ("checkin_missing", "2027-02-10 08:30"),
+        ("checkin_missing", "2027-02-17 08:30"),
+        ("checkin_missing", "2027-02-24 12:45"),
+    ]
     assert await h.pushes("failed") == [] and await h.pushes("pending") == []
 
     msgs_a = h.tg.messages(p.teacher_a.id)

@@ -17,6 +17,10 @@ EXPECTED = {
     Action.PROPOSE_DATE: (False, True, False, False, False),
     Action.SET_DATE: (True, False, False, False, False),
     Action.VIEW_OUTBOX: (True, False, False, False, False),
+    Action.FIELD_WORK: (True, True, True, False, False),
+    Action.VIEW_INCIDENTS: (True, True, False, False, False),
+    Action.HANDLE_INCIDENT: (True, True, False, False, False),
+    Action.CLOSE_INCIDENT: (True, False, False, False, False),
 }
 
 

@@ -61,12 +61,19 @@ class HolidayPeriod:
 
 
 class HolidayFileError(ValueError):
-    """A holiday file that cannot be imported; `line` is 1-based (None when not known)."""
+    """A holiday file that cannot be imported; `line` is 1-based (None when not known).
 
-    def __init__(self, line: int | None, message: str) -> None:
+    `key` names the problem in the message catalogue's [holiday_file] section and `params` fills
+    it in; the command line renders it in the coordinator's language. `str()` is for logs.
+    """
+
+    def __init__(self, line: int | None, key: str, /, **params: object) -> None:
+        detail = " ".join(f"{name}={value!r}" for name, value in params.items())
+        message = f"{key} {detail}" if detail else key
         super().__init__(f"line {line}: {message}" if line is not None else message)
         self.line = line
-        self.message = message
+        self.key = key
+        self.params: dict[str, object] = params
 
 
 # -- public holidays ------------------------------------------------------------------------
@@ -132,11 +139,15 @@ def parse_holiday_csv(text: str) -> list[HolidayPeriod]:
         width = max(columns.values()) + 1
         if len(cells) < width:
             raise HolidayFileError(
-                number, f"expected {width} columns separated by {delimiter!r}, found {len(cells)}"
+                number,
+                "holiday_file.column_count",
+                expected=width,
+                separator=delimiter,
+                found=len(cells),
             )
         periods.extend(_row({name: cells[index] for name, index in columns.items()}, number))
     if columns is None:
-        raise HolidayFileError(None, "the file is empty; expected a header: region,name,start,end")
+        raise HolidayFileError(None, "holiday_file.empty", columns=",".join(COLUMNS))
     return periods
 
 
@@ -152,16 +163,18 @@ def _header(cells: list[str], number: int) -> dict[str, int]:
         name = _COLUMN_ALIASES.get(cell.lower())
         if name is None:
             raise HolidayFileError(
-                number, f"unknown column {cell!r}; the header must be: {','.join(COLUMNS)}"
+                number, "holiday_file.unknown_column", column=cell, columns=",".join(COLUMNS)
             )
         if name in columns:
-            raise HolidayFileError(number, f"column {name!r} appears twice")
+            raise HolidayFileError(number, "holiday_file.duplicate_column", column=name)
         columns[name] = index
     missing = [name for name in COLUMNS if name not in columns]
     if missing:
         raise HolidayFileError(
             number,
-            f"missing column(s) {', '.join(missing)}; the header must be: {','.join(COLUMNS)}",
+            "holiday_file.missing_columns",
+            missing=", ".join(missing),
+            columns=",".join(COLUMNS),
         )
     return columns
 
@@ -174,14 +187,17 @@ def _row(row: dict[str, str], number: int) -> list[HolidayPeriod]:
         regions = (region,)
     else:
         raise HolidayFileError(
-            number, f"unknown region {row['region']!r}; use noord, midden, zuid or alle"
+            number, "holiday_file.unknown_region", region=row["region"], regions=", ".join(REGIONS)
         )
     name = _name(row["name"], number)
     starts_on = _date(row["start"], number, "start")
     ends_on = _date(row["end"], number, "end")
     if ends_on < starts_on:
         raise HolidayFileError(
-            number, f"the end {ends_on.isoformat()} is before the start {starts_on.isoformat()}"
+            number,
+            "holiday_file.end_before_start",
+            start=starts_on.isoformat(),
+            end=ends_on.isoformat(),
         )
     return [HolidayPeriod(r, name, starts_on, ends_on) for r in regions]
 
@@ -189,9 +205,9 @@ def _row(row: dict[str, str], number: int) -> list[HolidayPeriod]:
 def _name(raw: str, number: int) -> str:
     name = " ".join(raw.split())
     if not name:
-        raise HolidayFileError(number, "the name is empty")
+        raise HolidayFileError(number, "holiday_file.name_empty")
     if len(name) > MAX_NAME_LENGTH:
-        raise HolidayFileError(number, f"the name is longer than {MAX_NAME_LENGTH} characters")
+        raise HolidayFileError(number, "holiday_file.name_too_long", max=MAX_NAME_LENGTH)
     return name
 
 
@@ -203,13 +219,13 @@ def _date(raw: str, number: int, column: str) -> date:
     elif dutch:
         year, month, day = int(dutch[4]), int(dutch[3]), int(dutch[1])
     else:
-        raise HolidayFileError(
-            number, f"{column}: {raw!r} is not a date (use dd-mm-yyyy or yyyy-mm-dd)"
-        )
+        raise HolidayFileError(number, "holiday_file.not_a_date", column=column, value=raw)
     try:
         return date(year, month, day)
     except ValueError:
-        raise HolidayFileError(number, f"{column}: {raw!r} does not exist") from None
+        raise HolidayFileError(
+            number, "holiday_file.no_such_date", column=column, value=raw
+        ) from None
 
 
 # -- iCalendar ------------------------------------------------------------------------------
@@ -227,9 +243,9 @@ def parse_holiday_ics(data: bytes, region: str) -> list[HolidayPeriod]:
     try:
         calendars = icalendar.Calendar.from_ical(data, multiple=True)
     except ValueError as exc:
-        raise HolidayFileError(None, f"not an iCalendar file: {exc}") from exc
+        raise HolidayFileError(None, "holiday_file.not_icalendar", error=str(exc)) from exc
     if not calendars:
-        raise HolidayFileError(None, "not an iCalendar file: no VCALENDAR")
+        raise HolidayFileError(None, "holiday_file.no_calendar")
     periods: list[HolidayPeriod] = []
     for calendar in calendars:
         for event in calendar.walk("VEVENT"):
@@ -241,34 +257,35 @@ def parse_holiday_ics(data: bytes, region: str) -> list[HolidayPeriod]:
 
 
 def _event_period(event: icalendar.Event, region: str) -> HolidayPeriod | None:
-    uid = str(event.get("UID", "")) or "(no UID)"
+    # Empty when the event has none; the message catalogue has a text for that.
+    uid = str(event.get("UID", ""))
     if str(event.get("STATUS", "")).upper() == "CANCELLED":
         return None
     if "RRULE" in event or "RDATE" in event:
         # Holiday periods are one-off; expanding recurrences would guess at what was meant.
-        raise HolidayFileError(None, f"event {uid}: repeating events are not supported")
+        raise HolidayFileError(None, "holiday_file.event_repeats", uid=uid)
     name = " ".join(str(event.get("SUMMARY", "")).split())
     if not name:
-        raise HolidayFileError(None, f"event {uid}: has no SUMMARY (the holiday's name)")
+        raise HolidayFileError(None, "holiday_file.event_no_summary", uid=uid)
     if len(name) > MAX_NAME_LENGTH:
         raise HolidayFileError(
-            None, f"event {uid}: the name is longer than {MAX_NAME_LENGTH} characters"
+            None, "holiday_file.event_name_too_long", uid=uid, max=MAX_NAME_LENGTH
         )
     start = _moment(event, "DTSTART", uid)
     end = _moment(event, "DTEND", uid) if "DTEND" in event else None
     if start is None:
-        raise HolidayFileError(None, f"event {uid}: has no DTSTART")
+        raise HolidayFileError(None, "holiday_file.event_no_start", uid=uid)
     if end is None and "DURATION" in event:
         duration = event.decoded("DURATION")
         if not isinstance(duration, timedelta):
-            raise HolidayFileError(None, f"event {uid}: DURATION is not a duration")
+            raise HolidayFileError(None, "holiday_file.event_bad_duration", uid=uid)
         end = start + duration
     if isinstance(start, datetime):
         first = _local(start)
         if end is None:
             return HolidayPeriod(region, name, first.date(), first.date())
         if not isinstance(end, datetime):
-            raise HolidayFileError(None, f"event {uid}: DTSTART is a time but DTEND a date")
+            raise HolidayFileError(None, "holiday_file.event_time_until_date", uid=uid)
         last = _local(end)
         last_day = last.date()
         if last.time() == datetime.min.time() and last_day > first.date():
@@ -276,7 +293,7 @@ def _event_period(event: icalendar.Event, region: str) -> HolidayPeriod | None:
         starts_on, ends_on = first.date(), max(last_day, first.date())
     else:
         if isinstance(end, datetime):
-            raise HolidayFileError(None, f"event {uid}: DTSTART is a date but DTEND a time")
+            raise HolidayFileError(None, "holiday_file.event_date_until_time", uid=uid)
         starts_on = start
         # An all-day DTEND is the first day after the event (RFC 5545); without one, one day.
         ends_on = start if end is None else max(end - timedelta(days=1), start)
@@ -289,7 +306,9 @@ def _moment(event: icalendar.Event, name: str, uid: str) -> date | None:
     # icalendar keeps a value it cannot read as a string instead of failing the whole file.
     value = event.decoded(name)
     if not isinstance(value, date):
-        raise HolidayFileError(None, f"event {uid}: {name} {value!r} is not a date or time")
+        raise HolidayFileError(
+            None, "holiday_file.event_bad_moment", uid=uid, property=name, value=str(value)
+        )
     return value
 
 

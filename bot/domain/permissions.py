@@ -22,6 +22,10 @@ class Action(StrEnum):
     PROPOSE_DATE = "propose_date"
     SET_DATE = "set_date"
     VIEW_OUTBOX = "view_outbox"
+    FIELD_WORK = "field_work"  # check in, count pupils, report an incident
+    VIEW_INCIDENTS = "view_incidents"  # every incident of the exchange, with its details
+    HANDLE_INCIDENT = "handle_incident"  # acknowledge, resolve
+    CLOSE_INCIDENT = "close_incident"
 
 
 # Global actions need the coordinator role; exchange actions need a role in that exchange
@@ -38,6 +42,10 @@ EXCHANGE_ACTIONS: dict[Action, frozenset[Role]] = {
     Action.VIEW_PROGRESS: frozenset({Role.COORDINATOR}),
     Action.PROPOSE_DATE: frozenset({Role.TEACHER}),
     Action.SET_DATE: frozenset({Role.COORDINATOR}),
+    Action.FIELD_WORK: frozenset({Role.COORDINATOR, Role.TEACHER, Role.BEGELEIDER}),
+    Action.VIEW_INCIDENTS: frozenset({Role.COORDINATOR, Role.TEACHER}),
+    Action.HANDLE_INCIDENT: frozenset({Role.COORDINATOR, Role.TEACHER}),
+    Action.CLOSE_INCIDENT: frozenset({Role.COORDINATOR}),
 }
 
 
@@ -58,8 +66,27 @@ def is_allowed(action: Action, *, is_coordinator: bool, roles_in_exchange: Colle
 # The commands each role sees in its menu and in /help, in menu order.
 COMMANDS_BY_ROLE: dict[Role | None, tuple[str, ...]] = {
     None: ("start", "help", "taal"),
-    Role.TEACHER: ("programma", "vandaag", "checklist", "datum", "agenda"),
-    Role.BEGELEIDER: ("programma", "vandaag", "checklist", "agenda"),
+    Role.TEACHER: (
+        "programma",
+        "vandaag",
+        "checklist",
+        "datum",
+        "aanwezig",
+        "incident",
+        "incidenten",
+        "agenda",
+    ),
+    Role.BEGELEIDER: (
+        "vandaag",
+        "checkin",
+        "aanwezig",
+        "incident",
+        "checkout",
+        "incidenten",
+        "programma",
+        "checklist",
+        "agenda",
+    ),
     Role.COORDINATOR: (
         "nieuw",
         "uitnodigen",
@@ -67,6 +94,7 @@ COMMANDS_BY_ROLE: dict[Role | None, tuple[str, ...]] = {
         "vandaag",
         "checklist",
         "datum",
+        "incidenten",
         "agenda",
         "berichten",
         "annuleren",

@@ -81,6 +81,8 @@ class Rules:
     nag_time: time = time(15, 0)
     nag_lead_days: int = 1
     digest_grace: timedelta = timedelta(hours=12)
+    # Coordinators hear this long before a begeleider day starts who has not checked in.
+    checkin_lead: timedelta = timedelta(minutes=15)
 
 
 DEFAULT_RULES = Rules()

@@ -87,7 +87,7 @@ async def send(
     sent = []
     for reply in replies:
         text = render.text(app.texts, lang, reply)
-        markup = render.keyboard(app.texts, lang, reply.buttons)
+        markup = render.markup(app.texts, lang, reply)
         if reply.attachment is not None:
             sent.append(
                 await context.bot.send_document(

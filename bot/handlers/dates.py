@@ -224,15 +224,9 @@ async def _step(uow: Unit, dialog: Dialog, value: str, typed: bool) -> tuple[lis
     """Apply one answer (a button value or typed text) to the current step."""
     now = uow.app.clock.now()
     step = dialog.step
-    chosen = value[2:]
-    if (
-        step == "exchange"
-        and not typed
-        and value.startswith("x:")
-        and chosen.isdigit()
-        and int(chosen) in {c[0] for c in dialog.data["choices"]}
-    ):
-        dialogs.advance(dialog, "phase", now, exchange=int(chosen))
+    picked = None if typed else dialogs.chosen(dialog, value)
+    if step == "exchange" and picked is not None:
+        dialogs.advance(dialog, "phase", now, exchange=picked)
         return [await _question(uow, dialog)], False
     if step == "phase" and not typed and value.startswith("p:"):
         exchange = await exchanges.load_exchange(uow.session, dialog.data["exchange"])

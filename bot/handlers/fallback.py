@@ -15,8 +15,8 @@ async def text(update: Update, context: Context) -> None:
     app = app_context(context)
     chat = update.effective_chat
     assert chat is not None
-    async with app.db.read() as session:
-        dialog = await dialogs.current(session, chat.id, now=app.clock.now())
+    async with app.db.write() as session:
+        dialog, lapsed = await dialogs.lookup(session, chat.id, now=app.clock.now())
         kind = dialog.kind if dialog else None
     handler = dialog_text_handler(kind) if kind else None
     if handler is not None:
@@ -24,7 +24,9 @@ async def text(update: Update, context: Context) -> None:
         return
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
-    await say(update, context, lang, "fallback.free_text")
+    # A report left too long is dropped unsent; say so rather than ignore what was typed.
+    key = f"fallback.lapsed_{lapsed}" if app.texts.has(f"fallback.lapsed_{lapsed}") else None
+    await say(update, context, lang, key or "fallback.free_text")
 
 
 async def unknown_command(update: Update, context: Context) -> None:

@@ -57,11 +57,13 @@ async def _deliver(app: AppContext, bot: Bot, row: outbox.Claimed) -> None:
 async def _send(app: AppContext, bot: Bot, row: outbox.Claimed, message: Rendered) -> None:
     lang = row.language
     try:
-        sent = await bot.send_message(
-            row.user_id,
-            message.text,
-            reply_markup=rendering.keyboard(app.texts, lang, message.buttons),
-        )
+        markup = rendering.keyboard(app.texts, lang, message.buttons)
+        if message.photo:
+            sent = await bot.send_photo(
+                row.user_id, message.photo, caption=message.text[:1024], reply_markup=markup
+            )
+        else:
+            sent = await bot.send_message(row.user_id, message.text, reply_markup=markup)
     except Forbidden:
         log.info("User %s has blocked the bot; their pushes stop", row.user_id)
         async with app.db.write() as session:

@@ -12,19 +12,29 @@ from db.models import Dialog
 
 # A conversation left alone this long is forgotten rather than resumed out of the blue.
 DIALOG_TTL = timedelta(hours=24)
+# Some conversations lapse sooner (an incident report half typed an hour ago is stale).
+TTL_BY_KIND: dict[str, timedelta] = {}
+
+
+async def lookup(
+    session: AsyncSession, chat_id: int, *, now: datetime, lock: bool = False
+) -> tuple[Dialog | None, str | None]:
+    """The chat's conversation, or (None, kind) when one of that kind just lapsed."""
+    dialog = await session.get(Dialog, chat_id, with_for_update=lock)
+    if dialog is None:
+        return None, None
+    if now - dialog.updated_at > TTL_BY_KIND.get(dialog.kind, DIALOG_TTL):
+        kind = dialog.kind
+        await session.delete(dialog)
+        await session.flush()
+        return None, kind
+    return dialog, None
 
 
 async def current(
     session: AsyncSession, chat_id: int, *, now: datetime, lock: bool = False
 ) -> Dialog | None:
-    dialog = await session.get(Dialog, chat_id, with_for_update=lock)
-    if dialog is None:
-        return None
-    if now - dialog.updated_at > DIALOG_TTL:
-        await session.delete(dialog)
-        await session.flush()
-        return None
-    return dialog
+    return (await lookup(session, chat_id, now=now, lock=lock))[0]
 
 
 async def start(
@@ -47,6 +57,12 @@ async def start(
     return dialog
 
 
+def remember(dialog: Dialog, now: datetime, **changes: Any) -> None:
+    """Store answers without moving on (the buttons of the question stay valid)."""
+    dialog.data = {**dialog.data, **changes}
+    dialog.updated_at = now
+
+
 def advance(dialog: Dialog, step: str, now: datetime, **changes: Any) -> None:
     """Move to `step`, storing the answers given so far."""
     # A new dict, so SQLAlchemy sees the JSON column change.
@@ -60,3 +76,25 @@ async def finish(session: AsyncSession, chat_id: int) -> bool:
     """End the chat's conversation; True if there was one."""
     result = await session.execute(delete(Dialog).where(Dialog.chat_id == chat_id))
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def button_data(prefix: str, dialog: Dialog, value: str) -> str:
+    """Callback data for a button of the dialog's current question."""
+    return f"{prefix}:{dialog.version}:{value}"
+
+
+def parse_button(data: str, prefix: str) -> tuple[int, str] | None:
+    """'<prefix>:<version>:<value>' → (version, value), or None when malformed."""
+    parts = data.split(":", 2)
+    if len(parts) != 3 or parts[0] != prefix or not parts[1].isdigit():
+        return None
+    return int(parts[1]), parts[2]
+
+
+def chosen(dialog: Dialog, value: str) -> int | None:
+    """The id picked with an 'x:<id>' button, if it is one of the dialog's offered choices."""
+    raw = value.removeprefix("x:")
+    if raw == value or not raw.isdigit():
+        return None
+    picked = int(raw)
+    return picked if picked in {choice[0] for choice in dialog.data.get("choices", [])} else None

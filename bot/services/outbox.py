@@ -17,6 +17,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from bot.domain.fieldwork import plan_checkin_checks
 from bot.domain.programme import Programme
 from bot.domain.reminders import (
     ExchangeSnapshot,
@@ -122,11 +123,14 @@ async def replan_exchange(
         return ReplanResult(0, 0, 0)
     plan: list[PlannedPush] = []
     if exchange.programme_key in programmes:
-        plan = plan_pushes(
-            await snapshot(session, exchange, programmes[exchange.programme_key]), rules
+        state = await snapshot(session, exchange, programmes[exchange.programme_key])
+        plan = plan_pushes(state, rules)
+        coordinators = await session.scalars(
+            select(User.id).where(User.is_coordinator.is_(True), User.active.is_(True))
         )
+        plan += plan_checkin_checks(state, list(coordinators), tz=rules.tz, lead=rules.checkin_lead)
     wanted = {p.dedupe_key: p for p in plan if p.not_after >= now}
-    planned_kinds = {"digest", "follow_up", "day_schedule", "checklist_nag"}
+    planned_kinds = {"digest", "follow_up", "day_schedule", "checklist_nag", "checkin_missing"}
     existing = {
         row.dedupe_key: row
         for row in await session.scalars(

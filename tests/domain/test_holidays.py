@@ -52,29 +52,71 @@ def test_csv_all_in_english_and_columns_in_another_order():
     assert len(parse_holiday_csv(text)) == 3
 
 
+HEADER = "region,name,start,end"
+
+
 @pytest.mark.parametrize(
-    ("text", "line", "fragment"),
+    ("text", "line", "key", "params"),
     [
-        ("", None, "empty"),
-        ("region,name,start\nnoord,x,2027-01-01\n", 1, "missing column(s) end"),
-        ("region,name,start,end,remark\n", 1, "unknown column 'remark'"),
+        ("", None, "holiday_file.empty", {"columns": HEADER}),
         (
-            "region,name,start,end\nnoord,x,2027-01-01,2027-01-02\noost,x,2027-01-01,2027-01-02\n",
-            3,
-            "unknown region 'oost'",
+            "region,name,start\nnoord,x,2027-01-01\n",
+            1,
+            "holiday_file.missing_columns",
+            {"missing": "end", "columns": HEADER},
         ),
-        ("region,name,start,end\n\nnoord,x,31-02-2027,2027-03-01\n", 3, "does not exist"),
-        ("region,name,start,end\nnoord,x,1 maart,2027-03-01\n", 2, "not a date"),
-        ("region,name,start,end\nnoord,x,2027-03-05,2027-03-01\n", 2, "before the start"),
-        ("region,name,start,end\nnoord,,2027-03-01,2027-03-05\n", 2, "name is empty"),
-        ("region;name;start;end\nnoord;x;2027-03-01\n", 2, "expected 4 columns"),
+        (
+            "region,name,start,end,remark\n",
+            1,
+            "holiday_file.unknown_column",
+            {"column": "remark", "columns": HEADER},
+        ),
+        ("regio,naam,start,end,naam\n", 1, "holiday_file.duplicate_column", {"column": "name"}),
+        (
+            "region,name,start,end\nnoord,x,2027-01-01,2027-01-02\nOost,x,2027-01-01,2027-01-02\n",
+            3,
+            "holiday_file.unknown_region",
+            {"region": "Oost", "regions": "noord, midden, zuid"},
+        ),
+        (
+            "region,name,start,end\n\nnoord,x,31-02-2027,2027-03-01\n",
+            3,
+            "holiday_file.no_such_date",
+            {"column": "start", "value": "31-02-2027"},
+        ),
+        (
+            "region,name,start,end\nnoord,x,1 maart,2027-03-01\n",
+            2,
+            "holiday_file.not_a_date",
+            {"column": "start", "value": "1 maart"},
+        ),
+        (
+            "region,name,start,end\nnoord,x,2027-03-05,2027-03-01\n",
+            2,
+            "holiday_file.end_before_start",
+            {"start": "2027-03-05", "end": "2027-03-01"},
+        ),
+        ("region,name,start,end\nnoord,,2027-03-01,2027-03-05\n", 2, "holiday_file.name_empty", {}),
+        (
+            f"region,name,start,end\nnoord,{'x' * 101},2027-03-01,2027-03-05\n",
+            2,
+            "holiday_file.name_too_long",
+            {"max": 100},
+        ),
+        (
+            "region;name;start;end\nnoord;x;2027-03-01\n",
+            2,
+            "holiday_file.column_count",
+            {"expected": 4, "separator": ";", "found": 3},
+        ),
     ],
 )
-def test_csv_errors_name_the_line(text, line, fragment):
+def test_csv_errors_name_the_line(text, line, key, params):
     with pytest.raises(HolidayFileError) as info:
         parse_holiday_csv(text)
-    assert info.value.line == line
-    assert fragment in info.value.message
+    assert (info.value.line, info.value.key, info.value.params) == (line, key, params)
+    # str() stays readable for logs: the line, the key and the parameters
+    assert key in str(info.value)
     if line is not None:
         assert str(info.value).startswith(f"line {line}: ")
 
@@ -143,22 +185,65 @@ def test_ics_needs_a_known_region():
 
 
 @pytest.mark.parametrize(
-    ("data", "fragment"),
+    ("data", "key", "params"),
     [
-        (b"not a calendar", "not an iCalendar file"),
-        (b"", "not an iCalendar file"),
-        (ics(lines("UID:1", "DTSTART;VALUE=DATE:20270101")), "SUMMARY"),
-        (ics(lines("UID:1", "SUMMARY:x")), "DTSTART"),
-        (ics(lines("UID:1", "SUMMARY:x", "DTSTART:nonsense")), "not a date"),
+        (ics(lines("UID:1", "DTSTART;VALUE=DATE:20270101")), "holiday_file.event_no_summary", {}),
+        (
+            ics(lines("SUMMARY:x", "DTSTART;VALUE=DATE:20270101", "RRULE:FREQ=YEARLY")),
+            "holiday_file.event_repeats",
+            {"uid": ""},
+        ),
+        (ics(lines("UID:1", "SUMMARY:x")), "holiday_file.event_no_start", {}),
+        (
+            ics(lines("UID:1", "SUMMARY:x", "DTSTART:nonsense")),
+            "holiday_file.event_bad_moment",
+            {"property": "DTSTART", "value": "nonsense"},
+        ),
         (
             ics(lines("UID:1", "SUMMARY:x", "DTSTART;VALUE=DATE:20270101", "RRULE:FREQ=YEARLY")),
-            "repeating",
+            "holiday_file.event_repeats",
+            {},
+        ),
+        (
+            ics(lines("UID:1", f"SUMMARY:{'x' * 101}", "DTSTART;VALUE=DATE:20270101")),
+            "holiday_file.event_name_too_long",
+            {"max": 100},
+        ),
+        (
+            ics(
+                lines("UID:1", "SUMMARY:x", "DTSTART:20270101T090000", "DTEND;VALUE=DATE:20270102")
+            ),
+            "holiday_file.event_time_until_date",
+            {},
+        ),
+        (
+            ics(
+                lines("UID:1", "SUMMARY:x", "DTSTART;VALUE=DATE:20270101", "DTEND:20270102T090000")
+            ),
+            "holiday_file.event_date_until_time",
+            {},
         ),
     ],
 )
-def test_ics_errors(data, fragment):
-    with pytest.raises(HolidayFileError, match=fragment):
+def test_ics_errors(data, key, params):
+    with pytest.raises(HolidayFileError) as info:
         parse_holiday_ics(data, "midden")
+    # Every event error names the event by its UID ("" when it has none).
+    assert (info.value.line, info.value.key, info.value.params) == (
+        None,
+        key,
+        {"uid": "1"} | params,
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [(b"not a calendar", "holiday_file.not_icalendar"), (b"", "holiday_file.no_calendar")],
+)
+def test_ics_files_that_are_not_calendars(data, key):
+    with pytest.raises(HolidayFileError) as info:
+        parse_holiday_ics(data, "midden")
+    assert (info.value.line, info.value.key) == (None, key)
 
 
 # -- public holidays --------------------------------------------------------------------------

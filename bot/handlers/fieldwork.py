@@ -1,0 +1,570 @@
+"""On the exchange day: /checkin (with an optional location), /aanwezig and /checkout."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot import render
+from bot.context import app_context
+from bot.domain.dates import format_time
+from bot.domain.exchange_input import InputError
+from bot.domain.fieldwork import MOMENTS, check_count, next_moment
+from bot.handlers.common import (
+    Context,
+    Unit,
+    answer_callback,
+    clear_buttons,
+    register_dialog,
+    send,
+    unit_of_work,
+)
+from bot.jobs.dispatcher import kick
+from bot.menus import aliases
+from bot.notifications import day_line
+from bot.replies import Btn, Reply, rows
+from bot.services import dialogs, exchanges, fieldwork, incidents
+from bot.services.dialogs import button_data, parse_button
+from bot.services.fieldwork import DayOfExchange
+from bot.texts import Markup
+from db.models import Dialog
+
+CHECKIN_PREFIX = "ci:"
+COUNT = "count"
+COUNT_PREFIX = "hc"
+CHECKOUT = "checkout"
+CHECKOUT_PREFIX = "co"
+DROP_PREFIX = "hd:"
+KEYPAD = ("1", "2", "3", "4", "5", "6", "7", "8", "9")
+MAX_DIGITS = 2
+
+
+async def not_today(uow: Unit) -> Reply:
+    """Why a field command does nothing today, and when it will."""
+    upcoming = await fieldwork.next_day(uow.session, uow.user, uow.app.programmes, uow.app.today())
+    if upcoming is None:
+        return Reply("field.no_day_left")
+    programme = uow.app.programmes[upcoming.exchange.programme_key]
+    line = day_line(uow.app.texts, uow.lang, upcoming.exchange, programme, upcoming.phase)
+    return Reply("field.not_today", {"next": Markup(line)})
+
+
+def _choose(prefix: str, days: list[DayOfExchange], key: str) -> Reply:
+    buttons = [
+        Btn(f"{prefix}{d.exchange.id}", label=f"#{d.exchange.id} {exchanges.title(d.exchange)}")
+        for d in days
+    ]
+    return Reply(key, buttons=rows(buttons, 1))
+
+
+# -- check-in -------------------------------------------------------------------------------
+
+
+async def _check_in(uow: Unit, day: DayOfExchange) -> list[Reply]:
+    row, new = await fieldwork.check_in(uow.session, day, uow.user.id, now=uow.app.clock.now())
+    programme = uow.app.programmes[day.exchange.programme_key]
+    when = format_time(row.checked_in_at.astimezone(uow.app.settings.tz).time())
+    params = {
+        "phase": programme.phase(day.phase.phase_key).name,
+        "title": exchanges.title(day.exchange),
+        "time": when,
+    }
+    if not new:
+        return [Reply("checkin.already", params)]
+    return [Reply("checkin.done", params, location_button="checkin.btn_location")]
+
+
+async def checkin(update: Update, context: Context) -> None:
+    """Mark the begeleider present on today's exchange day."""
+    async with unit_of_work(update, context) as uow:
+        lang = uow.lang
+        days = await fieldwork.days_today(
+            uow.session, uow.user, uow.app.programmes, uow.app.today()
+        )
+        if not days:
+            replies = [await not_today(uow)]
+        elif len(days) == 1:
+            replies = await _check_in(uow, days[0])
+        else:
+            replies = [_choose(CHECKIN_PREFIX, days, "checkin.choose")]
+    await send(update, context, lang, replies)
+    kick(context.application)
+
+
+async def checkin_chosen(update: Update, context: Context) -> None:
+    """Check in for the exchange whose button was pressed (it must be one of today's)."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    raw = query.data.removeprefix(CHECKIN_PREFIX)
+    async with unit_of_work(update, context) as uow:
+        lang = uow.lang
+        days = await fieldwork.days_today(
+            uow.session, uow.user, uow.app.programmes, uow.app.today()
+        )
+        day = next((d for d in days if str(d.exchange.id) == raw), None)
+        replies = await _check_in(uow, day) if day else None
+    if replies is None:
+        await answer_callback(update, context, lang, "auth.not_allowed")
+        return
+    await answer_callback(update, context, lang)
+    await clear_buttons(update)
+    await send(update, context, lang, replies)
+
+
+async def location(update: Update, context: Context) -> None:
+    """Store a shared location with today's check-in."""
+    message = update.effective_message
+    assert message is not None and message.location is not None
+    async with unit_of_work(update, context) as uow:
+        lang = uow.lang
+        row = await fieldwork.todays_checkin(uow.session, uow.user.id, uow.app.today())
+        if row is not None:
+            row.latitude = message.location.latitude
+            row.longitude = message.location.longitude
+    key = "checkin.location_saved" if row is not None else "checkin.location_without_checkin"
+    await send(update, context, lang, [Reply(key, remove_keyboard=True)])
+
+
+# -- headcounts -------------------------------------------------------------------------------
+
+
+def _keypad(dialog: Dialog) -> tuple[tuple[Btn, ...], ...]:
+    def key(value: str, label: str | None = None) -> Btn:
+        return Btn(button_data(COUNT_PREFIX, dialog, f"k:{value}"), label=label or value)
+
+    digits = [key(d) for d in KEYPAD]
+    return (
+        *rows(digits, 3),
+        (key("del", "⌫"), key("0"), Btn(button_data(COUNT_PREFIX, dialog, "ok"), label="✔")),
+    )
+
+
+async def _count_question(uow: Unit, dialog: Dialog) -> Reply:
+    data = dialog.data
+    if dialog.step == "exchange":
+        buttons = [
+            Btn(button_data(COUNT_PREFIX, dialog, f"x:{i}"), label=label)
+            for i, label in data["choices"]
+        ]
+        return Reply("count.choose", buttons=rows(buttons, 1))
+    if dialog.step == "moment":
+        buttons = [
+            Btn(button_data(COUNT_PREFIX, dialog, f"m:{m}"), key=f"count.moment_{m}")
+            for m in MOMENTS
+        ]
+        return Reply("count.ask_moment", buttons=rows(buttons, 2))
+    exchange = await exchanges.load_exchange(uow.session, data["exchange"])
+    assert exchange is not None
+    side = exchanges.side_of(exchange, data["side"])
+    return Reply(
+        "count.ask",
+        {
+            "school": side.school.name,
+            "class_name": side.class_name,
+            "size": side.class_size,
+            "moment": Markup(uow.app.texts.get(uow.lang, f"count.moment_{data['moment']}")),
+            "entry": data.get("entry") or "…",
+        },
+        buttons=_keypad(dialog),
+    )
+
+
+def _drop_reply(drop: fieldwork.Drop, school: str, uow: Unit) -> Reply:
+    return Reply(
+        "count.drop",
+        {
+            "fewer": drop.fewer,
+            "school": school,
+            "moment": Markup(uow.app.texts.get(uow.lang, f"count.moment_{drop.previous_moment}")),
+        },
+        buttons=(
+            (Btn(f"{DROP_PREFIX}ok:{drop.headcount_id}", key="count.btn_all_fine"),),
+            (Btn(f"{DROP_PREFIX}miss:{drop.headcount_id}", key="count.btn_missing"),),
+        ),
+    )
+
+
+async def _save_count(uow: Unit, dialog: Dialog, value: str) -> list[Reply]:
+    """Validate and store the count of the current side, then ask the next side."""
+    data = dialog.data
+    exchange = await exchanges.load_exchange(uow.session, data["exchange"])
+    assert exchange is not None
+    side = exchanges.side_of(exchange, data["side"])
+    count = check_count(value, side.class_size)
+    drop = await fieldwork.record_count(
+        uow.session,
+        exchange,
+        uow.app.today(),
+        side.side,
+        data["moment"],
+        count,
+        user_id=uow.user.id,
+        now=uow.app.clock.now(),
+    )
+    replies = [Reply("count.saved", {"school": side.school.name, "count": count})]
+    if drop is not None:
+        replies.append(_drop_reply(drop, side.school.name, uow))
+    if data["side"] == "A":
+        dialogs.advance(dialog, "count", uow.app.clock.now(), side="B", entry="")
+        replies.append(await _count_question(uow, dialog))
+    else:
+        await dialogs.finish(uow.session, dialog.chat_id)
+    return replies
+
+
+async def present(update: Update, context: Context) -> None:
+    """Count pupils per school: `/aanwezig`, or `/aanwezig 24 22` for both at once."""
+    args = context.args or []
+    async with unit_of_work(update, context) as uow:
+        lang = uow.lang
+        chat_id = update.effective_chat.id  # type: ignore[union-attr]
+        days = await fieldwork.days_today(
+            uow.session, uow.user, uow.app.programmes, uow.app.today()
+        )
+        if not days:
+            replies = [await not_today(uow)]
+        elif args and (len(args) != 2 or len(days) != 1):
+            replies = [Reply("count.shortcut_usage")]
+        elif args:
+            replies = await _shortcut(uow, days[0], args)
+        else:
+            dialog = await dialogs.start(
+                uow.session,
+                chat_id=chat_id,
+                user_id=uow.user.id,
+                kind=COUNT,
+                step="exchange",
+                data={
+                    "choices": [
+                        [d.exchange.id, f"#{d.exchange.id} {exchanges.title(d.exchange)}"]
+                        for d in days
+                    ]
+                },
+                now=uow.app.clock.now(),
+            )
+            if len(days) == 1:
+                dialogs.advance(dialog, "moment", uow.app.clock.now(), exchange=days[0].exchange.id)
+            replies = [await _count_question(uow, dialog)]
+    await send(update, context, lang, replies)
+
+
+async def _shortcut(uow: Unit, day: DayOfExchange, args: list[str]) -> list[Reply]:
+    exchange = day.exchange
+    sides = [exchanges.side_of(exchange, "A"), exchanges.side_of(exchange, "B")]
+    try:
+        counts = [check_count(arg, side.class_size) for arg, side in zip(args, sides, strict=True)]
+    except InputError as problem:
+        return [Reply(problem.key, problem.params), Reply("count.shortcut_usage")]
+    done = [
+        h.moment for h in await fieldwork.counts_today(uow.session, exchange.id, uow.app.today())
+    ]
+    moment = next_moment(done)
+    replies = []
+    for side, count in zip(sides, counts, strict=True):
+        drop = await fieldwork.record_count(
+            uow.session,
+            exchange,
+            uow.app.today(),
+            side.side,
+            moment,
+            count,
+            user_id=uow.user.id,
+            now=uow.app.clock.now(),
+        )
+        replies.append(Reply("count.saved", {"school": side.school.name, "count": count}))
+        if drop is not None:
+            replies.append(_drop_reply(drop, side.school.name, uow))
+    replies.insert(
+        0,
+        Reply(
+            "count.moment_used",
+            {"moment": Markup(uow.app.texts.get(uow.lang, f"count.moment_{moment}"))},
+        ),
+    )
+    return replies
+
+
+async def count_typed(update: Update, context: Context) -> None:
+    """A typed number while counting."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    async with unit_of_work(update, context) as uow:
+        lang = uow.lang
+        dialog = await dialogs.current(
+            uow.session, message.chat_id, now=uow.app.clock.now(), lock=True
+        )
+        if dialog is None or dialog.kind != COUNT:
+            return
+        if dialog.step != "count":
+            replies = [Reply("new.use_buttons"), await _count_question(uow, dialog)]
+        else:
+            try:
+                replies = await _save_count(uow, dialog, message.text)
+            except InputError as problem:
+                replies = [Reply(problem.key, problem.params), await _count_question(uow, dialog)]
+    await send(update, context, lang, replies)
+
+
+async def count_button(update: Update, context: Context) -> None:
+    """A button of the counting conversation: exchange, moment, keypad."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    parsed = parse_button(query.data, COUNT_PREFIX)
+    edit: Reply | None = None
+    replies: list[Reply] | None = None
+    async with unit_of_work(update, context) as uow:
+        lang = uow.lang
+        now = uow.app.clock.now()
+        dialog = await dialogs.current(uow.session, query.message.chat.id, now=now, lock=True)  # type: ignore[union-attr]
+        if dialog is not None and dialog.kind == COUNT and parsed and parsed[0] == dialog.version:
+            value = parsed[1]
+            picked = dialogs.chosen(dialog, value)
+            if dialog.step == "exchange" and picked is not None:
+                dialogs.advance(dialog, "moment", now, exchange=picked)
+                replies = [await _count_question(uow, dialog)]
+            elif dialog.step == "moment" and value.startswith("m:") and value[2:] in MOMENTS:
+                dialogs.advance(dialog, "count", now, moment=value[2:], side="A", entry="")
+                replies = [await _count_question(uow, dialog)]
+            elif dialog.step == "count" and value.startswith("k:"):
+                entry = dialog.data.get("entry", "")
+                entry = entry[:-1] if value == "k:del" else (entry + value[2:])[: MAX_DIGITS + 1]
+                dialogs.remember(dialog, now, entry=entry)
+                edit = await _count_question(uow, dialog)
+            elif dialog.step == "count" and value == "ok":
+                try:
+                    replies = await _save_count(uow, dialog, dialog.data.get("entry", ""))
+                except InputError as problem:
+                    dialogs.remember(dialog, now, entry="")
+                    replies = [Reply(problem.key, problem.params)]
+                    edit = await _count_question(uow, dialog)
+    if edit is None and replies is None:
+        await answer_callback(update, context, lang, "common.button_expired")
+        return
+    await answer_callback(update, context, lang)
+    if edit is not None:
+        app = app_context(context)
+        await query.edit_message_text(
+            render.text(app.texts, lang, edit),
+            reply_markup=render.keyboard(app.texts, lang, edit.buttons),
+        )
+    else:
+        await clear_buttons(update)
+    if replies:
+        await send(update, context, lang, replies)
+
+
+async def drop_answer(update: Update, context: Context) -> None:
+    """After a lower count: everyone accounted for, or a missing pupil (urgent incident)."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    kind, _, raw = query.data.removeprefix(DROP_PREFIX).partition(":")
+    queued = False
+    async with unit_of_work(update, context) as uow:
+        lang = uow.lang
+        replies: list[Reply] | None = None
+        headcount = await fieldwork.headcount(uow.session, int(raw)) if raw.isdigit() else None
+        exchange = None
+        if headcount is not None:
+            exchange = await exchanges.load_exchange(uow.session, headcount.exchange_id)
+        allowed = exchange is not None and await fieldwork.may_work(
+            uow.session, uow.user, exchange.id
+        )
+        if allowed and kind == "ok":
+            replies = [Reply("count.all_fine")]
+        elif allowed and kind == "miss":
+            assert exchange is not None and headcount is not None
+            side = exchanges.side_of(exchange, headcount.side)
+            text = uow.app.texts.plain(
+                lang, "count.missing_description", school=side.school.name, count=headcount.count
+            )
+            incident = await incidents.report(
+                uow.session,
+                exchange,
+                reported_by=uow.user.id,
+                category="missing",
+                severity="urgent",
+                team_number=None,
+                description=text,
+                photo_file_id=None,
+                now=uow.app.clock.now(),
+                ack_window=uow.app.ack_window,
+            )
+            await dialogs.start(
+                uow.session,
+                chat_id=query.message.chat.id,  # type: ignore[union-attr]
+                user_id=uow.user.id,
+                kind="incident_note",
+                step="note",
+                data={"incident": incident.id},
+                now=uow.app.clock.now(),
+            )
+            replies = [Reply("incident.missing_sent", {"id": incident.id})]
+            queued = True
+    if replies is None:
+        await answer_callback(update, context, lang, "auth.not_allowed")
+        return
+    await answer_callback(update, context, lang)
+    await clear_buttons(update)
+    await send(update, context, lang, replies)
+    if queued:
+        kick(context.application)
+
+
+# -- check-out with a short evaluation ----------------------------------------------------
+
+
+async def _checkout_question(uow: Unit, dialog: Dialog) -> Reply:
+    def b(value: str, key: str | None = None, label: str | None = None) -> Btn:
+        return Btn(button_data(CHECKOUT_PREFIX, dialog, value), key=key, label=label)
+
+    if dialog.step == "exchange":
+        return Reply(
+            "checkout.choose",
+            buttons=rows([b(f"x:{i}", label=label) for i, label in dialog.data["choices"]], 1),
+        )
+    if dialog.step == "rating":
+        return Reply(
+            "checkout.ask_rating", buttons=(tuple(b(f"r:{n}", label=str(n)) for n in range(1, 6)),)
+        )
+    if dialog.step == "tension":
+        return Reply(
+            "checkout.ask_tension",
+            buttons=((b("t:yes", key="checkout.btn_yes"), b("t:no", key="checkout.btn_no")),),
+        )
+    if dialog.step == "tension_note":
+        return Reply("checkout.ask_tension_note")
+    return Reply("checkout.ask_remarks", buttons=((b("none", key="checkout.btn_nothing"),),))
+
+
+async def checkout(update: Update, context: Context) -> None:
+    """End the day: a short evaluation for the coordinator."""
+    async with unit_of_work(update, context) as uow:
+        lang = uow.lang
+        today = uow.app.today()
+        open_checkins = [
+            c
+            for c in await fieldwork.checkins_of(uow.session, uow.user.id, today)
+            if c.checked_out_at is None
+        ]
+        if not open_checkins:
+            replies = [Reply("checkout.not_checked_in")]
+        else:
+            choices = []
+            for c in open_checkins:
+                exchange = await exchanges.load_exchange(uow.session, c.exchange_id)
+                assert exchange is not None
+                choices.append([c.id, f"#{exchange.id} {exchanges.title(exchange)}"])
+            dialog = await dialogs.start(
+                uow.session,
+                chat_id=update.effective_chat.id,  # type: ignore[union-attr]
+                user_id=uow.user.id,
+                kind=CHECKOUT,
+                step="exchange",
+                data={"choices": choices},
+                now=uow.app.clock.now(),
+            )
+            if len(choices) == 1:
+                dialogs.advance(dialog, "rating", uow.app.clock.now(), checkin=choices[0][0])
+            replies = [await _checkout_question(uow, dialog)]
+    await send(update, context, lang, replies)
+
+
+async def _checkout_step(uow: Unit, dialog: Dialog, value: str, typed: bool) -> list[Reply]:
+    now = uow.app.clock.now()
+    step = dialog.step
+    if typed and step in ("tension_note", "remarks"):
+        text = " ".join(value.split())[:1000]
+        if not text:
+            return [await _checkout_question(uow, dialog)]
+        if step == "tension_note":
+            dialogs.advance(dialog, "remarks", now, tension_note=text)
+            return [await _checkout_question(uow, dialog)]
+        return await _finish_checkout(uow, dialog, text)
+    if typed:
+        return [Reply("new.use_buttons"), await _checkout_question(uow, dialog)]
+    picked = dialogs.chosen(dialog, value)
+    if step == "exchange" and picked is not None:
+        dialogs.advance(dialog, "rating", now, checkin=picked)
+        return [await _checkout_question(uow, dialog)]
+    if step == "rating" and value in {f"r:{n}" for n in range(1, 6)}:
+        dialogs.advance(dialog, "tension", now, rating=int(value[2:]))
+        return [await _checkout_question(uow, dialog)]
+    if step == "tension" and value in ("t:yes", "t:no"):
+        tension = value == "t:yes"
+        dialogs.advance(dialog, "tension_note" if tension else "remarks", now, tension=tension)
+        return [await _checkout_question(uow, dialog)]
+    if step == "remarks" and value == "none":
+        return await _finish_checkout(uow, dialog, None)
+    return [Reply("common.button_expired")]
+
+
+async def _finish_checkout(uow: Unit, dialog: Dialog, remarks: str | None) -> list[Reply]:
+    data = dialog.data
+    row = await fieldwork.checkin_by_id(uow.session, data["checkin"], uow.user.id)
+    await dialogs.finish(uow.session, dialog.chat_id)
+    if row is None:
+        return [Reply("checkout.not_checked_in")]
+    await fieldwork.check_out(
+        uow.session,
+        row,
+        rating=data["rating"],
+        tension=data["tension"],
+        tension_note=data.get("tension_note"),
+        remarks=remarks,
+        now=uow.app.clock.now(),
+    )
+    return [Reply("checkout.done")]
+
+
+async def _checkout_answer(
+    update: Update, context: Context, value: str, version: int | None
+) -> None:
+    async with unit_of_work(update, context) as uow:
+        lang = uow.lang
+        chat_id = update.effective_chat.id  # type: ignore[union-attr]
+        dialog = await dialogs.current(uow.session, chat_id, now=uow.app.clock.now(), lock=True)
+        replies = None
+        if (
+            dialog is not None
+            and dialog.kind == CHECKOUT
+            and (version is None or version == dialog.version)
+        ):
+            replies = await _checkout_step(uow, dialog, value, typed=version is None)
+    if version is not None:
+        if replies is None:
+            await answer_callback(update, context, lang, "common.button_expired")
+            return
+        await answer_callback(update, context, lang)
+        await clear_buttons(update)
+    if replies:
+        await send(update, context, lang, replies)
+
+
+async def checkout_typed(update: Update, context: Context) -> None:
+    """A typed answer in the check-out conversation."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    await _checkout_answer(update, context, message.text, None)
+
+
+async def checkout_button(update: Update, context: Context) -> None:
+    """A button of the check-out conversation."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    parsed = parse_button(query.data, CHECKOUT_PREFIX)
+    await _checkout_answer(
+        update, context, parsed[1] if parsed else "", parsed[0] if parsed else -1
+    )
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler("checkin", checkin))
+    app.add_handler(CommandHandler("checkout", checkout))
+    app.add_handler(CommandHandler(aliases("aanwezig"), present))
+    app.add_handler(CallbackQueryHandler(checkin_chosen, pattern=f"^{CHECKIN_PREFIX}"))
+    app.add_handler(CallbackQueryHandler(count_button, pattern=f"^{COUNT_PREFIX}:"))
+    app.add_handler(CallbackQueryHandler(checkout_button, pattern=f"^{CHECKOUT_PREFIX}:"))
+    app.add_handler(CallbackQueryHandler(drop_answer, pattern=f"^{DROP_PREFIX}"))
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.LOCATION, location))
+    register_dialog(COUNT, count_typed)
+    register_dialog(CHECKOUT, checkout_typed)
