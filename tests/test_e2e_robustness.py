@@ -48,9 +48,13 @@ async def test_unknown_command_free_text_and_stickers_point_to_help(harness: Har
     assert "/help" in only(await h.send(user, "/vliegen")).text
     assert "/help" in only(await h.send(user, "wat moet ik doen?")).text
     mark = h.tg.last_message_id(user.id)
-    update_id = h.tg.push_location(user, 52.37, 4.89)
+    update_id = h.tg.push_photo(user)
     await h.processor.wait_processed(update_id)
     assert "alleen tekst" in only(h.tg.messages_since(user.id, mark)).text
+    mark = h.tg.last_message_id(user.id)
+    update_id = h.tg.push_location(user, 52.37, 4.89)
+    await h.processor.wait_processed(update_id)
+    assert "/checkin" in only(h.tg.messages_since(user.id, mark)).text
     h.tg.assert_no_errors()
 
 
