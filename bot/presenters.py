@@ -20,10 +20,12 @@ from bot.texts import Markup, Texts
 from db.models import (
     OUTBOX_STATES,
     ROLE_TEACHER,
+    CheckIn,
     Exchange,
     ExchangePhase,
     Membership,
     OutboxMessage,
+    User,
 )
 
 if TYPE_CHECKING:
@@ -152,8 +154,10 @@ def timeline(
     programme: Programme,
     *,
     viewer_id: int | None = None,
+    reports: Sequence[tuple[CheckIn, User]] = (),
 ) -> Markup:
-    """The /programma view of one exchange: who, what and when."""
+    """The /programma view of one exchange: who, what and when (and, for coordinators, how
+    the days went: `reports` are the check-ins with their evaluations)."""
     lines = [
         exchange_heading(texts, lang, exchange),
         texts.get(
@@ -200,7 +204,30 @@ def timeline(
         )
     lines.append("")
     lines.extend(_people(texts, lang, exchange))
+    if reports:
+        lines += ["", texts.get(lang, "exchange.reports_header")]
+        lines += [_report_line(texts, lang, checkin, user) for checkin, user in reports]
     return _join(lines)
+
+
+def _report_line(texts: Texts, lang: str, checkin: CheckIn, user: User) -> str:
+    day = format_date(checkin.day, lang)
+    if checkin.checked_out_at is None:
+        return texts.get(lang, "exchange.report_open", day=day, name=user.display_name)
+    tension = (
+        texts.plain(lang, "exchange.tension_yes", note=checkin.tension_note or "-")
+        if checkin.tension
+        else texts.plain(lang, "exchange.tension_no")
+    )
+    return texts.get(
+        lang,
+        "exchange.report",
+        day=day,
+        name=user.display_name,
+        rating=checkin.rating,
+        tension=tension,
+        remarks=checkin.remarks or "-",
+    )
 
 
 def role_line(texts: Texts, lang: str, exchange: Exchange, membership: Membership) -> str:

@@ -20,7 +20,7 @@ from bot.handlers.common import (
 )
 from bot.menus import aliases
 from bot.replies import Btn, Reply
-from bot.services import auth, dialogs, new_exchange
+from bot.services import auth, dialogs, fieldwork, new_exchange
 from db.models import Exchange
 
 PROGRAMME_PREFIX = "prog:"
@@ -135,7 +135,12 @@ async def cancel(update: Update, context: Context) -> None:
 
 async def _timeline(uow: Unit, exchange: Exchange) -> list[Reply]:
     programme = uow.app.programmes[exchange.programme_key]
-    body = presenters.timeline(uow.app.texts, uow.lang, exchange, programme, viewer_id=uow.user.id)
+    reports = (
+        await fieldwork.day_reports(uow.session, exchange.id) if uow.user.is_coordinator else []
+    )
+    body = presenters.timeline(
+        uow.app.texts, uow.lang, exchange, programme, viewer_id=uow.user.id, reports=reports
+    )
     return [Reply("programme.view", {"body": body})]
 
 
