@@ -88,7 +88,6 @@ async def checkin(update: Update, context: Context) -> None:
         else:
             replies = [_choose(CHECKIN_PREFIX, days, "checkin.choose")]
     await send(update, context, lang, replies)
-    kick(context.application)
 
 
 async def checkin_chosen(update: Update, context: Context) -> None:
