@@ -12,11 +12,13 @@ from telegram.ext import ContextTypes
 
 from bot import render
 from bot.context import AppContext, app_context
+from bot.domain.exchange_input import InputError
 from bot.domain.permissions import Action
+from bot.jobs import dispatcher
 from bot.replies import Btn, Reply, rows
-from bot.services import auth, exchanges
+from bot.services import auth, dialogs, exchanges
 from bot.services.users import TelegramPerson, touch_user
-from db.models import Exchange, User
+from db.models import Dialog, Exchange, User
 
 Context = ContextTypes.DEFAULT_TYPE
 DialogTextHandler = Callable[[Update, Context], Awaitable[None]]
@@ -188,3 +190,131 @@ async def exchange_button(
         return
     await answer_callback(update, context, lang)
     await send(update, context, lang, replies)
+
+
+# -- conversations kept in the database ------------------------------------------------------
+
+BUTTON = "button"
+TEXT = "text"
+PHOTO = "photo"
+
+# (unit, dialog, value, how) → (replies, whether pushes were queued); raises InputError.
+DialogStep = Callable[[Unit, Dialog, str, str], Awaitable[tuple[list[Reply], bool]]]
+DialogAsk = Callable[[Unit, Dialog], Awaitable[Reply]]
+
+
+async def dialog_answer(
+    update: Update,
+    context: Context,
+    *,
+    kind: str,
+    how: str,
+    value: str | None,
+    version: int | None,
+    step: DialogStep,
+    ask: DialogAsk,
+) -> None:
+    """Apply one answer to the chat's conversation of `kind`, the same way for every kind.
+
+    A button must belong to the current question (its version), so a stale or double-tapped
+    button changes nothing. A bad answer gets its explanation and the question again.
+    """
+    queued = False
+    replies: list[Reply] | None = None
+    async with unit_of_work(update, context) as uow:
+        lang = uow.lang
+        chat_id = update.effective_chat.id  # type: ignore[union-attr]
+        dialog = await dialogs.current(uow.session, chat_id, now=uow.app.clock.now(), lock=True)
+        current = (
+            dialog is not None
+            and dialog.kind == kind
+            and value is not None
+            and (how != BUTTON or dialog.version == version)
+        )
+        if current:
+            assert dialog is not None and value is not None
+            try:
+                replies, queued = await step(uow, dialog, value, how)
+            except InputError as problem:
+                replies = [Reply(problem.key, problem.params), await ask(uow, dialog)]
+            except auth.NotAllowed:
+                await dialogs.finish(uow.session, chat_id)
+                replies = [Reply("auth.not_allowed")]
+    if how == BUTTON:
+        if replies is None:
+            await answer_callback(update, context, lang, "common.button_expired")
+            await clear_buttons(update)
+            return
+        await answer_callback(update, context, lang)
+        await clear_buttons(update)
+    if replies:
+        await send(update, context, lang, replies)
+    if queued:
+        dispatcher.kick(context.application)
+
+
+async def dialog_button(
+    update: Update, context: Context, *, prefix: str, kind: str, step: DialogStep, ask: DialogAsk
+) -> None:
+    """A pressed button ('<prefix>:<version>:<value>') of a conversation."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    parsed = dialogs.parse_button(query.data, prefix)
+    await dialog_answer(
+        update,
+        context,
+        kind=kind,
+        how=BUTTON,
+        value=parsed[1] if parsed else None,
+        version=parsed[0] if parsed else None,
+        step=step,
+        ask=ask,
+    )
+
+
+async def dialog_text(
+    update: Update, context: Context, *, kind: str, step: DialogStep, ask: DialogAsk
+) -> None:
+    """A typed answer in a conversation."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    await dialog_answer(
+        update,
+        context,
+        kind=kind,
+        how=TEXT,
+        value=message.text,
+        version=None,
+        step=step,
+        ask=ask,
+    )
+
+
+async def start_dialog(
+    uow: Unit,
+    chat_id: int,
+    *,
+    kind: str,
+    choices: Sequence[tuple[int, str]],
+    key: str,
+    first_step: str,
+    data: dict[str, object] | None = None,
+) -> Dialog:
+    """Begin a conversation that first asks to pick one of `choices` (id, label).
+
+    With a single choice there is nothing to ask: it is taken, and the dialog starts at
+    `first_step` with `key` set to it.
+    """
+    now = uow.app.clock.now()
+    dialog = await dialogs.start(
+        uow.session,
+        chat_id=chat_id,
+        user_id=uow.user.id,
+        kind=kind,
+        step="exchange",
+        data={**(data or {}), "choices": [list(c) for c in choices]},
+        now=now,
+    )
+    if len(choices) == 1:
+        dialogs.advance(dialog, first_step, now, **{key: choices[0][0]})
+    return dialog

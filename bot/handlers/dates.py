@@ -16,12 +16,16 @@ from bot.domain.exchange_input import InputError
 from bot.domain.permissions import Action
 from bot.domain.timeline import phase_window
 from bot.handlers.common import (
+    TEXT,
     Context,
     Unit,
     answer_callback,
     clear_buttons,
+    dialog_button,
+    dialog_text,
     register_dialog,
     send,
+    start_dialog,
     unit_of_work,
 )
 from bot.jobs.dispatcher import kick
@@ -134,22 +138,15 @@ async def begin(update: Update, context: Context) -> None:
         if not candidates:
             replies = [Reply("dates.none")]
         else:
-            dialog = await dialogs.start(
-                uow.session,
-                chat_id=chat_id,
-                user_id=uow.user.id,
+            choices = [(e.id, f"#{e.id} {exchanges.title(e)}") for e in candidates]
+            dialog = await start_dialog(
+                uow,
+                chat_id,
                 kind=KIND,
-                step="exchange",
-                data={
-                    "choices": [
-                        [e.id, f"#{e.id} {exchanges.title(e)}"]
-                        for e in candidates[:MAX_CHOICE_BUTTONS]
-                    ]
-                },
-                now=uow.app.clock.now(),
+                choices=choices[:MAX_CHOICE_BUTTONS],
+                key="exchange",
+                first_step="phase",
             )
-            if len(candidates) == 1:
-                dialogs.advance(dialog, "phase", uow.app.clock.now(), exchange=candidates[0].id)
             replies = [await _question(uow, dialog)]
     await send(update, context, lang, replies)
 
@@ -220,8 +217,9 @@ async def _notify_agreed(uow: Unit, exchange: Exchange, phase_key: str, *, exclu
         )
 
 
-async def _step(uow: Unit, dialog: Dialog, value: str, typed: bool) -> tuple[list[Reply], bool]:
+async def _step(uow: Unit, dialog: Dialog, value: str, how: str) -> tuple[list[Reply], bool]:
     """Apply one answer (a button value or typed text) to the current step."""
+    typed = how == TEXT
     now = uow.app.clock.now()
     step = dialog.step
     picked = None if typed else dialogs.chosen(dialog, value)
@@ -268,56 +266,14 @@ async def _step(uow: Unit, dialog: Dialog, value: str, typed: bool) -> tuple[lis
     return [Reply("common.button_expired")], False
 
 
-async def _answer(update: Update, context: Context, value: str | None, version: int | None) -> None:
-    typed = version is None
-    async with unit_of_work(update, context) as uow:
-        lang = uow.lang
-        chat_id = update.effective_chat.id  # type: ignore[union-attr]
-        dialog = await dialogs.current(uow.session, chat_id, now=uow.app.clock.now(), lock=True)
-        queued = False
-        if (
-            dialog is None
-            or dialog.kind != KIND
-            or value is None
-            or (not typed and dialog.version != version)
-        ):
-            replies = None
-        else:
-            try:
-                replies, queued = await _step(uow, dialog, value, typed)
-            except InputError as problem:
-                replies = [Reply(problem.key, problem.params), await _question(uow, dialog)]
-            except auth.NotAllowed:
-                await dialogs.finish(uow.session, chat_id)
-                replies = [Reply("auth.not_allowed")]
-    if replies is None:
-        await answer_callback(update, context, lang, "common.button_expired")
-        await clear_buttons(update)
-        return
-    if not typed:
-        await answer_callback(update, context, lang)
-        await clear_buttons(update)
-    await send(update, context, lang, replies)
-    if queued:
-        kick(context.application)
-
-
 async def typed_answer(update: Update, context: Context) -> None:
     """A typed date or time in the /datum conversation."""
-    message = update.effective_message
-    assert message is not None and message.text is not None
-    await _answer(update, context, message.text, None)
+    await dialog_text(update, context, kind=KIND, step=_step, ask=_question)
 
 
 async def button(update: Update, context: Context) -> None:
     """A pressed button in the /datum conversation."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    parts = query.data.split(":", 2)
-    if len(parts) == 3 and parts[1].isdigit():
-        await _answer(update, context, parts[2], int(parts[1]))
-    else:
-        await _answer(update, context, None, -1)
+    await dialog_button(update, context, prefix=PREFIX, kind=KIND, step=_step, ask=_question)
 
 
 async def decide(update: Update, context: Context) -> None:

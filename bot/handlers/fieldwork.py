@@ -11,12 +11,16 @@ from bot.domain.dates import format_time
 from bot.domain.exchange_input import InputError
 from bot.domain.fieldwork import MOMENTS, check_count, next_moment
 from bot.handlers.common import (
+    TEXT,
     Context,
     Unit,
     answer_callback,
     clear_buttons,
+    dialog_button,
+    dialog_text,
     register_dialog,
     send,
+    start_dialog,
     unit_of_work,
 )
 from bot.jobs.dispatcher import kick
@@ -227,22 +231,12 @@ async def present(update: Update, context: Context) -> None:
         elif args:
             replies = await _shortcut(uow, days[0], args)
         else:
-            dialog = await dialogs.start(
-                uow.session,
-                chat_id=chat_id,
-                user_id=uow.user.id,
-                kind=COUNT,
-                step="exchange",
-                data={
-                    "choices": [
-                        [d.exchange.id, f"#{d.exchange.id} {exchanges.title(d.exchange)}"]
-                        for d in days
-                    ]
-                },
-                now=uow.app.clock.now(),
+            choices = [
+                (d.exchange.id, f"#{d.exchange.id} {exchanges.title(d.exchange)}") for d in days
+            ]
+            dialog = await start_dialog(
+                uow, chat_id, kind=COUNT, choices=choices, key="exchange", first_step="moment"
             )
-            if len(days) == 1:
-                dialogs.advance(dialog, "moment", uow.app.clock.now(), exchange=days[0].exchange.id)
             replies = [await _count_question(uow, dialog)]
     await send(update, context, lang, replies)
 
@@ -452,23 +446,26 @@ async def checkout(update: Update, context: Context) -> None:
             for c in open_checkins:
                 exchange = await exchanges.load_exchange(uow.session, c.exchange_id)
                 assert exchange is not None
-                choices.append([c.id, f"#{exchange.id} {exchanges.title(exchange)}"])
-            dialog = await dialogs.start(
-                uow.session,
-                chat_id=update.effective_chat.id,  # type: ignore[union-attr]
-                user_id=uow.user.id,
+                choices.append((c.id, f"#{exchange.id} {exchanges.title(exchange)}"))
+            dialog = await start_dialog(
+                uow,
+                update.effective_chat.id,  # type: ignore[union-attr]
                 kind=CHECKOUT,
-                step="exchange",
-                data={"choices": choices},
-                now=uow.app.clock.now(),
+                choices=choices,
+                key="checkin",
+                first_step="rating",
             )
-            if len(choices) == 1:
-                dialogs.advance(dialog, "rating", uow.app.clock.now(), checkin=choices[0][0])
             replies = [await _checkout_question(uow, dialog)]
     await send(update, context, lang, replies)
 
 
-async def _checkout_step(uow: Unit, dialog: Dialog, value: str, typed: bool) -> list[Reply]:
+async def _checkout_step(
+    uow: Unit, dialog: Dialog, value: str, how: str
+) -> tuple[list[Reply], bool]:
+    return await _checkout_replies(uow, dialog, value, typed=how == TEXT), False
+
+
+async def _checkout_replies(uow: Unit, dialog: Dialog, value: str, *, typed: bool) -> list[Reply]:
     now = uow.app.clock.now()
     step = dialog.step
     if typed and step in ("tension_note", "remarks"):
@@ -515,44 +512,20 @@ async def _finish_checkout(uow: Unit, dialog: Dialog, remarks: str | None) -> li
     return [Reply("checkout.done")]
 
 
-async def _checkout_answer(
-    update: Update, context: Context, value: str, version: int | None
-) -> None:
-    async with unit_of_work(update, context) as uow:
-        lang = uow.lang
-        chat_id = update.effective_chat.id  # type: ignore[union-attr]
-        dialog = await dialogs.current(uow.session, chat_id, now=uow.app.clock.now(), lock=True)
-        replies = None
-        if (
-            dialog is not None
-            and dialog.kind == CHECKOUT
-            and (version is None or version == dialog.version)
-        ):
-            replies = await _checkout_step(uow, dialog, value, typed=version is None)
-    if version is not None:
-        if replies is None:
-            await answer_callback(update, context, lang, "common.button_expired")
-            return
-        await answer_callback(update, context, lang)
-        await clear_buttons(update)
-    if replies:
-        await send(update, context, lang, replies)
-
-
 async def checkout_typed(update: Update, context: Context) -> None:
     """A typed answer in the check-out conversation."""
-    message = update.effective_message
-    assert message is not None and message.text is not None
-    await _checkout_answer(update, context, message.text, None)
+    await dialog_text(update, context, kind=CHECKOUT, step=_checkout_step, ask=_checkout_question)
 
 
 async def checkout_button(update: Update, context: Context) -> None:
     """A button of the check-out conversation."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    parsed = parse_button(query.data, CHECKOUT_PREFIX)
-    await _checkout_answer(
-        update, context, parsed[1] if parsed else "", parsed[0] if parsed else -1
+    await dialog_button(
+        update,
+        context,
+        prefix=CHECKOUT_PREFIX,
+        kind=CHECKOUT,
+        step=_checkout_step,
+        ask=_checkout_question,
     )
 
 

@@ -8,12 +8,18 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from bot.domain.exchange_input import InputError
 from bot.domain.fieldwork import CATEGORIES, check_team
 from bot.handlers.common import (
+    BUTTON,
+    PHOTO,
+    TEXT,
     Context,
     Unit,
     answer_callback,
-    clear_buttons,
+    dialog_answer,
+    dialog_button,
+    dialog_text,
     register_dialog,
     send,
+    start_dialog,
     unit_of_work,
 )
 from bot.handlers.fieldwork import not_today
@@ -22,7 +28,7 @@ from bot.menus import aliases
 from bot.notifications import ACK_PREFIX, RESOLVE_PREFIX, incident_text
 from bot.replies import Btn, Reply, rows
 from bot.services import dialogs, exchanges, fieldwork, incidents
-from bot.services.dialogs import button_data, parse_button
+from bot.services.dialogs import button_data
 from bot.texts import Markup
 from db.models import Dialog, Incident, User
 
@@ -113,32 +119,26 @@ async def report(update: Update, context: Context) -> None:
         if not days:
             replies = [await not_today(uow)]
         else:
-            dialog = await dialogs.start(
-                uow.session,
-                chat_id=update.effective_chat.id,  # type: ignore[union-attr]
-                user_id=uow.user.id,
+            choices = [
+                (d.exchange.id, f"#{d.exchange.id} {exchanges.title(d.exchange)}") for d in days
+            ]
+            dialog = await start_dialog(
+                uow,
+                update.effective_chat.id,  # type: ignore[union-attr]
                 kind=REPORT,
-                step="exchange",
-                data={
-                    "choices": [
-                        [d.exchange.id, f"#{d.exchange.id} {exchanges.title(d.exchange)}"]
-                        for d in days
-                    ]
-                },
-                now=uow.app.clock.now(),
+                choices=choices,
+                key="exchange",
+                first_step="category",
             )
-            if len(days) == 1:
-                dialogs.advance(
-                    dialog, "category", uow.app.clock.now(), exchange=days[0].exchange.id
-                )
             replies = [Reply("incident.intro"), _ask(uow, dialog)]
     await send(update, context, lang, replies)
 
 
-async def _step(uow: Unit, dialog: Dialog, value: str, kind: str) -> tuple[list[Reply], bool]:
-    """Apply one answer: kind is "button", "text" or "photo". Returns (replies, sent)."""
+async def _step(uow: Unit, dialog: Dialog, value: str, how: str) -> tuple[list[Reply], bool]:
+    """Apply one answer: `how` is "button", "text" or "photo". Returns (replies, sent)."""
     now = uow.app.clock.now()
     step = dialog.step
+    kind = how
     if kind == "text" and step == "team":
         dialogs.advance(dialog, "description", now, team=check_team(value))
         return [_ask(uow, dialog)], False
@@ -205,51 +205,19 @@ async def _send_report(uow: Unit, dialog: Dialog) -> list[Reply]:
     return [Reply(key, {"id": incident.id})]
 
 
-async def _answer(
-    update: Update, context: Context, value: str, kind: str, version: int | None = None
-) -> None:
-    sent = False
-    async with unit_of_work(update, context) as uow:
-        lang = uow.lang
-        chat_id = update.effective_chat.id  # type: ignore[union-attr]
-        dialog = await dialogs.current(uow.session, chat_id, now=uow.app.clock.now(), lock=True)
-        replies = None
-        if (
-            dialog is not None
-            and dialog.kind == REPORT
-            and (version is None or version == dialog.version)
-        ):
-            try:
-                replies, sent = await _step(uow, dialog, value, kind)
-            except InputError as problem:
-                replies = [Reply(problem.key, problem.params), _ask(uow, dialog)]
-    if kind == "button":
-        if replies is None:
-            # A second tap on "Versturen" lands here: the report was already sent once.
-            await answer_callback(update, context, lang, "common.button_expired")
-            return
-        await answer_callback(update, context, lang)
-        await clear_buttons(update)
-    if replies:
-        await send(update, context, lang, replies)
-    if sent:
-        kick(context.application)
+async def _ask_async(uow: Unit, dialog: Dialog) -> Reply:
+    return _ask(uow, dialog)
 
 
 async def report_text(update: Update, context: Context) -> None:
     """A typed answer in the incident report."""
-    message = update.effective_message
-    assert message is not None and message.text is not None
-    await _answer(update, context, message.text, "text")
+    await dialog_text(update, context, kind=REPORT, step=_step, ask=_ask_async)
 
 
 async def report_button(update: Update, context: Context) -> None:
-    """A button of the incident report."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    parsed = parse_button(query.data, REPORT_PREFIX)
-    await _answer(
-        update, context, parsed[1] if parsed else "", "button", parsed[0] if parsed else -1
+    """A button of the incident report (a second tap on Versturen finds it gone)."""
+    await dialog_button(
+        update, context, prefix=REPORT_PREFIX, kind=REPORT, step=_step, ask=_ask_async
     )
 
 
@@ -264,7 +232,16 @@ async def photo(update: Update, context: Context) -> None:
         app_dialog_kind = dialog.kind if dialog else None
     if app_dialog_kind == REPORT:
         # Kept as Telegram's file id: the bot stores no copy of the picture.
-        await _answer(update, context, message.photo[-1].file_id, "photo")
+        await dialog_answer(
+            update,
+            context,
+            kind=REPORT,
+            how=PHOTO,
+            value=message.photo[-1].file_id,
+            version=None,
+            step=_step,
+            ask=_ask_async,
+        )
         return
     await send(update, context, lang, [Reply("fallback.other")])
 
@@ -344,8 +321,7 @@ async def _start_resolution(update: Update, context: Context, raw: str, action: 
                 data={"incident": incident.id, "action": action},
                 now=uow.app.clock.now(),
             )
-            skip = Btn(button_data(RESOLUTION_PREFIX, dialog, "none"), key="incident.btn_no_note")
-            reply = Reply("incident.ask_resolution", {"id": incident.id}, buttons=((skip,),))
+            reply = await _resolution_question(uow, dialog)
     if reply is None:
         key = "incident.already_resolved" if allowed else "auth.not_allowed"
         await answer_callback(update, context, lang, key, id=raw)
@@ -368,55 +344,49 @@ async def close(update: Update, context: Context) -> None:
     await _start_resolution(update, context, query.data.removeprefix(CLOSE_PREFIX), "close")
 
 
-async def _finish_resolution(
-    update: Update, context: Context, note: str | None, version: int | None
-) -> None:
-    async with unit_of_work(update, context) as uow:
-        lang = uow.lang
-        chat_id = update.effective_chat.id  # type: ignore[union-attr]
-        dialog = await dialogs.current(uow.session, chat_id, now=uow.app.clock.now(), lock=True)
-        reply = None
-        if (
-            dialog is not None
-            and dialog.kind == RESOLUTION
-            and (version is None or version == dialog.version)
-        ):
-            await dialogs.finish(uow.session, chat_id)
-            incident = await incidents.load(uow.session, dialog.data["incident"])
-            if incident is not None and await incidents.resolve(
-                uow.session,
-                incident,
-                user_id=uow.user.id,
-                note=note,
-                now=uow.app.clock.now(),
-                action=dialog.data["action"],
-            ):
-                reply = Reply("incident.resolved", {"id": incident.id})
-            else:
-                reply = Reply("incident.already_resolved", {"id": dialog.data["incident"]})
-    if version is not None:
-        if reply is None:
-            await answer_callback(update, context, lang, "common.button_expired")
-            return
-        await answer_callback(update, context, lang)
-        await clear_buttons(update)
-    if reply is not None:
-        await send(update, context, lang, [reply])
+async def _resolution_step(
+    uow: Unit, dialog: Dialog, value: str, how: str
+) -> tuple[list[Reply], bool]:
+    """The note (typed, or none with the button) that closes an incident."""
+    if how == BUTTON and value != "none":
+        return [Reply("common.button_expired")], False
+    note = value.strip()[:MAX_TEXT] if how == TEXT else None
+    await dialogs.finish(uow.session, dialog.chat_id)
+    incident = await incidents.load(uow.session, dialog.data["incident"])
+    if incident is not None and await incidents.resolve(
+        uow.session,
+        incident,
+        user_id=uow.user.id,
+        note=note,
+        now=uow.app.clock.now(),
+        action=dialog.data["action"],
+    ):
+        return [Reply("incident.resolved", {"id": incident.id})], False
+    return [Reply("incident.already_resolved", {"id": dialog.data["incident"]})], False
+
+
+async def _resolution_question(uow: Unit, dialog: Dialog) -> Reply:
+    skip = Btn(button_data(RESOLUTION_PREFIX, dialog, "none"), key="incident.btn_no_note")
+    return Reply("incident.ask_resolution", {"id": dialog.data["incident"]}, buttons=((skip,),))
 
 
 async def resolution_text(update: Update, context: Context) -> None:
     """The typed note that closes an incident."""
-    message = update.effective_message
-    assert message is not None and message.text is not None
-    await _finish_resolution(update, context, message.text.strip()[:MAX_TEXT], None)
+    await dialog_text(
+        update, context, kind=RESOLUTION, step=_resolution_step, ask=_resolution_question
+    )
 
 
 async def resolution_button(update: Update, context: Context) -> None:
     """Close the incident without a note."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    parsed = parse_button(query.data, RESOLUTION_PREFIX)
-    await _finish_resolution(update, context, None, parsed[0] if parsed else -1)
+    await dialog_button(
+        update,
+        context,
+        prefix=RESOLUTION_PREFIX,
+        kind=RESOLUTION,
+        step=_resolution_step,
+        ask=_resolution_question,
+    )
 
 
 async def list_open(update: Update, context: Context) -> None:
