@@ -135,10 +135,7 @@ MAX_CHOICE_BUTTONS = 30
 def exchange_buttons(prefix: str, choices: Sequence[Exchange]) -> tuple[tuple[Btn, ...], ...]:
     """One button per exchange ('#12 School A – School B'), data `<prefix><id>`."""
     return rows(
-        [
-            Btn(f"{prefix}{e.id}", label=f"#{e.id} {exchanges.title(e)}")
-            for e in choices[:MAX_CHOICE_BUTTONS]
-        ],
+        [Btn(f"{prefix}{e.id}", label=exchanges.label(e)) for e in choices[:MAX_CHOICE_BUTTONS]],
         1,
     )
 

@@ -138,7 +138,7 @@ async def begin(update: Update, context: Context) -> None:
         if not candidates:
             replies = [Reply("dates.none")]
         else:
-            choices = [(e.id, f"#{e.id} {exchanges.title(e)}") for e in candidates]
+            choices = [(e.id, exchanges.label(e)) for e in candidates]
             dialog = await start_dialog(
                 uow,
                 chat_id,

@@ -18,6 +18,7 @@ from bot.handlers.common import (
     clear_buttons,
     dialog_button,
     dialog_text,
+    exchange_buttons,
     register_dialog,
     send,
     start_dialog,
@@ -54,11 +55,7 @@ async def not_today(uow: Unit) -> Reply:
 
 
 def _choose(prefix: str, days: list[DayOfExchange], key: str) -> Reply:
-    buttons = [
-        Btn(f"{prefix}{d.exchange.id}", label=f"#{d.exchange.id} {exchanges.title(d.exchange)}")
-        for d in days
-    ]
-    return Reply(key, buttons=rows(buttons, 1))
+    return Reply(key, buttons=exchange_buttons(prefix, [d.exchange for d in days]))
 
 
 # -- check-in -------------------------------------------------------------------------------
@@ -231,9 +228,7 @@ async def present(update: Update, context: Context) -> None:
         elif args:
             replies = await _shortcut(uow, days[0], args)
         else:
-            choices = [
-                (d.exchange.id, f"#{d.exchange.id} {exchanges.title(d.exchange)}") for d in days
-            ]
+            choices = [(d.exchange.id, exchanges.label(d.exchange)) for d in days]
             dialog = await start_dialog(
                 uow, chat_id, kind=COUNT, choices=choices, key="exchange", first_step="moment"
             )
@@ -446,7 +441,7 @@ async def checkout(update: Update, context: Context) -> None:
             for c in open_checkins:
                 exchange = await exchanges.load_exchange(uow.session, c.exchange_id)
                 assert exchange is not None
-                choices.append((c.id, f"#{exchange.id} {exchanges.title(exchange)}"))
+                choices.append((c.id, exchanges.label(exchange)))
             dialog = await start_dialog(
                 uow,
                 update.effective_chat.id,  # type: ignore[union-attr]

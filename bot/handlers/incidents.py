@@ -119,9 +119,7 @@ async def report(update: Update, context: Context) -> None:
         if not days:
             replies = [await not_today(uow)]
         else:
-            choices = [
-                (d.exchange.id, f"#{d.exchange.id} {exchanges.title(d.exchange)}") for d in days
-            ]
+            choices = [(d.exchange.id, exchanges.label(d.exchange)) for d in days]
             dialog = await start_dialog(
                 uow,
                 update.effective_chat.id,  # type: ignore[union-attr]

@@ -143,6 +143,11 @@ def side_of(exchange: Exchange, letter: str) -> ExchangeSide:
     raise KeyError(letter)
 
 
+def label(exchange: Exchange) -> str:
+    """How a pair is shown on a button or in a list: '#12 De Avonturijn – De Odyssee'."""
+    return f"#{exchange.id} {title(exchange)}"
+
+
 def title(exchange: Exchange) -> str:
     """How users name a pair: 'De Avonturijn – De Odyssee'."""
     names = [side.school.name for side in sorted(exchange.sides, key=lambda s: s.side)]
