@@ -13,6 +13,7 @@ from bot.concurrency import PerChatUpdateProcessor
 from bot.context import KEY, AppContext
 from bot.handlers import (
     checklist,
+    classes,
     dates,
     errors,
     exchanges,
@@ -63,6 +64,7 @@ def build_application(app_context: AppContext, token: str) -> Application:  # ty
     dates.register(application)
     today.register(application)
     fieldwork.register(application)
+    classes.register(application)
     incidents.register(application)
     fallback.register(application)
     errors.register(application)

@@ -22,6 +22,7 @@ ENGLISH_NAMES = {
     "berichten": "messages",
     "aanwezig": "present",
     "incidenten": "incidents",
+    "klas": "class",
 }
 
 

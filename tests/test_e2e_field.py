@@ -356,3 +356,68 @@ async def test_a_check_in_sent_while_the_bot_restarts_still_counts(harness: Harn
     assert "Ingecheckt om 08:20" in h.tg.messages(p.begeleider.id)[-1].text
     async with h.db.read() as session:  # type: ignore[union-attr]
         assert await session.scalar(select(func.count()).select_from(CheckIn)) == 1
+
+
+async def test_teacher_changes_the_class_size_counts_follow(harness: Harness) -> None:
+    h = harness
+    p = await pair(h)
+    overview = await h.send(p.teacher_a, "/klas")
+    assert "#1 A: De Avonturijn, groep 8: 24 leerlingen" in overview[0].text
+    assert "heeft nu 26 leerlingen" in only(await h.send(p.teacher_a, "/klas 26")).text
+    # Only their own class; a coordinator may change any.
+    assert "Dat mag je niet" in only(await h.send(p.teacher_a, "/klas 1 B 30")).text
+    assert "De Odyssee heeft nu 21" in only(await h.send(p.coordinator, "/klas 1 B 21")).text
+    assert "1 tot 40" in (await h.send(p.teacher_a, "/klas 99"))[0].text
+    assert "Dat mag je niet" in only(await h.send(p.begeleider, "/klas 1 A 20")).text
+    await h.run_until(DAY_1)
+    replies = await h.send(p.begeleider, "/aanwezig 32 22")  # 26 + 5 is the limit now
+    assert "meer dan in de klas zitten (26)" in replies[0].text
+
+
+async def test_urgent_alerts_ignore_quiet_hours(harness: Harness) -> None:
+    h = harness
+    p = await pair(h)
+    h.clock.set(datetime(2027, 2, 10, 21, 30, tzinfo=AMS))  # the evening of an exchange day
+    replies = await h.send(p.begeleider, "/incident")
+    await h.press(p.begeleider, replies[-1], "Verwonding of ziek")
+    await h.press(p.begeleider, h.tg.last_message(p.begeleider.id), "Hoog")  # type: ignore[arg-type]
+    await h.press(p.begeleider, h.tg.last_message(p.begeleider.id), "1")  # type: ignore[arg-type]
+    await h.send(p.begeleider, "Val van de trap bij vertrek")
+    await h.press(p.begeleider, h.tg.last_message(p.begeleider.id), "Geen foto")  # type: ignore[arg-type]
+    await h.press(p.begeleider, h.tg.last_message(p.begeleider.id), "Versturen")  # type: ignore[arg-type]
+    await h.dispatch()
+    alerts = [(x.user_id, x.local) for x in await h.pushes() if x.kind == "incident_alert"]
+    assert sorted(alerts) == [
+        (1000, "2027-02-10 21:30"),
+        (2001, "2027-02-10 21:30"),
+        (2002, "2027-02-10 21:30"),
+    ]
+
+
+async def test_coordinator_closes_an_incident_from_the_list(harness: Harness) -> None:
+    h = harness
+    p = await pair(h)
+    await h.run_until(DAY_1)
+    replies = await h.send(p.teacher_b, "/incident")
+    await h.press(p.teacher_b, replies[-1], "Iets anders")
+    await h.press(p.teacher_b, h.tg.last_message(p.teacher_b.id), "Laag")  # type: ignore[arg-type]
+    await h.send(p.teacher_b, "4")
+    await h.send(p.teacher_b, "Lunchpakketten vergeten")
+    await h.press(p.teacher_b, h.tg.last_message(p.teacher_b.id), "Geen foto")  # type: ignore[arg-type]
+    sent = only(await h.press(p.teacher_b, h.tg.last_message(p.teacher_b.id), "Versturen"))  # type: ignore[arg-type]
+    assert "Melding #1 is verstuurd" in sent.text
+    listing = await h.send(p.coordinator, "/incidenten")
+    assert "Open meldingen (1)" in listing[0].text
+    item = listing[1]
+    assert "Iets anders (laag)" in item.text and "Team: 4" in item.text
+    ask = only(await h.press(p.coordinator, item, "Afsluiten #1"))
+    done = only(await h.press(p.coordinator, ask, "Zonder toelichting"))
+    assert "afgesloten" in done.text
+    async with h.db.read() as session:  # type: ignore[union-attr]
+        action = await session.scalar(select(IncidentAction))
+    assert action is not None and (action.user_id, action.action, action.note) == (
+        p.coordinator.id,
+        "close",
+        None,
+    )
+    assert "geen open meldingen" in only(await h.send(p.teacher_b, "/incidenten")).text

@@ -261,9 +261,9 @@ async def test_process_killed_after_claiming_is_recovered_once(harness: Harness)
     h.clock.set(datetime(2027, 2, 1, 8, 0, tzinfo=AMS))
     assert h.context is not None and h.db is not None
     async with h.db.write() as session:
-        claimed = await outbox.claim_due(
-            session, now=h.clock.now(), limit=50, rules=h.context.rules
-        )
+        claimed = (
+            await outbox.claim_due(session, now=h.clock.now(), limit=50, rules=h.context.rules)
+        ).to_send
     assert {c.kind for c in claimed} >= {"digest"}
     await h.restart()  # the claiming process is gone without sending
     assert await h.dispatch() == 0  # within the lease nobody touches the rows

@@ -74,6 +74,7 @@ COMMANDS_BY_ROLE: dict[Role | None, tuple[str, ...]] = {
         "aanwezig",
         "incident",
         "incidenten",
+        "klas",
         "agenda",
     ),
     Role.BEGELEIDER: (
@@ -95,6 +96,7 @@ COMMANDS_BY_ROLE: dict[Role | None, tuple[str, ...]] = {
         "checklist",
         "datum",
         "incidenten",
+        "klas",
         "agenda",
         "berichten",
         "annuleren",

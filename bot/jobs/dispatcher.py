@@ -25,17 +25,32 @@ def _lock(app: AppContext) -> asyncio.Lock:
     return _LOCKS.setdefault(id(app), asyncio.Lock())
 
 
+# Rows settled without sending (too late, waiting for the morning) cost no Telegram call, so
+# a run looks further; this bounds the database work of one run after a long downtime.
+MAX_BATCHES_PER_RUN = 20
+
+
 async def run_dispatch(app: AppContext, bot: Bot) -> int:
-    """Send one batch of due rows; returns how many were claimed."""
+    """Send up to one batch of due rows; returns how many rows were looked at.
+
+    At most `DISPATCH_BATCH_SIZE` messages go out per run, so late rows after downtime go
+    out at the normal rate.
+    """
     async with _lock(app):
-        now = app.clock.now()
-        async with app.db.write() as session:
-            claimed = await outbox.claim_due(
-                session, now=now, limit=app.settings.dispatch_batch_size, rules=app.rules
-            )
-        for row in claimed:
-            await _deliver(app, bot, row)
-        return len(claimed)
+        limit = app.settings.dispatch_batch_size
+        examined = sent = 0
+        for _ in range(MAX_BATCHES_PER_RUN):
+            async with app.db.write() as session:
+                claims = await outbox.claim_due(
+                    session, now=app.clock.now(), limit=limit - sent, rules=app.rules
+                )
+            examined += claims.examined
+            for row in claims.to_send:
+                await _deliver(app, bot, row)
+            sent += len(claims.to_send)
+            if claims.examined == 0 or sent >= limit:
+                break
+        return examined
 
 
 async def _deliver(app: AppContext, bot: Bot, row: outbox.Claimed) -> None:

@@ -179,3 +179,17 @@ async def region_of_city(session: AsyncSession, city: str) -> str | None:
         .order_by(Exchange.id.desc())
         .limit(1)
     )
+
+
+async def set_class_size(
+    session: AsyncSession, exchange_id: int, side: str, size: int
+) -> ExchangeSide | None:
+    """Change the number of pupils of one side (teachers know it best, and it changes)."""
+    row = await session.scalar(
+        select(ExchangeSide)
+        .where(ExchangeSide.exchange_id == exchange_id, ExchangeSide.side == side)
+        .with_for_update()
+    )
+    if row is not None:
+        row.class_size = size
+    return row

@@ -255,14 +255,23 @@ class Claimed:
     language: str
 
 
+@dataclass(frozen=True)
+class Claims:
+    to_send: list[Claimed]
+    examined: int
+
+
 async def claim_due(
     session: AsyncSession,
     *,
     now: datetime,
     limit: int,
     rules: Rules,
-) -> list[Claimed]:
-    """Mark up to `limit` due rows as being sent; the caller commits before sending.
+) -> Claims:
+    """Look at up to `limit` due rows and mark those to send now; commit before sending.
+
+    Rows that are too late, for a user who blocked the bot, or that must wait for the end
+    of quiet hours are settled here without being sent.
 
     Rows left in "sending" by a process that died are claimed again once their lease has
     run out: such a row was most likely never delivered (the window between Telegram's
@@ -279,13 +288,14 @@ async def claim_due(
                     (OutboxMessage.status == OUTBOX_SENDING) & (OutboxMessage.claimed_at < stale),
                 )
             )
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            # Alarms first: after downtime an incident must not wait behind old digests.
+            .order_by(OutboxMessage.urgent.desc(), OutboxMessage.next_attempt_at, OutboxMessage.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
     )
     if not rows:
-        return []
+        return Claims([], 0)
     users = {
         u.id: u
         for u in await session.scalars(select(User).where(User.id.in_({r.user_id for r in rows})))
@@ -341,7 +351,7 @@ async def claim_due(
             )
         )
     await session.flush()
-    return claimed
+    return Claims(claimed, len(rows))
 
 
 async def mark_sent(
