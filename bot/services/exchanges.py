@@ -188,7 +188,8 @@ async def set_class_size(
     row = await session.scalar(
         select(ExchangeSide)
         .where(ExchangeSide.exchange_id == exchange_id, ExchangeSide.side == side)
-        .with_for_update()
+        # Only the side's row: PostgreSQL cannot lock the school joined in beside it.
+        .with_for_update(of=ExchangeSide)
     )
     if row is not None:
         row.class_size = size
