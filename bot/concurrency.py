@@ -9,6 +9,9 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+# PTB's own limit only has to let every waiting update in; ours (below) bounds the work.
+_ADMISSION = 4096
+
 
 def chat_key(update: object) -> int | None:
     if isinstance(update, Update):
@@ -22,29 +25,32 @@ def chat_key(update: object) -> int | None:
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     """Runs updates concurrently, but one chat's updates one after another.
 
-    PTB starts a task per update in arrival order; each task takes its chat's lock before a
-    slot of the global limit, and asyncio locks are fair, so a chat's updates run in the
-    order Telegram sent them while a slow conversation never holds up another chat.
+    PTB starts a task per update in arrival order. Each task takes its chat's lock and only
+    then one of `concurrency` slots; asyncio locks are fair, so a chat's updates run in the
+    order Telegram sent them, and updates queued behind a slow conversation never hold a
+    slot another chat could use.
     """
 
-    def __init__(self, max_concurrent_updates: int = 32) -> None:
-        super().__init__(max_concurrent_updates)
+    def __init__(self, concurrency: int = 32) -> None:
+        super().__init__(_ADMISSION)
+        self._slots = asyncio.BoundedSemaphore(concurrency)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiters: dict[int, int] = {}
         self._done = asyncio.Condition()
         self._last_done: set[int] = set()
 
-    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = chat_key(update)
         try:
             if key is None:
-                await super().process_update(update, coroutine)
+                async with self._slots:
+                    await coroutine
                 return
             lock = self._locks.setdefault(key, asyncio.Lock())
             self._waiters[key] = self._waiters.get(key, 0) + 1
             try:
-                async with lock:
-                    await super().process_update(update, coroutine)
+                async with lock, self._slots:
+                    await coroutine
             finally:
                 self._waiters[key] -= 1
                 if self._waiters[key] == 0:
@@ -68,9 +74,6 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         Callers bound the wait themselves (asyncio.timeout)."""
         async with self._done:
             await self._done.wait_for(lambda: update_id in self._last_done)
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        await coroutine
 
     async def initialize(self) -> None:
         return None

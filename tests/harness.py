@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ from db.models import OUTBOX_PENDING, OUTBOX_SENDING, OUTBOX_SENT, OutboxMessage
 from db.session import Database
 
 AMS = ZoneInfo("Europe/Amsterdam")
+PROCESS_TIMEOUT = 10.0
 
 
 class Harness:
@@ -130,8 +132,13 @@ class Harness:
     def user(self, user_id: int, name: str = "Test", **kwargs: Any) -> FakeUser:
         return self.tg.user(user_id, name, **kwargs)
 
+    async def processed(self, update_id: int) -> None:
+        """Wait until the bot has handled that update (or fail the test after 10 seconds)."""
+        async with asyncio.timeout(PROCESS_TIMEOUT):
+            await self.processor.wait_processed(update_id)
+
     async def _settle(self, chat_id: int, update_id: int, mark: int) -> list[BotMessage]:
-        await self.processor.wait_processed(update_id)
+        await self.processed(update_id)
         return self.tg.messages_since(chat_id, mark)
 
     async def send(self, user: FakeUser, text: str) -> list[BotMessage]:

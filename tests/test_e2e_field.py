@@ -37,7 +37,7 @@ async def test_a_whole_exchange_day(harness: Harness) -> None:
     assert "Ingecheckt om 08:20" in done.text and "Uitwisselingsdag 1" in done.text
     assert done.reply_markup["keyboard"][0][0]["request_location"] is True  # type: ignore[index]
     mark = h.tg.last_message_id(b.id)
-    await h.processor.wait_processed(h.tg.push_location(b, 52.3731, 4.8922))
+    await h.processed(h.tg.push_location(b, 52.3731, 4.8922))
     assert "Locatie opgeslagen" in only(h.tg.messages_since(b.id, mark)).text
     # Everyone is there 15 minutes before the start: the coordinator is not alarmed.
     await h.run_until(datetime(2027, 2, 10, 8, 40, tzinfo=AMS))
@@ -141,8 +141,8 @@ async def test_unacknowledged_urgent_incident_is_repeated_to_every_coordinator(
         data = confirm.buttons[0][0].callback_data
         first = h.tg.push_callback(b, confirm.message_id, data)
         second = h.tg.push_callback(b, confirm.message_id, data, force=True)  # double tap
-        await h.processor.wait_processed(first)
-        await h.processor.wait_processed(second)
+        await h.processed(first)
+        await h.processed(second)
         assert len(await incidents_in_db(h)) == 1
         await h.dispatch()
         alerted = sorted(x.user_id for x in await h.pushes() if x.kind == "incident_alert")
@@ -184,7 +184,7 @@ async def test_low_incident_with_photo_goes_to_the_coordinator_only(harness: Har
     await h.press(b, h.tg.last_message(b.id), "Geen team / weet niet")  # type: ignore[arg-type]
     await h.send(b, "Ruit van de gymzaal gebarsten")
     mark = h.tg.last_message_id(b.id)
-    await h.processor.wait_processed(h.tg.push_photo(b, caption=None))
+    await h.processed(h.tg.push_photo(b, caption=None))
     confirm = only(h.tg.messages_since(b.id, mark))
     assert "Foto: bijgevoegd" in confirm.text
     await h.press(b, confirm, "Versturen")
@@ -352,7 +352,7 @@ async def test_a_check_in_sent_while_the_bot_restarts_still_counts(harness: Harn
     await h.stop_bot()
     update_id = h.tg.push_text(p.begeleider, "/checkin")
     await h.start_bot()
-    await h.processor.wait_processed(update_id)
+    await h.processed(update_id)
     assert "Ingecheckt om 08:20" in h.tg.messages(p.begeleider.id)[-1].text
     async with h.db.read() as session:  # type: ignore[union-attr]
         assert await session.scalar(select(func.count()).select_from(CheckIn)) == 1

@@ -112,7 +112,7 @@ async def test_message_sent_while_the_bot_was_down_is_answered(harness: Harness)
     await h.stop_bot()
     update_id = h.tg.push_text(user, "/help")
     await h.start_bot()
-    await h.processor.wait_processed(update_id)
+    await h.processed(update_id)
     assert "/taal" in h.tg.messages(user.id)[-1].text
 
 

@@ -21,7 +21,7 @@ async def test_slow_chat_does_not_hold_up_another(harness: Harness) -> None:
     assert "/taal" in reply.text
     # The quick chat was answered while the slow chat's reply was still on its way.
     assert "/taal" not in h.tg.messages(slow.id)[-1].text
-    await h.processor.wait_processed(slow_update)
+    await h.processed(slow_update)
     assert "/taal" in h.tg.messages(slow.id)[-1].text
 
 
@@ -33,7 +33,7 @@ async def test_one_chat_is_answered_in_the_order_it_wrote(harness: Harness) -> N
     h.tg.delay_next("sendMessage", 0.3)
     ids = [h.tg.push_text(user, text) for text in ("/help", "hallo", "/onbekend", "/taal")]
     for update_id in ids:
-        await h.processor.wait_processed(update_id)
+        await h.processed(update_id)
     texts = [m.text for m in h.tg.messages_since(user.id, mark)]
     assert len(texts) == 4
     assert "Wat je hier kunt doen" in texts[0]
@@ -49,11 +49,11 @@ async def test_unknown_command_free_text_and_stickers_point_to_help(harness: Har
     assert "/help" in only(await h.send(user, "wat moet ik doen?")).text
     mark = h.tg.last_message_id(user.id)
     update_id = h.tg.push_photo(user)
-    await h.processor.wait_processed(update_id)
+    await h.processed(update_id)
     assert "alleen tekst" in only(h.tg.messages_since(user.id, mark)).text
     mark = h.tg.last_message_id(user.id)
     update_id = h.tg.push_location(user, 52.37, 4.89)
-    await h.processor.wait_processed(update_id)
+    await h.processed(update_id)
     assert "/checkin" in only(h.tg.messages_since(user.id, mark)).text
     h.tg.assert_no_errors()
 
@@ -71,7 +71,7 @@ async def test_unexpected_error_apologises_and_alerts_coordinators_once_a_minute
         h.tg.fail_next("sendMessage", status=400, description="Bad Request: something odd")
         mark = h.tg.last_message_id(user.id)
         update_id = h.tg.push_text(user, "/help")
-        await h.processor.wait_processed(update_id)
+        await h.processed(update_id)
         sorry = only(h.tg.messages_since(user.id, mark))
         assert "Sorry, er ging iets mis" in sorry.text
 

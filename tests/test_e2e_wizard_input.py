@@ -134,6 +134,6 @@ async def test_double_tapped_save_creates_one_exchange(harness: Harness) -> None
     data = confirm.buttons[0][0].callback_data
     first = h.tg.push_callback(c, confirm.message_id, data)
     second = h.tg.push_callback(c, confirm.message_id, data, force=True)
-    await h.processor.wait_processed(first)
-    await h.processor.wait_processed(second)
+    await h.processed(first)
+    await h.processed(second)
     assert await exchanges_and_schools(h) == (1, 2)
