@@ -421,3 +421,22 @@ async def test_coordinator_closes_an_incident_from_the_list(harness: Harness) ->
         None,
     )
     assert "geen open meldingen" in only(await h.send(p.teacher_b, "/incidenten")).text
+
+
+async def test_keypad_corrections(harness: Harness) -> None:
+    h = harness
+    p = await pair(h)
+    await h.run_until(DAY_1)
+    b = p.begeleider
+    moment = only(await h.send(b, "/aanwezig"))
+    await h.press(b, moment, "aankomst")
+    pad = h.tg.last_message(b.id)
+    assert pad is not None
+    await h.press(b, pad, "⌫")  # nothing to delete: nothing changes, no error
+    for key in ("2", "5", "⌫", "3"):
+        await h.press(b, h.tg.last_message(b.id), key)  # type: ignore[arg-type]
+    assert "Aantal: 23" in h.tg.last_message(b.id).text  # type: ignore[union-attr]
+    replies = await h.press(b, h.tg.last_message(b.id), "✔")  # type: ignore[arg-type]
+    assert "Genoteerd: De Avonturijn 23." in replies[0].text
+    h.tg.assert_no_errors()
+    assert [c for c in h.tg.calls if not c.ok] == []

@@ -314,10 +314,12 @@ async def count_button(update: Update, context: Context) -> None:
                 dialogs.advance(dialog, "count", now, moment=value[2:], side="A", entry="")
                 replies = [await _count_question(uow, dialog)]
             elif dialog.step == "count" and value.startswith("k:"):
-                entry = dialog.data.get("entry", "")
-                entry = entry[:-1] if value == "k:del" else (entry + value[2:])[: MAX_DIGITS + 1]
+                before = dialog.data.get("entry", "")
+                entry = before[:-1] if value == "k:del" else (before + value[2:])[: MAX_DIGITS + 1]
                 dialogs.remember(dialog, now, entry=entry)
-                edit = await _count_question(uow, dialog)
+                # Telegram refuses an edit that changes nothing (⌫ on an empty count).
+                replies = []
+                edit = await _count_question(uow, dialog) if entry != before else None
             elif dialog.step == "count" and value == "ok":
                 try:
                     replies = await _save_count(uow, dialog, dialog.data.get("entry", ""))
@@ -335,7 +337,7 @@ async def count_button(update: Update, context: Context) -> None:
             render.text(app.texts, lang, edit),
             reply_markup=render.keyboard(app.texts, lang, edit.buttons),
         )
-    else:
+    elif replies:
         await clear_buttons(update)
     if replies:
         await send(update, context, lang, replies)

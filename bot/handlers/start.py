@@ -74,7 +74,7 @@ async def start(update: Update, context: Context) -> None:
                     exchange,
                     programme,
                     joined.role,
-                    app.today(),  # type: ignore[arg-type]
+                    app.today(),
                 )
                 params.update(name=uow.user.display_name, title=title(exchange), next=next_step)
                 replies.append(Reply(key, params))
