@@ -23,6 +23,7 @@ ENGLISH_NAMES = {
     "aanwezig": "present",
     "incidenten": "incidents",
     "klas": "class",
+    "archiveren": "archive",
 }
 
 

@@ -273,3 +273,19 @@ async def test_process_killed_after_claiming_is_recovered_once(harness: Harness)
     assert sum("Week 1 van 4" in m.text for m in h.tg.messages(p.teacher_a.id)) == 1
     await h.dispatch()
     assert sum("Week 1 van 4" in m.text for m in h.tg.messages(p.teacher_a.id)) == 1
+
+
+async def test_archiving_a_pair_cancels_what_was_planned(harness: Harness) -> None:
+    h = harness
+    p = await pair(h)
+    assert "Dat mag je niet" in (await h.send(p.teacher_a, "/archiveren 1"))[-1].text
+    confirm = (await h.send(p.coordinator, "/archiveren 1"))[-1]
+    assert "#1 De Avonturijn – De Odyssee" in confirm.text
+    done = (await h.press(p.coordinator, confirm, "Ja, archiveren"))[-1]
+    assert "is gearchiveerd" in done.text
+    assert await h.pushes("pending") == []
+    cancelled = await h.pushes("cancelled")
+    assert len(cancelled) > 20
+    await h.run_until(datetime(2027, 3, 8, tzinfo=AMS))
+    assert await h.pushes() == []
+    assert "nog niet mee" in (await h.send(p.teacher_a, "/programma"))[-1].text

@@ -21,6 +21,7 @@ EXPECTED = {
     Action.VIEW_INCIDENTS: (True, True, False, False, False),
     Action.HANDLE_INCIDENT: (True, True, False, False, False),
     Action.CLOSE_INCIDENT: (True, False, False, False, False),
+    Action.ARCHIVE: (True, False, False, False, False),
 }
 
 

@@ -26,6 +26,7 @@ class Action(StrEnum):
     VIEW_INCIDENTS = "view_incidents"  # every incident of the exchange, with its details
     HANDLE_INCIDENT = "handle_incident"  # acknowledge, resolve
     CLOSE_INCIDENT = "close_incident"
+    ARCHIVE = "archive"
 
 
 # Global actions need the coordinator role; exchange actions need a role in that exchange
@@ -46,6 +47,7 @@ EXCHANGE_ACTIONS: dict[Action, frozenset[Role]] = {
     Action.VIEW_INCIDENTS: frozenset({Role.COORDINATOR, Role.TEACHER}),
     Action.HANDLE_INCIDENT: frozenset({Role.COORDINATOR, Role.TEACHER}),
     Action.CLOSE_INCIDENT: frozenset({Role.COORDINATOR}),
+    Action.ARCHIVE: frozenset({Role.COORDINATOR}),
 }
 
 
@@ -99,6 +101,7 @@ COMMANDS_BY_ROLE: dict[Role | None, tuple[str, ...]] = {
         "klas",
         "agenda",
         "berichten",
+        "archiveren",
         "annuleren",
     ),
 }

@@ -20,10 +20,11 @@ from bot.handlers.common import (
 )
 from bot.menus import aliases
 from bot.replies import Btn, Reply
-from bot.services import auth, dialogs, fieldwork, new_exchange
-from db.models import Exchange
+from bot.services import auth, dialogs, exchanges, fieldwork, new_exchange, outbox
+from db.models import STATUS_ARCHIVED, Exchange
 
 PROGRAMME_PREFIX = "prog:"
+ARCHIVE_PREFIX = "arch:"
 
 
 async def new(update: Update, context: Context) -> None:
@@ -158,10 +159,71 @@ async def programme_chosen(update: Update, context: Context) -> None:
     )
 
 
+async def archive(update: Update, context: Context) -> None:
+    """Ask to archive a finished or cancelled pair: `/archiveren 12`."""
+    arg = context.args[0].lstrip("#") if context.args else ""
+    async with unit_of_work(update, context) as uow:
+        lang = uow.lang
+        replies = [Reply("archive.usage")]
+        if arg.isdigit():
+            try:
+                exchange = await auth.require_exchange(
+                    uow.session, uow.user, Action.ARCHIVE, int(arg)
+                )
+            except auth.NotAllowed:
+                replies = [Reply("auth.not_allowed")]
+            else:
+                loaded = await exchanges.load_exchange(uow.session, exchange.id)
+                assert loaded is not None
+                confirm = Btn(f"{ARCHIVE_PREFIX}{exchange.id}", key="archive.btn_confirm")
+                replies = [
+                    Reply(
+                        "archive.confirm", {"label": exchanges.label(loaded)}, buttons=((confirm,),)
+                    )
+                ]
+    await send(update, context, lang, replies)
+
+
+async def archive_confirmed(update: Update, context: Context) -> None:
+    """Archive the pair: it leaves every overview and nothing more is sent for it."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    raw = query.data.removeprefix(ARCHIVE_PREFIX)
+    async with unit_of_work(update, context) as uow:
+        lang = uow.lang
+        done = None
+        if raw.isdigit():
+            try:
+                exchange = await auth.require_exchange(
+                    uow.session, uow.user, Action.ARCHIVE, int(raw)
+                )
+            except auth.NotAllowed:
+                exchange = None
+            if exchange is not None:
+                exchange.status = STATUS_ARCHIVED
+                await uow.session.flush()
+                result = await outbox.replan_exchange(
+                    uow.session,
+                    exchange.id,
+                    uow.app.programmes,
+                    uow.app.rules,
+                    now=uow.app.clock.now(),
+                )
+                done = Reply("archive.done", {"id": exchange.id, "cancelled": result.cancelled})
+    if done is None:
+        await answer_callback(update, context, lang, "auth.not_allowed")
+        return
+    await answer_callback(update, context, lang)
+    await clear_buttons(update)
+    await send(update, context, lang, [done])
+
+
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler(aliases("nieuw"), new))
     app.add_handler(CommandHandler(aliases("annuleren"), cancel))
     app.add_handler(CommandHandler(aliases("programma"), programme))
     app.add_handler(CallbackQueryHandler(wizard_button, pattern=f"^{new_exchange.PREFIX}:"))
     app.add_handler(CallbackQueryHandler(programme_chosen, pattern=f"^{PROGRAMME_PREFIX}"))
+    app.add_handler(CommandHandler(aliases("archiveren"), archive))
+    app.add_handler(CallbackQueryHandler(archive_confirmed, pattern=f"^{ARCHIVE_PREFIX}"))
     register_dialog(new_exchange.KIND, wizard_text)
