@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import date, datetime, time
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import notifications
 from bot.domain.calendar_export import CalendarEvent, event_uid, exchange_calendar
 from bot.domain.dates import format_date, format_time
-from bot.domain.programme import Programme
+from bot.domain.programme import Phase, Programme
 from bot.domain.timeline import plan_phases, timed_schedule
 from bot.services import checklists
 from bot.services.exchanges import side_of, title
@@ -89,20 +89,7 @@ def new_exchange_summary(
     hosts = {"A": data["school_a"], "B": data["school_b"]}
     for planned in plan_phases(programme, start):
         phase = programme.phase(planned.key)
-        lines.append(
-            _phase_line(
-                texts,
-                lang,
-                phase.name.get(lang),
-                planned.kind,
-                planned.starts_on,
-                planned.ends_on,
-                planned.start_time,
-                planned.host,
-                hosts,
-                agreed=False,
-            )
-        )
+        lines.append(_phase_line(texts, lang, phase, planned, hosts, agreed=False))
     return _join(lines)
 
 
@@ -112,20 +99,28 @@ def _host_text(texts: Texts, lang: str, host: str, hosts: Mapping[str, str]) -> 
     return texts.get(lang, f"exchange.host_{host}")
 
 
+class _Dated(Protocol):
+    """The dates of a phase: a stored row or one planned from the template."""
+
+    starts_on: date
+    ends_on: date
+    start_time: time | None
+    host: str
+
+
 def _phase_line(
     texts: Texts,
     lang: str,
-    name: str,
-    kind: str,
-    starts_on: date,
-    ends_on: date,
-    start_time: Any,
-    host: str,
+    phase: Phase,
+    dates: _Dated,
     hosts: Mapping[str, str],
     *,
     agreed: bool,
 ) -> str:
-    if kind == "week":
+    """One line of a timeline: a week with its span, or a day with time, place and status."""
+    name, starts_on, ends_on = phase.name.get(lang), dates.starts_on, dates.ends_on
+    start_time, host = dates.start_time, dates.host
+    if phase.kind == "week":
         return texts.get(
             lang, "exchange.phase_week", name=name, span=_span(lang, starts_on, ends_on)
         )
@@ -188,20 +183,7 @@ def timeline(
             phase = programme.phase(row.phase_key)
         except KeyError:
             continue
-        lines.append(
-            _phase_line(
-                texts,
-                lang,
-                phase.name.get(lang),
-                phase.kind,
-                row.starts_on,
-                row.ends_on,
-                row.start_time,
-                row.host,
-                hosts,
-                agreed=row.agreed,
-            )
-        )
+        lines.append(_phase_line(texts, lang, phase, row, hosts, agreed=row.agreed))
     lines.append("")
     lines.extend(_people(texts, lang, exchange))
     if reports:
@@ -273,18 +255,7 @@ def next_step(
             continue
         if role != ROLE_TEACHER and not phase.needs_begeleider:
             continue
-        line = _phase_line(
-            texts,
-            lang,
-            phase.name.get(lang),
-            phase.kind,
-            row.starts_on,
-            row.ends_on,
-            row.start_time,
-            row.host,
-            hosts,
-            agreed=row.agreed,
-        )
+        line = _phase_line(texts, lang, phase, row, hosts, agreed=row.agreed)
         return Markup(
             texts.get(
                 lang, "join.next", phase=Markup(line), description=phase.description.get(lang)
