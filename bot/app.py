@@ -14,7 +14,9 @@ from bot.context import KEY, AppContext
 from bot.handlers import (
     checklist,
     classes,
+    coordinators,
     dates,
+    edits,
     errors,
     exchanges,
     fallback,
@@ -24,7 +26,7 @@ from bot.handlers import (
     start,
     today,
 )
-from bot.jobs import dispatcher, retention
+from bot.jobs import dispatcher, retention, startup
 from bot.menus import set_default_menus
 from bot.services import dialogs
 
@@ -46,6 +48,12 @@ def build_application(app_context: AppContext, token: str) -> Application:  # ty
         )
         .concurrent_updates(PerChatUpdateProcessor())
         .rate_limiter(AIORateLimiter(max_retries=1))
+        # Sends wait long enough for a slow Telegram: a read timeout means "maybe delivered",
+        # not "failed". getUpdates keeps its own request, whose long-poll timeout PTB adds.
+        .connect_timeout(settings.send_connect_timeout_seconds)
+        .read_timeout(settings.send_read_timeout_seconds)
+        .write_timeout(settings.send_write_timeout_seconds)
+        .media_write_timeout(settings.send_write_timeout_seconds)
         .post_init(_post_init)
     )
     if settings.telegram_api_url:
@@ -54,6 +62,9 @@ def build_application(app_context: AppContext, token: str) -> Application:  # ty
     application = builder.build()
     application.bot_data[KEY] = app_context
 
+    # Group -1 first: an edited message is answered there and goes no further, so no
+    # command or conversation below ever takes an edit for new input.
+    edits.register(application)
     # One handler group: PTB runs the first handler that matches, so the order matters.
     # Feature handlers match only their own commands and buttons; the fallbacks come last
     # and see only what none of them took.
@@ -66,6 +77,7 @@ def build_application(app_context: AppContext, token: str) -> Application:  # ty
     fieldwork.register(application)
     classes.register(application)
     incidents.register(application)
+    coordinators.register(application)
     fallback.register(application)
     errors.register(application)
     dispatcher.schedule(application, settings.dispatch_interval_seconds)
@@ -78,6 +90,11 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     app_context: AppContext = application.bot_data[KEY]
     me = await application.bot.get_me()
     app_context.bot_username = me.username or ""
+    # Rights from COORDINATOR_IDS follow the setting at every start.
+    await coordinators.sync_at_start(application)
+    # Newer templates or rules take effect for every running pair (after the coordinator
+    # sync: coordinators receive some of the planned pushes).
+    await startup.replan_all(app_context)
     await set_default_menus(
         application.bot, app_context.texts, app_context.settings.default_language
     )

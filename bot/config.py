@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     dispatch_interval_seconds: float = Field(default=10.0, ge=0.5, le=3600)
     dispatch_batch_size: int = Field(default=20, ge=1, le=500)
     send_max_attempts: int = Field(default=5, ge=1, le=50)
+    # Bot API calls other than getUpdates: Telegram answers in well under a second, an upload
+    # can take longer; a read that times out leaves the outcome unknown (see README).
+    send_connect_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    send_read_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    send_write_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
     nag_lead_days: int = Field(default=1, ge=0, le=14)
     incident_ack_minutes: int = Field(default=10, ge=1, le=240)
     checkin_alert_minutes: int = Field(default=15, ge=0, le=240)

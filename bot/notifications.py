@@ -7,7 +7,8 @@ Monday morning and a nag never lists an item that was ticked in the meantime.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.context import AppContext
 from bot.domain.dates import format_date, format_time
 from bot.domain.programme import Programme
+from bot.domain.reminders import UNDELIVERED
 from bot.domain.timeline import timed_schedule
 from bot.replies import Btn
 from bot.services import agreements, checklists, exchanges, fieldwork, incidents
@@ -28,6 +30,7 @@ from db.models import (
     Exchange,
     ExchangePhase,
     Incident,
+    IncidentAction,
     Membership,
     User,
 )
@@ -37,6 +40,8 @@ ACK_PREFIX = "ia:"
 RESOLVE_PREFIX = "ir:"
 ACCEPT_PREFIX = "da:"
 OTHER_PREFIX = "do:"
+# Messages to whoever raised an incident: someone has seen it, someone has solved it.
+REPORTER_NOTICES = ("incident_seen", "incident_solved")
 
 
 @dataclass(frozen=True)
@@ -206,10 +211,12 @@ async def render(session: AsyncSession, app: AppContext, row: Claimed) -> Render
                 line=Markup(day_line(texts, lang, exchange, programme, phase_row)),
             )
         )
-    if row.kind in ("incident_alert", "incident_repeat", "incident_update"):
+    if row.kind in (*incidents.ALERT_KINDS, *REPORTER_NOTICES):
         return await _incident(session, app, lang, exchange, row)
     if row.kind == "checkin_missing":
         return await _checkin_missing(session, app, lang, exchange, programme, row.payload)
+    if row.kind == UNDELIVERED:
+        return await _undelivered(session, app, lang, exchange, programme, row.payload)
     if row.kind == "date_declined":
         phase = programme.phase(row.payload["phase"])
         return Rendered(
@@ -222,6 +229,51 @@ async def render(session: AsyncSession, app: AppContext, row: Claimed) -> Render
             )
         )
     return Skip(f"unknown kind {row.kind}")
+
+
+async def _undelivered(
+    session: AsyncSession,
+    app: AppContext,
+    lang: str,
+    exchange: Exchange,
+    programme: Programme,
+    payload: dict[str, Any],
+) -> Rendered:
+    """Tell the sender (or coordinator) what did not arrive, to whom, and why."""
+    texts = app.texts
+    kind = str(payload["kind"])
+    about: dict[str, Any] = dict(payload.get("about") or {})
+    recipient = await session.get(User, int(payload["to"]))
+    name = recipient.display_name if recipient is not None else "?"
+    phase = ""
+    if isinstance(about.get("phase"), str) and about["phase"] in {p.key for p in programme.phases}:
+        phase = programme.phase(about["phase"]).name.get(lang)
+    day = ""
+    if kind == "date_proposal" and "proposal" in about:
+        proposal = await session.get(DateProposal, int(about["proposal"]))
+        if proposal is not None:
+            phase = programme.phase(proposal.phase_key).name.get(lang)
+            day = format_date(proposal.day, lang)
+    elif isinstance(about.get("date"), str):
+        day = format_date(date.fromisoformat(about["date"]), lang)
+    what_key = f"undelivered.what_{kind}"
+    what = (
+        texts.get(lang, what_key, phase=phase, day=day, incident=about.get("incident", "?"))
+        if texts.has(what_key)
+        else kind
+    )
+    reason = str(payload.get("reason", "failed"))
+    return Rendered(
+        texts.get(
+            lang,
+            "undelivered.notice",
+            what=Markup(what),
+            name=name,
+            id=exchange.id,
+            title=exchanges.title(exchange),
+            reason=Markup(texts.get(lang, f"undelivered.reason_{reason}", name=name)),
+        )
+    )
 
 
 async def _entries_for(
@@ -362,19 +414,87 @@ async def _proposal(
     return Rendered(text, buttons)
 
 
-def incident_buttons(incident_id: int) -> tuple[tuple[Btn, ...], ...]:
-    return (
-        (
-            Btn(f"{ACK_PREFIX}{incident_id}", key="incident.btn_ack"),
-            Btn(f"{RESOLVE_PREFIX}{incident_id}", key="incident.btn_resolve"),
-        ),
+def incident_buttons(incident: Incident) -> tuple[tuple[Btn, ...], ...]:
+    """What can still be done: Gezien and Opgelost while open, Opgelost once seen, then nothing."""
+    if incident.status == "resolved":
+        return ()
+    resolve = Btn(f"{RESOLVE_PREFIX}{incident.id}", key="incident.btn_resolve")
+    if incident.status == "acknowledged":
+        return ((resolve,),)
+    return ((Btn(f"{ACK_PREFIX}{incident.id}", key="incident.btn_ack"), resolve),)
+
+
+def _moment(lang: str, at: datetime, since: datetime, tz: ZoneInfo) -> str:
+    """The local time of an action, with the date when it is not the incident's day."""
+    local = at.astimezone(tz)
+    when = format_time(local.time())
+    if local.date() != since.astimezone(tz).date():
+        when = f"{format_date(local.date(), lang, weekday=False)} {when}"
+    return when
+
+
+def _actor(action: IncidentAction) -> str:
+    return action.user.display_name if action.user is not None else "?"
+
+
+def drop_line(texts: Texts, lang: str, drop: fieldwork.Drop, school: str) -> str:
+    """ "2 leerlingen van Het Kompas minder dan bij aankomst (22 → 20)"."""
+    key = "count.pupils_one" if drop.fewer == 1 else "count.pupils_many"
+    return texts.get(
+        lang,
+        "count.drop_line",
+        pupils=texts.plain(lang, key, count=drop.fewer),
+        school=school,
+        moment=texts.plain(lang, f"count.moment_{drop.previous_moment}"),
+        before=drop.before,
+        after=drop.after,
     )
 
 
+def incident_state(texts: Texts, lang: str, incident: Incident, tz: ZoneInfo) -> list[str]:
+    """Who has seen it and who solved it, with the time, as every copy of the alert shows."""
+    lines = []
+    acks = [a for a in incident.actions if a.action == "ack"]
+    if len(acks) == 1:
+        lines.append(
+            texts.get(
+                lang,
+                "incident.seen_by",
+                name=_actor(acks[0]),
+                time=_moment(lang, acks[0].at, incident.created_at, tz),
+            )
+        )
+    elif acks:
+        names = ", ".join(
+            f"{_actor(a)} ({_moment(lang, a.at, incident.created_at, tz)})" for a in acks
+        )
+        lines.append(texts.get(lang, "incident.seen_by_several", names=names))
+    done = next((a for a in incident.actions if a.action in ("resolve", "close")), None)
+    if done is not None:
+        key = f"incident.{'resolved' if done.action == 'resolve' else 'closed'}_by"
+        lines.append(
+            texts.get(
+                lang,
+                f"{key}_note" if done.note else key,
+                name=_actor(done),
+                time=_moment(lang, done.at, incident.created_at, tz),
+                note=done.note or "",
+            )
+        )
+    elif incident.status == "resolved":
+        lines.append(texts.get(lang, "incident.resolved_state"))
+    return lines
+
+
 def incident_text(
-    texts: Texts, lang: str, incident: Incident, exchange: Exchange, reporter: str, tz: ZoneInfo
+    texts: Texts,
+    lang: str,
+    incident: Incident,
+    exchange: Exchange,
+    reporter: str,
+    tz: ZoneInfo,
 ) -> str:
-    """An incident with everything those who must act need to know."""
+    """An incident with everything those who must act need to know, and where it stands."""
     when = incident.created_at.astimezone(tz)
     lines = [
         texts.get(
@@ -392,16 +512,80 @@ def incident_text(
             name=reporter,
         ),
     ]
+    drop = fieldwork.Drop.of(incident.drop) if incident.drop is not None else None
+    if drop is not None:
+        school = exchanges.side_of(exchange, drop.side).school.name
+        lines.append(drop_line(texts, lang, drop, school))
     if incident.team_number is not None:
         lines.append(texts.get(lang, "incident.team", team=incident.team_number))
     if incident.description:
         lines.append(texts.get(lang, "incident.what", text=incident.description))
-    acks = [a for a in incident.actions if a.action == "ack"]
-    if acks:
-        lines.append(texts.get(lang, "incident.seen_by", count=len(acks)))
-    if incident.status == "resolved":
-        lines.append(texts.get(lang, "incident.resolved_state"))
+    lines += incident_state(texts, lang, incident, tz)
     return "\n".join(lines)
+
+
+def incident_message(
+    app: AppContext,
+    lang: str,
+    incident: Incident,
+    exchange: Exchange,
+    reporter: str,
+    kind: str,
+    payload: dict[str, Any],
+) -> Rendered:
+    """A copy of the alert (first alert, repeat or addition) as it reads now, with the buttons
+    that still make sense; used when it is sent and again whenever someone acts on it."""
+    texts, tz = app.texts, app.settings.tz
+    buttons = incident_buttons(incident)
+    if kind == "incident_update":
+        lines = [texts.get(lang, "incident.update", id=incident.id, note=payload.get("note", ""))]
+        lines += incident_state(texts, lang, incident, tz)
+        return Rendered("\n".join(lines), buttons)
+    body = incident_text(texts, lang, incident, exchange, reporter, tz)
+    if kind == "incident_repeat":
+        repeat = texts.get(lang, "incident.repeat", minutes=app.settings.incident_ack_minutes)
+        body = f"{repeat}\n{body}"
+    return Rendered(body, buttons, photo=incident.photo_file_id)
+
+
+async def _reporter_name(session: AsyncSession, incident: Incident) -> str:
+    reporter = await session.get(User, incident.reported_by) if incident.reported_by else None
+    return reporter.display_name if reporter else "?"
+
+
+async def alert_copy(
+    session: AsyncSession,
+    app: AppContext,
+    copy: incidents.AlertCopy,
+    incident: Incident,
+) -> Rendered | None:
+    """The delivered copy `copy` as it should read now, or None when its pair is gone."""
+    exchange = await exchanges.load_exchange(session, incident.exchange_id)
+    if exchange is None:
+        return None
+    reporter = await _reporter_name(session, incident)
+    lang, kind = copy.language, copy.kind
+    return incident_message(app, lang, incident, exchange, reporter, kind, copy.payload)
+
+
+def _reporter_notice(
+    app: AppContext, lang: str, incident: Incident, kind: str, payload: dict[str, Any]
+) -> Rendered | Skip:
+    """Tell whoever raised the alert that someone has seen it, or solved it."""
+    action = next((a for a in incident.actions if a.id == payload.get("action")), None)
+    if action is None:
+        return Skip("action gone")
+    texts, tz = app.texts, app.settings.tz
+    params = {
+        "id": incident.id,
+        "name": _actor(action),
+        "time": _moment(lang, action.at, incident.created_at, tz),
+        "note": action.note or "",
+    }
+    if kind == "incident_seen":
+        return Rendered(texts.get(lang, "incident.seen_notice", **params))
+    key = "incident.solved_notice" if action.action == "resolve" else "incident.closed_notice"
+    return Rendered(texts.get(lang, f"{key}_note" if action.note else key, **params))
 
 
 async def _incident(
@@ -410,25 +594,12 @@ async def _incident(
     incident = await incidents.load(session, int(row.payload["incident"]))
     if incident is None:
         return Skip("incident gone")
-    texts = app.texts
     if row.kind == "incident_repeat" and incident.status != "open":
         return Skip("acknowledged")
-    reporter = await session.get(User, incident.reported_by) if incident.reported_by else None
-    body = incident_text(
-        texts, lang, incident, exchange, reporter.display_name if reporter else "?", app.settings.tz
-    )
-    if row.kind == "incident_update":
-        text = texts.get(lang, "incident.update", id=incident.id, note=row.payload["note"])
-        return Rendered(text, incident_buttons(incident.id))
-    if row.kind == "incident_repeat":
-        body = (
-            texts.get(lang, "incident.repeat", minutes=app.settings.incident_ack_minutes)
-            + "\n"
-            + body
-        )
-    if incident.status == "resolved":
-        return Rendered(body)
-    return Rendered(body, incident_buttons(incident.id), photo=incident.photo_file_id)
+    if row.kind in REPORTER_NOTICES:
+        return _reporter_notice(app, lang, incident, row.kind, row.payload)
+    reporter = await _reporter_name(session, incident)
+    return incident_message(app, lang, incident, exchange, reporter, row.kind, row.payload)
 
 
 async def _checkin_missing(

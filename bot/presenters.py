@@ -388,9 +388,12 @@ def outbox_status(
     failures: Sequence[OutboxMessage],
     *,
     tz: ZoneInfo,
+    uncertain: int = 0,
 ) -> Markup:
-    """The coordinator's view of the outbox: counts per state and the latest failures."""
+    """The coordinator's view of the outbox: counts per state and what did not arrive."""
     lines = [texts.get(lang, "outbox.counts", **{s: counts.get(s, 0) for s in OUTBOX_STATES})]
+    if uncertain:
+        lines.append(texts.get(lang, "outbox.uncertain", count=uncertain))
     if failures:
         lines += ["", texts.get(lang, "outbox.failures_header")]
         for row in failures:

@@ -21,8 +21,9 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
+from bot.domain.names import name_key
 from db.types import UTCDateTime
 
 NAMING = {
@@ -87,18 +88,49 @@ class User(Base):
     bad_invite_count: Mapped[int] = mapped_column(Integer, default=0)
     bad_invite_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     invite_locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Where coordinator rights come from: "setting" (COORDINATOR_IDS, follows the setting at
+    # every start) or "command" (granted by another coordinator, kept until revoked).
+    coordinator_source: Mapped[str | None] = mapped_column(String(10))
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
 
 
+class CoordinatorChange(Base):
+    """Who gave or took coordinator rights, to whom and when (the setting when by None)."""
+
+    __tablename__ = "coordinator_changes"
+    __table_args__ = (
+        CheckConstraint("source IN ('setting', 'command')", name="source"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    changed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    granted: Mapped[bool] = mapped_column(Boolean)
+    source: Mapped[str] = mapped_column(String(10))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
 class School(Base):
     __tablename__ = "schools"
-    __table_args__ = (UniqueConstraint("city", "name", name="uq_schools_city_name"),)
+    # One school per name and city as people compare them (bot.domain.names.name_key): the
+    # database's own lower() differs between SQLite and PostgreSQL.
+    __table_args__ = (
+        UniqueConstraint("city_key", "name_key", name="uq_schools_city_key_name_key"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     city: Mapped[str] = mapped_column(String(100))
     address: Mapped[str | None] = mapped_column(String(300))
+    # Filled whenever name or city is set (see _keys); case folding can make a key longer.
+    name_key: Mapped[str] = mapped_column(String(400))
+    city_key: Mapped[str] = mapped_column(String(200))
+
+    @validates("name", "city")
+    def _keys(self, attribute: str, value: str) -> str:
+        setattr(self, f"{attribute}_key", name_key(value))
+        return value
 
 
 class Exchange(Base):
@@ -110,6 +142,8 @@ class Exchange(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     programme_key: Mapped[str] = mapped_column(String(50))
     city: Mapped[str] = mapped_column(String(100))
+    # The city as compared (bot.domain.names.name_key), filled whenever city is set.
+    city_key: Mapped[str] = mapped_column(String(200), index=True)
     start_date: Mapped[dt.date] = mapped_column(Date)
     # School holidays differ per region of the Netherlands; None while unknown.
     region: Mapped[str | None] = mapped_column(String(10))
@@ -126,6 +160,11 @@ class Exchange(Base):
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="exchange", cascade="all, delete-orphan"
     )
+
+    @validates("city")
+    def _city_key(self, _attribute: str, value: str) -> str:
+        self.city_key = name_key(value)
+        return value
 
 
 class ExchangeSide(Base):
@@ -268,6 +307,15 @@ class OutboxMessage(Base):
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Whether the message carrying the buttons has its text as a photo's caption (editing
+    # it then needs editMessageCaption); None until sent.
+    sent_as_caption: Mapped[bool | None] = mapped_column(Boolean)
+    # Who the message is from (a proposal's teacher, an incident's reporter): they are told
+    # when it cannot be delivered. None for planned pushes.
+    sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Sends whose outcome was unknown (a read timeout, a dropped connection): each may have
+    # delivered the message, so a retry after one can show it twice.
+    uncertain_sends: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
@@ -366,6 +414,10 @@ class Headcount(Base):
     __table_args__ = (
         CheckConstraint("count >= 0", name="count"),
         CheckConstraint("side IN ('A', 'B')", name="side"),
+        CheckConstraint(
+            "drop_answer IS NULL OR drop_answer IN ('home', 'elsewhere', 'missing')",
+            name="drop_answer",
+        ),
         Index("ix_headcounts_exchange_day", "exchange_id", "day"),
     )
 
@@ -377,6 +429,19 @@ class Headcount(Base):
     count: Mapped[int] = mapped_column(Integer)
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # The side's previous count that day, this one was compared with ("22 → 20").
+    previous_count: Mapped[int | None] = mapped_column(Integer)
+    previous_moment: Mapped[str | None] = mapped_column(String(20))
+    # How a drop was accounted for: "home", "elsewhere" or "missing"; answered once.
+    drop_answer: Mapped[str | None] = mapped_column(String(20))
+    drop_answered_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    drop_answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The missing-pupil alarm raised for this drop: one drop, one alarm.
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.id", ondelete="SET NULL"), unique=True
+    )
 
 
 class Incident(Base):
@@ -406,7 +471,16 @@ class Incident(Base):
     purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     actions: Mapped[list[IncidentAction]] = relationship(
-        back_populates="incident", order_by="IncidentAction.at", cascade="all, delete-orphan"
+        back_populates="incident",
+        order_by="(IncidentAction.at, IncidentAction.id)",
+        cascade="all, delete-orphan",
+    )
+    # The count whose drop raised this alarm (missing-pupil alarms from /aanwezig only).
+    drop: Mapped[Headcount | None] = relationship(
+        primaryjoin="Incident.id == foreign(Headcount.incident_id)",
+        viewonly=True,
+        uselist=False,
+        lazy="selectin",
     )
 
 
@@ -425,12 +499,15 @@ class IncidentAction(Base):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     incident: Mapped[Incident] = relationship(back_populates="actions")
+    # Loaded with the action: every copy of an alert names who acted.
+    user: Mapped[User | None] = relationship(lazy="joined")
 
 
 __all__ = [
     "Base",
     "CheckIn",
     "ChecklistTick",
+    "CoordinatorChange",
     "DateProposal",
     "Dialog",
     "Exchange",

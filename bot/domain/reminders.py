@@ -33,6 +33,52 @@ SIDES = ("A", "B")
 TOO_LATE = "too_late"
 # After this the push still goes out, but says it comes late.
 LATE_AFTER = timedelta(minutes=15)
+# Skipped because quiet hours, a weekend or a holiday last past the row's not_after.
+QUIET_TOO_LATE = "quiet hours until too late"
+
+# Who hears about a row that could not be delivered (too late, refused for good, blocked):
+# a message between people has a sender, who must know the other never got it; a planned
+# push that someone relies on (a day's schedule, a missing check-in) is the pair
+# coordinator's concern; routine pushes (digests, follow-ups, nags) are rightly dropped when
+# late, and show only in /berichten.
+TELL_SENDER = frozenset(
+    {
+        "date_proposal",
+        "date_agreed",
+        "date_declined",
+        "incident_alert",
+        "incident_repeat",
+        "incident_update",
+        # The reporter hears who took an alarm up or solved it; that person is the sender.
+        "incident_seen",
+        "incident_solved",
+    }
+)
+TELL_COORDINATOR = frozenset({DAY_SCHEDULE, "checkin_missing"})
+ROUTINE = frozenset({DIGEST, FOLLOW_UP, CHECKLIST_NAG})
+# The notice that a row was not delivered: never itself the subject of another notice.
+UNDELIVERED = "undelivered"
+# An incident stays news for a week: a low-severity report made on Friday evening still
+# reaches its readers after a long weekend.
+INCIDENT_VALIDITY = timedelta(days=7)
+# A notice that something did not arrive is worth reading for two weeks.
+UNDELIVERED_VALIDITY = timedelta(days=14)
+
+
+def who_is_told(kind: str) -> str | None:
+    """Who hears when a row of `kind` is not delivered: "sender", "coordinator" or None."""
+    if kind in TELL_SENDER:
+        return "sender"
+    if kind in TELL_COORDINATOR:
+        return "coordinator"
+    return None
+
+
+def end_of_day_utc(day: date, tz: ZoneInfo) -> datetime:
+    """The last moment of `day` in `tz`, in UTC (a message about that day is useful until then)."""
+    return datetime.combine(day, time.max, tzinfo=tz).astimezone(UTC)
+
+
 # outbox.dedupe_key is a String(200).
 MAX_DEDUPE_KEY_LENGTH = 200
 # A region's longest school holiday is the summer (six weeks); this bounds the search for the

@@ -103,6 +103,7 @@ class _Fault:
     status: int
     description: str
     retry_after: int | None
+    chat_id: int | None = None  # only calls for this chat, or any call when None
 
 
 class FakeTelegram:
@@ -160,6 +161,7 @@ class FakeTelegram:
         self._blocked: set[int] = set()
         self._faults: dict[str, deque[_Fault]] = {}
         self._delays: dict[str, deque[float]] = {}
+        self._drops: dict[str, int] = {}
         self._returned_calls: set[int] = set()
         self._waiters: list[asyncio.Future[None]] = []
 
@@ -310,6 +312,33 @@ class FakeTelegram:
             ]
         return self.push_update({"message": message})
 
+    def push_edit(
+        self, user: FakeUser, message_id: int | None, text: str, *, chat_id: int | None = None
+    ) -> int:
+        """Let ``user`` edit their message ``message_id`` to ``text``; returns the update id.
+
+        Telegram sends an ``edited_message`` update with the same message id, the original
+        ``date`` and an ``edit_date``. The message must be one the user sent; ``None`` means
+        their latest message in the chat.
+        """
+        target_chat = user.id if chat_id is None else chat_id
+        sent = self._user_messages.get(target_chat, {})
+        if message_id is None:
+            mine = [i for i, m in sent.items() if m.get("from", {}).get("id") == user.id]
+            message_id = max(mine, default=0)
+        original = sent.get(message_id)
+        if original is None or original.get("from", {}).get("id") != user.id:
+            raise AssertionError(f"user {user.id} sent no message {message_id} in {target_chat}")
+        edited: JSONDict = {**original, "text": text, "edit_date": int(time.time())}
+        edited.pop("entities", None)
+        match = _COMMAND.match(text)
+        if match:
+            edited["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": utf16_len(match.group())}
+            ]
+        self._user_messages[target_chat][message_id] = edited
+        return self.push_update({"edited_message": edited})
+
     def push_callback(
         self,
         user: FakeUser,
@@ -429,6 +458,20 @@ class FakeTelegram:
         if caption is not None:
             fields["caption"] = caption
         return self.push_update({"message": self._user_message(user, chat_id, fields)})
+
+    def photo_file_id(self, content: bytes | None = None) -> str:
+        """A photo stored as if a user had sent it earlier; returns its largest size's file_id.
+
+        For tests that need a file id the bot may send (``sendPhoto`` with an existing file)
+        without going through a conversation first.
+        """
+        stored = self._store_file(
+            content if content is not None else _PLACEHOLDER_JPEG,
+            folder="photos",
+            filename=None,
+            mime_type="image/jpeg",
+        )
+        return str(self._photo_sizes(stored)[-1]["file_id"])
 
     def push_document(
         self,
@@ -585,11 +628,13 @@ class FakeTelegram:
         description: str | None = None,
         retry_after: int | None = None,
         times: int = 1,
+        chat_id: int | None = None,
     ) -> None:
         """Answer the next ``times`` calls of ``method`` with an error instead of handling them.
 
         A 429 carries ``parameters.retry_after`` (default 1) like Telegram's flood control, so
-        PTB raises ``RetryAfter``.
+        PTB raises ``RetryAfter``. With ``chat_id``, only calls for that chat fail (one
+        recipient's trouble while others are served).
         """
         key = self._known_method(method)
         if times < 1:
@@ -600,6 +645,7 @@ class FakeTelegram:
             status=status,
             description=description or default_description(status, retry_after),
             retry_after=retry_after,
+            chat_id=chat_id,
         )
         self._faults.setdefault(key, deque()).extend([fault] * times)
 
@@ -609,6 +655,20 @@ class FakeTelegram:
         if times < 1:
             raise ValueError("times must be at least 1")
         self._delays.setdefault(key, deque()).extend([seconds] * times)
+
+    def drop_next(self, method: str, *, times: int = 1) -> None:
+        """Handle the next ``times`` calls of ``method`` fully, then drop the connection.
+
+        The call takes effect (a message is stored and seen by the user) but the client never
+        gets an answer: the connection is closed where the answer would be. That is the
+        uncertain case of a real network: PTB raises ``NetworkError`` (httpx's
+        ``RemoteProtocolError``) although the message was delivered. Combines with
+        ``delay_next``; a ``fail_next`` fault is answered (as an error) instead.
+        """
+        key = self._known_method(method)
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        self._drops[key] = self._drops.get(key, 0) + times
 
     def block_user(self, user_id: int) -> None:
         """Act as if the user blocked the bot: calls for that chat get 403 Forbidden."""
@@ -636,6 +696,7 @@ class FakeTelegram:
         self._callback_queries.clear()
         self._faults.clear()
         self._delays.clear()
+        self._drops.clear()
         self._blocked.clear()
         self._returned_calls.clear()
 
@@ -667,9 +728,8 @@ class FakeTelegram:
             delays = self._delays.get(method.lower())
             if delays:
                 await self._sleep(delays.popleft())
-            faults = self._faults.get(method.lower())
-            if faults:
-                fault = faults.popleft()
+            fault = self._take_fault(method, params)
+            if fault is not None:
                 parameters = {"retry_after": fault.retry_after} if fault.retry_after else None
                 raise ApiError(fault.status, fault.description, parameters)
             result = await entry[1](params, request)
@@ -695,6 +755,11 @@ class FakeTelegram:
             )
         )
         self._notify()
+        if body["ok"] and self._drops.get(method.lower(), 0) > 0:
+            self._drops[method.lower()] -= 1
+            # The work is done; the answer is lost on the way back.
+            if request.transport is not None:
+                request.transport.abort()
         return web.json_response(body, status=status)
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
@@ -714,6 +779,17 @@ class FakeTelegram:
     async def _handle_unexpected(self, request: web.Request) -> web.Response:
         self._protocol_error(f"request to unexpected path {request.method} {request.path}")
         return web.json_response(ApiError(HTTPStatus.NOT_FOUND, "Not Found").to_json(), status=404)
+
+    def _take_fault(self, method: str, params: JSONDict) -> _Fault | None:
+        faults = self._faults.get(method.lower())
+        if not faults:
+            return None
+        chat = _int_or(params.get("chat_id"), None)
+        for fault in faults:
+            if fault.chat_id is None or fault.chat_id == chat:
+                faults.remove(fault)
+                return fault
+        return None
 
     def _protocol_error(self, message: str) -> None:
         _LOG.error("fake Telegram: %s", message)
@@ -752,6 +828,8 @@ class FakeTelegram:
             await self._changed(remaining)
 
     async def _sleep(self, seconds: float) -> None:
+        # A held call goes on when its client gives up waiting (aiohttp does not cancel a
+        # handler whose connection closed), so a slow answer still delivers, as on Telegram.
         deadline = asyncio.get_running_loop().time() + seconds
         while not self._stopping:
             remaining = deadline - asyncio.get_running_loop().time()

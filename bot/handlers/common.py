@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Message, Update
+from telegram import Bot, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot import render
 from bot.context import AppContext, app_context
+from bot.delivery import Delivered, deliver
 from bot.domain.exchange_input import InputError
+from bot.domain.numbers import clean_text, read_id
 from bot.domain.permissions import Action
 from bot.jobs import dispatcher
 from bot.replies import Btn, Reply, rows
@@ -80,8 +84,8 @@ async def unit_of_work(update: Update, context: Context) -> AsyncIterator[Unit]:
 
 async def send(
     update: Update, context: Context, lang: str, replies: Sequence[Reply]
-) -> list[Message]:
-    """Send replies to the chat of the update, in order."""
+) -> list[Delivered]:
+    """Send replies to the chat of the update, in order, each whole (bot/delivery.py)."""
     app = app_context(context)
     chat = update.effective_chat
     if chat is None:
@@ -90,18 +94,17 @@ async def send(
     for reply in replies:
         text = render.text(app.texts, lang, reply)
         markup = render.markup(app.texts, lang, reply)
-        if reply.attachment is not None:
-            sent.append(
-                await context.bot.send_document(
-                    chat.id,
-                    reply.attachment.content,
-                    filename=reply.attachment.filename,
-                    caption=text,
-                    reply_markup=markup,
-                )
+        attachment = reply.attachment
+        sent.append(
+            await deliver(
+                context.bot,
+                chat.id,
+                text,
+                reply_markup=markup,
+                document=attachment.content if attachment is not None else None,
+                filename=attachment.filename if attachment is not None else None,
             )
-        else:
-            sent.append(await context.bot.send_message(chat.id, text, reply_markup=markup))
+        )
     return sent
 
 
@@ -116,28 +119,186 @@ async def answer_callback(
     if query is None:
         return
     text = app_context(context).texts.plain(lang, key, **params) if key else None
-    await query.answer(text)
+    try:
+        await query.answer(text)
+    except BadRequest as error:
+        # A press answered too late (after a restart, or a slow moment) cannot be answered
+        # any more; the work itself is done, so this is no failure.
+        reason = str(error).lower()
+        if "query is too old" not in reason and "query id is invalid" not in reason:
+            raise
 
 
-async def clear_buttons(update: Update) -> None:
-    """Remove the keyboard of the message whose button was pressed (it has been used)."""
+# Telegram's answers to an edit that has nothing left to do: the message already shows
+# that (a double tap, a keypad key that changes nothing, a keyboard already removed) or
+# the message is gone. Both mean the edit's purpose is met, so they are not failures.
+_EDIT_DONE = ("message is not modified",)
+_EDIT_GONE = ("message to edit not found", "message can't be edited")
+
+
+async def edit_quietly(
+    bot: Bot,
+    chat_id: int,
+    message_id: int,
+    *,
+    text: str | None = None,
+    caption: str | None = None,
+    reply_markup: InlineKeyboardMarkup | None = None,
+) -> bool:
+    """Edit a message's text, caption or (with neither) only its keyboard.
+
+    Returns False when the message no longer exists or cannot be edited, True otherwise;
+    "not modified" counts as done. Any other refusal is a real error and is raised.
+    """
+    try:
+        if text is not None:
+            await bot.edit_message_text(
+                text, chat_id=chat_id, message_id=message_id, reply_markup=reply_markup
+            )
+        elif caption is not None:
+            await bot.edit_message_caption(
+                chat_id=chat_id, message_id=message_id, caption=caption, reply_markup=reply_markup
+            )
+        else:
+            await bot.edit_message_reply_markup(
+                chat_id=chat_id, message_id=message_id, reply_markup=reply_markup
+            )
+    except BadRequest as error:
+        message = str(error).lower()
+        if any(m in message for m in _EDIT_DONE):
+            return True
+        if any(m in message for m in _EDIT_GONE):
+            return False
+        raise
+    return True
+
+
+async def edit_pressed(
+    update: Update,
+    context: Context,
+    *,
+    text: str | None = None,
+    reply_markup: InlineKeyboardMarkup | None = None,
+) -> bool:
+    """Edit the message whose button was pressed (text and keyboard, or only the keyboard)."""
     query = update.callback_query
-    if query is not None and query.message is not None and query.message.reply_markup:
-        await query.edit_message_reply_markup(reply_markup=None)
+    message = query.message if query is not None else None
+    if message is None:
+        return False
+    return await edit_quietly(
+        context.bot, message.chat.id, message.message_id, text=text, reply_markup=reply_markup
+    )
+
+
+async def clear_buttons(update: Update, context: Context | None = None) -> None:
+    """Remove the keyboard of the message whose button was pressed (it has been used).
+
+    A second tap on the same keyboard, pressed before the first removed it, finds it gone:
+    that is what was wanted, not an error.
+    """
+    query = update.callback_query
+    message = query.message if query is not None else None
+    if message is None or not message.reply_markup:
+        return
+    bot = context.bot if context is not None else message.get_bot()
+    await edit_quietly(bot, message.chat.id, message.message_id)
+
+
+def button_id(data: str | None, prefix: str) -> int | None:
+    """The id in a button's data `<prefix><id>`, or None when it is not a valid id."""
+    if data is None or not data.startswith(prefix):
+        return None
+    return read_id(data[len(prefix) :])
+
+
+def typed_text(update: Update) -> str:
+    """What the user typed, without NUL and other control characters.
+
+    Every handler that uses a typed text reads it here, so nothing unstorable (PostgreSQL
+    refuses NUL) or invisible reaches the database or other people's chats.
+    """
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    return clean_text(message.text)
 
 
 # -- commands about one exchange: show it, or let the user pick one of theirs -----------------
 
 ExchangeView = Callable[[Unit, Exchange], Awaitable[list[Reply]]]
-MAX_CHOICE_BUTTONS = 30
+ExchangeLoader = Callable[[Unit], Awaitable[Sequence[Exchange]]]
+# Choices per page: enough to find a recent pair at a glance, few enough to read on a phone.
+PAGE_SIZE = 10
 
 
-def exchange_buttons(prefix: str, choices: Sequence[Exchange]) -> tuple[tuple[Btn, ...], ...]:
-    """One button per exchange ('#12 School A – School B'), data `<prefix><id>`."""
-    return rows(
-        [Btn(f"{prefix}{e.id}", label=exchanges.label(e)) for e in choices[:MAX_CHOICE_BUTTONS]],
-        1,
+def paged_buttons(
+    choices: Sequence[tuple[int, str]] | Sequence[list[Any]],
+    data: Callable[[str], str],
+    offset: int = 0,
+) -> tuple[tuple[Btn, ...], ...]:
+    """One button per (id, label), a page at a time, with 'Meer…' for the next page.
+
+    The choices come newest first. `data` turns an id, or a page's "+<offset>", into the
+    button's callback data; the last page's button goes back to the first.
+    """
+    total = len(choices)
+    offset = offset if 0 <= offset < total else 0
+    buttons = [
+        Btn(data(str(choice_id)), label=str(label))
+        for choice_id, label in choices[offset : offset + PAGE_SIZE]
+    ]
+    following = offset + PAGE_SIZE
+    if total > PAGE_SIZE and following < total:
+        last = min(following + PAGE_SIZE, total)
+        buttons.append(
+            Btn(
+                data(f"{dialogs.MORE}{following}"),
+                key="paging.more",
+                params={"first": following + 1, "last": last, "count": total},
+            )
+        )
+    elif total > PAGE_SIZE:
+        buttons.append(Btn(data(f"{dialogs.MORE}0"), key="paging.again", params={"count": total}))
+    return rows(buttons, 1)
+
+
+def exchange_buttons(
+    prefix: str, choices: Sequence[Exchange], offset: int = 0
+) -> tuple[tuple[Btn, ...], ...]:
+    """One button per exchange ('#12 School A – School B'), data `<prefix><id>`, paged."""
+    return paged_buttons(
+        [(e.id, exchanges.label(e)) for e in choices], lambda value: f"{prefix}{value}", offset
     )
+
+
+def choice_buttons(prefix: str, dialog: Dialog) -> tuple[tuple[Btn, ...], ...]:
+    """The page of the dialog's offered choices it is at, as 'x:<id>' buttons."""
+    return paged_buttons(
+        dialog.data.get("choices", []),
+        lambda value: dialogs.button_data(prefix, dialog, f"x:{value}"),
+        int(dialog.data.get("page", 0)),
+    )
+
+
+async def _visible(uow: Unit) -> Sequence[Exchange]:
+    return await exchanges.visible_exchanges(uow.session, uow.user)
+
+
+async def exchange_page(
+    update: Update,
+    context: Context,
+    *,
+    prefix: str,
+    offset: int,
+    load: ExchangeLoader = _visible,
+) -> None:
+    """'Meer…' under a list of exchanges: show the next page in the same message."""
+    async with unit_of_work(update, context) as uow:
+        lang = uow.lang
+        choices = list(await load(uow))
+    await answer_callback(update, context, lang)
+    app = app_context(context)
+    buttons = exchange_buttons(prefix, choices, offset)
+    await edit_pressed(update, context, reply_markup=render.keyboard(app.texts, lang, buttons))
 
 
 async def exchange_command(
@@ -169,17 +330,21 @@ async def exchange_button(
     """
     query = update.callback_query
     assert query is not None and query.data is not None
-    raw = query.data.removeprefix(prefix)
+    offset = dialogs.page_of(query.data.removeprefix(prefix))
+    if offset is not None:
+        await exchange_page(update, context, prefix=prefix, offset=offset)
+        return
+    exchange_id = button_id(query.data, prefix)
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
         replies: list[Reply] | None = None
-        if raw.isdigit():
+        if exchange_id is not None:
             try:
-                await auth.require_exchange(uow.session, uow.user, action, int(raw))
+                await auth.require_exchange(uow.session, uow.user, action, exchange_id)
             except auth.NotAllowed:
                 replies = None
             else:
-                exchange = await exchanges.load_exchange(uow.session, int(raw))
+                exchange = await exchanges.load_exchange(uow.session, exchange_id)
                 assert exchange is not None
                 replies = await view(uow, exchange)
     if replies is None:
@@ -218,6 +383,7 @@ async def dialog_answer(
     """
     queued = False
     replies: list[Reply] | None = None
+    turned: Reply | None = None
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
         chat_id = update.effective_chat.id  # type: ignore[union-attr]
@@ -228,22 +394,38 @@ async def dialog_answer(
             and value is not None
             and (how != BUTTON or dialog.version == version)
         )
-        if current:
+        page = dialogs.page_of(value[2:]) if current and value and value[:2] == "x:" else None
+        if current and how == BUTTON and page is not None:
+            # 'Meer…' under the choice of exchange: the next page, in the same message.
+            assert dialog is not None
+            dialogs.remember(dialog, uow.app.clock.now(), page=page)
+            turned = await ask(uow, dialog)
+        elif current:
             assert dialog is not None and value is not None
             try:
                 replies, queued = await step(uow, dialog, value, how)
             except InputError as problem:
                 replies = [Reply(problem.key, problem.params), await ask(uow, dialog)]
-            except auth.NotAllowed:
+            except auth.NotAllowed as refusal:
                 await dialogs.finish(uow.session, chat_id)
-                replies = [Reply("auth.not_allowed")]
+                replies = [Reply(refusal.key)]
+    if turned is not None:
+        app = app_context(context)
+        await answer_callback(update, context, lang)
+        await edit_pressed(
+            update,
+            context,
+            text=render.text(app.texts, lang, turned),
+            reply_markup=render.keyboard(app.texts, lang, turned.buttons),
+        )
+        return
     if how == BUTTON:
         if replies is None:
             await answer_callback(update, context, lang, "common.button_expired")
-            await clear_buttons(update)
+            await clear_buttons(update, context)
             return
         await answer_callback(update, context, lang)
-        await clear_buttons(update)
+        await clear_buttons(update, context)
     if replies:
         await send(update, context, lang, replies)
     if queued:
@@ -273,14 +455,12 @@ async def dialog_text(
     update: Update, context: Context, *, kind: str, step: DialogStep, ask: DialogAsk
 ) -> None:
     """A typed answer in a conversation."""
-    message = update.effective_message
-    assert message is not None and message.text is not None
     await dialog_answer(
         update,
         context,
         kind=kind,
         how=TEXT,
-        value=message.text,
+        value=typed_text(update),
         version=None,
         step=step,
         ask=ask,

@@ -10,6 +10,7 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application
 
 from bot.context import app_context
+from bot.delivery import deliver
 from bot.handlers.common import Context
 from bot.services.users import coordinators
 from db.models import User
@@ -44,8 +45,8 @@ async def on_error(update: object, context: Context) -> None:
             log.exception("Could not read the user's language")
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
-            await context.bot.send_message(
-                update.effective_chat.id, app.texts.get(lang, "errors.sorry")
+            await deliver(
+                context.bot, update.effective_chat.id, app.texts.get(lang, "errors.sorry")
             )
         except TelegramError:
             log.warning("Could not tell user %s about the error", user_id)
@@ -63,7 +64,8 @@ async def on_error(update: object, context: Context) -> None:
         if coordinator_id == user_id:
             continue
         try:
-            await context.bot.send_message(
+            await deliver(
+                context.bot,
                 coordinator_id,
                 app.texts.get(
                     coordinator_lang,

@@ -65,7 +65,12 @@ async def messages_status(update: Update, context: Context) -> None:
             counts = await outbox.counts(uow.session)
             failures = await outbox.recent_failures(uow.session)
             body = presenters.outbox_status(
-                uow.app.texts, lang, counts, failures, tz=uow.app.settings.tz
+                uow.app.texts,
+                lang,
+                counts,
+                failures,
+                tz=uow.app.settings.tz,
+                uncertain=await outbox.uncertain_count(uow.session),
             )
             replies = [Reply("outbox.view", {"body": body})]
     await send(update, context, lang, replies)

@@ -12,6 +12,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot import render as rendering
 from bot.context import KEY, AppContext
+from bot.delivery import deliver, outcome_unknown
 from bot.notifications import Rendered, Skip, render
 from bot.services import outbox
 
@@ -73,12 +74,10 @@ async def _send(app: AppContext, bot: Bot, row: outbox.Claimed, message: Rendere
     lang = row.language
     try:
         markup = rendering.keyboard(app.texts, lang, message.buttons)
-        if message.photo:
-            sent = await bot.send_photo(
-                row.user_id, message.photo, caption=message.text[:1024], reply_markup=markup
-            )
-        else:
-            sent = await bot.send_message(row.user_id, message.text, reply_markup=markup)
+        # Whole, never cut: a caption that does not fit becomes the photo and then the text.
+        sent = await deliver(
+            bot, row.user_id, message.text, reply_markup=markup, photo=message.photo
+        )
     except Forbidden:
         log.info("User %s has blocked the bot; their pushes stop", row.user_id)
         async with app.db.write() as session:
@@ -101,6 +100,19 @@ async def _send(app: AppContext, bot: Bot, row: outbox.Claimed, message: Rendere
         async with app.db.write() as session:
             await outbox.mark_failed(session, row.id, error.message, now=app.clock.now())
     except TelegramError as error:
+        if outcome_unknown(error):
+            # Telegram may have delivered it (a slow answer, a dropped connection): one more
+            # try at most, and never "failed", so a slow minute cannot send it five times.
+            log.warning("Outbox row %s: outcome unknown (%s)", row.id, type(error).__name__)
+            async with app.db.write() as session:
+                await outbox.mark_uncertain(
+                    session,
+                    row.id,
+                    str(error),
+                    now=app.clock.now(),
+                    max_attempts=app.settings.send_max_attempts,
+                )
+            return
         log.warning("Sending outbox row %s failed, will retry: %s", row.id, error)
         async with app.db.write() as session:
             status = await outbox.mark_retry(
@@ -114,7 +126,13 @@ async def _send(app: AppContext, bot: Bot, row: outbox.Claimed, message: Rendere
             log.error("Outbox row %s failed for good after retries", row.id)
     else:
         async with app.db.write() as session:
-            await outbox.mark_sent(session, row.id, now=app.clock.now(), message_id=sent.message_id)
+            await outbox.mark_sent(
+                session,
+                row.id,
+                now=app.clock.now(),
+                message_id=sent.message_id,
+                as_caption=sent.as_caption,
+            )
 
 
 async def dispatch_job(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,16 +21,23 @@ from sqlalchemy.orm import selectinload
 from bot.domain.fieldwork import plan_checkin_checks
 from bot.domain.programme import Programme
 from bot.domain.reminders import (
+    INCIDENT_VALIDITY,
+    QUIET_TOO_LATE,
+    UNDELIVERED,
+    UNDELIVERED_VALIDITY,
     ExchangeSnapshot,
     Member,
     PhaseDates,
     PlannedPush,
     Rules,
     catch_up,
+    end_of_day_utc,
     is_quiet,
     next_allowed,
     plan_pushes,
+    who_is_told,
 )
+from bot.domain.timeline import AMSTERDAM
 from db.models import (
     OUTBOX_BLOCKED,
     OUTBOX_CANCELLED,
@@ -39,7 +47,11 @@ from db.models import (
     OUTBOX_SENT,
     OUTBOX_SKIPPED,
     STATUS_ACTIVE,
+    DateProposal,
     Exchange,
+    ExchangePhase,
+    Incident,
+    IncidentAction,
     Membership,
     OutboxMessage,
     SchoolHoliday,
@@ -48,6 +60,16 @@ from db.models import (
 
 # A row claimed longer ago than this belongs to a process that died while sending it.
 CLAIM_LEASE = timedelta(minutes=2)
+# A send whose outcome is unknown (Telegram may have delivered it) is tried again once: the
+# second uncertain outcome ends the row as sent-but-unconfirmed, so one message can show up
+# at most twice, and a message that may have arrived is never reported as failed.
+MAX_UNCERTAIN_SENDS = 2
+# How long a message between people waits by default when its subject gives no deadline.
+DEFAULT_VALIDITY = timedelta(days=2)
+# Reasons a row was not delivered, as given to the person who is told.
+REASON_TOO_LATE = "too_late"
+REASON_FAILED = "failed"
+REASON_BLOCKED = "blocked"
 BACKOFF = (
     timedelta(seconds=30),
     timedelta(minutes=2),
@@ -139,9 +161,13 @@ async def replan_exchange(
             .with_for_update()
         )
     }
+    # A row still in the plan whose time is over is not "no longer wanted": it stays for the
+    # dispatcher, which settles it as too late where coordinators can see it (and, for a
+    # day's schedule, tells them). Only rows the plan no longer has are cancelled.
+    planned = {p.dedupe_key for p in plan}
     created = updated = cancelled = 0
     for key, row in existing.items():
-        if key not in wanted and row.status == OUTBOX_PENDING:
+        if key not in planned and row.status == OUTBOX_PENDING:
             row.status = OUTBOX_CANCELLED
             row.updated_at = now
             cancelled += 1
@@ -221,13 +247,23 @@ async def enqueue(
     now: datetime,
     not_after: datetime | None = None,
     urgent: bool = False,
+    sender_id: int | None = None,
+    tz: ZoneInfo = AMSTERDAM,
 ) -> OutboxMessage | None:
-    """Queue a message to go out as soon as allowed; None if that key was queued before."""
+    """Queue a message to go out as soon as allowed; None if that key was queued before.
+
+    A message between people stays valid as long as its subject does (a date proposal until
+    its day is over), whatever `not_after` the caller guessed; `sender_id` (found from the
+    subject when not given) is who hears if it cannot be delivered.
+    """
     exists = await session.scalar(
         select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
     )
     if exists is not None:
         return None
+    subject_end = await _subject_deadline(
+        session, kind, payload, exchange_id, now=now, given=not_after, tz=tz
+    )
     row = _new_row(
         user_id=user_id,
         exchange_id=exchange_id,
@@ -235,13 +271,144 @@ async def enqueue(
         dedupe_key=dedupe_key,
         payload=payload,
         due_at=now,
-        not_after=not_after or now + timedelta(days=2),
+        not_after=subject_end or not_after or now + DEFAULT_VALIDITY,
         now=now,
         urgent=urgent,
     )
+    row.sender_id = sender_id
+    if sender_id is None and who_is_told(kind) == "sender":
+        row.sender_id = await _derived_sender(session, kind, payload, dedupe_key)
     session.add(row)
     await session.flush()
     return row
+
+
+async def _phase_day(
+    session: AsyncSession, exchange_id: int | None, phase_key: object
+) -> date | None:
+    if exchange_id is None or not isinstance(phase_key, str):
+        return None
+    return await session.scalar(
+        select(ExchangePhase.starts_on).where(
+            ExchangePhase.exchange_id == exchange_id, ExchangePhase.phase_key == phase_key
+        )
+    )
+
+
+async def _subject_deadline(
+    session: AsyncSession,
+    kind: str,
+    payload: dict[str, Any],
+    exchange_id: int | None,
+    *,
+    now: datetime,
+    given: datetime | None,
+    tz: ZoneInfo,
+) -> datetime | None:
+    """Until when a message between people is worth delivering, from what it is about.
+
+    A proposal can be agreed until its day is over; news that a date is fixed or declined
+    matters until that day has passed; an incident for a week. None: no rule for this kind.
+    """
+    day: date | None = None
+    if kind == "date_proposal" and "proposal" in payload:
+        proposal = await session.get(DateProposal, int(payload["proposal"]))
+        day = proposal.day if proposal is not None else None
+    elif kind in ("date_agreed", "date_declined"):
+        day = await _phase_day(session, exchange_id, payload.get("phase"))
+    elif kind.startswith("incident_"):
+        return max(given or now, now + INCIDENT_VALIDITY)
+    else:
+        return None
+    if day is None:
+        return None
+    end = end_of_day_utc(day, tz)
+    # A subject already over still gets its short default chance, so nothing is refused
+    # at the moment it is queued.
+    return end if end > now else now + DEFAULT_VALIDITY
+
+
+async def _derived_sender(
+    session: AsyncSession, kind: str, payload: dict[str, Any], dedupe_key: str
+) -> int | None:
+    """Who a message between people is from, when the caller did not say."""
+    if kind == "date_proposal" and "proposal" in payload:
+        proposal = await session.get(DateProposal, int(payload["proposal"]))
+        return proposal.proposed_by if proposal is not None else None
+    if kind == "date_declined" and dedupe_key.startswith("declined:"):
+        proposal = await session.get(DateProposal, int(dedupe_key.split(":")[1]))
+        return proposal.decided_by if proposal is not None else None
+    if kind.startswith("incident_") and "action" in payload:
+        action = await session.get(IncidentAction, int(payload["action"]))
+        return action.user_id if action is not None else None
+    if kind.startswith("incident_") and "incident" in payload:
+        incident = await session.get(Incident, int(payload["incident"]))
+        return incident.reported_by if incident is not None else None
+    return None
+
+
+async def _tell_undelivered(
+    session: AsyncSession, row: OutboxMessage, reason: str, *, now: datetime
+) -> None:
+    """Queue a notice for whoever must know that `row` will not reach its recipient.
+
+    The sender of a message between people; for a planned push that matters (a day's
+    schedule, a missing check-in) and for a message whose sender is unknown, the pair's
+    coordinator. Routine pushes and these notices themselves tell nobody.
+    """
+    whom = who_is_told(row.kind)
+    if whom is None or row.kind == UNDELIVERED:
+        return
+    targets: list[int] = []
+    if whom == "sender" and row.sender_id is not None:
+        targets = [row.sender_id]
+    if not targets and row.exchange_id is not None:
+        from bot.services.agreements import coordinators_of  # agreements imports this module
+
+        exchange = await session.get(Exchange, row.exchange_id)
+        if exchange is not None:
+            targets = [u.id for u in await coordinators_of(session, exchange)]
+    for target in targets:
+        if target == row.user_id:
+            continue
+        await enqueue(
+            session,
+            user_id=target,
+            exchange_id=row.exchange_id,
+            kind=UNDELIVERED,
+            dedupe_key=f"undelivered:{row.id}:{target}",
+            payload={
+                "row": row.id,
+                "kind": row.kind,
+                "to": row.user_id,
+                "reason": reason,
+                "about": dict(row.payload),
+            },
+            now=now,
+            not_after=now + UNDELIVERED_VALIDITY,
+            urgent=row.urgent,
+        )
+
+
+async def _settle(
+    session: AsyncSession, row: OutboxMessage, status: str, error: str, *, now: datetime
+) -> None:
+    """End a row without delivering it, and tell who must know (see _tell_undelivered)."""
+    row.status = status
+    row.last_error = error[:500]
+    row.updated_at = now
+    reason = {OUTBOX_BLOCKED: REASON_BLOCKED, OUTBOX_FAILED: REASON_FAILED}.get(
+        status, REASON_TOO_LATE
+    )
+    await _tell_undelivered(session, row, reason, now=now)
+
+
+def _unconfirmed(row: OutboxMessage, error: str, *, now: datetime) -> None:
+    """The row may have been delivered: it ends as sent, with why it is not certain."""
+    row.status = OUTBOX_SENT
+    row.sent_at = now
+    row.updated_at = now
+    row.last_error = f"delivery not confirmed: {error}"[:500]
 
 
 @dataclass(frozen=True)
@@ -315,23 +482,27 @@ async def claim_due(
     claimed: list[Claimed] = []
     for row in rows:
         row.updated_at = now
+        if row.status == OUTBOX_SENDING:
+            # Its process died after claiming it: it may have been sent. That is an
+            # uncertain send like a timeout, and is tried again at most once.
+            row.uncertain_sends += 1
+            if row.uncertain_sends >= MAX_UNCERTAIN_SENDS:
+                _unconfirmed(row, "the sending process stopped", now=now)
+                continue
         user = users.get(row.user_id)
         if user is None or user.blocked_at is not None:
-            row.status = OUTBOX_BLOCKED
-            row.last_error = "user has blocked the bot"
+            await _settle(session, row, OUTBOX_BLOCKED, "user has blocked the bot", now=now)
             continue
         decision = catch_up(row.kind, row.due_at, row.not_after, now)
         if not decision.send:
-            row.status = OUTBOX_SKIPPED
-            row.last_error = decision.reason
+            await _settle(session, row, OUTBOX_SKIPPED, decision.reason or "too_late", now=now)
             continue
         if not row.urgent:
             holidays = holidays_by_region.get(regions.get(row.exchange_id or 0), ())
             if is_quiet(now, rules, holidays):
                 later = next_allowed(now, rules, holidays)
                 if later > row.not_after:
-                    row.status = OUTBOX_SKIPPED
-                    row.last_error = "quiet hours until too late"
+                    await _settle(session, row, OUTBOX_SKIPPED, QUIET_TOO_LATE, now=now)
                 else:
                     row.status = OUTBOX_PENDING
                     row.next_attempt_at = later
@@ -355,7 +526,12 @@ async def claim_due(
 
 
 async def mark_sent(
-    session: AsyncSession, row_id: int, *, now: datetime, message_id: int | None
+    session: AsyncSession,
+    row_id: int,
+    *,
+    now: datetime,
+    message_id: int | None,
+    as_caption: bool | None = None,
 ) -> None:
     await session.execute(
         update(OutboxMessage)
@@ -365,9 +541,32 @@ async def mark_sent(
             sent_at=now,
             updated_at=now,
             telegram_message_id=message_id,
+            sent_as_caption=as_caption,
             last_error=None,
         )
     )
+
+
+async def mark_uncertain(
+    session: AsyncSession, row_id: int, error: str, *, now: datetime, max_attempts: int
+) -> str:
+    """A send whose outcome is unknown: try once more, or end it as sent-but-unconfirmed.
+
+    Counted on the row (uncertain_sends, shown in /berichten). Never marked failed: the
+    message may well have arrived.
+    """
+    row = await session.get(OutboxMessage, row_id, with_for_update=True)
+    if row is None:
+        return OUTBOX_FAILED
+    row.uncertain_sends += 1
+    if row.uncertain_sends >= MAX_UNCERTAIN_SENDS or row.attempts >= max_attempts:
+        _unconfirmed(row, error, now=now)
+        return row.status
+    row.status = OUTBOX_PENDING
+    row.last_error = f"outcome unknown: {error}"[:500]
+    row.updated_at = now
+    row.next_attempt_at = now + BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
+    return row.status
 
 
 async def mark_skipped(session: AsyncSession, row_id: int, reason: str, *, now: datetime) -> None:
@@ -394,7 +593,11 @@ async def mark_retry(
     row.last_error = error[:500]
     row.updated_at = now
     if row.attempts >= max_attempts:
-        row.status = OUTBOX_FAILED
+        if row.uncertain_sends:
+            # An earlier try may have delivered it: not a failure, just not confirmed.
+            _unconfirmed(row, error, now=now)
+        else:
+            await _settle(session, row, OUTBOX_FAILED, error, now=now)
         return row.status
     wait = retry_after or BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
     row.status = OUTBOX_PENDING
@@ -403,11 +606,15 @@ async def mark_retry(
 
 
 async def mark_failed(session: AsyncSession, row_id: int, error: str, *, now: datetime) -> None:
-    await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == row_id)
-        .values(status=OUTBOX_FAILED, last_error=error[:500], updated_at=now)
-    )
+    """Telegram refused the row for good (or it could not be written): whoever must know hears."""
+    row = await session.get(OutboxMessage, row_id, with_for_update=True)
+    if row is None:
+        return
+    if row.uncertain_sends:
+        # An earlier try may have delivered it: not a failure, just not confirmed.
+        _unconfirmed(row, error, now=now)
+    else:
+        await _settle(session, row, OUTBOX_FAILED, error, now=now)
 
 
 async def user_returned(session: AsyncSession, user_id: int, *, now: datetime) -> None:
@@ -432,14 +639,17 @@ async def mark_user_blocked(
     user = await session.get(User, user_id, with_for_update=True)
     if user is not None:
         user.blocked_at = now
-    await session.execute(
-        update(OutboxMessage)
+    rows = await session.scalars(
+        select(OutboxMessage)
         .where(
             OutboxMessage.user_id == user_id,
             or_(OutboxMessage.id == row_id, OutboxMessage.status == OUTBOX_PENDING),
         )
-        .values(status=OUTBOX_BLOCKED, last_error="user has blocked the bot", updated_at=now)
+        .order_by(OutboxMessage.id)
+        .with_for_update()
     )
+    for row in list(rows):
+        await _settle(session, row, OUTBOX_BLOCKED, "user has blocked the bot", now=now)
 
 
 async def counts(session: AsyncSession) -> dict[str, int]:
@@ -449,14 +659,32 @@ async def counts(session: AsyncSession) -> dict[str, int]:
     return {status: int(n) for status, n in rows}
 
 
+# Skip reasons that mean "arrived too late", as opposed to "no longer needed" (a decided
+# proposal, a ticked item): those are shown to coordinators in /berichten.
+LATE_REASONS = ("too_late", QUIET_TOO_LATE)
+
+
 async def recent_failures(session: AsyncSession, limit: int = 10) -> list[OutboxMessage]:
+    """The latest rows that did not reach their recipient: failed, blocked or too late."""
     rows = await session.scalars(
         select(OutboxMessage)
-        .where(OutboxMessage.status == OUTBOX_FAILED)
-        .order_by(OutboxMessage.updated_at.desc())
+        .where(
+            or_(
+                OutboxMessage.status.in_((OUTBOX_FAILED, OUTBOX_BLOCKED)),
+                (OutboxMessage.status == OUTBOX_SKIPPED)
+                & OutboxMessage.last_error.in_(LATE_REASONS),
+            )
+        )
+        .order_by(OutboxMessage.updated_at.desc(), OutboxMessage.id.desc())
         .limit(limit)
     )
     return list(rows)
+
+
+async def uncertain_count(session: AsyncSession) -> int:
+    """How many sends had an unknown outcome (each may have shown a message twice)."""
+    total = await session.scalar(select(func.coalesce(func.sum(OutboxMessage.uncertain_sends), 0)))
+    return int(total or 0)
 
 
 FINISHED = (OUTBOX_SENT, OUTBOX_FAILED, OUTBOX_BLOCKED, OUTBOX_SKIPPED, OUTBOX_CANCELLED)

@@ -2,9 +2,10 @@
 
 import asyncio
 
+import httpx
 import pytest
 from telegram import Bot
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.fake_telegram import FakeTelegram, polling
 
@@ -116,3 +117,48 @@ async def test_outage_and_recovery_on_the_same_port(tg: FakeTelegram, anna, echo
         assert tg.port == port
         reply = await tg.wait_for_message(anna.id, after_message_id=tg.last_message_id(anna.id))
     assert reply.text == "Je zei: twee"
+
+
+async def test_a_slow_answer_still_delivers_after_the_client_gave_up(
+    bot: Bot, tg: FakeTelegram, anna
+):
+    tg.delay_next("sendMessage", 0.3)
+    with pytest.raises(TimedOut):
+        await bot.send_message(anna.id, "traag", read_timeout=0.05)
+    call = await tg.wait_for_call("sendMessage")
+    assert call.ok
+    assert [m.text for m in tg.messages(anna.id)] == ["traag"]
+
+
+async def test_dropped_connection_after_the_message_was_stored(bot: Bot, tg: FakeTelegram, anna):
+    tg.drop_next("sendMessage")
+    with pytest.raises(NetworkError) as raised:
+        await bot.send_message(anna.id, "weg?")
+    assert isinstance(raised.value.__cause__, httpx.RemoteProtocolError)
+    assert [m.text for m in tg.messages(anna.id)] == ["weg?"]
+    # Only the next call: the following one is answered.
+    await bot.send_message(anna.id, "weer goed")
+    assert [m.text for m in tg.messages(anna.id)] == ["weg?", "weer goed"]
+
+
+async def test_a_fault_for_one_chat_leaves_others_alone(bot: Bot, tg: FakeTelegram, anna):
+    bert = tg.user(3004, "Bert")
+    tg.open_chat(bert)
+    tg.fail_next("sendMessage", status=500, chat_id=bert.id)
+    await bot.send_message(anna.id, "voor Anna")
+    with pytest.raises(NetworkError):
+        await bot.send_message(bert.id, "voor Bert")
+    await bot.send_message(bert.id, "voor Bert")
+    assert [m.text for m in tg.messages(bert.id)] == ["voor Bert"]
+
+
+async def test_lengths_are_utf16_units_after_parsing(bot: Bot, tg: FakeTelegram, anna):
+    # 600 emoji are 600 characters but 1,200 UTF-16 units: too long for a caption.
+    photo = tg.photo_file_id()
+    with pytest.raises(BadRequest, match=r"(?i)caption is too long"):
+        await bot.send_photo(anna.id, photo, caption="🦆" * 600)
+    # Tags and entities do not count: 1,024 visible units in bold fit.
+    await bot.send_photo(anna.id, photo, caption="<b>" + "&amp;" * 1024 + "</b>", parse_mode="HTML")
+    with pytest.raises(BadRequest, match=r"(?i)message is too long"):
+        await bot.send_message(anna.id, "😀" * 2049)
+    await bot.send_message(anna.id, "<i>" + "x" * 4096 + "</i>", parse_mode="HTML")

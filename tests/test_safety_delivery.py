@@ -1,0 +1,460 @@
+"""Issue 7, points 4, 6 and 7: every message arrives whole, none is lost silently, and a
+timeout is not a failure.
+
+Through the real bot and the fake Bot API, which refuses texts over 4,096 and captions over
+1,024 UTF-16 units after HTML parsing, as Telegram does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from bot.delivery import CAPTION_LIMIT, TEXT_LIMIT, split_message, utf16_len, visible_len
+from bot.fake_telegram import BotMessage
+from bot.services import importer, outbox
+from db.models import (
+    CheckIn,
+    DateProposal,
+    ExchangePhase,
+    Incident,
+    IncidentAction,
+    OutboxMessage,
+)
+from tests.conftest import AMS, START, make_settings
+from tests.flows import Pair, only, pair
+from tests.harness import Harness
+
+SORRY = "Sorry"
+
+
+def assert_fits(messages: Sequence[BotMessage]) -> None:
+    for message in messages:
+        limit = CAPTION_LIMIT if (message.photo or message.document) else TEXT_LIMIT
+        assert utf16_len(message.text or "") <= limit
+
+
+# -- point 4: one length rule -----------------------------------------------------------------
+
+
+def test_split_measures_like_telegram_and_loses_nothing() -> None:
+    line = "<b>Jan</b> zag een eend 🦆 &amp; een zwaan — echt waar"
+    text = "\n".join(f"{n}. {line}" for n in range(300))
+    parts = split_message(text)
+    assert len(parts) > 1
+    assert all(visible_len(p) <= TEXT_LIMIT for p in parts)
+    # Every line is whole in exactly one part, with its tags balanced.
+    for n in range(300):
+        assert sum(p.split("\n").count(f"{n}. {line}") for p in parts) == 1
+    # A tag open across a split is closed and opened again; a long line is cut between words.
+    long_line = "<i>" + " ".join(["woord"] * 2000) + "</i>"
+    pieces = split_message(long_line)
+    assert all(p.startswith("<i>") and p.endswith("</i>") for p in pieces)
+    assert " ".join(p[3:-4].strip() for p in pieces).split(" ") == ["woord"] * 2000
+    # 600 emoji are 1,200 UTF-16 units: too long for a caption though only 600 characters.
+    assert visible_len("🦆" * 600) == 1200 and len("🦆" * 600) < CAPTION_LIMIT
+
+
+async def report_incident(h: Harness, p: Pair, description: str) -> None:
+    b = p.begeleider
+    replies = await h.send(b, "/incident")
+    await h.press(b, replies[-1], "Schade")
+    await h.press(b, h.tg.last_message(b.id), "Hoog")  # type: ignore[arg-type]
+    await h.press(b, h.tg.last_message(b.id), "Geen team / weet niet")  # type: ignore[arg-type]
+    await h.send(b, description)
+    mark = h.tg.last_message_id(b.id)
+    await h.processed(h.tg.push_photo(b, caption=None))
+    confirm = h.tg.messages_since(b.id, mark)[-1]
+    await h.press(b, confirm, "Versturen")
+
+
+async def test_incident_with_photo_and_long_text_reaches_everyone_whole(harness: Harness) -> None:
+    h = harness
+    p = await pair(h)
+    # Under 1,024 characters, but over 1,024 UTF-16 units: the emoji count double.
+    description = " ".join(["Ruit kapot 🪟🔨🪟🔨"] * 60)
+    assert len(description) < CAPTION_LIMIT < utf16_len(description)
+    await h.run_until(datetime(2027, 2, 10, 9, 0, tzinfo=AMS))  # exchange day 1
+    await report_incident(h, p, description)
+    await h.run_until(h.clock.now() + timedelta(minutes=1))
+    assert await h.pushes("failed") == []
+    for person in (p.coordinator, p.teacher_a, p.teacher_b):
+        messages = [m for m in h.tg.messages(person.id) if m.photo or "Melding #" in m.text]
+        photo = next(m for m in messages if m.photo is not None)
+        after = [m for m in messages if m.message_id > photo.message_id]
+        text = "\n".join(m.text or "" for m in after)
+        assert description in text, person.first_name
+        # The buttons are on the last message, which the outbox row points at.
+        assert after[-1].button_texts
+    async with h.db.read() as session:  # type: ignore[union-attr]
+        rows = list(
+            await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.kind == "incident_alert")
+            )
+        )
+    assert rows and all(r.sent_as_caption is False and r.telegram_message_id for r in rows)
+
+
+async def import_pairs(h: Harness, count: int, start: date) -> list[int]:
+    assert h.db is not None and h.context is not None
+    lines = ["programme;city;start_date;school_a;class_a;size_a;school_b;class_b;size_b;region"]
+    for n in range(count):
+        lines.append(
+            f"standaard;Utrecht;{start:%d-%m-%Y};Basisschool De Regenboog {n};groep 8;"
+            f"{20 + n % 9};Openbare Basisschool Het Kompas {n};groep 7/8;{21 + n % 7};midden"
+        )
+    today = h.clock.now().astimezone(AMS).date()
+    parsed = importer.parse_csv("\n".join(lines) + "\n", h.context.programmes, today)
+    assert not parsed.problems, parsed.problems
+    async with h.db.write() as session:
+        return await importer.import_rows(
+            session, parsed.rows, h.context.programmes, now=h.clock.now()
+        )
+
+
+async def test_long_lists_are_split_not_sorry(harness: Harness) -> None:
+    """/klas with 37 pairs and /vandaag on a day with 37 exchange days."""
+    h = harness
+    coordinator = h.user(1000, "Carla", username="carla_wimw")
+    await h.send(coordinator, "/start")
+    ids = await import_pairs(h, 37, date(2027, 2, 1))
+    replies = await h.send(coordinator, "/klas")
+    assert not any(SORRY in m.text for m in replies)
+    assert len(replies) > 2  # the list in several messages, then how to change a size
+    assert_fits(replies)
+    text = "\n".join(m.text for m in replies)
+    for exchange_id in ids:
+        assert f"#{exchange_id} A" in text or f"#{exchange_id}" in text
+    assert "Het Kompas 36" in text
+    async with h.db.read() as session:  # type: ignore[union-attr]
+        day = await session.scalar(
+            select(ExchangePhase.starts_on).where(
+                ExchangePhase.exchange_id == ids[0], ExchangePhase.phase_key == "exchange_day_1"
+            )
+        )
+    assert day is not None
+    h.clock.set(datetime.combine(day, datetime.min.time(), tzinfo=AMS) + timedelta(hours=10))
+    replies = await h.send(coordinator, "/vandaag")
+    assert not any(SORRY in m.text for m in replies)
+    assert len(replies) > 1
+    assert_fits(replies)
+    text = "\n".join(m.text for m in replies)
+    assert "De Regenboog 0" in text and "De Regenboog 36" in text
+
+
+async def test_programme_with_two_long_evaluations_is_split(harness: Harness) -> None:
+    h = harness
+    p = await pair(h)
+    remarks = [
+        " ".join([f"Dag {n}: de kinderen werkten goed samen 👍 en vroegen door."] * 45)
+        for n in (1, 2)
+    ]
+    async with h.db.write() as session:  # type: ignore[union-attr]
+        for n, remark in enumerate(remarks, start=1):
+            at = h.clock.now() - timedelta(days=n)
+            session.add(
+                CheckIn(
+                    exchange_id=p.exchange_id,
+                    phase_key=f"exchange_day_{n}",
+                    day=at.date(),
+                    user_id=p.begeleider.id,
+                    checked_in_at=at,
+                    checked_out_at=at + timedelta(hours=5),
+                    rating=4,
+                    tension=False,
+                    remarks=remark,
+                )
+            )
+    replies = await h.send(p.coordinator, "/programma")
+    assert not any(SORRY in m.text for m in replies)
+    assert len(replies) > 1
+    assert_fits(replies)
+    text = " ".join(m.text for m in replies)
+    for remark in remarks:
+        # Split between words only: every word of each evaluation is there, in order.
+        assert " ".join(remark.split()) in " ".join(text.split())
+
+
+# -- point 6: nothing lost silently -------------------------------------------------------------
+
+
+async def propose(h: Harness, p: Pair, day_button: str = "donderdag 11 februari") -> None:
+    question = only(await h.send(p.teacher_a, "/datum"))
+    day = only(await h.press(p.teacher_a, question, "Uitwisselingsdag 1"))
+    await h.press(p.teacher_a, day, day_button)
+    await h.press(p.teacher_a, h.tg.last_message(p.teacher_a.id), "08:45")  # type: ignore[arg-type]
+
+
+async def test_friday_evening_proposal_reaches_the_other_teacher_on_monday(
+    harness: Harness,
+) -> None:
+    h = harness
+    p = await pair(h)
+    await h.run_until(datetime(2027, 1, 29, 21, 0, tzinfo=AMS))
+    h.clock.set(datetime(2027, 1, 29, 21, 30, tzinfo=AMS))  # Friday evening
+    await propose(h, p)
+    mark = h.tg.last_message_id(p.teacher_b.id)
+    await h.run_until(datetime(2027, 2, 1, 9, 0, tzinfo=AMS))
+    proposals = [m for m in h.tg.messages_since(p.teacher_b.id, mark) if "stelt voor" in m.text]
+    assert len(proposals) == 1 and proposals[0].button_texts
+    assert ("date_proposal", "2027-02-01 07:00") in [
+        (x.kind, x.local) for x in await h.pushes() if x.user_id == p.teacher_b.id
+    ]
+
+
+TOLD_SENDER = ("date_proposal", "date_agreed", "date_declined", "incident_seen", "incident_solved")
+TOLD_REPORTER = ("incident_alert", "incident_repeat", "incident_update")
+TOLD_COORDINATOR = ("day_schedule", "checkin_missing")
+ROUTINE = ("digest", "follow_up", "checklist_nag")
+
+
+async def rows_of_every_kind(h: Harness, p: Pair) -> dict[str, int]:
+    """One row of every kind for teacher B, each with a subject that still stands."""
+    assert h.db is not None
+    now = h.clock.now()
+    await propose(h, p)
+    async with h.db.write() as session:
+        proposal = await session.scalar(select(DateProposal))
+        assert proposal is not None
+        phase = await session.scalar(
+            select(ExchangePhase).where(
+                ExchangePhase.exchange_id == p.exchange_id,
+                ExchangePhase.phase_key == "exchange_day_1",
+            )
+        )
+        assert phase is not None
+        incident = Incident(
+            exchange_id=p.exchange_id,
+            reported_by=p.begeleider.id,
+            category="damage",
+            severity="medium",
+            description="Ruit gebarsten",
+            status="open",
+            created_at=now,
+        )
+        session.add(incident)
+        await session.flush()
+        # Teacher A took the alarm up and solved it; the reporter (here: teacher B) is told.
+        seen = IncidentAction(incident_id=incident.id, user_id=p.teacher_a.id, action="ack", at=now)
+        solved = IncidentAction(
+            incident_id=incident.id,
+            user_id=p.teacher_a.id,
+            action="resolve",
+            note="Opgeruimd",
+            at=now,
+        )
+        session.add_all([seen, solved])
+        await session.flush()
+        payloads: dict[str, dict[str, Any]] = {
+            "date_agreed": {"phase": "exchange_day_1"},
+            "date_declined": {"phase": "exchange_day_1", "by": "Anouk"},
+            "incident_alert": {"incident": incident.id},
+            "incident_repeat": {"incident": incident.id},
+            "incident_update": {"incident": incident.id, "note": "Glas opgeruimd"},
+            "incident_seen": {"incident": incident.id, "action": seen.id},
+            "incident_solved": {"incident": incident.id, "action": solved.id},
+            "day_schedule": {"phase": "exchange_day_1", "date": phase.starts_on.isoformat()},
+            "checkin_missing": {"phase": "exchange_day_1", "date": phase.starts_on.isoformat()},
+            "digest": {"week": "2027-02-01"},
+            "follow_up": {},
+            "checklist_nag": {"deadline": "2027-02-01", "items": ["parents_informed"]},
+        }
+        senders = {"date_agreed": p.teacher_a.id, "date_declined": p.teacher_a.id}
+        for kind, payload in payloads.items():
+            await outbox.enqueue(
+                session,
+                user_id=p.teacher_b.id,
+                exchange_id=p.exchange_id,
+                kind=kind,
+                dedupe_key=f"test:{kind}",
+                payload=payload,
+                now=now,
+                sender_id=senders.get(kind),
+            )
+        rows = {
+            r.kind: r.id
+            for r in await session.scalars(
+                select(OutboxMessage).where(
+                    OutboxMessage.user_id == p.teacher_b.id, OutboxMessage.status == "pending"
+                )
+            )
+            if r.kind in (*TOLD_SENDER, *TOLD_REPORTER, *TOLD_COORDINATOR, *ROUTINE)
+        }
+    assert set(rows) == {*TOLD_SENDER, *TOLD_REPORTER, *TOLD_COORDINATOR, *ROUTINE}
+    return rows
+
+
+WHAT = {
+    "date_proposal": "je datumvoorstel voor Uitwisselingsdag 1",
+    "date_agreed": "het bericht dat de datum voor Uitwisselingsdag 1 vastligt",
+    "date_declined": "je afwijzing van het datumvoorstel voor Uitwisselingsdag 1",
+    "incident_alert": "de melding van incident #",
+    "incident_repeat": "de herhaalde melding van incident #",
+    "incident_update": "de aanvulling op incident #",
+    "incident_seen": "hebt gezien",
+    "incident_solved": "hebt opgelost",
+    "day_schedule": "het dagprogramma van",
+    "checkin_missing": "de waarschuwing dat begeleiders nog niet ingecheckt waren",
+}
+
+
+@pytest.mark.parametrize("way", ["too_late", "quiet_hours", "failed", "blocked"])
+async def test_every_kind_late_in_every_way_is_heard_of(
+    database: object, database_url: str, way: str
+) -> None:
+    async with Harness(database_url, start=START, make_settings=make_settings) as h:
+        p = await pair(h)
+        # Everything planned so far goes out first; then nothing else is due for a while.
+        await h.run_until(datetime(2027, 1, 20, 10, 0, tzinfo=AMS))
+        if way == "quiet_hours":
+            h.clock.set(datetime(2027, 1, 22, 21, 30, tzinfo=AMS))  # Friday evening
+        rows = await rows_of_every_kind(h, p)
+        assert h.db is not None
+        now = h.clock.now()
+        async with h.db.write() as session:
+            if way == "too_late":
+                values: dict[str, Any] = {
+                    "due_at": now - timedelta(days=3),
+                    "next_attempt_at": now - timedelta(days=3),
+                    "not_after": now - timedelta(days=1),
+                }
+            elif way == "quiet_hours":
+                values = {"not_after": now + timedelta(hours=1), "urgent": False}
+            else:
+                values = {}
+            if values:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(rows.values()))
+                    .values(**values)
+                )
+        if way == "failed":
+            h.tg.fail_next("sendMessage", status=500, times=100, chat_id=p.teacher_b.id)
+            h.tg.fail_next("sendPhoto", status=500, times=100, chat_id=p.teacher_b.id)
+        if way == "blocked":
+            h.tg.block_user(p.teacher_b.id)
+        marks = {
+            u.id: h.tg.last_message_id(u.id) for u in (p.teacher_a, p.begeleider, p.coordinator)
+        }
+        await h.run_until(h.clock.now() + timedelta(days=4))
+        async with h.db.read() as session:
+            settled = {
+                r.kind: r
+                for r in await session.scalars(
+                    select(OutboxMessage).where(OutboxMessage.id.in_(rows.values()))
+                )
+            }
+        for kind in (*TOLD_SENDER, *TOLD_REPORTER, *TOLD_COORDINATOR):
+            assert settled[kind].status in ("skipped", "failed", "blocked"), (kind, way)
+        heard = {
+            who.id: "\n".join(m.text for m in h.tg.messages_since(who.id, marks[who.id]))
+            for who in (p.teacher_a, p.begeleider, p.coordinator)
+        }
+        for kind in TOLD_SENDER:
+            assert WHAT[kind] in heard[p.teacher_a.id], (kind, way, heard[p.teacher_a.id])
+        for kind in TOLD_REPORTER:
+            assert WHAT[kind] in heard[p.begeleider.id], (kind, way, heard[p.begeleider.id])
+        for kind in TOLD_COORDINATOR:
+            assert WHAT[kind] in heard[p.coordinator.id], (kind, way, heard[p.coordinator.id])
+        for text in heard.values():
+            assert "Niet aangekomen" in text and "Bas" in text
+        # Routine pushes tell nobody, but the coordinator sees in /berichten what did not go.
+        status = "\n".join(m.text for m in await h.send(p.coordinator, "/berichten"))
+        for kind in ROUTINE:
+            if settled[kind].status != "sent":
+                assert f"{kind} aan {p.teacher_b.id}" in status, (kind, status)
+
+
+# -- point 7: timeouts are not failures ---------------------------------------------------------
+
+
+async def proposal_copies(h: Harness, p: Pair) -> int:
+    return sum("stelt voor" in m.text for m in h.tg.messages(p.teacher_b.id))
+
+
+async def proposal_row(h: Harness) -> OutboxMessage:
+    assert h.db is not None
+    async with h.db.read() as session:
+        row = await session.scalar(
+            select(OutboxMessage).where(OutboxMessage.kind == "date_proposal")
+        )
+    assert row is not None
+    return row
+
+
+async def wait_for_copies(h: Harness, p: Pair, copies: int) -> None:
+    """Until the fake has stored `copies` proposals for teacher B (held answers finish later)."""
+    for _ in range(copies):
+        await h.tg.wait_for_call(
+            "sendMessage",
+            lambda c: (
+                c.params.get("chat_id") == p.teacher_b.id
+                and "stelt voor" in str(c.params.get("text"))
+            ),
+            timeout=10,
+        )
+
+
+@pytest.mark.parametrize("slow_calls", [1, 5])
+async def test_a_slow_answer_is_tried_once_more_and_never_failed(
+    database: object, database_url: str, slow_calls: int
+) -> None:
+    async with Harness(
+        database_url, start=START, make_settings=make_settings, send_read_timeout_seconds=0.2
+    ) as h:
+        p = await pair(h)
+        await propose(h, p)
+        # Telegram is slow (for one call, or for a whole minute): each answer comes after
+        # the client has given up, but the message is delivered.
+        h.tg.delay_next("sendMessage", 0.6, times=slow_calls)
+        await h.dispatch()
+        await wait_for_copies(h, p, 1)
+        row = await proposal_row(h)
+        assert row.status == "pending" and row.uncertain_sends == 1
+        await h.run_until(h.clock.now() + timedelta(hours=2))
+        await wait_for_copies(h, p, 1)
+        row = await proposal_row(h)
+        assert row.status == "sent"  # never failed: it may well have arrived
+        assert await proposal_copies(h, p) == 2  # at most one duplicate
+        if slow_calls == 1:
+            assert row.uncertain_sends == 1 and row.last_error is None
+        else:
+            assert row.uncertain_sends == 2 and "not confirmed" in (row.last_error or "")
+        assert await h.pushes("failed") == []
+        h.tg.reset()  # the rest of the slow minute is over
+        status = only(await h.send(p.coordinator, "/berichten")).text
+        assert (
+            f"Verzending onzeker (bericht kan dubbel zijn aangekomen): {row.uncertain_sends}"
+            in status
+        )
+
+
+@pytest.mark.parametrize("drops", [1, 2])
+async def test_a_dropped_connection_after_delivery_is_not_a_failure(
+    harness: Harness, drops: int
+) -> None:
+    h = harness
+    p = await pair(h)
+    await propose(h, p)
+    h.tg.drop_next("sendMessage", times=drops)
+    await h.run_until(h.clock.now() + timedelta(hours=2))
+    row = await proposal_row(h)
+    assert row.status == "sent" and row.uncertain_sends == drops
+    assert await proposal_copies(h, p) == 2
+    assert await h.pushes("failed") == []
+
+
+async def test_connection_refused_is_retried_normally(harness: Harness) -> None:
+    """Nothing reached Telegram: no uncertainty, the usual retries, one copy."""
+    h = harness
+    p = await pair(h)
+    await propose(h, p)
+    h.tg.fail_next("sendMessage", status=502, times=2)
+    await h.run_until(h.clock.now() + timedelta(hours=1))
+    row = await proposal_row(h)
+    assert row.status == "sent" and row.uncertain_sends == 0
+    assert await proposal_copies(h, p) == 1
