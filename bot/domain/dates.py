@@ -83,15 +83,15 @@ _NL_WEEKDAYS = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zater
 _EN_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 _WORD = r"[a-zà-ÿ]+"
-_DAY = r"(?P<day>\d{1,2})(?:e|ste|de|st|nd|rd|th)?"
-_YEAR = r"(?P<year>\d{4}|'?\d{2})"
+_DAY = r"(?P<day>[0-9]{1,2})(?:e|ste|de|st|nd|rd|th)?"
+_YEAR = r"(?P<year>[0-9]{4}|'?[0-9]{2})"
 _WEEKDAY_PREFIX = rf"(?:(?P<weekday>{_WORD})\.?,?\s+)?"
 
-_ISO = re.compile(r"(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})")
+_ISO = re.compile(r"(?P<year>[0-9]{4})-(?P<month>[0-9]{1,2})-(?P<day>[0-9]{1,2})")
 _NUMERIC = re.compile(
     _WEEKDAY_PREFIX
-    + r"(?P<day>\d{1,2})\s*(?P<sep>[-/.])\s*(?P<month>\d{1,2})"
-    + r"(?:\s*(?P=sep)\s*(?P<year>\d{4}|\d{2}))?"
+    + r"(?P<day>[0-9]{1,2})\s*(?P<sep>[-/.])\s*(?P<month>[0-9]{1,2})"
+    + r"(?:\s*(?P=sep)\s*(?P<year>[0-9]{4}|[0-9]{2}))?"
 )
 _DAY_MONTH = re.compile(_WEEKDAY_PREFIX + _DAY + rf"\s+(?P<month>{_WORD})\.?(?:,?\s+{_YEAR})?")
 _MONTH_DAY = re.compile(
@@ -99,7 +99,7 @@ _MONTH_DAY = re.compile(
 )
 
 _TIME = re.compile(
-    r"(?P<hour>\d{1,2})(?:\s*[:.]\s*(?P<minute>\d{2}))?"
+    r"(?P<hour>[0-9]{1,2})(?:\s*[:.]\s*(?P<minute>[0-9]{2}))?"
     r"\s*(?P<suffix>u|uur|h|am|pm|a\.m\.|p\.m\.)?"
 )
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from bot.domain.holidays import REGIONS
+from bot.domain.names import name_key
+from bot.domain.numbers import MAX_ID, clean_text, read_int
 
 MIN_CLASS_SIZE = 1
 MAX_CLASS_SIZE = 40
@@ -24,8 +26,8 @@ class InputError(ValueError):
 
 
 def clean_name(text: str, *, min_len: int = 2, max_len: int = 100) -> str:
-    """A name as typed, trimmed and with inner whitespace folded."""
-    value = " ".join(text.split())
+    """A name as typed (in the chat or a CSV file), trimmed and with inner whitespace folded."""
+    value = " ".join(clean_text(text).split())
     if len(value) < min_len:
         raise InputError("input.name_too_short", min=min_len)
     if len(value) > max_len:
@@ -61,10 +63,9 @@ def clean_class_name(text: str) -> str:
 
 
 def clean_class_size(text: str | int) -> int:
-    raw = str(text).strip()
-    if not raw.isdigit():
+    size = read_int(str(text), lo=0, hi=MAX_ID)
+    if size is None:
         raise InputError("input.size_not_number", min=MIN_CLASS_SIZE, max=MAX_CLASS_SIZE)
-    size = int(raw)
     if not MIN_CLASS_SIZE <= size <= MAX_CLASS_SIZE:
         raise InputError("input.size_out_of_range", min=MIN_CLASS_SIZE, max=MAX_CLASS_SIZE)
     return size
@@ -82,7 +83,7 @@ def check_start_date(start: date, today: date) -> date:
 
 
 def same_school(name_a: str, name_b: str) -> bool:
-    return name_a.casefold() == name_b.casefold()
+    return name_key(name_a) == name_key(name_b)
 
 
 @dataclass

@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler
 
 from bot.domain.exchange_input import InputError, clean_class_size
+from bot.domain.numbers import read_id
 from bot.domain.permissions import Action
 from bot.handlers.common import Context, Unit, send, unit_of_work
 from bot.menus import aliases
@@ -55,8 +56,9 @@ async def class_size(update: Update, context: Context) -> None:
         raw_size = args[-1] if args else ""
         if len(args) == 1:
             target = await _teacher_side(uow)
-        elif len(args) == 3 and args[0].lstrip("#").isdigit() and args[1].upper() in ("A", "B"):
-            target = (int(args[0].lstrip("#")), args[1].upper())
+        elif len(args) == 3 and args[1].upper() in ("A", "B"):
+            exchange_id = read_id(args[0].lstrip("#"))
+            target = (exchange_id, args[1].upper()) if exchange_id is not None else None
         if not args:
             replies = await _sizes(uow)
         elif target is None:
@@ -70,11 +72,11 @@ async def _change(uow: Unit, target: tuple[int, str], raw_size: str) -> list[Rep
     exchange_id, side = target
     try:
         size = clean_class_size(raw_size)
-        await auth.require_exchange(uow.session, uow.user, Action.VIEW_EXCHANGE, exchange_id)
+        await auth.require_exchange(uow.session, uow.user, Action.CHANGE_CLASS, exchange_id)
     except InputError as problem:
         return [Reply(problem.key, problem.params), Reply("classes.usage")]
-    except auth.NotAllowed:
-        return [Reply("auth.not_allowed")]
+    except auth.NotAllowed as refusal:
+        return [Reply(refusal.key)]
     roles = await exchanges.memberships_of(uow.session, uow.user.id, exchange_id)
     teaches = any(m.role == ROLE_TEACHER and m.side == side for m in roles)
     if not (teaches or uow.user.is_coordinator):

@@ -6,16 +6,19 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import presenters
+from bot.domain.numbers import read_id
 from bot.domain.permissions import Action
 from bot.handlers.common import (
     Context,
     Unit,
     answer_callback,
+    button_id,
     clear_buttons,
     exchange_button,
     exchange_command,
     register_dialog,
     send,
+    typed_text,
     unit_of_work,
 )
 from bot.menus import aliases
@@ -54,8 +57,9 @@ async def _created_replies(exchange_id: int) -> list[Reply]:
 async def wizard_text(update: Update, context: Context) -> None:
     """A typed answer in the /nieuw conversation."""
     message = update.effective_message
-    assert message is not None and message.text is not None
+    assert message is not None
     chat_id = message.chat_id
+    typed = typed_text(update)
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
         current = await dialogs.current(uow.session, chat_id, now=uow.app.clock.now(), lock=True)
@@ -70,7 +74,7 @@ async def wizard_text(update: Update, context: Context) -> None:
             outcome = await new_exchange.on_text(
                 uow.session,
                 current,
-                message.text,
+                typed,
                 programmes=uow.app.programmes,
                 now=uow.app.clock.now(),
                 tz=uow.app.settings.tz,
@@ -114,10 +118,10 @@ async def wizard_button(update: Update, context: Context) -> None:
     if outcome is None:
         # A button of an earlier question or of a finished conversation: say so, change nothing.
         await answer_callback(update, context, lang, "common.button_expired")
-        await clear_buttons(update)
+        await clear_buttons(update, context)
         return
     await answer_callback(update, context, lang)
-    await clear_buttons(update)
+    await clear_buttons(update, context)
     replies = list(outcome.replies)
     if created_id is not None:
         replies.extend(await _created_replies(created_id))
@@ -161,14 +165,14 @@ async def programme_chosen(update: Update, context: Context) -> None:
 
 async def archive(update: Update, context: Context) -> None:
     """Ask to archive a finished or cancelled pair: `/archiveren 12`."""
-    arg = context.args[0].lstrip("#") if context.args else ""
+    exchange_id = read_id(context.args[0].lstrip("#")) if context.args else None
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
         replies = [Reply("archive.usage")]
-        if arg.isdigit():
+        if exchange_id is not None:
             try:
                 exchange = await auth.require_exchange(
-                    uow.session, uow.user, Action.ARCHIVE, int(arg)
+                    uow.session, uow.user, Action.ARCHIVE, exchange_id
                 )
             except auth.NotAllowed:
                 replies = [Reply("auth.not_allowed")]
@@ -188,14 +192,14 @@ async def archive_confirmed(update: Update, context: Context) -> None:
     """Archive the pair: it leaves every overview and nothing more is sent for it."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    raw = query.data.removeprefix(ARCHIVE_PREFIX)
+    exchange_id = button_id(query.data, ARCHIVE_PREFIX)
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
         done = None
-        if raw.isdigit():
+        if exchange_id is not None:
             try:
                 exchange = await auth.require_exchange(
-                    uow.session, uow.user, Action.ARCHIVE, int(raw)
+                    uow.session, uow.user, Action.ARCHIVE, exchange_id
                 )
             except auth.NotAllowed:
                 exchange = None
@@ -214,7 +218,7 @@ async def archive_confirmed(update: Update, context: Context) -> None:
         await answer_callback(update, context, lang, "auth.not_allowed")
         return
     await answer_callback(update, context, lang)
-    await clear_buttons(update)
+    await clear_buttons(update, context)
     await send(update, context, lang, [done])
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Dialog
+from bot.domain.numbers import MAX_ID, read_id, read_int
+from db.models import STATUS_ARCHIVED, CheckIn, Dialog, Exchange, Incident
 
 # A conversation left alone this long is forgotten rather than resumed out of the blue.
 DIALOG_TTL = timedelta(hours=24)
@@ -28,7 +29,35 @@ async def lookup(
         await session.delete(dialog)
         await session.flush()
         return None, kind
+    if await _about_archived_pair(session, dialog):
+        # An archived pair is read-only: its open questions and keypads end here.
+        await session.delete(dialog)
+        await session.flush()
+        return None, ARCHIVED
     return dialog, None
+
+
+# What `lookup` reports when it ended a conversation because its pair was archived.
+ARCHIVED = "archived"
+
+
+async def _about_archived_pair(session: AsyncSession, dialog: Dialog) -> bool:
+    """Whether the conversation is about an archived pair (directly, or through an incident
+    or a check-in of it). Read without locks: the pair's own lock is taken by the write."""
+    data = dialog.data or {}
+    exchange_id = data.get("exchange")
+    if exchange_id is None and isinstance(data.get("incident"), int):
+        exchange_id = await session.scalar(
+            select(Incident.exchange_id).where(Incident.id == data["incident"])
+        )
+    if exchange_id is None and isinstance(data.get("checkin"), int):
+        exchange_id = await session.scalar(
+            select(CheckIn.exchange_id).where(CheckIn.id == data["checkin"])
+        )
+    if not isinstance(exchange_id, int):
+        return False
+    status = await session.scalar(select(Exchange.status).where(Exchange.id == exchange_id))
+    return status == STATUS_ARCHIVED
 
 
 async def current(
@@ -86,15 +115,27 @@ def button_data(prefix: str, dialog: Dialog, value: str) -> str:
 def parse_button(data: str, prefix: str) -> tuple[int, str] | None:
     """'<prefix>:<version>:<value>' → (version, value), or None when malformed."""
     parts = data.split(":", 2)
-    if len(parts) != 3 or parts[0] != prefix or not parts[1].isdigit():
+    version = read_id(parts[1]) if len(parts) == 3 and parts[0] == prefix else None
+    if version is None:
         return None
-    return int(parts[1]), parts[2]
+    return version, parts[2]
 
 
 def chosen(dialog: Dialog, value: str) -> int | None:
     """The id picked with an 'x:<id>' button, if it is one of the dialog's offered choices."""
     raw = value.removeprefix("x:")
-    if raw == value or not raw.isdigit():
+    picked = read_id(raw) if raw != value else None
+    if picked is None:
         return None
-    picked = int(raw)
     return picked if picked in {choice[0] for choice in dialog.data.get("choices", [])} else None
+
+
+# Marks a 'Meer…' button of a paged list: '<prefix>+<offset>' (or 'x:+<offset>' in a dialog).
+MORE = "+"
+
+
+def page_of(value: str) -> int | None:
+    """The offset a 'Meer…' button asks for ('+10'), or None when it is not one."""
+    if not value.startswith(MORE):
+        return None
+    return read_int(value[len(MORE) :], lo=0, hi=MAX_ID)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.domain.exchange_input import ExchangeInput, SideInput
+from bot.domain.names import name_key
 from bot.domain.programme import Programme
 from bot.domain.timeline import plan_phases
 from db.models import (
@@ -32,19 +33,18 @@ _FULL = (
 async def known_cities(session: AsyncSession, limit: int = 12) -> list[str]:
     """Cities that already have schools, most used first."""
     rows = await session.execute(
-        select(School.city, func.count(School.id).label("n"))
-        .group_by(School.city)
-        .order_by(func.count(School.id).desc(), School.city)
+        select(func.min(School.city), func.count(School.id).label("n"))
+        .group_by(School.city_key)
+        .order_by(func.count(School.id).desc(), School.city_key)
         .limit(limit)
     )
     return [city for city, _ in rows]
 
 
 async def find_school(session: AsyncSession, city: str, name: str) -> School | None:
+    """The school with this name in this city, however its case or accents were typed."""
     return await session.scalar(
-        select(School).where(
-            func.lower(School.city) == city.lower(), func.lower(School.name) == name.lower()
-        )
+        select(School).where(School.city_key == name_key(city), School.name_key == name_key(name))
     )
 
 
@@ -68,8 +68,9 @@ async def create_exchange(
     now: datetime,
 ) -> Exchange:
     """Store a new pair with its phases planned from the programme's default offsets."""
+    # A city already known keeps the spelling it was first stored with.
     city = await session.scalar(
-        select(School.city).where(func.lower(School.city) == data.city.lower()).limit(1)
+        select(School.city).where(School.city_key == name_key(data.city)).limit(1)
     )
     city = city or data.city
     # Schools first: their flush must not come between creating the exchange and filling its
@@ -175,7 +176,7 @@ async def region_of_city(session: AsyncSession, city: str) -> str | None:
     """The school-holiday region earlier pairs in this city were given, if any."""
     return await session.scalar(
         select(Exchange.region)
-        .where(func.lower(Exchange.city) == city.lower(), Exchange.region.is_not(None))
+        .where(Exchange.city_key == name_key(city), Exchange.region.is_not(None))
         .order_by(Exchange.id.desc())
         .limit(1)
     )

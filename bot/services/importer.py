@@ -25,6 +25,7 @@ from bot.domain.exchange_input import (
     clean_school,
     same_school,
 )
+from bot.domain.names import name_key
 from bot.domain.programme import Programme
 from bot.domain.timeline import programme_start
 from bot.services.exchanges import create_exchange
@@ -94,9 +95,9 @@ def parse_csv(text: str, programmes: Mapping[str, Programme], today: date) -> Pa
         if parsed is None or len(result.problems) > problems_before:
             continue
         key = (
-            parsed.city.lower(),
-            parsed.sides[0].school.lower(),
-            parsed.sides[1].school.lower(),
+            name_key(parsed.city),
+            name_key(parsed.sides[0].school),
+            name_key(parsed.sides[1].school),
             parsed.start_date,
         )
         if key in seen:

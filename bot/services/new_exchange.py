@@ -30,6 +30,7 @@ from bot.domain.exchange_input import (
     same_school,
 )
 from bot.domain.holidays import REGIONS
+from bot.domain.numbers import read_int
 from bot.domain.programme import Programme
 from bot.domain.timeline import programme_start
 from bot.replies import Btn, Deferred, Reply, rows
@@ -55,10 +56,7 @@ def _data(dialog: Dialog, value: str) -> str:
 
 def parse_callback(data: str) -> tuple[int, str] | None:
     """('nw:<version>:<value>') → (version, value), or None when malformed."""
-    parts = data.split(":", 2)
-    if len(parts) != 3 or parts[0] != PREFIX or not parts[1].isdigit():
-        return None
-    return int(parts[1]), parts[2]
+    return dialogs.parse_button(data, PREFIX)
 
 
 def _question(
@@ -236,10 +234,10 @@ async def on_choice(
     if step == "city" and value == "c:new":
         dialogs.advance(dialog, "city_new", now)
         return Outcome([_question(dialog, programmes)])
-    if step == "city" and value.startswith("c:") and value[2:].isdigit():
+    if step == "city" and value.startswith("c:"):
         cities = dialog.data.get("cities", [])
-        index = int(value[2:])
-        if index < len(cities):
+        index = read_int(value[2:], lo=0, hi=len(cities) - 1)
+        if index is not None:
             await _set_city(session, dialog, cities[index], now)
             return Outcome([_question(dialog, programmes)])
     if step == "region" and value.startswith("r:") and value[2:] in REGIONS:
