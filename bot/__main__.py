@@ -6,12 +6,14 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
 from telegram import Update
 from telegram.error import InvalidToken
 
+from bot import logs
 from bot.clock import SystemClock
 from bot.config import Settings, SettingsError, get_settings
 from bot.context import AppContext, rules_for
@@ -20,39 +22,39 @@ from bot.domain.programme import ProgrammeError, load_programmes
 from bot.services import importer, school_holidays
 from bot.texts import get_texts
 from db import migrate
-from db.session import Database
+from db.session import Database, wait_until_reachable
 
 log = logging.getLogger("bot")
 
 
-class RedactingFormatter(logging.Formatter):
-    """Formats records, then blanks out secrets wherever they ended up (tracebacks too)."""
-
-    def __init__(self, fmt: str, secrets: Sequence[str]) -> None:
-        super().__init__(fmt)
-        self._secrets = [s for s in secrets if s]
-
-    def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
-        for secret in self._secrets:
-            text = text.replace(secret, "[token]")
-        return text
-
-
 def _setup_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level)
-    token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
-    formatter = RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", [token])
-    for handler in logging.getLogger().handlers:
-        handler.setFormatter(formatter)
-    # httpx logs every request URL at INFO, and Bot API URLs contain the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    raw = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
+    # The bot uses the stripped token; redact that and the raw form (see bot.logs).
+    logs.configure(settings.log_level, [raw])
+
+
+def _database_retry_line(settings: Settings) -> Callable[[str, float], None]:
+    """Says, in one line per try, that the database is away and when the next try is."""
+    where = make_url(settings.database_url).render_as_string(hide_password=True)
+
+    def say(reason: str, seconds: float) -> None:
+        line = get_texts().plain(
+            settings.default_language,
+            "cli.database_unreachable",
+            where=where,
+            reason=reason,
+            seconds=f"{seconds:g}",
+        )
+        print(line, file=sys.stderr, flush=True)
+
+    return say
 
 
 async def _migrate(settings: Settings) -> None:
     database = Database(settings.database_url)
     try:
+        # A database that is not up yet is waited for, not answered with a traceback.
+        await wait_until_reachable(database, _database_retry_line(settings))
         await migrate.upgrade(database.engine)
     finally:
         await database.dispose()
@@ -202,8 +204,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     holiday_import.add_argument("file", type=Path)
     holiday_import.add_argument("--region", choices=REGIONS, help="the region an .ics file is for")
     args = parser.parse_args(argv)
+    lang = "nl"
     try:
         settings = get_settings()
+        lang = settings.default_language
         _setup_logging(settings)
         if args.command == "migrate":
             asyncio.run(_migrate(settings))
@@ -217,6 +221,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, ProgrammeError) as error:
         print(str(error), file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # Ctrl-C while waiting for the database (the running bot handles it itself).
+        print(get_texts().plain(lang, "cli.stopped"), file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

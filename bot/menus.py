@@ -24,6 +24,8 @@ ENGLISH_NAMES = {
     "incidenten": "incidents",
     "klas": "class",
     "archiveren": "archive",
+    "aanstellen": "appoint",
+    "intrekken": "revoke",
 }
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -56,7 +58,9 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        kwargs: dict[str, Any] = {"echo": echo}
+        # Parameters are what people typed (incident descriptions, evaluations): a failed
+        # write must not put them in an exception message and from there in the log.
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_sqlite:
             _prepare_sqlite_dir(url)
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
@@ -89,3 +93,41 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+# Waiting for a database that is not there yet (a server still starting, a network hiccup
+# at boot): first retry after a second, then twice as long each time, at most this long.
+FIRST_RETRY_SECONDS = 1.0
+LONGEST_RETRY_SECONDS = 30.0
+
+
+def unreachable_reason(error: BaseException) -> str:
+    """One short line saying why the database could not be reached (no traceback)."""
+    cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    lines = str(cause).strip().splitlines()
+    return lines[0] if lines else type(cause).__name__
+
+
+async def wait_until_reachable(
+    database: Database,
+    on_retry: Callable[[str, float], None],
+    *,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    first: float = FIRST_RETRY_SECONDS,
+    longest: float = LONGEST_RETRY_SECONDS,
+) -> None:
+    """Return once the database answers; until then call `on_retry(reason, seconds)` and wait.
+
+    Waits 1, 2, 4 … up to 30 seconds between tries and never gives up by itself: the bot is
+    useless without its database, and Ctrl-C (or the service manager) stops it.
+    """
+    delay = first
+    while True:
+        try:
+            async with database.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            return
+        except (OSError, TimeoutError, DBAPIError) as error:
+            on_retry(unreachable_reason(error), delay)
+        await sleep(delay)
+        delay = min(delay * 2, longest)

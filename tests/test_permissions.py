@@ -22,6 +22,8 @@ EXPECTED = {
     Action.HANDLE_INCIDENT: (True, True, False, False, False),
     Action.CLOSE_INCIDENT: (True, False, False, False, False),
     Action.ARCHIVE: (True, False, False, False, False),
+    Action.CHANGE_CLASS: (True, True, False, False, False),
+    Action.APPOINT_COORDINATOR: (True, False, False, False, False),
 }
 
 

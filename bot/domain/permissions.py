@@ -27,6 +27,8 @@ class Action(StrEnum):
     HANDLE_INCIDENT = "handle_incident"  # acknowledge, resolve
     CLOSE_INCIDENT = "close_incident"
     ARCHIVE = "archive"
+    CHANGE_CLASS = "change_class"  # the number of pupils of a class (teachers: their own)
+    APPOINT_COORDINATOR = "appoint_coordinator"  # /aanstellen, /intrekken
 
 
 # Global actions need the coordinator role; exchange actions need a role in that exchange
@@ -35,6 +37,7 @@ GLOBAL_ACTIONS: dict[Action, frozenset[Role]] = {
     Action.CREATE_EXCHANGE: frozenset({Role.COORDINATOR}),
     Action.VIEW_ALL_EXCHANGES: frozenset({Role.COORDINATOR}),
     Action.VIEW_OUTBOX: frozenset({Role.COORDINATOR}),
+    Action.APPOINT_COORDINATOR: frozenset({Role.COORDINATOR}),
 }
 EXCHANGE_ACTIONS: dict[Action, frozenset[Role]] = {
     Action.INVITE: frozenset({Role.COORDINATOR}),
@@ -48,7 +51,25 @@ EXCHANGE_ACTIONS: dict[Action, frozenset[Role]] = {
     Action.HANDLE_INCIDENT: frozenset({Role.COORDINATOR, Role.TEACHER}),
     Action.CLOSE_INCIDENT: frozenset({Role.COORDINATOR}),
     Action.ARCHIVE: frozenset({Role.COORDINATOR}),
+    Action.CHANGE_CLASS: frozenset({Role.COORDINATOR, Role.TEACHER}),
 }
+
+
+# Actions that only look. Every other exchange action changes something and is refused on an
+# archived pair for everyone: an archived pair is read-only.
+READ_ACTIONS: frozenset[Action] = frozenset(
+    {
+        Action.VIEW_ALL_EXCHANGES,
+        Action.VIEW_EXCHANGE,
+        Action.VIEW_PROGRESS,
+        Action.VIEW_OUTBOX,
+        Action.VIEW_INCIDENTS,
+    }
+)
+
+
+def changes_something(action: Action) -> bool:
+    return action not in READ_ACTIONS
 
 
 def is_allowed(action: Action, *, is_coordinator: bool, roles_in_exchange: Collection[str]) -> bool:
@@ -102,6 +123,8 @@ COMMANDS_BY_ROLE: dict[Role | None, tuple[str, ...]] = {
         "agenda",
         "berichten",
         "archiveren",
+        "aanstellen",
+        "intrekken",
         "annuleren",
     ),
 }

@@ -12,6 +12,8 @@ from bot.handlers.common import (
     Context,
     Unit,
     answer_callback,
+    button_id,
+    edit_pressed,
     exchange_button,
     exchange_command,
     unit_of_work,
@@ -93,28 +95,46 @@ def _relabel(
     return InlineKeyboardMarkup(new_rows)
 
 
+def _wanted(message: object, data: str) -> bool | None:
+    """What pressing the button asks for: ⬜ means "tick it", ✅ "untick it".
+
+    The press sets the state the user saw the opposite of, rather than flipping whatever the
+    state is by then: two teachers of one class ticking the same item at the same moment
+    both get it ticked, instead of the second press undoing the first.
+    """
+    markup = getattr(message, "reply_markup", None)
+    for row in getattr(markup, "inline_keyboard", ()):
+        for button in row:
+            if button.callback_data == data:
+                return not button.text.startswith("✅")
+    return None
+
+
 async def toggle(update: Update, context: Context) -> None:
     """Tick or untick a checklist item for the user's whole class, and update the buttons."""
     query = update.callback_query
     assert query is not None and query.data is not None
     exchange_part, _, item_key = query.data.removeprefix(CHECK_PREFIX).partition(":")
+    exchange_id = button_id(exchange_part, "")
+    refusal_key = "auth.not_allowed"
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
         result = None
-        if exchange_part.isdigit():
+        if exchange_id is not None:
             try:
                 result = await checklists.toggle_for(
                     uow.session,
                     uow.user,
-                    int(exchange_part),
+                    exchange_id,
                     item_key,
                     uow.app.programmes,
                     now=uow.app.clock.now(),
+                    want=_wanted(query.message, query.data),
                 )
-            except auth.NotAllowed:
-                result = None
+            except auth.NotAllowed as refusal:
+                refusal_key = refusal.key
     if result is None:
-        await answer_callback(update, context, lang, "auth.not_allowed")
+        await answer_callback(update, context, lang, refusal_key)
         return
     done, ticked = result
     await answer_callback(
@@ -123,7 +143,7 @@ async def toggle(update: Update, context: Context) -> None:
     message = query.message
     if message is not None and message.reply_markup is not None:  # type: ignore[union-attr]
         markup = message.reply_markup  # type: ignore[union-attr]
-        await query.edit_message_reply_markup(_relabel(markup, int(exchange_part), ticked))
+        await edit_pressed(update, context, reply_markup=_relabel(markup, exchange_id, ticked))
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -12,14 +12,14 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.domain.dates import format_time
-from bot.domain.exchange_input import InputError
-from bot.domain.permissions import Action
+from bot.domain.numbers import read_clock, read_day, read_id
 from bot.domain.timeline import phase_window
 from bot.handlers.common import (
     TEXT,
     Context,
     Unit,
     answer_callback,
+    choice_buttons,
     clear_buttons,
     dialog_button,
     dialog_text,
@@ -37,28 +37,10 @@ from db.models import ROLE_TEACHER, Dialog, Exchange
 
 KIND = "date"
 PREFIX = "dt"
-MAX_CHOICE_BUTTONS = 30
 
 
 def _data(dialog: Dialog, value: str) -> str:
     return f"{PREFIX}:{dialog.version}:{value}"
-
-
-async def _may_set(uow: Unit, exchange_id: int) -> tuple[Exchange, str | None, bool]:
-    """The exchange, the user's side, and whether they decide alone (coordinator)."""
-    try:
-        exchange = await auth.require_exchange(uow.session, uow.user, Action.SET_DATE, exchange_id)
-        return exchange, None, True
-    except auth.NotAllowed:
-        exchange = await auth.require_exchange(
-            uow.session, uow.user, Action.PROPOSE_DATE, exchange_id
-        )
-    teacher = next(
-        m
-        for m in await exchanges.memberships_of(uow.session, uow.user.id, exchange_id)
-        if m.role == ROLE_TEACHER
-    )
-    return exchange, teacher.side, False
 
 
 async def _school_holidays(uow: Unit, exchange: Exchange) -> tuple[tuple[date, date], ...]:
@@ -69,11 +51,7 @@ async def _question(uow: Unit, dialog: Dialog) -> Reply:
     """The question of the dialog's current step, with its buttons."""
     data = dialog.data
     if dialog.step == "exchange":
-        buttons = [
-            Btn(_data(dialog, f"x:{exchange_id}"), label=label)
-            for exchange_id, label in data["choices"]
-        ]
-        return Reply("dates.choose_exchange", buttons=rows(buttons, 1))
+        return Reply("dates.choose_exchange", buttons=choice_buttons(PREFIX, dialog))
     exchange = await exchanges.load_exchange(uow.session, data["exchange"])
     assert exchange is not None
     programme = uow.app.programmes[exchange.programme_key]
@@ -143,7 +121,7 @@ async def begin(update: Update, context: Context) -> None:
                 uow,
                 chat_id,
                 kind=KIND,
-                choices=choices[:MAX_CHOICE_BUTTONS],
+                choices=choices,
                 key="exchange",
                 first_step="phase",
             )
@@ -152,69 +130,32 @@ async def begin(update: Update, context: Context) -> None:
 
 
 async def _finish(uow: Unit, dialog: Dialog, start: time) -> tuple[list[Reply], bool]:
-    """Check the whole choice again and store it: a proposal, or a coordinator's decision."""
+    """Store the choice (the service checks it all again): a proposal, or a decision."""
     data = dialog.data
-    exchange, side, decides = await _may_set(uow, data["exchange"])
-    exchange = await exchanges.load_exchange(uow.session, exchange.id)
-    assert exchange is not None
-    programme = uow.app.programmes[exchange.programme_key]
-    day = date.fromisoformat(data["day"])
-    agreements.check_day(
-        exchange,
-        programme,
+    result = await agreements.set_date(
+        uow.session,
+        uow.user,
+        data["exchange"],
         data["phase"],
-        day,
+        date.fromisoformat(data["day"]),
+        start,
+        programmes=uow.app.programmes,
+        rules=uow.app.rules,
         today=uow.app.today(),
-        school_holidays=await _school_holidays(uow, exchange),
+        now=uow.app.clock.now(),
     )
-    now = uow.app.clock.now()
-    phase_name = programme.phase(data["phase"]).name
     await dialogs.finish(uow.session, dialog.chat_id)
-    if decides:
-        agreements.apply_date(exchange, data["phase"], day, start)
-        await uow.session.flush()
-        await outbox.replan_exchange(
-            uow.session, exchange.id, uow.app.programmes, uow.app.rules, now=now
-        )
-        await _notify_agreed(uow, exchange, data["phase"], exclude=uow.user.id)
-        return [Reply("dates.set", {"phase": phase_name, "day": day, "time": start})], True
-    proposal = await agreements.propose(
-        uow.session, exchange, data["phase"], day, start, user_id=uow.user.id, side=side, now=now
-    )
-    others = [m.user for m in exchange.memberships if m.role == ROLE_TEACHER and m.side != side]
-    recipients = [u.id for u in others] or [
-        u.id for u in await agreements.coordinators_of(uow.session, exchange)
-    ]
-    for user_id in recipients:
-        await outbox.enqueue(
-            uow.session,
-            user_id=user_id,
-            exchange_id=exchange.id,
-            kind="date_proposal",
-            dedupe_key=f"proposal:{proposal.id}:{user_id}",
-            payload={"proposal": proposal.id},
-            now=now,
-        )
-    key = "dates.proposed" if others else "dates.proposed_to_coordinator"
-    names = ", ".join(u.display_name for u in others)
-    return [Reply(key, {"phase": phase_name, "day": day, "time": start, "names": names})], True
-
-
-async def _notify_agreed(uow: Unit, exchange: Exchange, phase_key: str, *, exclude: int) -> None:
-    """Tell both classes' teachers and the coordinator that a date is fixed."""
-    now = uow.app.clock.now()
-    people = {m.user_id for m in exchange.memberships if m.role == ROLE_TEACHER}
-    people |= {u.id for u in await agreements.coordinators_of(uow.session, exchange)}
-    for user_id in sorted(people - {exclude}):
-        await outbox.enqueue(
-            uow.session,
-            user_id=user_id,
-            exchange_id=exchange.id,
-            kind="date_agreed",
-            dedupe_key=f"agreed:{exchange.id}:{phase_key}:{user_id}:{now.isoformat()}",
-            payload={"phase": phase_key},
-            now=now,
-        )
+    exchange = await exchanges.load_exchange(uow.session, data["exchange"])
+    assert exchange is not None
+    params = {
+        "phase": uow.app.programmes[exchange.programme_key].phase(result.phase_key).name,
+        "day": result.day,
+        "time": result.start,
+    }
+    if result.decided:
+        return [Reply("dates.set", params)], True
+    key = "dates.proposed" if result.names else "dates.proposed_to_coordinator"
+    return [Reply(key, {**params, "names": ", ".join(result.names)})], True
 
 
 async def _step(uow: Unit, dialog: Dialog, value: str, how: str) -> tuple[list[Reply], bool]:
@@ -239,8 +180,8 @@ async def _step(uow: Unit, dialog: Dialog, value: str, how: str) -> tuple[list[R
         assert exchange is not None
         if typed:
             day = agreements.parse_day(value, uow.app.today())
-        elif value.startswith("d:"):
-            day = date.fromisoformat(value[2:])
+        elif value.startswith("d:") and (pressed_day := read_day(value[2:])) is not None:
+            day = pressed_day
         else:
             return [Reply("common.button_expired")], False
         agreements.check_day(
@@ -256,8 +197,8 @@ async def _step(uow: Unit, dialog: Dialog, value: str, how: str) -> tuple[list[R
     if step == "time":
         if typed:
             start = agreements.parse_start(value)
-        elif value.startswith("t:") and len(value) == 6 and value[2:].isdigit():
-            start = time(int(value[2:4]), int(value[4:6]))
+        elif value.startswith("t:") and (pressed_time := read_clock(value[2:])) is not None:
+            start = pressed_time
         else:
             return [Reply("common.button_expired")], False
         return await _finish(uow, dialog, start)
@@ -281,83 +222,30 @@ async def decide(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     accept = query.data.startswith(ACCEPT_PREFIX)
-    raw = query.data[len(ACCEPT_PREFIX if accept else OTHER_PREFIX) :]
+    proposal_id = read_id(query.data[len(ACCEPT_PREFIX if accept else OTHER_PREFIX) :])
     replies: list[Reply] = []
     toast = None
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
-        now = uow.app.clock.now()
-        proposal = (
-            await agreements.pending_proposal(uow.session, int(raw)) if raw.isdigit() else None
-        )
-        if proposal is None:
-            toast = "dates.already_decided"
-        else:
-            exchange = await exchanges.load_exchange(uow.session, proposal.exchange_id)
-            assert exchange is not None
-            roles = await exchanges.memberships_of(uow.session, uow.user.id, exchange.id)
-            other_side = any(m.role == ROLE_TEACHER and m.side != proposal.side for m in roles)
-            if not (other_side or uow.user.is_coordinator):
-                toast = "auth.not_allowed"
-            elif accept:
-                programme = uow.app.programmes[exchange.programme_key]
-                try:
-                    agreements.check_day(
-                        exchange,
-                        programme,
-                        proposal.phase_key,
-                        proposal.day,
-                        today=uow.app.today(),
-                        school_holidays=await _school_holidays(uow, exchange),
-                    )
-                except InputError as problem:
-                    agreements.decide(proposal, accepted=False, user_id=uow.user.id, now=now)
-                    replies = [
-                        Reply(problem.key, problem.params),
-                        Reply("dates.no_longer_possible"),
-                    ]
-                else:
-                    agreements.decide(proposal, accepted=True, user_id=uow.user.id, now=now)
-                    agreements.apply_date(
-                        exchange, proposal.phase_key, proposal.day, proposal.start_time
-                    )
-                    await uow.session.flush()
-                    await outbox.replan_exchange(
-                        uow.session, exchange.id, uow.app.programmes, uow.app.rules, now=now
-                    )
-                    await _notify_agreed(uow, exchange, proposal.phase_key, exclude=uow.user.id)
-                    replies = [
-                        Reply(
-                            "dates.accepted",
-                            {
-                                "phase": programme.phase(proposal.phase_key).name,
-                                "day": proposal.day,
-                            },
-                        )
-                    ]
-            else:
-                agreements.decide(proposal, accepted=False, user_id=uow.user.id, now=now)
-                if proposal.proposed_by is not None:
-                    await outbox.enqueue(
-                        uow.session,
-                        user_id=proposal.proposed_by,
-                        exchange_id=exchange.id,
-                        kind="date_declined",
-                        dedupe_key=f"declined:{proposal.id}",
-                        payload={"phase": proposal.phase_key, "by": uow.user.display_name},
-                        now=now,
-                    )
-                chat_id = update.effective_chat.id  # type: ignore[union-attr]
-                dialog = await dialogs.start(
+        try:
+            answer = (
+                await agreements.answer_proposal(
                     uow.session,
-                    chat_id=chat_id,
-                    user_id=uow.user.id,
-                    kind=KIND,
-                    step="day",
-                    data={"choices": [], "exchange": exchange.id, "phase": proposal.phase_key},
-                    now=now,
+                    uow.user,
+                    proposal_id,
+                    accept=accept,
+                    programmes=uow.app.programmes,
+                    rules=uow.app.rules,
+                    today=uow.app.today(),
+                    now=uow.app.clock.now(),
                 )
-                replies = [await _question(uow, dialog)]
+                if proposal_id is not None
+                else agreements.Answer(agreements.Outcome.GONE)
+            )
+        except auth.NotAllowed as refusal:
+            toast = refusal.key
+        else:
+            replies, toast = await _answer_replies(update, uow, answer)
     if toast is not None:
         await answer_callback(update, context, lang, toast)
         await clear_buttons(update)
@@ -366,6 +254,36 @@ async def decide(update: Update, context: Context) -> None:
     await clear_buttons(update)
     await send(update, context, lang, replies)
     kick(context.application)
+
+
+async def _answer_replies(
+    update: Update, uow: Unit, answer: agreements.Answer
+) -> tuple[list[Reply], str | None]:
+    """What the one who answered a proposal sees (replies, or a toast)."""
+    outcome = agreements.Outcome
+    if answer.outcome is outcome.GONE:
+        return [], "dates.already_decided"
+    assert answer.exchange_id is not None and answer.phase_key is not None
+    if answer.outcome is outcome.IMPOSSIBLE:
+        assert answer.problem is not None
+        problem = answer.problem
+        return [Reply(problem.key, problem.params), Reply("dates.no_longer_possible")], None
+    exchange = await exchanges.load_exchange(uow.session, answer.exchange_id)
+    assert exchange is not None
+    if answer.outcome is outcome.ACCEPTED:
+        phase = uow.app.programmes[exchange.programme_key].phase(answer.phase_key)
+        return [Reply("dates.accepted", {"phase": phase.name, "day": answer.day})], None
+    # Declined: the one who declined proposes another day straight away.
+    dialog = await dialogs.start(
+        uow.session,
+        chat_id=update.effective_chat.id,  # type: ignore[union-attr]
+        user_id=uow.user.id,
+        kind=KIND,
+        step="day",
+        data={"choices": [], "exchange": exchange.id, "phase": answer.phase_key},
+        now=uow.app.clock.now(),
+    )
+    return [await _question(uow, dialog)], None
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

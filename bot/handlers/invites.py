@@ -9,12 +9,22 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import app_context
 from bot.domain.dates import format_date
+from bot.domain.numbers import read_id
 from bot.domain.permissions import Action
-from bot.handlers.common import Context, answer_callback, exchange_buttons, send, unit_of_work
+from bot.handlers.common import (
+    Context,
+    answer_callback,
+    button_id,
+    edit_pressed,
+    exchange_buttons,
+    exchange_page,
+    send,
+    unit_of_work,
+)
 from bot.menus import aliases
 from bot.render import text
 from bot.replies import Btn, Reply
-from bot.services import auth, exchanges, invites
+from bot.services import auth, dialogs, exchanges, invites
 from bot.texts import Markup
 
 INVITE_PREFIX = "inv:"
@@ -33,8 +43,8 @@ async def _invite_replies(
         lang = uow.lang
         try:
             await auth.require_exchange(uow.session, uow.user, Action.INVITE, exchange_id)
-        except auth.NotAllowed:
-            return lang, [Reply("auth.not_allowed")]
+        except auth.NotAllowed as refusal:
+            return lang, [Reply(refusal.key)]
         exchange = await exchanges.load_exchange(uow.session, exchange_id)
         assert exchange is not None
         created = await invites.create_invites(
@@ -84,8 +94,9 @@ async def _invite_replies(
 async def invite(update: Update, context: Context) -> None:
     """Make invite links for an exchange: `/uitnodigen 12`, or choose with a button."""
     arg = context.args[0].lstrip("#") if context.args else None
-    if arg is not None and arg.isdigit():
-        lang, replies = await _invite_replies(update, context, int(arg))
+    exchange_id = read_id(arg) if arg is not None else None
+    if exchange_id is not None:
+        lang, replies = await _invite_replies(update, context, exchange_id)
         await send(update, context, lang, replies)
         return
     async with unit_of_work(update, context) as uow:
@@ -124,13 +135,17 @@ async def invite_chosen(update: Update, context: Context) -> None:
     """Make links for the exchange whose button was pressed."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    raw = query.data.removeprefix(INVITE_PREFIX)
-    if not raw.isdigit():
+    offset = dialogs.page_of(query.data.removeprefix(INVITE_PREFIX))
+    if offset is not None:
+        await exchange_page(update, context, prefix=INVITE_PREFIX, offset=offset)
+        return
+    exchange_id = button_id(query.data, INVITE_PREFIX)
+    if exchange_id is None:
         await answer_callback(
             update, context, app_context(context).settings.default_language, "common.button_expired"
         )
         return
-    lang, replies = await _invite_replies(update, context, int(raw))
+    lang, replies = await _invite_replies(update, context, exchange_id)
     await answer_callback(update, context, lang)
     await send(update, context, lang, replies)
 
@@ -140,29 +155,32 @@ async def revoke(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     exchange_part, _, id_part = query.data.removeprefix(REVOKE_PREFIX).partition(":")
-    ids = [int(i) for i in id_part.split(".") if i.isdigit()]
+    exchange_id = read_id(exchange_part)
+    read = [read_id(i) for i in id_part.split(".")]
+    ids = [i for i in read if i is not None]
     app = app_context(context)
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
-        allowed = exchange_part.isdigit() and bool(ids)
+        allowed = exchange_id is not None and bool(ids) and len(ids) == len(read)
         if allowed:
             try:
                 await auth.require_exchange(
-                    uow.session, uow.user, Action.INVITE, int(exchange_part)
+                    uow.session, uow.user, Action.INVITE, exchange_id
                 )
             except auth.NotAllowed:
                 allowed = False
         if allowed:
             count = await invites.revoke_invites(
-                uow.session, int(exchange_part), ids, now=app.clock.now()
+                uow.session, exchange_id, ids, now=app.clock.now()
             )
     if not allowed:
         await answer_callback(update, context, lang, "auth.not_allowed")
         return
     await answer_callback(update, context, lang, "invite.revoked_toast", count=count)
-    await query.edit_message_text(
-        text(app.texts, lang, Reply("invite.revoked", {"id": int(exchange_part), "count": count}))
-    )
+    if count:
+        # A second tap finds nothing left to revoke: the message already says what was done.
+        revoked = Reply("invite.revoked", {"id": exchange_id, "count": count})
+        await edit_pressed(update, context, text=text(app.texts, lang, revoked))
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

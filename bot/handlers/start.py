@@ -8,7 +8,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot import presenters
 from bot.context import app_context
 from bot.domain.permissions import Role, commands_for
-from bot.handlers.common import Context, answer_callback, send, unit_of_work
+from bot.handlers.common import Context, answer_callback, clear_buttons, send, unit_of_work
 from bot.menus import aliases, command_name, set_user_menu
 from bot.replies import Btn, Reply
 from bot.services import exchanges, invites
@@ -148,7 +148,7 @@ async def language_chosen(update: Update, context: Context) -> None:
         )
         return
     await answer_callback(update, context, choice)
-    await query.edit_message_reply_markup(reply_markup=None)
+    await clear_buttons(update, context)
     await _switch(update, context, choice)
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,13 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.dates import DateParseError, parse_date, parse_time
 from bot.domain.exchange_input import InputError
 from bot.domain.holidays import in_periods, is_public_holiday
+from bot.domain.permissions import Action
 from bot.domain.programme import Programme
+from bot.domain.reminders import Rules
 from bot.domain.timeline import phase_window
+from bot.services import auth, exchanges, outbox
 from db.models import (
     PROPOSAL_ACCEPTED,
     PROPOSAL_DECLINED,
     PROPOSAL_PENDING,
     PROPOSAL_SUPERSEDED,
+    ROLE_TEACHER,
     DateProposal,
     Exchange,
     ExchangePhase,
@@ -198,3 +204,192 @@ async def coordinators_of(session: AsyncSession, exchange: Exchange) -> list[Use
         select(User).where(User.is_coordinator.is_(True)).order_by(User.id)
     )
     return list(rows)
+
+
+# -- deciding: who may fix a date, and what fixing or proposing changes ----------------------
+
+
+@dataclass(frozen=True)
+class Setter:
+    """Who sets a date of this exchange, and how: a coordinator decides, a teacher proposes."""
+
+    exchange: Exchange
+    side: str | None
+    decides: bool
+
+
+async def may_set(session: AsyncSession, user: User, exchange_id: int) -> Setter:
+    """How the user may set a date of the exchange; auth.NotAllowed (or Archived) if not."""
+    try:
+        exchange = await auth.require_exchange(session, user, Action.SET_DATE, exchange_id)
+    except auth.Archived:
+        raise
+    except auth.NotAllowed:
+        exchange = await auth.require_exchange(session, user, Action.PROPOSE_DATE, exchange_id)
+    else:
+        return Setter(exchange, None, True)
+    memberships = await exchanges.memberships_of(session, user.id, exchange_id)
+    teacher = next(m for m in memberships if m.role == ROLE_TEACHER)
+    return Setter(exchange, teacher.side, False)
+
+
+@dataclass(frozen=True)
+class SetResult:
+    decided: bool  # True: fixed at once (coordinator); False: proposed to the other side
+    phase_key: str
+    day: date
+    start: time
+    names: list[str]  # who got the proposal (empty: it went to the coordinator)
+
+
+async def set_date(
+    session: AsyncSession,
+    user: User,
+    exchange_id: int,
+    phase_key: str,
+    day: date,
+    start: time,
+    *,
+    programmes: Mapping[str, Programme],
+    rules: Rules,
+    today: date,
+    now: datetime,
+) -> SetResult:
+    """Check the whole choice again and store it: a proposal, or a coordinator's decision.
+
+    Raises auth.NotAllowed (the pair is not the user's, or archived) or InputError.
+    """
+    setter = await may_set(session, user, exchange_id)
+    exchange = await exchanges.load_exchange(session, setter.exchange.id)
+    assert exchange is not None
+    programme = programmes[exchange.programme_key]
+    check_day(
+        exchange,
+        programme,
+        phase_key,
+        day,
+        today=today,
+        school_holidays=await outbox.holidays_for(session, exchange.region),
+    )
+    if setter.decides:
+        apply_date(exchange, phase_key, day, start)
+        await session.flush()
+        await outbox.replan_exchange(session, exchange.id, programmes, rules, now=now)
+        await notify_agreed(session, exchange, phase_key, exclude=user.id, now=now)
+        return SetResult(True, phase_key, day, start, [])
+    proposal = await propose(
+        session, exchange, phase_key, day, start, user_id=user.id, side=setter.side, now=now
+    )
+    others = [
+        m.user for m in exchange.memberships if m.role == ROLE_TEACHER and m.side != setter.side
+    ]
+    recipients = [u.id for u in others] or [u.id for u in await coordinators_of(session, exchange)]
+    for user_id in recipients:
+        await outbox.enqueue(
+            session,
+            user_id=user_id,
+            exchange_id=exchange.id,
+            kind="date_proposal",
+            dedupe_key=f"proposal:{proposal.id}:{user_id}",
+            payload={"proposal": proposal.id},
+            now=now,
+        )
+    return SetResult(False, phase_key, day, start, [u.display_name for u in others])
+
+
+async def notify_agreed(
+    session: AsyncSession, exchange: Exchange, phase_key: str, *, exclude: int, now: datetime
+) -> None:
+    """Tell both classes' teachers and the coordinator that a date is fixed."""
+    people = {m.user_id for m in exchange.memberships if m.role == ROLE_TEACHER}
+    people |= {u.id for u in await coordinators_of(session, exchange)}
+    for user_id in sorted(people - {exclude}):
+        await outbox.enqueue(
+            session,
+            user_id=user_id,
+            exchange_id=exchange.id,
+            kind="date_agreed",
+            dedupe_key=f"agreed:{exchange.id}:{phase_key}:{user_id}:{now.isoformat()}",
+            payload={"phase": phase_key},
+            now=now,
+            sender_id=exclude,
+        )
+
+
+class Outcome(StrEnum):
+    GONE = "gone"  # decided before, superseded, or never existed
+    ACCEPTED = "accepted"
+    IMPOSSIBLE = "impossible"  # accepted too late: the day can no longer be agreed
+    DECLINED = "declined"
+
+
+@dataclass(frozen=True)
+class Answer:
+    outcome: Outcome
+    exchange_id: int | None = None
+    phase_key: str | None = None
+    day: date | None = None
+    problem: InputError | None = None
+
+
+async def answer_proposal(
+    session: AsyncSession,
+    user: User,
+    proposal_id: int,
+    *,
+    accept: bool,
+    programmes: Mapping[str, Programme],
+    rules: Rules,
+    today: date,
+    now: datetime,
+) -> Answer:
+    """Accept or decline a pending proposal ("Akkoord" / "Ander voorstel").
+
+    Only a teacher of the other school, or a coordinator, may answer, and only while the pair
+    is active: auth.NotAllowed (or auth.Archived) otherwise.
+    """
+    found = await session.get(DateProposal, proposal_id)
+    if found is None:
+        return Answer(Outcome.GONE)
+    setter = await may_set(session, user, found.exchange_id)
+    if not setter.decides and setter.side == found.side:
+        # The proposer's own class does not answer its own proposal.
+        raise auth.NotAllowed(Action.PROPOSE_DATE, found.exchange_id)
+    # Locked after the exchange (taken by auth): every writer of a pair locks in that order.
+    proposal = await pending_proposal(session, proposal_id)
+    if proposal is None:
+        return Answer(Outcome.GONE)
+    exchange = await exchanges.load_exchange(session, proposal.exchange_id)
+    assert exchange is not None
+    phase_key = proposal.phase_key
+    if not accept:
+        decide(proposal, accepted=False, user_id=user.id, now=now)
+        if proposal.proposed_by is not None:
+            await outbox.enqueue(
+                session,
+                user_id=proposal.proposed_by,
+                exchange_id=exchange.id,
+                kind="date_declined",
+                dedupe_key=f"declined:{proposal.id}",
+                payload={"phase": phase_key, "by": user.display_name},
+                now=now,
+            )
+        return Answer(Outcome.DECLINED, exchange.id, phase_key, proposal.day)
+    try:
+        check_day(
+            exchange,
+            programmes[exchange.programme_key],
+            phase_key,
+            proposal.day,
+            today=today,
+            school_holidays=await outbox.holidays_for(session, exchange.region),
+        )
+    except InputError as problem:
+        decide(proposal, accepted=False, user_id=user.id, now=now)
+        return Answer(Outcome.IMPOSSIBLE, exchange.id, phase_key, proposal.day, problem)
+    decide(proposal, accepted=True, user_id=user.id, now=now)
+    apply_date(exchange, phase_key, proposal.day, proposal.start_time)
+    await session.flush()
+    await outbox.replan_exchange(session, exchange.id, programmes, rules, now=now)
+    await notify_agreed(session, exchange, phase_key, exclude=user.id, now=now)
+    return Answer(Outcome.ACCEPTED, exchange.id, phase_key, proposal.day)

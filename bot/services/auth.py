@@ -1,21 +1,34 @@
-"""The one place that decides whether a user may act on an exchange."""
+"""The one place that decides whether a user may act on an exchange.
+
+Every change to a pair goes through `require_exchange` (or `may`, its yes/no form): the role
+table in bot/domain/permissions.py, membership, and the pair's state. An archived pair is
+read-only for everyone; coordinators may still look at it.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.permissions import Action, is_allowed
+from bot.domain.permissions import Action, changes_something, is_allowed
 from db.models import STATUS_ARCHIVED, Exchange, Membership, User
 
 
 class NotAllowed(Exception):
-    """The user may not do this; the handler answers with `auth.not_allowed`."""
+    """The user may not do this; the handler answers with `key` (`auth.not_allowed`)."""
+
+    key = "auth.not_allowed"
 
     def __init__(self, action: Action, exchange_id: int | None = None) -> None:
         super().__init__(f"{action} on {exchange_id}")
         self.action = action
         self.exchange_id = exchange_id
+
+
+class Archived(NotAllowed):
+    """The pair is archived: nothing about it may change any more."""
+
+    key = "auth.archived"
 
 
 async def exchange_roles(session: AsyncSession, user_id: int, exchange_id: int) -> set[str]:
@@ -34,17 +47,47 @@ async def require(session: AsyncSession, user: User, action: Action) -> None:
 
 
 async def require_exchange(
-    session: AsyncSession, user: User, action: Action, exchange_id: int
+    session: AsyncSession, user: User, action: Action, exchange_id: int, *, lock: bool = True
 ) -> Exchange:
-    """The exchange, if the user may perform `action` on it; else NotAllowed.
+    """The exchange, if the user may perform `action` on it; else NotAllowed (or Archived).
 
     An exchange that does not exist is refused in the same way as one that belongs to
-    somebody else, so forged ids reveal nothing.
+    somebody else, so forged ids reveal nothing. A change to an archived exchange is refused
+    for everyone, with its own message once the user may otherwise act on it.
     """
-    exchange = await session.get(Exchange, exchange_id)
-    if exchange is None or (exchange.status == STATUS_ARCHIVED and not user.is_coordinator):
+    writes = changes_something(action)
+    lock = lock and writes
+    # A change locks the pair's row (FOR NO KEY UPDATE on PostgreSQL; SQLite writes one at a
+    # time anyway) before anything else of the pair: changes to one pair then happen one
+    # after another, always taking their locks in the same order, and none can slip in
+    # between this check and an archiving. Foreign-key checks of rows pointing at the pair
+    # do not wait for this kind of lock.
+    exchange = await session.get(
+        Exchange, exchange_id, with_for_update={"key_share": True} if lock else None
+    )
+    if exchange is None:
         raise NotAllowed(action, exchange_id)
     roles = await exchange_roles(session, user.id, exchange_id)
+    archived = exchange.status == STATUS_ARCHIVED
+    if archived and not user.is_coordinator and not roles:
+        raise NotAllowed(action, exchange_id)
+    if archived and writes:
+        raise Archived(action, exchange_id)
+    if archived and not user.is_coordinator:
+        # Members lose sight of an archived pair; coordinators keep it for the record.
+        raise NotAllowed(action, exchange_id)
     if not is_allowed(action, is_coordinator=user.is_coordinator, roles_in_exchange=roles):
         raise NotAllowed(action, exchange_id)
     return exchange
+
+
+async def may(session: AsyncSession, user: User, action: Action, exchange_id: int) -> bool:
+    """Whether `require_exchange` would let the user perform `action` (for yes/no checks).
+
+    It takes no lock: it also filters lists (today's exchange days of a coordinator).
+    """
+    try:
+        await require_exchange(session, user, action, exchange_id, lock=False)
+    except NotAllowed:
+        return False
+    return True

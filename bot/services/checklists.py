@@ -81,8 +81,13 @@ async def toggle(
     *,
     user_id: int,
     now: datetime,
+    want: bool | None = None,
 ) -> bool:
-    """Tick or untick an item for the whole side; returns whether it is ticked now."""
+    """Tick or untick an item for the whole side; returns whether it is ticked now.
+
+    With `want`, the item ends up in that state (a press that asks for what is already
+    so changes nothing); without, it flips.
+    """
     existing = await session.scalar(
         select(ChecklistTick)
         .where(
@@ -92,8 +97,14 @@ async def toggle(
         )
         .with_for_update()
     )
+    if want is None:
+        want = existing is None
+    if existing is not None and want:
+        return True
     if existing is not None:
         await session.execute(delete(ChecklistTick).where(ChecklistTick.id == existing.id))
+        return False
+    if not want:
         return False
     try:
         # The other teacher of the class may tick the same item at the same moment.
@@ -146,11 +157,14 @@ async def toggle_for(
     programmes: Mapping[str, Programme],
     *,
     now: datetime,
+    want: bool | None = None,
 ) -> tuple[bool, set[str]] | None:
     """Toggle an item for the side the user ticks it for.
 
     Returns the new state and every item ticked for the user's sides (to redraw buttons), or
-    None when the item is not one of the user's. Raises NotAllowed for a foreign exchange.
+    None when the item is not one of the user's. Raises NotAllowed for a foreign exchange
+    (auth.Archived for an archived one: it takes the pair's lock, so ticks of one pair
+    happen one after another).
     """
     exchange = await auth.require_exchange(session, user, Action.TICK_CHECKLIST, exchange_id)
     try:
@@ -168,7 +182,13 @@ async def toggle_for(
     if member is None:
         return None
     done = await toggle(
-        session, exchange_id, side_key(member.role, member.side), item_key, user_id=user.id, now=now
+        session,
+        exchange_id,
+        side_key(member.role, member.side),
+        item_key,
+        user_id=user.id,
+        now=now,
+        want=want,
     )
     all_ticked: set[str] = set()
     for m in memberships:

@@ -149,7 +149,7 @@ async def redeem(session: AsyncSession, user: User, token: str, *, now: datetime
     """Join the user to the invite's exchange with its role, or raise InviteError.
 
     A failure is counted against the user (so guessing slows down); the caller commits
-    that count even though the join did not happen.
+    that count even though the join did not happen. Nothing but time clears the count.
     """
     if user.invite_locked_until is not None and user.invite_locked_until > now:
         raise InviteError(InviteProblem.LOCKED, user.invite_locked_until - now)
@@ -169,8 +169,9 @@ async def redeem(session: AsyncSession, user: User, token: str, *, now: datetime
         )
     )
     if existing is not None:
-        # Tapping the same link twice is harmless and uses nothing up.
-        user.bad_invite_count = 0
+        # Tapping the same link twice is harmless and uses nothing up. It does not clear the
+        # count of bad tokens either: otherwise a guesser could reset the throttle with their
+        # own valid link between guesses.
         return JoinResult(invite.exchange_id, existing.role, existing.side, already_member=True)
     if invite.uses >= invite.max_uses or exchange is None or exchange.status != "active":
         _fail(user, now)
@@ -185,8 +186,7 @@ async def redeem(session: AsyncSession, user: User, token: str, *, now: datetime
             joined_at=now,
         )
     )
-    user.bad_invite_count = 0
-    user.bad_invite_since = None
-    user.invite_locked_until = None
+    # A successful join leaves the bad-token count alone for the same reason: guessing is
+    # slowed per user whatever else they do; the count lapses only with its time window.
     await session.flush()
     return JoinResult(invite.exchange_id, invite.role, invite.side, already_member=False)

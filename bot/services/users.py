@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.permissions import Role
+from bot.domain.permissions import Action, Role
+from bot.services import auth
 from bot.services.outbox import user_returned
-from db.models import Membership, User
+from db.models import CoordinatorChange, Membership, User
+
+log = logging.getLogger(__name__)
 
 SUPPORTED = ("nl", "en")
+SOURCE_SETTING = "setting"
+SOURCE_COMMAND = "command"
 
 
 @dataclass(frozen=True)
@@ -40,8 +48,17 @@ async def touch_user(
     default_language: str,
     coordinator_ids: Collection[int],
 ) -> User:
-    """Create or refresh the user; users in COORDINATOR_IDS are coordinators."""
-    user = await session.get(User, person.id, with_for_update=True)
+    """Create or refresh the user; a new user in COORDINATOR_IDS starts as a coordinator.
+
+    The row is not locked (no SELECT … FOR UPDATE): a transaction that holds its own user row
+    locked while it writes a row pointing at another user (a proposal's notice, an alert)
+    deadlocks on PostgreSQL with the other user's transaction doing the same the other way
+    round, because the foreign key check takes a share lock on the referenced user. The plain
+    UPDATE at flush takes a lock that such checks do not wait for, and one chat's updates
+    are handled one after another anyway. Existing users' rights follow the setting at
+    start-up (`sync_coordinators`), not here.
+    """
+    user = await session.get(User, person.id)
     if user is None:
         user = User(
             id=person.id,
@@ -49,13 +66,22 @@ async def touch_user(
             username=person.username,
             language=initial_language(person.language_code, default_language),
             is_coordinator=person.id in coordinator_ids,
+            coordinator_source=SOURCE_SETTING if person.id in coordinator_ids else None,
             active=True,
             created_at=now,
             last_seen_at=now,
             bad_invite_count=0,
         )
-        session.add(user)
-        await session.flush()
+        try:
+            # The same person may write in two chats at once (a group and a private chat).
+            async with session.begin_nested():
+                session.add(user)
+        except IntegrityError:
+            found = await session.get(User, person.id, populate_existing=True)
+            assert found is not None
+            return found
+        if user.is_coordinator:
+            _audit(session, user.id, None, granted=True, source=SOURCE_SETTING, now=now)
         return user
     user.display_name = person.display_name[:200] or user.display_name
     user.username = person.username
@@ -65,17 +91,143 @@ async def touch_user(
         # Writing to the bot means they unblocked it.
         user.blocked_at = None
         await user_returned(session, user.id, now=now)
-    if person.id in coordinator_ids:
-        user.is_coordinator = True
     return user
+
+
+async def language_of(session: AsyncSession, user_id: int, *, default: str) -> str:
+    """The user's language, or `default` for someone the bot does not know yet."""
+    language = await session.scalar(select(User.language).where(User.id == user_id))
+    return language or default
 
 
 async def set_language(session: AsyncSession, user_id: int, language: str) -> None:
     if language not in SUPPORTED:
         raise ValueError(language)
-    user = await session.get(User, user_id, with_for_update=True)
-    if user is not None:
-        user.language = language
+    await session.execute(update(User).where(User.id == user_id).values(language=language))
+
+
+# -- coordinator rights -------------------------------------------------------------------
+
+
+def _audit(
+    session: AsyncSession,
+    user_id: int,
+    changed_by: int | None,
+    *,
+    granted: bool,
+    source: str,
+    now: datetime,
+) -> None:
+    session.add(
+        CoordinatorChange(
+            user_id=user_id, changed_by=changed_by, granted=granted, source=source, at=now
+        )
+    )
+    log.info(
+        "Coordinator rights %s user %s by %s",
+        "granted to" if granted else "taken from",
+        user_id,
+        f"user {changed_by}" if changed_by is not None else "COORDINATOR_IDS",
+    )
+
+
+async def sync_coordinators(
+    session: AsyncSession, coordinator_ids: Collection[int], *, now: datetime
+) -> list[User]:
+    """Make the rights from the setting match COORDINATOR_IDS; returns the users changed.
+
+    Someone in the list is a coordinator; someone whose rights came from the list and who is
+    no longer in it loses them. Rights granted with /aanstellen are kept.
+    """
+    wanted = set(coordinator_ids)
+    rows = await session.scalars(
+        select(User)
+        .where(or_(User.is_coordinator.is_(True), User.id.in_(wanted)))
+        .order_by(User.id)
+    )
+    changed: list[User] = []
+    for user in rows:
+        if user.id in wanted and not user.is_coordinator:
+            user.is_coordinator = True
+            user.coordinator_source = SOURCE_SETTING
+            _audit(session, user.id, None, granted=True, source=SOURCE_SETTING, now=now)
+            changed.append(user)
+        elif user.id in wanted and user.coordinator_source is None:
+            user.coordinator_source = SOURCE_SETTING
+        elif user.id not in wanted and user.coordinator_source != SOURCE_COMMAND:
+            user.is_coordinator = False
+            user.coordinator_source = None
+            _audit(session, user.id, None, granted=False, source=SOURCE_SETTING, now=now)
+            changed.append(user)
+    await session.flush()
+    return changed
+
+
+class RightsProblem(StrEnum):
+    UNKNOWN_USER = "unknown_user"
+    ALREADY = "already"
+    NOT_COORDINATOR = "not_coordinator"
+    FROM_SETTING = "from_setting"
+    NOT_YOURS = "not_yours"
+    SELF = "self"
+
+
+class RightsError(Exception):
+    def __init__(self, problem: RightsProblem) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
+
+
+async def grant_coordinator(
+    session: AsyncSession, by: User, user_id: int, *, now: datetime
+) -> User:
+    """`by` (a coordinator) makes `user_id` a coordinator; RightsError says why not.
+
+    auth.NotAllowed when `by` may not appoint anyone.
+    """
+    await auth.require(session, by, Action.APPOINT_COORDINATOR)
+    target = await session.get(User, user_id)
+    if target is None:
+        raise RightsError(RightsProblem.UNKNOWN_USER)
+    if target.is_coordinator:
+        raise RightsError(RightsProblem.ALREADY)
+    target.is_coordinator = True
+    target.coordinator_source = SOURCE_COMMAND
+    _audit(session, target.id, by.id, granted=True, source=SOURCE_COMMAND, now=now)
+    await session.flush()
+    return target
+
+
+async def revoke_coordinator(
+    session: AsyncSession, by: User, user_id: int, *, now: datetime
+) -> User:
+    """`by` takes back rights they granted with the command; RightsError says why not.
+
+    auth.NotAllowed when `by` may not appoint anyone.
+    """
+    await auth.require(session, by, Action.APPOINT_COORDINATOR)
+    if user_id == by.id:
+        raise RightsError(RightsProblem.SELF)
+    target = await session.get(User, user_id)
+    if target is None:
+        raise RightsError(RightsProblem.UNKNOWN_USER)
+    if not target.is_coordinator:
+        raise RightsError(RightsProblem.NOT_COORDINATOR)
+    if target.coordinator_source != SOURCE_COMMAND:
+        raise RightsError(RightsProblem.FROM_SETTING)
+    granted_by = await session.scalar(
+        select(CoordinatorChange.changed_by)
+        .where(CoordinatorChange.user_id == target.id, CoordinatorChange.granted.is_(True))
+        .order_by(CoordinatorChange.at.desc(), CoordinatorChange.id.desc())
+        .limit(1)
+    )
+    if granted_by != by.id:
+        raise RightsError(RightsProblem.NOT_YOURS)
+    target.is_coordinator = False
+    target.coordinator_source = None
+    _audit(session, target.id, by.id, granted=False, source=SOURCE_COMMAND, now=now)
+    await session.flush()
+    return target
 
 
 async def roles_of(session: AsyncSession, user: User) -> set[Role]:
