@@ -61,9 +61,15 @@ async def test_a_whole_exchange_day(harness: Harness) -> None:
     moment = only(await h.send(b, "/aanwezig"))
     await h.press(b, moment, "terug van de speurtocht")
     replies = await keypad(h, b, "21")
+    assert not any("minder" in r.text for r in replies)  # asked once both schools are counted
+    replies = await h.send(b, "22")
     drop = next(r for r in replies if "minder" in r.text)
-    assert "3 minder van De Avonturijn dan bij vertrek de wijk in" in drop.text
-    assert drop.button_texts == ["Ja, ze zijn naar huis / opgehaald", "Nee – vermist kind melden"]
+    assert "3 leerlingen van De Avonturijn minder dan bij vertrek de wijk in (24 → 21)" in drop.text
+    assert drop.button_texts == [
+        "Ja, ze zijn naar huis / opgehaald",
+        "Ze zijn bij de andere groep / elders in beeld",
+        "Nee – vermist kind melden",
+    ]
     alarm = only(await h.press(b, drop, "Nee – vermist kind melden"))
     assert "Alarm #1" in alarm.text
     await h.dispatch()
@@ -110,6 +116,7 @@ async def test_a_whole_exchange_day(harness: Harness) -> None:
         ("departure", "A", 24),
         ("departure", "B", 22),
         ("back", "A", 21),
+        ("back", "B", 22),
         ("end", "A", 24),
         ("end", "B", 22),
     ]

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.exchange_input import InputError
+from bot.domain.numbers import MAX_ID, read_int
 from bot.domain.reminders import ExchangeSnapshot, PlannedPush
 
 # Moments of the day a headcount is taken at, in the order they happen; "free" is any other.
@@ -23,21 +24,21 @@ MAX_TEAM_NUMBER = 20
 def check_count(text: str | int, class_size: int) -> int:
     """A headcount as typed: a whole number from 0 to the class size plus a small margin."""
     raw = str(text).strip()
-    if raw.startswith("-") and raw[1:].isdigit():
+    if raw.startswith("-") and read_int(raw[1:], lo=0, hi=MAX_ID) is not None:
         raise InputError("count.negative")
-    if not raw.isdigit():
+    value = read_int(raw, lo=0, hi=MAX_ID)
+    if value is None:
         raise InputError("count.not_a_number", maximum=class_size + COUNT_MARGIN)
-    value = int(raw)
     if value > class_size + COUNT_MARGIN:
         raise InputError("count.too_many", size=class_size, maximum=class_size + COUNT_MARGIN)
     return value
 
 
 def check_team(text: str) -> int:
-    raw = text.strip().lstrip("#")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_TEAM_NUMBER:
+    team = read_int(text.strip().lstrip("#"), lo=1, hi=MAX_TEAM_NUMBER)
+    if team is None:
         raise InputError("incident.bad_team", maximum=MAX_TEAM_NUMBER)
-    return int(raw)
+    return team
 
 
 def next_moment(recorded: Sequence[str]) -> str:

@@ -10,18 +10,24 @@ from bot.context import app_context
 from bot.domain.dates import format_time
 from bot.domain.exchange_input import InputError
 from bot.domain.fieldwork import MOMENTS, check_count, next_moment
+from bot.domain.numbers import read_int
 from bot.handlers.common import (
     TEXT,
     Context,
     Unit,
     answer_callback,
+    button_id,
+    choice_buttons,
     clear_buttons,
     dialog_button,
     dialog_text,
+    edit_pressed,
     exchange_buttons,
+    exchange_page,
     register_dialog,
     send,
     start_dialog,
+    typed_text,
     unit_of_work,
 )
 from bot.jobs.dispatcher import kick
@@ -32,7 +38,7 @@ from bot.services import dialogs, exchanges, fieldwork, incidents
 from bot.services.dialogs import button_data, parse_button
 from bot.services.fieldwork import DayOfExchange
 from bot.texts import Markup
-from db.models import Dialog
+from db.models import Dialog, Exchange
 
 CHECKIN_PREFIX = "ci:"
 COUNT = "count"
@@ -52,6 +58,11 @@ async def not_today(uow: Unit) -> Reply:
     programme = uow.app.programmes[upcoming.exchange.programme_key]
     line = day_line(uow.app.texts, uow.lang, upcoming.exchange, programme, upcoming.phase)
     return Reply("field.not_today", {"next": Markup(line)})
+
+
+async def _exchanges_today(uow: Unit) -> list[Exchange]:
+    days = await fieldwork.days_today(uow.session, uow.user, uow.app.programmes, uow.app.today())
+    return [d.exchange for d in days]
 
 
 def _choose(prefix: str, days: list[DayOfExchange], key: str) -> Reply:
@@ -95,13 +106,19 @@ async def checkin_chosen(update: Update, context: Context) -> None:
     """Check in for the exchange whose button was pressed (it must be one of today's)."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    raw = query.data.removeprefix(CHECKIN_PREFIX)
+    offset = dialogs.page_of(query.data.removeprefix(CHECKIN_PREFIX))
+    if offset is not None:
+        await exchange_page(
+            update, context, prefix=CHECKIN_PREFIX, offset=offset, load=_exchanges_today
+        )
+        return
+    exchange_id = button_id(query.data, CHECKIN_PREFIX)
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
         days = await fieldwork.days_today(
             uow.session, uow.user, uow.app.programmes, uow.app.today()
         )
-        day = next((d for d in days if str(d.exchange.id) == raw), None)
+        day = next((d for d in days if d.exchange.id == exchange_id), None)
         replies = await _check_in(uow, day) if day else None
     if replies is None:
         await answer_callback(update, context, lang, "auth.not_allowed")
@@ -142,11 +159,7 @@ def _keypad(dialog: Dialog) -> tuple[tuple[Btn, ...], ...]:
 async def _count_question(uow: Unit, dialog: Dialog) -> Reply:
     data = dialog.data
     if dialog.step == "exchange":
-        buttons = [
-            Btn(button_data(COUNT_PREFIX, dialog, f"x:{i}"), label=label)
-            for i, label in data["choices"]
-        ]
-        return Reply("count.choose", buttons=rows(buttons, 1))
+        return Reply("count.choose", buttons=choice_buttons(COUNT_PREFIX, dialog))
     if dialog.step == "moment":
         buttons = [
             Btn(button_data(COUNT_PREFIX, dialog, f"m:{m}"), key=f"count.moment_{m}")
@@ -169,19 +182,48 @@ async def _count_question(uow: Unit, dialog: Dialog) -> Reply:
     )
 
 
-def _drop_reply(drop: fieldwork.Drop, school: str, uow: Unit) -> Reply:
+# The answers to "is everyone accounted for?", as button data and as stored.
+DROP_CHOICES = {"ok": "home", "else": "elsewhere", "miss": "missing"}
+
+
+def _drop_reply(uow: Unit, exchange: Exchange, drop: fieldwork.Drop) -> Reply:
+    texts, lang = uow.app.texts, uow.lang
+    pupils = "count.pupils_one" if drop.fewer == 1 else "count.pupils_many"
     return Reply(
         "count.drop",
         {
-            "fewer": drop.fewer,
-            "school": school,
-            "moment": Markup(uow.app.texts.get(uow.lang, f"count.moment_{drop.previous_moment}")),
+            "pupils": texts.plain(lang, pupils, count=drop.fewer),
+            "school": exchanges.side_of(exchange, drop.side).school.name,
+            "moment": Markup(texts.get(lang, f"count.moment_{drop.previous_moment}")),
+            "before": drop.before,
+            "after": drop.after,
         },
         buttons=(
             (Btn(f"{DROP_PREFIX}ok:{drop.headcount_id}", key="count.btn_all_fine"),),
+            (Btn(f"{DROP_PREFIX}else:{drop.headcount_id}", key="count.btn_elsewhere"),),
             (Btn(f"{DROP_PREFIX}miss:{drop.headcount_id}", key="count.btn_missing"),),
         ),
     )
+
+
+async def _drop_questions(uow: Unit, exchange: Exchange, headcount_ids: list[int]) -> list[Reply]:
+    """ "Is everyone accounted for?" for each drop of these counts not answered yet."""
+    found = await fieldwork.drops(uow.session, headcount_ids)
+    return [_drop_reply(uow, exchange, drop) for drop in found]
+
+
+async def pending_drop_questions(uow: Unit, dialog: Dialog) -> list[Reply]:
+    """Ask now about drops of a count left unfinished (another command interrupts it).
+
+    The drop question waits until both schools are counted, so that the answer to it is never
+    mistaken for the next count; when the count is abandoned, it must still be asked.
+    """
+    pending = list(dialog.data.get("drops", [])) if dialog.kind == COUNT else []
+    if not pending:
+        return []
+    dialogs.remember(dialog, uow.app.clock.now(), drops=[])
+    exchange = await exchanges.load_exchange(uow.session, dialog.data["exchange"])
+    return await _drop_questions(uow, exchange, pending) if exchange is not None else []
 
 
 async def _save_count(uow: Unit, dialog: Dialog, value: str) -> list[Reply]:
@@ -202,13 +244,15 @@ async def _save_count(uow: Unit, dialog: Dialog, value: str) -> list[Reply]:
         now=uow.app.clock.now(),
     )
     replies = [Reply("count.saved", {"school": side.school.name, "count": count})]
-    if drop is not None:
-        replies.append(_drop_reply(drop, side.school.name, uow))
+    # A drop is asked about once both schools are counted: asked in between, the next typed
+    # count would be read as the answer (or as an alarm's details).
+    drops = [*data.get("drops", []), *([drop.headcount_id] if drop is not None else [])]
     if data["side"] == "A":
-        dialogs.advance(dialog, "count", uow.app.clock.now(), side="B", entry="")
+        dialogs.advance(dialog, "count", uow.app.clock.now(), side="B", entry="", drops=drops)
         replies.append(await _count_question(uow, dialog))
     else:
         await dialogs.finish(uow.session, dialog.chat_id)
+        replies += await _drop_questions(uow, exchange, drops)
     return replies
 
 
@@ -248,6 +292,7 @@ async def _shortcut(uow: Unit, day: DayOfExchange, args: list[str]) -> list[Repl
     ]
     moment = next_moment(done)
     replies = []
+    drops = []
     for side, count in zip(sides, counts, strict=True):
         drop = await fieldwork.record_count(
             uow.session,
@@ -261,7 +306,8 @@ async def _shortcut(uow: Unit, day: DayOfExchange, args: list[str]) -> list[Repl
         )
         replies.append(Reply("count.saved", {"school": side.school.name, "count": count}))
         if drop is not None:
-            replies.append(_drop_reply(drop, side.school.name, uow))
+            drops.append(drop.headcount_id)
+    replies += await _drop_questions(uow, exchange, drops)
     replies.insert(
         0,
         Reply(
@@ -287,7 +333,7 @@ async def count_typed(update: Update, context: Context) -> None:
             replies = [Reply("new.use_buttons"), await _count_question(uow, dialog)]
         else:
             try:
-                replies = await _save_count(uow, dialog, message.text)
+                replies = await _save_count(uow, dialog, typed_text(update))
             except InputError as problem:
                 replies = [Reply(problem.key, problem.params), await _count_question(uow, dialog)]
     await send(update, context, lang, replies)
@@ -307,7 +353,12 @@ async def count_button(update: Update, context: Context) -> None:
         if dialog is not None and dialog.kind == COUNT and parsed and parsed[0] == dialog.version:
             value = parsed[1]
             picked = dialogs.chosen(dialog, value)
-            if dialog.step == "exchange" and picked is not None:
+            page = dialogs.page_of(value[2:]) if value.startswith("x:") else None
+            if dialog.step == "exchange" and page is not None:
+                dialogs.remember(dialog, now, page=page)
+                replies = []
+                edit = await _count_question(uow, dialog)
+            elif dialog.step == "exchange" and picked is not None:
                 dialogs.advance(dialog, "moment", now, exchange=picked)
                 replies = [await _count_question(uow, dialog)]
             elif dialog.step == "moment" and value.startswith("m:") and value[2:] in MOMENTS:
@@ -333,8 +384,10 @@ async def count_button(update: Update, context: Context) -> None:
     await answer_callback(update, context, lang)
     if edit is not None:
         app = app_context(context)
-        await query.edit_message_text(
-            render.text(app.texts, lang, edit),
+        await edit_pressed(
+            update,
+            context,
+            text=render.text(app.texts, lang, edit),
             reply_markup=render.keyboard(app.texts, lang, edit.buttons),
         )
     elif replies:
@@ -344,59 +397,61 @@ async def count_button(update: Update, context: Context) -> None:
 
 
 async def drop_answer(update: Update, context: Context) -> None:
-    """After a lower count: everyone accounted for, or a missing pupil (urgent incident)."""
+    """After a lower count: gone home, elsewhere in view, or a missing pupil (one alarm)."""
     query = update.callback_query
     assert query is not None and query.data is not None
     kind, _, raw = query.data.removeprefix(DROP_PREFIX).partition(":")
-    queued = False
+    answer = DROP_CHOICES.get(kind)
+    headcount_id = button_id(raw, "")
+    replies: list[Reply] = []
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
-        replies: list[Reply] | None = None
-        headcount = await fieldwork.headcount(uow.session, int(raw)) if raw.isdigit() else None
-        exchange = None
-        if headcount is not None:
-            exchange = await exchanges.load_exchange(uow.session, headcount.exchange_id)
-        allowed = exchange is not None and await fieldwork.may_work(
-            uow.session, uow.user, exchange.id
-        )
-        if allowed and kind == "ok":
-            replies = [Reply("count.all_fine")]
-        elif allowed and kind == "miss":
-            assert exchange is not None and headcount is not None
-            side = exchanges.side_of(exchange, headcount.side)
-            text = uow.app.texts.plain(
-                lang, "count.missing_description", school=side.school.name, count=headcount.count
-            )
-            incident = await incidents.report(
+        result = fieldwork.DropAnswer("not_allowed")
+        if answer is not None and headcount_id is not None:
+            result = await fieldwork.answer_drop(
                 uow.session,
-                exchange,
-                reported_by=uow.user.id,
-                category="missing",
-                severity="urgent",
-                team_number=None,
-                description=text,
-                photo_file_id=None,
+                uow.user,
+                headcount_id,
+                answer,
+                today=uow.app.today(),
                 now=uow.app.clock.now(),
                 ack_window=uow.app.ack_window,
             )
+        alarm = result.incident if result.outcome == "recorded" else None
+        if alarm is not None:
+            chat_id = query.message.chat.id  # type: ignore[union-attr]
+            # The note mode replaces whatever this chat was doing: drops of a count it
+            # interrupts are asked right after the alarm's confirmation.
+            earlier = await dialogs.current(uow.session, chat_id, now=uow.app.clock.now())
+            more = await pending_drop_questions(uow, earlier) if earlier else []
+            # From now on every text the begeleider types goes to the alarm (until a command).
             await dialogs.start(
                 uow.session,
-                chat_id=query.message.chat.id,  # type: ignore[union-attr]
+                chat_id=chat_id,
                 user_id=uow.user.id,
-                kind="incident_note",
+                kind=incidents.NOTE_DIALOG,
                 step="note",
-                data={"incident": incident.id},
+                data={"incident": alarm.id},
                 now=uow.app.clock.now(),
             )
-            replies = [Reply("incident.missing_sent", {"id": incident.id})]
-            queued = True
-    if replies is None:
+            replies = [Reply("incident.missing_sent", {"id": alarm.id}), *more]
+        elif result.outcome == "recorded":
+            replies = [Reply("count.all_fine" if answer == "home" else "count.elsewhere")]
+    if result.outcome == "not_allowed":
         await answer_callback(update, context, lang, "auth.not_allowed")
         return
-    await answer_callback(update, context, lang)
-    await clear_buttons(update)
+    if result.outcome == "expired":
+        await answer_callback(update, context, lang, "count.drop_expired")
+    elif result.outcome == "answered" and result.incident is not None:
+        await answer_callback(update, context, lang, "count.drop_alarmed", id=result.incident.id)
+    elif result.outcome == "answered":
+        await answer_callback(update, context, lang, "count.drop_answered")
+    else:
+        await answer_callback(update, context, lang)
+    # Whatever the outcome, this question's buttons have done their work.
+    await clear_buttons(update, context)
     await send(update, context, lang, replies)
-    if queued:
+    if alarm is not None:
         kick(context.application)
 
 
@@ -410,7 +465,7 @@ async def _checkout_question(uow: Unit, dialog: Dialog) -> Reply:
     if dialog.step == "exchange":
         return Reply(
             "checkout.choose",
-            buttons=rows([b(f"x:{i}", label=label) for i, label in dialog.data["choices"]], 1),
+            buttons=choice_buttons(CHECKOUT_PREFIX, dialog),
         )
     if dialog.step == "rating":
         return Reply(
@@ -466,7 +521,8 @@ async def _checkout_replies(uow: Unit, dialog: Dialog, value: str, *, typed: boo
     now = uow.app.clock.now()
     step = dialog.step
     if typed and step in ("tension_note", "remarks"):
-        text = " ".join(value.split())[:1000]
+        # Kept whole: a long evaluation is split when shown, never cut (bot/delivery.py).
+        text = " ".join(value.split())
         if not text:
             return [await _checkout_question(uow, dialog)]
         if step == "tension_note":
@@ -480,7 +536,7 @@ async def _checkout_replies(uow: Unit, dialog: Dialog, value: str, *, typed: boo
         dialogs.advance(dialog, "rating", now, checkin=picked)
         return [await _checkout_question(uow, dialog)]
     if step == "rating" and value in {f"r:{n}" for n in range(1, 6)}:
-        dialogs.advance(dialog, "tension", now, rating=int(value[2:]))
+        dialogs.advance(dialog, "tension", now, rating=read_int(value[2:], lo=1, hi=5))
         return [await _checkout_question(uow, dialog)]
     if step == "tension" and value in ("t:yes", "t:no"):
         tension = value == "t:yes"

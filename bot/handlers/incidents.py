@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from telegram import Update
+import asyncio
+import logging
+from datetime import timedelta
+from weakref import WeakValueDictionary
+
+from telegram import ReplyParameters, Update
+from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot import render
+from bot.context import app_context
+from bot.delivery import CAPTION_LIMIT, TEXT_LIMIT, visible_len
 from bot.domain.exchange_input import InputError
 from bot.domain.fieldwork import CATEGORIES, check_team
 from bot.handlers.common import (
@@ -14,18 +23,30 @@ from bot.handlers.common import (
     Context,
     Unit,
     answer_callback,
+    button_id,
+    choice_buttons,
+    clear_buttons,
     dialog_answer,
     dialog_button,
     dialog_text,
+    edit_quietly,
     register_dialog,
     send,
     start_dialog,
+    typed_text,
     unit_of_work,
 )
-from bot.handlers.fieldwork import not_today
+from bot.handlers.fieldwork import COUNT, not_today, pending_drop_questions
 from bot.jobs.dispatcher import kick
 from bot.menus import aliases
-from bot.notifications import ACK_PREFIX, RESOLVE_PREFIX, incident_text
+from bot.notifications import (
+    ACK_PREFIX,
+    RESOLVE_PREFIX,
+    Rendered,
+    alert_copy,
+    incident_state,
+    incident_text,
+)
 from bot.replies import Btn, Reply, rows
 from bot.services import dialogs, exchanges, fieldwork, incidents
 from bot.services.dialogs import button_data
@@ -34,12 +55,16 @@ from db.models import Dialog, Incident, User
 
 REPORT = "incident"
 REPORT_PREFIX = "in"
-NOTE = "incident_note"  # more details after a missing-pupil alert
+NOTE = incidents.NOTE_DIALOG  # every text typed after a missing-pupil alarm goes to it
+# The note mode ends with another command, or this long after the last text typed in it.
+NOTE_TTL = timedelta(hours=3)
 RESOLUTION = "resolve_note"
 RESOLUTION_PREFIX = "rn"
 CLOSE_PREFIX = "ic:"
 TEAM_BUTTONS = 8
 MAX_TEXT = 1500
+
+log = logging.getLogger(__name__)
 
 
 def _question(dialog: Dialog) -> Reply:
@@ -50,7 +75,7 @@ def _question(dialog: Dialog) -> Reply:
     if step == "exchange":
         return Reply(
             "incident.choose",
-            buttons=rows([b(f"x:{i}", label=label) for i, label in dialog.data["choices"]], 1),
+            buttons=choice_buttons(REPORT_PREFIX, dialog),
         )
     if step == "category":
         return Reply(
@@ -245,34 +270,61 @@ async def photo(update: Update, context: Context) -> None:
 
 
 async def note_text(update: Update, context: Context) -> None:
-    """More details after a missing-pupil alert."""
+    """Whatever the reporter types after a missing-pupil alarm goes to everyone alerted."""
     message = update.effective_message
     assert message is not None and message.text is not None
     queued = False
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
-        dialog = await dialogs.current(
-            uow.session, message.chat_id, now=uow.app.clock.now(), lock=True
-        )
+        now = uow.app.clock.now()
+        dialog = await dialogs.current(uow.session, message.chat_id, now=now, lock=True)
         if dialog is None or dialog.kind != NOTE:
             return
-        incident = await incidents.load(uow.session, dialog.data["incident"])
-        await dialogs.finish(uow.session, message.chat_id)
+        incident = await incidents.load(uow.session, dialog.data["incident"], lock=True)
+        text = typed_text(update).strip()[:MAX_TEXT]
         if incident is None or incident.reported_by != uow.user.id:
+            await dialogs.finish(uow.session, message.chat_id)
             replies = [Reply("auth.not_allowed")]
+        elif incident.status == "resolved":
+            # Solved: chatting on would alarm everyone again for nothing.
+            await dialogs.finish(uow.session, message.chat_id)
+            replies = [Reply("incident.note_after_resolved", {"id": incident.id})]
+        elif not text:
+            replies = []
         else:
-            await incidents.add_note(
-                uow.session,
-                incident,
-                message.text.strip()[:MAX_TEXT],
-                user_id=uow.user.id,
-                now=uow.app.clock.now(),
-            )
+            # The note mode stays: the next message goes to the alarm too (see NOTE_TTL).
+            dialogs.remember(dialog, now)
+            await incidents.add_note(uow.session, incident, text, user_id=uow.user.id, now=now)
             replies = [Reply("incident.note_sent", {"id": incident.id})]
             queued = True
     await send(update, context, lang, replies)
     if queued:
         kick(context.application)
+
+
+async def before_command(update: Update, context: Context) -> None:
+    """Runs before every command: it ends an alarm's note mode, and asks about the drops of a
+    count the command interrupts (they are asked only once both schools are counted)."""
+    app = app_context(context)
+    chat = update.effective_chat
+    if chat is None:
+        return
+    async with app.db.read() as session:
+        peeked = await session.get(Dialog, chat.id)
+        kind = peeked.kind if peeked is not None else None
+        waiting = bool(peeked is not None and peeked.data.get("drops"))
+    if kind != NOTE and not (kind == COUNT and waiting):
+        return
+    replies: list[Reply] = []
+    async with unit_of_work(update, context) as uow:
+        lang = uow.lang
+        dialog = await dialogs.current(uow.session, chat.id, now=uow.app.clock.now(), lock=True)
+        if dialog is not None and dialog.kind == NOTE:
+            await dialogs.finish(uow.session, chat.id)
+            replies = [Reply("incident.note_mode_ended", {"id": dialog.data["incident"]})]
+        elif dialog is not None:
+            replies = await pending_drop_questions(uow, dialog)
+    await send(update, context, lang, replies)
 
 
 # -- acknowledging, resolving, closing -------------------------------------------------------
@@ -285,7 +337,10 @@ async def acknowledge(update: Update, context: Context) -> None:
     raw = query.data.removeprefix(ACK_PREFIX)
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
-        incident = await incidents.load(uow.session, int(raw)) if raw.isdigit() else None
+        incident_id = button_id(raw, "")
+        incident = (
+            await incidents.load(uow.session, incident_id, lock=True) if incident_id else None
+        )
         toast = "auth.not_allowed"
         if incident is not None and await incidents.may_handle(uow.session, uow.user, incident):
             if incident.status == "resolved":
@@ -297,35 +352,41 @@ async def acknowledge(update: Update, context: Context) -> None:
             else:
                 toast = "incident.already_acknowledged"
     await answer_callback(update, context, lang, toast, id=raw)
+    if toast == "incident.acknowledged" and incident_id is not None:
+        await update_copies(context, incident_id)
+        kick(context.application)
 
 
 async def _start_resolution(update: Update, context: Context, raw: str, action: str) -> None:
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
-        incident = await incidents.load(uow.session, int(raw)) if raw.isdigit() else None
-        allowed = incident is not None and (
-            uow.user.is_coordinator
-            if action == "close"
-            else await incidents.may_handle(uow.session, uow.user, incident)
+        incident_id = button_id(raw, "")
+        incident = await incidents.load(uow.session, incident_id) if incident_id else None
+        allowed = incident is not None and await incidents.may_act(
+            uow.session, uow.user, incident, action
         )
-        reply = None
+        replies: list[Reply] = []
         if allowed and incident is not None and incident.status != "resolved":
+            chat_id = update.effective_chat.id  # type: ignore[union-attr]
+            # The note replaces whatever this chat was doing; a count's drops are asked first.
+            earlier = await dialogs.current(uow.session, chat_id, now=uow.app.clock.now())
+            replies = await pending_drop_questions(uow, earlier) if earlier else []
             dialog = await dialogs.start(
                 uow.session,
-                chat_id=update.effective_chat.id,  # type: ignore[union-attr]
+                chat_id=chat_id,
                 user_id=uow.user.id,
                 kind=RESOLUTION,
                 step="note",
                 data={"incident": incident.id, "action": action},
                 now=uow.app.clock.now(),
             )
-            reply = await _resolution_question(uow, dialog)
-    if reply is None:
+            replies.append(await _resolution_question(uow, dialog))
+    if not replies:
         key = "incident.already_resolved" if allowed else "auth.not_allowed"
         await answer_callback(update, context, lang, key, id=raw)
         return
     await answer_callback(update, context, lang)
-    await send(update, context, lang, [reply])
+    await send(update, context, lang, replies)
 
 
 async def resolve(update: Update, context: Context) -> None:
@@ -342,25 +403,57 @@ async def close(update: Update, context: Context) -> None:
     await _start_resolution(update, context, query.data.removeprefix(CLOSE_PREFIX), "close")
 
 
-async def _resolution_step(
-    uow: Unit, dialog: Dialog, value: str, how: str
-) -> tuple[list[Reply], bool]:
-    """The note (typed, or none with the button) that closes an incident."""
-    if how == BUTTON and value != "none":
-        return [Reply("common.button_expired")], False
-    note = value.strip()[:MAX_TEXT] if how == TEXT else None
-    await dialogs.finish(uow.session, dialog.chat_id)
-    incident = await incidents.load(uow.session, dialog.data["incident"])
-    if incident is not None and await incidents.resolve(
-        uow.session,
-        incident,
-        user_id=uow.user.id,
-        note=note,
-        now=uow.app.clock.now(),
-        action=dialog.data["action"],
-    ):
-        return [Reply("incident.resolved", {"id": incident.id})], False
-    return [Reply("incident.already_resolved", {"id": dialog.data["incident"]})], False
+async def _resolution_answer(
+    update: Update, context: Context, *, how: str, value: str, version: int | None
+) -> None:
+    """The note (typed, or none with the button) that closes an incident; then every copy of
+    the alert says who solved it, and the reporter hears it."""
+    replies: list[Reply] | None = None
+    solved: int | None = None
+    async with unit_of_work(update, context) as uow:
+        lang = uow.lang
+        chat_id = update.effective_chat.id  # type: ignore[union-attr]
+        dialog = await dialogs.current(uow.session, chat_id, now=uow.app.clock.now(), lock=True)
+        current = (
+            dialog is not None
+            and dialog.kind == RESOLUTION
+            and (how == TEXT or (dialog.version == version and value == "none"))
+        )
+        note = value.strip()[:MAX_TEXT] if how == TEXT else None
+        if current and how == TEXT and not note:
+            assert dialog is not None
+            replies = [await _resolution_question(uow, dialog)]
+        elif current:
+            assert dialog is not None
+            await dialogs.finish(uow.session, chat_id)
+            incident_id = int(dialog.data["incident"])
+            incident = await incidents.load(uow.session, incident_id, lock=True)
+            action = dialog.data["action"]
+            # Checked again: the pair may have been archived while the note was being typed.
+            if incident is not None and not await incidents.may_act(
+                uow.session, uow.user, incident, action
+            ):
+                replies = [Reply("auth.not_allowed")]
+            elif incident is not None and await incidents.resolve(
+                uow.session,
+                incident,
+                user_id=uow.user.id,
+                note=note,
+                now=uow.app.clock.now(),
+                action=action,
+            ):
+                solved = incident_id
+                replies = [Reply("incident.resolved", {"id": incident_id})]
+            else:
+                replies = [Reply("incident.already_resolved", {"id": incident_id})]
+    if how == BUTTON:
+        expired = "common.button_expired" if replies is None else None
+        await answer_callback(update, context, lang, expired)
+        await clear_buttons(update, context)
+    await send(update, context, lang, replies or [])
+    if solved is not None:
+        await update_copies(context, solved)
+        kick(context.application)
 
 
 async def _resolution_question(uow: Unit, dialog: Dialog) -> Reply:
@@ -370,21 +463,87 @@ async def _resolution_question(uow: Unit, dialog: Dialog) -> Reply:
 
 async def resolution_text(update: Update, context: Context) -> None:
     """The typed note that closes an incident."""
-    await dialog_text(
-        update, context, kind=RESOLUTION, step=_resolution_step, ask=_resolution_question
-    )
+    await _resolution_answer(update, context, how=TEXT, value=typed_text(update), version=None)
 
 
 async def resolution_button(update: Update, context: Context) -> None:
     """Close the incident without a note."""
-    await dialog_button(
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    parsed = dialogs.parse_button(query.data, RESOLUTION_PREFIX)
+    await _resolution_answer(
         update,
         context,
-        prefix=RESOLUTION_PREFIX,
-        kind=RESOLUTION,
-        step=_resolution_step,
-        ask=_resolution_question,
+        how=BUTTON,
+        value=parsed[1] if parsed else "",
+        version=parsed[0] if parsed else None,
     )
+
+
+# -- every copy of an alert shows who acted ----------------------------------------------------
+
+# One refresh of an incident's copies at a time in this process, so that of two people acting
+# at once the last refresh, which reads the state after both, is the one left on every copy.
+_COPY_LOCKS: WeakValueDictionary[int, asyncio.Lock] = WeakValueDictionary()
+
+
+async def update_copies(context: Context, incident_id: int) -> None:
+    """Edit every delivered copy of the alert to show where it stands now.
+
+    Runs after the change is committed. A copy that was deleted, or that already shows this,
+    is fine; a copy Telegram refuses is logged and the rest still get their edit.
+    """
+    app = app_context(context)
+    lock = _COPY_LOCKS.get(incident_id)
+    if lock is None:
+        lock = _COPY_LOCKS[incident_id] = asyncio.Lock()
+    async with lock:
+        edits: list[tuple[incidents.AlertCopy, Rendered, str | None]] = []
+        async with app.db.read() as session:
+            incident = await incidents.load(session, incident_id)
+            copies = await incidents.alert_copies(session, incident_id) if incident else []
+            for copy in copies:
+                assert incident is not None
+                rendered = await alert_copy(session, app, copy, incident)
+                if rendered is None:
+                    continue
+                limit = CAPTION_LIMIT if copy.as_caption else TEXT_LIMIT
+                fits = visible_len(rendered.text) <= limit
+                # Grown past what its message holds (a caption, or the last part of a long
+                # alert): the message keeps its words, and the state goes beneath it.
+                state = (
+                    None
+                    if fits
+                    else incident_state(app.texts, copy.language, incident, app.settings.tz)
+                )
+                edits.append((copy, rendered, None if state is None else "\n".join(state)))
+        for copy, rendered, below in edits:
+            await _edit_copy(context, copy, rendered, below)
+
+
+async def _edit_copy(
+    context: Context, copy: incidents.AlertCopy, rendered: Rendered, below: str | None
+) -> None:
+    app = app_context(context)
+    markup = render.keyboard(app.texts, copy.language, rendered.buttons)
+    try:
+        if below is not None:
+            await edit_quietly(context.bot, copy.user_id, copy.message_id, reply_markup=markup)
+            beneath = ReplyParameters(copy.message_id, allow_sending_without_reply=True)
+            await context.bot.send_message(copy.user_id, below, reply_parameters=beneath)
+            return
+        # A photo alert whose text fitted its caption is edited there (bot/delivery.py).
+        text, caption = (None, rendered.text) if copy.as_caption else (rendered.text, None)
+        await edit_quietly(
+            context.bot,
+            copy.user_id,
+            copy.message_id,
+            text=text,
+            caption=caption,
+            reply_markup=markup,
+        )
+    except TelegramError as error:
+        log.warning("Could not update alert copy %s: %s", copy.row_id, error)
 
 
 async def list_open(update: Update, context: Context) -> None:
@@ -439,4 +598,13 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.PHOTO, photo))
     register_dialog(REPORT, report_text)
     register_dialog(NOTE, note_text)
+    dialogs.TTL_BY_KIND[NOTE] = NOTE_TTL
+    # Group -1 runs before the command's own handler (group 0), for every new command.
+    app.add_handler(
+        MessageHandler(
+            filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE & filters.COMMAND,
+            before_command,
+        ),
+        group=-1,
+    )
     register_dialog(RESOLUTION, resolution_text)

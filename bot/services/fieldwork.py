@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.permissions import Action, is_allowed
+from bot.domain.permissions import Action
 from bot.domain.programme import Programme
-from bot.services import auth, exchanges
-from db.models import CheckIn, Exchange, ExchangePhase, Headcount, User
+from bot.services import auth, exchanges, incidents
+from db.models import (
+    STATUS_ACTIVE,
+    CheckIn,
+    Exchange,
+    ExchangePhase,
+    Headcount,
+    Incident,
+    User,
+)
 
 
 @dataclass(frozen=True)
@@ -105,12 +113,24 @@ async def counts_today(session: AsyncSession, exchange_id: int, day: date) -> li
 
 @dataclass(frozen=True)
 class Drop:
-    """A side has fewer pupils than at the previous count of the day."""
+    """A side has fewer pupils than at its previous count of the day ("22 → 20")."""
 
     headcount_id: int
     side: str
-    fewer: int
+    before: int
+    after: int
     previous_moment: str
+
+    @property
+    def fewer(self) -> int:
+        return self.before - self.after
+
+    @classmethod
+    def of(cls, row: Headcount) -> Drop | None:
+        """The drop a stored count shows against the count it was compared with, if any."""
+        if row.previous_count is None or row.count >= row.previous_count:
+            return None
+        return cls(row.id, row.side, row.previous_count, row.count, row.previous_moment or "free")
 
 
 async def record_count(
@@ -134,12 +154,108 @@ async def record_count(
         count=count,
         recorded_by=user_id,
         recorded_at=now,
+        previous_count=previous[-1].count if previous else None,
+        previous_moment=previous[-1].moment if previous else None,
     )
     session.add(row)
     await session.flush()
-    if previous and count < previous[-1].count:
-        return Drop(row.id, side, previous[-1].count - count, previous[-1].moment)
-    return None
+    return Drop.of(row)
+
+
+async def drops(session: AsyncSession, headcount_ids: list[int]) -> list[Drop]:
+    """The drops among these counts that still wait for an answer, in the order given."""
+    found = []
+    for headcount_id in headcount_ids:
+        row = await session.get(Headcount, headcount_id)
+        drop = Drop.of(row) if row is not None and row.drop_answer is None else None
+        if drop is not None:
+            found.append(drop)
+    return found
+
+
+# How a drop was accounted for, as stored in Headcount.drop_answer.
+DROP_ANSWERS = ("home", "elsewhere", "missing")
+
+
+@dataclass(frozen=True)
+class DropAnswer:
+    """What became of an answer to "is everyone accounted for?".
+
+    `outcome` is "recorded" (this answer counts; `incident` is the new alarm for "missing"),
+    "answered" (someone answered before: `previous` says how, `incident` is its alarm, if any),
+    "expired" (not today's count, not a drop, or the pair is archived) or "not_allowed".
+    """
+
+    outcome: str
+    drop: Drop | None = None
+    exchange: Exchange | None = None
+    incident: Incident | None = None
+    previous: str | None = None
+
+
+async def answer_drop(
+    session: AsyncSession,
+    user: User,
+    headcount_id: int,
+    answer: str,
+    *,
+    today: date,
+    now: datetime,
+    ack_window: timedelta,
+) -> DropAnswer:
+    """Record how a drop is accounted for; "missing" raises one urgent alarm, never two.
+
+    The answer is taken with a conditional update (only while none is stored), so of two taps
+    at the same moment, even from two chats on two connections, exactly one counts: on
+    PostgreSQL the second update waits for the first's row lock and then finds the answer set.
+    """
+    if answer not in DROP_ANSWERS:
+        raise ValueError(answer)
+    row = await session.get(Headcount, headcount_id)
+    if row is None:
+        return DropAnswer("not_allowed")
+    try:
+        await auth.require_exchange(session, user, Action.FIELD_WORK, row.exchange_id)
+    except auth.Archived:
+        return DropAnswer("expired")
+    except auth.NotAllowed:
+        return DropAnswer("not_allowed")
+    exchange = await exchanges.load_exchange(session, row.exchange_id)
+    drop = Drop.of(row)
+    if exchange is None or drop is None or row.day != today or exchange.status != STATUS_ACTIVE:
+        return DropAnswer("expired", drop, exchange)
+    taken = await session.execute(
+        update(Headcount)
+        .where(Headcount.id == row.id, Headcount.drop_answer.is_(None))
+        .values(drop_answer=answer, drop_answered_by=user.id, drop_answered_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        await session.refresh(row)
+        earlier = await session.get(Incident, row.incident_id) if row.incident_id else None
+        return DropAnswer("answered", drop, exchange, earlier, row.drop_answer)
+    incident = None
+    if answer == "missing":
+        incident = await incidents.report(
+            session,
+            exchange,
+            reported_by=user.id,
+            category="missing",
+            severity="urgent",
+            team_number=None,
+            description=None,
+            photo_file_id=None,
+            now=now,
+            ack_window=ack_window,
+        )
+        await session.execute(
+            update(Headcount)
+            .where(Headcount.id == row.id)
+            .values(incident_id=incident.id)
+            .execution_options(synchronize_session=False)
+        )
+    await session.refresh(row)
+    return DropAnswer("recorded", drop, exchange, incident)
 
 
 async def check_out(
@@ -171,14 +287,8 @@ async def day_reports(session: AsyncSession, exchange_id: int) -> list[tuple[Che
 
 
 async def may_work(session: AsyncSession, user: User, exchange_id: int) -> bool:
-    roles = await auth.exchange_roles(session, user.id, exchange_id)
-    return is_allowed(
-        Action.FIELD_WORK, is_coordinator=user.is_coordinator, roles_in_exchange=roles
-    )
-
-
-async def headcount(session: AsyncSession, headcount_id: int) -> Headcount | None:
-    return await session.get(Headcount, headcount_id)
+    # Through auth: an archived pair takes no more check-ins, counts or reports.
+    return await auth.may(session, user, Action.FIELD_WORK, exchange_id)
 
 
 async def checkins_of(session: AsyncSession, user_id: int, day: date) -> list[CheckIn]:

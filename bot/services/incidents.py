@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from bot.domain.fieldwork import effective_severity, escalation
+from bot.domain.fieldwork import URGENT_SEVERITIES, effective_severity, escalation
 from bot.domain.permissions import Action, is_allowed
 from bot.services import agreements, auth, outbox
 from db.models import (
+    OUTBOX_SENDING,
+    OUTBOX_SENT,
     ROLE_TEACHER,
     Exchange,
     Incident,
@@ -92,44 +96,80 @@ async def report(
     return incident
 
 
+# Outbox kinds that carry a copy of the alert itself (edited in place when someone acts).
+ALERT_KINDS = ("incident_alert", "incident_repeat", "incident_update")
+# The chat's conversation kind while a reporter's typed messages go to their alarm.
+NOTE_DIALOG = "incident_note"
+
+
+def _copy_keys(incident_id: int) -> tuple[str, ...]:
+    return (
+        f"incident:{incident_id}:%",
+        f"incident-repeat:{incident_id}:%",
+        f"incident-note:{incident_id}:%",
+    )
+
+
 async def add_note(
     session: AsyncSession, incident: Incident, text: str, *, user_id: int, now: datetime
-) -> None:
-    """More about an incident from its reporter; everyone alerted hears it too."""
+) -> int:
+    """More about an incident from its reporter; everyone alerted hears it too.
+
+    Whoever already has the alert on their phone (sent, or on its way) gets the addition as a
+    message of its own; an alert still waiting in the outbox is written when it goes out and
+    so shows the addition already. Returns how many people the addition goes to.
+    """
     incident.description = f"{incident.description}\n{text}" if incident.description else text
-    session.add(
-        IncidentAction(incident_id=incident.id, user_id=user_id, action="note", note=text, at=now)
-    )
+    action = IncidentAction(user_id=user_id, action="note", note=text, at=now)
+    incident.actions.append(action)
+    await session.flush()
     alerted = await session.scalars(
         select(OutboxMessage.user_id).where(
-            OutboxMessage.dedupe_key.like(f"incident:{incident.id}:%")
+            or_(
+                OutboxMessage.dedupe_key.like(f"incident:{incident.id}:%"),
+                OutboxMessage.dedupe_key.like(f"incident-repeat:{incident.id}:%"),
+            ),
+            OutboxMessage.status.in_((OUTBOX_SENT, OUTBOX_SENDING)),
         )
     )
-    for number, recipient in enumerate(sorted(set(alerted))):
+    recipients = sorted(set(alerted))
+    for recipient in recipients:
         await outbox.enqueue(
             session,
             user_id=recipient,
             exchange_id=incident.exchange_id,
             kind="incident_update",
-            dedupe_key=f"incident-note:{incident.id}:{recipient}:{now.isoformat()}:{number}",
+            dedupe_key=f"incident-note:{incident.id}:{recipient}:{action.id}",
             payload={"incident": incident.id, "note": text},
             now=now,
-            urgent=incident.severity in ("high", "urgent"),
+            urgent=incident.severity in URGENT_SEVERITIES,
             not_after=now + timedelta(days=1),
         )
+    return len(recipients)
 
 
-async def load(session: AsyncSession, incident_id: int) -> Incident | None:
-    return await session.scalar(
-        select(Incident).where(Incident.id == incident_id).options(selectinload(Incident.actions))
+async def load(session: AsyncSession, incident_id: int, *, lock: bool = False) -> Incident | None:
+    """The incident with its actions; `lock` holds its row until commit (who acts first)."""
+    query = (
+        select(Incident)
+        .where(Incident.id == incident_id)
+        .options(selectinload(Incident.actions), selectinload(Incident.drop))
     )
+    if lock:
+        query = query.with_for_update(of=Incident)
+    return await session.scalar(query)
 
 
 async def may_handle(session: AsyncSession, user: User, incident: Incident) -> bool:
-    roles = await auth.exchange_roles(session, user.id, incident.exchange_id)
-    return is_allowed(
-        Action.HANDLE_INCIDENT, is_coordinator=user.is_coordinator, roles_in_exchange=roles
-    )
+    # Through auth: incidents of an archived pair can no longer be acknowledged or resolved.
+    return await auth.may(session, user, Action.HANDLE_INCIDENT, incident.exchange_id)
+
+
+async def may_act(session: AsyncSession, user: User, incident: Incident, action: str) -> bool:
+    """Whether the user may "resolve" (from an alert) or "close" (from /incidenten) it."""
+    if action == "close":
+        return await auth.may(session, user, Action.CLOSE_INCIDENT, incident.exchange_id)
+    return await may_handle(session, user, incident)
 
 
 async def may_see(session: AsyncSession, user: User, incident: Incident) -> bool:
@@ -142,16 +182,42 @@ async def may_see(session: AsyncSession, user: User, incident: Incident) -> bool
     return incident.reported_by == user.id
 
 
+async def _tell_reporter(
+    session: AsyncSession, incident: Incident, action: IncidentAction, kind: str, *, now: datetime
+) -> None:
+    """The one who raised the alert hears who took it up or solved it (not about themselves)."""
+    if incident.reported_by is None or incident.reported_by == action.user_id:
+        return
+    await session.flush()
+    await outbox.enqueue(
+        session,
+        user_id=incident.reported_by,
+        exchange_id=incident.exchange_id,
+        kind=kind,
+        dedupe_key=f"{kind}:{incident.id}:{action.id}",
+        payload={"incident": incident.id, "action": action.id},
+        now=now,
+        urgent=incident.severity in URGENT_SEVERITIES,
+        not_after=now + timedelta(days=1),
+    )
+
+
 async def acknowledge(
     session: AsyncSession, incident: Incident, *, user_id: int, now: datetime
 ) -> bool:
-    """Record that the user has seen it; False if they had already."""
+    """Record that the user has seen it; False if they had already.
+
+    Load the incident with `lock=True`: a "seen" and a "solved" at the same moment must not
+    overwrite each other's status.
+    """
     if any(a.action == "ack" and a.user_id == user_id for a in incident.actions):
         return False
-    incident.actions.append(IncidentAction(user_id=user_id, action="ack", at=now))
+    action = IncidentAction(user_id=user_id, action="ack", at=now)
+    incident.actions.append(action)
     if incident.status == "open":
         incident.status = "acknowledged"
         incident.acknowledged_at = now
+    await _tell_reporter(session, incident, action, "incident_seen", now=now)
     return True
 
 
@@ -164,15 +230,57 @@ async def resolve(
     now: datetime,
     action: str = "resolve",
 ) -> bool:
-    """Close the incident with a note; False if it was closed already."""
+    """Close the incident with a note; False if it was closed already (load it with lock)."""
     if incident.status == "resolved":
         return False
-    incident.actions.append(IncidentAction(user_id=user_id, action=action, note=note, at=now))
+    done = IncidentAction(user_id=user_id, action=action, note=note, at=now)
+    incident.actions.append(done)
     incident.status = "resolved"
     incident.resolved_at = now
     if incident.acknowledged_at is None:
         incident.acknowledged_at = now
+    await _tell_reporter(session, incident, done, "incident_solved", now=now)
     return True
+
+
+@dataclass(frozen=True)
+class AlertCopy:
+    """One delivered copy of an alert: where it is, and how to write it again."""
+
+    row_id: int
+    user_id: int
+    kind: str
+    payload: dict[str, Any]
+    message_id: int
+    as_caption: bool
+    language: str
+
+
+async def alert_copies(session: AsyncSession, incident_id: int) -> list[AlertCopy]:
+    """Every delivered alert, repeat and addition of the incident, oldest first."""
+    rows = await session.execute(
+        select(OutboxMessage, User.language)
+        .join(User, User.id == OutboxMessage.user_id)
+        .where(
+            or_(*(OutboxMessage.dedupe_key.like(key) for key in _copy_keys(incident_id))),
+            OutboxMessage.kind.in_(ALERT_KINDS),
+            OutboxMessage.status == OUTBOX_SENT,
+            OutboxMessage.telegram_message_id.is_not(None),
+        )
+        .order_by(OutboxMessage.id)
+    )
+    return [
+        AlertCopy(
+            row.id,
+            row.user_id,
+            row.kind,
+            dict(row.payload),
+            int(row.telegram_message_id),  # type: ignore[arg-type]
+            bool(getattr(row, "sent_as_caption", False)),
+            language,
+        )
+        for row, language in rows
+    ]
 
 
 async def visible_open(session: AsyncSession, user: User) -> list[Incident]:
@@ -180,7 +288,7 @@ async def visible_open(session: AsyncSession, user: User) -> list[Incident]:
     query = (
         select(Incident)
         .where(Incident.status.in_(OPEN_STATES))
-        .options(selectinload(Incident.actions))
+        .options(selectinload(Incident.actions), selectinload(Incident.drop))
         .order_by(Incident.created_at.desc(), Incident.id.desc())
     )
     if not user.is_coordinator:
