@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres lint migrate clean
+.PHONY: run test test-sqlite test-postgres season lint migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,14 @@ test-sqlite: $(VENV)/.dev-deps
 test-postgres: $(VENV)/.dev-deps
 	@echo "== tests on PostgreSQL"
 	@DATABASE_URL="$(POSTGRES_URL)" $(BIN)/python -m tests.run_pytest -q
+
+# The season simulation alone, writing what every person received to season-transcript.md.
+# SQLite unless SEASON_DATABASE_URL names a PostgreSQL database (its schema is dropped).
+season: $(VENV)/.dev-deps
+	@DATABASE_URL="$(SEASON_DATABASE_URL)" SEASON_TRANSCRIPT="$(CURDIR)/season-transcript.md" \
+		$(BIN)/python -m tests.run_pytest -q \
+		tests/test_season.py; status=$$?; \
+		echo "Transcript: $(CURDIR)/season-transcript.md"; exit $$status
 
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .

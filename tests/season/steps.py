@@ -1,0 +1,166 @@
+"""The small things people do many times in a season: make a pair, join, count, report."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+
+from sqlalchemy import func, select
+
+from bot.fake_telegram import BotMessage
+from bot.services import importer
+from db.models import Exchange, ExchangePhase, Headcount, Incident
+from tests.season.cast import PairSpec, Person, csv_for
+from tests.season.driver import Season
+
+MONTHS_NL = (
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
+
+
+def dutch_date(day: date) -> str:
+    return f"{day.day} {MONTHS_NL[day.month - 1]}"
+
+
+async def exchange_count(s: Season) -> int:
+    assert s.h.db is not None
+    async with s.h.db.read() as session:
+        return int(await session.scalar(select(func.count()).select_from(Exchange)) or 0)
+
+
+async def create_via_bot(s: Season, pair: PairSpec, *, double_save: bool = False) -> int:
+    """The coordinator walks through /nieuw; returns the new exchange's id."""
+    c = s.coordinator
+    replies = await s.type(c, "/nieuw")
+    replies = await s.tap(c, replies[-1], "Uitwisseling in 4 weken")
+    question = replies[-1]
+    if pair.city in question.button_texts:
+        replies = await s.tap(c, question, pair.city)
+    else:
+        if "Andere stad" in question.button_texts:
+            question = (await s.tap(c, question, "Andere stad"))[-1]
+        replies = await s.type(c, pair.city)
+    if "regio" in replies[-1].text:
+        replies = await s.tap(c, replies[-1], pair.region.capitalize())
+    replies = await s.type(c, pair.school_a[0])
+    if "adres" in replies[-1].text:
+        replies = await s.type(c, pair.school_a[1])
+    replies = await s.tap(c, replies[-1], "groep 8")
+    replies = await s.type(c, str(pair.size_a))
+    replies = await s.type(c, pair.school_b[0])
+    if "adres" in replies[-1].text:
+        replies = await s.type(c, pair.school_b[1])
+    replies = await s.tap(c, replies[-1], "groep 7/8")
+    replies = await s.type(c, str(pair.size_b))
+    replies = await s.type(c, dutch_date(pair.start))
+    confirm = replies[-1]
+    assert "Klopt dit?" in confirm.text, confirm.text
+    before = await exchange_count(s)
+    replies = await s.tap(c, confirm, "Opslaan", double=double_save)
+    created = [m for m in replies if "is aangemaakt" in (m.text or "")]
+    s.log.expect(
+        await exchange_count(s) == before + 1 and len(created) == 1,
+        "one tap (or a double tap) on Opslaan creates exactly one pair",
+        f"pairs before {before}, after {await exchange_count(s)}; replies "
+        f"{[m.text for m in replies]}",
+    )
+    match = re.search(r"#(\d+)", created[0].text if created else "")
+    assert match, [m.text for m in replies]
+    return int(match.group(1))
+
+
+async def import_pairs(s: Season, pairs: list[PairSpec]) -> list[int]:
+    """What `python -m bot import season.csv` does, on the season's database and clock."""
+    assert s.h.db is not None and s.h.context is not None
+    today = s.h.clock.now().astimezone(s.h.settings.tz).date()
+    parsed = importer.parse_csv(csv_for(pairs), s.h.context.programmes, today)
+    assert not parsed.problems and parsed.header_problem is None, parsed.problems
+    async with s.h.db.write() as session:
+        return await importer.import_rows(
+            session, parsed.rows, s.h.context.programmes, now=s.h.clock.now()
+        )
+
+
+async def invite(s: Season, pair: PairSpec) -> list[str]:
+    """The coordinator makes the three invite links: teacher A, teacher B, begeleider."""
+    message = (await s.type(s.coordinator, f"/uitnodigen {pair.exchange_id}"))[-1]
+    tokens = s.invite_tokens(message)
+    assert len(tokens) == 3, message.text
+    return tokens
+
+
+async def join(s: Season, person: Person, tokens: list[str]) -> None:
+    token = {"A": tokens[0], "B": tokens[1], None: tokens[2]}[person.side]
+    replies = await s.type(person, f"/start {token}")
+    s.log.expect(
+        any("Welkom" in (m.text or "") for m in replies),
+        "an invite link makes the person a member",
+        f"{person.name}: {[m.text for m in replies]}",
+    )
+
+
+async def phase_dates(s: Season, exchange_id: int) -> dict[str, tuple[date, time | None, bool]]:
+    assert s.h.db is not None
+    async with s.h.db.read() as session:
+        rows = await session.scalars(
+            select(ExchangePhase).where(ExchangePhase.exchange_id == exchange_id)
+        )
+        return {r.phase_key: (r.starts_on, r.start_time, r.agreed) for r in rows}
+
+
+async def headcounts(s: Season, exchange_id: int) -> list[tuple[str, str, int]]:
+    assert s.h.db is not None
+    async with s.h.db.read() as session:
+        rows = await session.execute(
+            select(Headcount.moment, Headcount.side, Headcount.count)
+            .where(Headcount.exchange_id == exchange_id)
+            .order_by(Headcount.id)
+        )
+        return [(m, side, n) for m, side, n in rows]
+
+
+async def incidents_of(s: Season, exchange_id: int) -> list[Incident]:
+    assert s.h.db is not None
+    async with s.h.db.read() as session:
+        return list(
+            await session.scalars(
+                select(Incident).where(Incident.exchange_id == exchange_id).order_by(Incident.id)
+            )
+        )
+
+
+async def keypad(s: Season, person: Person, number: int) -> list[BotMessage]:
+    """Tap a count on the keypad and confirm; returns what the bot sent after ✔."""
+    for digit in str(number):
+        pad = s.h.tg.last_message(person.user_id)
+        assert pad is not None
+        await s.tap(person, pad, digit)
+    pad = s.h.tg.last_message(person.user_id)
+    assert pad is not None
+    return await s.tap(person, pad, "✔")
+
+
+async def pick_first(s: Season, person: Person, message: BotMessage) -> list[BotMessage]:
+    return await s.tap(person, message, message.button_texts[0])
+
+
+async def checkout(s: Season, person: Person, rating: str = "4") -> None:
+    replies = await s.type(person, "/checkout")
+    if len(replies) == 1 and replies[0].button_texts and "1 = slecht" not in replies[0].text:
+        replies = await pick_first(s, person, replies[-1])  # several pairs today: the first
+    if not replies or not replies[-1].button_texts:
+        return
+    replies = await s.tap(person, replies[-1], rating)
+    replies = await s.tap(person, replies[-1], "Nee")
+    await s.tap(person, replies[-1], "Niets")
