@@ -182,6 +182,13 @@ def outcome_unknown(error: BaseException) -> bool:
     return isinstance(cause, _UNCERTAIN_CAUSES)
 
 
+def _short_caption(caption: str | None) -> str | None:
+    """`caption` if it fits a caption and shows something; a file goes without one otherwise."""
+    if caption is None or not visible_text(caption) or visible_len(caption) > CAPTION_LIMIT:
+        return None
+    return caption
+
+
 async def deliver(
     bot: Bot,
     chat_id: int,
@@ -191,11 +198,13 @@ async def deliver(
     photo: str | bytes | InputFile | None = None,
     document: str | bytes | InputFile | None = None,
     filename: str | None = None,
+    file_caption: str | None = None,
 ) -> Delivered:
     """Send `text` (HTML) to `chat_id`, with a photo or document if given, always whole.
 
-    With a file, the text is its caption when it fits one; otherwise the file goes first and
-    the full text follows as its own message(s). The buttons go on the last message. Errors
+    With a file, the text is its caption when it fits one; otherwise the file goes first, with
+    `file_caption` (a short line saying what it belongs to) if given, and the full text
+    follows as its own message(s). The buttons go on the last message. Errors
     from Telegram are raised as they come (the caller decides about retries); parts sent
     before an error stay sent.
     """
@@ -203,7 +212,7 @@ async def deliver(
     has_text = bool(visible_text(text))
     if photo is not None or document is not None:
         fits = has_text and visible_len(text) <= CAPTION_LIMIT
-        caption = text if fits else None
+        caption = text if fits else _short_caption(file_caption)
         markup = reply_markup if fits or not has_text else None
         sent: Message
         if photo is not None:

@@ -21,7 +21,7 @@ from bot.domain.reminders import UNDELIVERED
 from bot.domain.timeline import timed_schedule
 from bot.replies import Btn
 from bot.services import agreements, checklists, exchanges, fieldwork, incidents
-from bot.services.outbox import Claimed
+from bot.services.outbox import USER_BACK, USER_BLOCKED, Claimed
 from bot.texts import Markup, Texts
 from db.models import (
     ROLE_BEGELEIDER,
@@ -49,6 +49,8 @@ class Rendered:
     text: str
     buttons: tuple[tuple[Btn, ...], ...] = ()
     photo: str | None = None  # a Telegram file id, sent with the text as its caption
+    # What the photo says when the text is too long for a caption and follows on its own.
+    file_caption: str | None = None
 
 
 @dataclass(frozen=True)
@@ -217,6 +219,8 @@ async def render(session: AsyncSession, app: AppContext, row: Claimed) -> Render
         return await _checkin_missing(session, app, lang, exchange, programme, row.payload)
     if row.kind == UNDELIVERED:
         return await _undelivered(session, app, lang, exchange, programme, row.payload)
+    if row.kind in (USER_BLOCKED, USER_BACK):
+        return await _block_news(session, app, lang, exchange, row)
     if row.kind == "date_declined":
         phase = programme.phase(row.payload["phase"])
         return Rendered(
@@ -272,6 +276,36 @@ async def _undelivered(
             id=exchange.id,
             title=exchanges.title(exchange),
             reason=Markup(texts.get(lang, f"undelivered.reason_{reason}", name=name)),
+        )
+    )
+
+
+async def _block_news(
+    session: AsyncSession, app: AppContext, lang: str, exchange: Exchange, row: Claimed
+) -> Rendered | Skip:
+    """Tell a coordinator that a member blocked the bot, or writes to it again."""
+    member = await session.get(User, int(row.payload["user"]))
+    if member is None:
+        return Skip("user gone")
+    blocked = member.blocked_at is not None
+    if blocked != (row.kind == USER_BLOCKED):
+        return Skip("no longer true")
+    texts = app.texts
+    side = row.payload.get("side")
+    if row.payload.get("role") == ROLE_TEACHER and side in ("A", "B"):
+        school = exchanges.side_of(exchange, side).school.name
+        role = texts.plain(lang, "undelivered.role_teacher", school=school)
+    else:
+        role = texts.plain(lang, "undelivered.role_begeleider")
+    key = "undelivered.blocked_notice" if row.kind == USER_BLOCKED else "undelivered.back_notice"
+    return Rendered(
+        texts.get(
+            lang,
+            key,
+            name=member.display_name,
+            role=role,
+            id=exchange.id,
+            title=exchanges.title(exchange),
         )
     )
 
@@ -545,7 +579,16 @@ def incident_message(
     if kind == "incident_repeat":
         repeat = texts.get(lang, "incident.repeat", minutes=app.settings.incident_ack_minutes)
         body = f"{repeat}\n{body}"
-    return Rendered(body, buttons, photo=incident.photo_file_id)
+    caption = None
+    if incident.photo_file_id:
+        caption = texts.get(
+            lang,
+            "incident.photo_caption",
+            id=incident.id,
+            category=texts.plain(lang, f"incident.category_{incident.category}"),
+            severity=texts.plain(lang, f"incident.severity_{incident.severity}").lower(),
+        )
+    return Rendered(body, buttons, photo=incident.photo_file_id, file_caption=caption)
 
 
 async def _reporter_name(session: AsyncSession, incident: Incident) -> str:

@@ -16,6 +16,7 @@ from bot.domain.programme import Phase, Programme
 from bot.domain.timeline import plan_phases, timed_schedule
 from bot.services import checklists
 from bot.services.exchanges import side_of, title
+from bot.services.outbox import NotDelivered
 from bot.texts import Markup, Texts
 from db.models import (
     OUTBOX_STATES,
@@ -24,7 +25,6 @@ from db.models import (
     Exchange,
     ExchangePhase,
     Membership,
-    OutboxMessage,
     User,
 )
 
@@ -385,7 +385,7 @@ def outbox_status(
     texts: Texts,
     lang: str,
     counts: Mapping[str, int],
-    failures: Sequence[OutboxMessage],
+    failures: Sequence[NotDelivered],
     *,
     tz: ZoneInfo,
     uncertain: int = 0,
@@ -396,16 +396,20 @@ def outbox_status(
         lines.append(texts.get(lang, "outbox.uncertain", count=uncertain))
     if failures:
         lines += ["", texts.get(lang, "outbox.failures_header")]
-        for row in failures:
-            when = row.updated_at.astimezone(tz)
+        for failure in failures:
+            when = failure.at.astimezone(tz)
+            kind_key = f"outbox.kind_{failure.kind}"
+            if not texts.has(kind_key):
+                kind_key = "outbox.kind_other"
             lines.append(
                 texts.get(
                     lang,
-                    "outbox.failure",
-                    kind=row.kind,
-                    user=row.user_id,
+                    "outbox.failure" if failure.pair else "outbox.failure_no_pair",
                     when=f"{format_date(when.date(), lang)} {format_time(when.time())}",
-                    error=row.last_error or "-",
+                    kind=texts.plain(lang, kind_key),
+                    name=failure.recipient,
+                    pair=failure.pair or "",
+                    reason=texts.plain(lang, f"outbox.reason_{failure.reason}"),
                 )
             )
     return _join(lines)

@@ -130,7 +130,11 @@ async def test_after_max_attempts_a_row_fails_and_coordinators_see_it(harness: H
     h.tg.reset()
     status = only(await h.send(p.coordinator, "/berichten")).text
     assert "Mislukt: 2" in status
-    assert "checklist_nag aan 2001" in status and "Internal Server Error" in status
+    assert (
+        "herinnering checklist aan Anouk (#1 De Avonturijn – De Odyssee): "
+        "mislukt, ook na herhaalde pogingen" in status
+    )
+    assert "2001" not in status and "Internal Server Error" not in status
     assert "Dat mag je niet" in only(await h.send(p.teacher_a, "/berichten")).text
 
 

@@ -23,7 +23,9 @@ from db.models import (
     ExchangePhase,
     Incident,
     IncidentAction,
+    Membership,
     OutboxMessage,
+    User,
 )
 from tests.conftest import AMS, START, make_settings
 from tests.flows import Pair, only, pair
@@ -97,6 +99,64 @@ async def test_incident_with_photo_and_long_text_reaches_everyone_whole(harness:
             )
         )
     assert rows and all(r.sent_as_caption is False and r.telegram_message_id for r in rows)
+
+
+async def test_a_photo_whose_text_goes_separately_says_what_it_belongs_to(
+    harness: Harness,
+) -> None:
+    h = harness
+    p = await pair(h)
+    description = " ".join(["Ruit kapot 🪟🔨🪟🔨"] * 60)
+    await h.run_until(datetime(2027, 2, 10, 9, 0, tzinfo=AMS))
+    await report_incident(h, p, description)
+    await h.run_until(h.clock.now() + timedelta(minutes=1))
+    assert h.db is not None
+    async with h.db.read() as session:
+        incident = await session.scalar(select(Incident))
+    assert incident is not None
+    caption = f"📷 Foto bij melding #{incident.id}: Schade (hoog)"
+    alerts = {}
+    for person in (p.coordinator, p.teacher_a, p.teacher_b):
+        photo = next(m for m in h.tg.messages(person.id) if m.photo is not None)
+        assert photo.text == caption, person.first_name
+        assert not photo.button_texts
+        text = [m for m in h.tg.messages(person.id) if m.message_id > photo.message_id]
+        assert description in "\n".join(m.text for m in text)
+        assert text[-1].button_texts
+        alerts[person.id] = (photo, text[-1])
+    # The buttons sit on the text message, which is what gets edited when someone acts.
+    photo, alert = alerts[p.teacher_a.id]
+    await h.press(p.teacher_a, alert, "Gezien ✋")
+    for person in (p.coordinator, p.teacher_b):
+        photo, alert = alerts[person.id]
+        now_alert = next(m for m in h.tg.messages(person.id) if m.message_id == alert.message_id)
+        now_photo = next(m for m in h.tg.messages(person.id) if m.message_id == photo.message_id)
+        assert "Gezien door Anouk" in now_alert.text
+        assert now_photo.text == caption
+    assert not any(SORRY in m.text for m in h.tg.messages(p.teacher_a.id))
+
+    # In English for an English reader.
+    async with h.db.write() as session:
+        reader = await session.get(User, p.teacher_b.id)
+        assert reader is not None
+        reader.language = "en"
+    mark = h.tg.last_message_id(p.teacher_b.id)
+    await report_incident(h, p, description)
+    await h.run_until(h.clock.now() + timedelta(minutes=1))
+    photo = next(m for m in h.tg.messages_since(p.teacher_b.id, mark) if m.photo is not None)
+    assert photo.text == f"📷 Photo for report #{incident.id + 1}: Damage (high)"
+
+
+async def test_a_photo_with_a_short_text_carries_it_as_its_caption(harness: Harness) -> None:
+    h = harness
+    p = await pair(h)
+    await h.run_until(datetime(2027, 2, 10, 9, 0, tzinfo=AMS))
+    await report_incident(h, p, "Ruit van de gymzaal gebarsten")
+    await h.run_until(h.clock.now() + timedelta(minutes=1))
+    photo = next(m for m in h.tg.messages(p.coordinator.id) if m.photo is not None)
+    assert "Ruit van de gymzaal gebarsten" in photo.text and "Melding #" in photo.text
+    assert photo.button_texts
+    assert h.tg.messages(p.coordinator.id)[-1].message_id == photo.message_id
 
 
 async def import_pairs(h: Harness, count: int, start: date) -> list[int]:
@@ -302,6 +362,19 @@ WHAT = {
 }
 
 
+KIND_WORDS = {
+    "digest": "weekbrief",
+    "follow_up": "tips om contact te houden",
+    "checklist_nag": "herinnering checklist",
+}
+REASON_WORDS = {
+    "too_late": "te laat",
+    "quiet_hours": "te laat door stille uren, weekend of vakantie",
+    "failed": "mislukt, ook na herhaalde pogingen",
+    "blocked": "geblokkeerd",
+}
+
+
 @pytest.mark.parametrize("way", ["too_late", "quiet_hours", "failed", "blocked"])
 async def test_every_kind_late_in_every_way_is_heard_of(
     database: object, database_url: str, way: str
@@ -362,11 +435,159 @@ async def test_every_kind_late_in_every_way_is_heard_of(
             assert WHAT[kind] in heard[p.coordinator.id], (kind, way, heard[p.coordinator.id])
         for text in heard.values():
             assert "Niet aangekomen" in text and "Bas" in text
-        # Routine pushes tell nobody, but the coordinator sees in /berichten what did not go.
+        # Routine pushes tell nobody, but the coordinator sees in /berichten what did not go,
+        # in words: what it was, to whom, in which pair, and why.
         status = "\n".join(m.text for m in await h.send(p.coordinator, "/berichten"))
         for kind in ROUTINE:
             if settled[kind].status != "sent":
-                assert f"{kind} aan {p.teacher_b.id}" in status, (kind, status)
+                line = f"{KIND_WORDS[kind]} aan Bas (#{p.exchange_id} De Avonturijn – De Odyssee)"
+                assert f"{line}: {REASON_WORDS[way]}" in status, (kind, status)
+        assert str(p.teacher_b.id) not in status
+        for internal in (*ROUTINE, "user has", "blocked the bot", "too_late", "quiet hours"):
+            assert internal not in status, (internal, status)
+
+
+BLOCK_NOTICE = (
+    "⚠️ Ghislaine (begeleider, {pair}) heeft de bot geblokkeerd: ze krijgt geen berichten van de "
+    "bot tot ze zelf weer iets stuurt. Neem zo nodig zelf contact op."
+)
+
+
+async def rows_of(h: Harness, user_id: int) -> dict[tuple[str, str], str]:
+    """(kind, local due time) → status of every row for `user_id`."""
+    assert h.db is not None
+    async with h.db.read() as session:
+        rows = await session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == user_id))
+        return {
+            (r.kind, r.due_at.astimezone(AMS).strftime("%Y-%m-%d %H:%M")): r.status for r in rows
+        }
+
+
+async def test_a_block_is_told_once_per_pair_and_each_message_only_when_due(
+    harness: Harness,
+) -> None:
+    """Sunday: Ghislaine blocks the bot. Monday 08:00 her digest finds out."""
+    h = harness
+    p = await pair(h)
+    assert h.db is not None
+    # She is begeleider of a second pair too.
+    [second] = await import_pairs(h, 1, date(2027, 2, 1))
+    async with h.db.write() as session:
+        session.add(
+            Membership(
+                user_id=p.begeleider.id,
+                exchange_id=second,
+                role="begeleider",
+                side=None,
+                joined_at=h.clock.now(),
+            )
+        )
+    first_pair = f"#{p.exchange_id} De Avonturijn – De Odyssee"
+    second_pair = f"#{second} Basisschool De Regenboog 0 – Openbare Basisschool Het Kompas 0"
+    await h.run_until(datetime(2027, 2, 7, 12, 0, tzinfo=AMS))  # Sunday
+    h.tg.block_user(p.begeleider.id)
+    mark = h.tg.last_message_id(p.coordinator.id)
+    await h.run_until(datetime(2027, 2, 8, 9, 0, tzinfo=AMS))  # Monday, after the digest
+
+    monday = [m.text for m in h.tg.messages_since(p.coordinator.id, mark)]
+    about_her = [t for t in monday if "Ghislaine" in t]
+    # Once per pair she is in; nothing about messages that are not due yet.
+    assert sorted(about_her) == sorted(
+        [BLOCK_NOTICE.format(pair=first_pair), BLOCK_NOTICE.format(pair=second_pair)]
+    ), about_her
+    assert not any("Niet aangekomen" in t or "dagprogramma" in t for t in monday), monday
+    rows = await rows_of(h, p.begeleider.id)
+    assert rows[("digest", "2027-02-08 08:00")] == "blocked"
+    for day in ("2027-02-10", "2027-02-17", "2027-02-24"):
+        assert rows[("day_schedule", f"{day} 07:30")] == "pending", day
+
+    # Wednesday 07:30 her day schedule is due and she still blocks the bot: now, and only
+    # about that day, the coordinator hears it did not arrive.
+    mark = h.tg.last_message_id(p.coordinator.id)
+    await h.run_until(datetime(2027, 2, 10, 8, 0, tzinfo=AMS))
+    wednesday = [m.text for m in h.tg.messages_since(p.coordinator.id, mark)]
+    undelivered = [t for t in wednesday if "Niet aangekomen" in t]
+    assert len(undelivered) == 1, wednesday
+    assert "het dagprogramma van woensdag 10 februari voor Ghislaine" in undelivered[0]
+    assert (
+        "Ghislaine heeft de bot geblokkeerd en krijgt geen berichten van de bot tot ze zelf "
+        "weer iets stuurt." in undelivered[0]
+    )
+    assert not any("heeft de bot geblokkeerd:" in t for t in wednesday)  # told once, Monday
+    rows = await rows_of(h, p.begeleider.id)
+    assert rows[("day_schedule", "2027-02-10 07:30")] == "blocked"
+    assert rows[("day_schedule", "2027-02-17 07:30")] == "pending"
+
+    # /berichten says it in words: what, to whom, in which pair, why.
+    status = "\n".join(m.text for m in await h.send(p.coordinator, "/berichten"))
+    for what in ("weekbrief", "herinnering checklist", "dagprogramma"):
+        assert f"{what} aan Ghislaine ({first_pair}): geblokkeerd" in status, (what, status)
+    assert str(p.begeleider.id) not in status and "blocked" not in status
+    async with h.db.write() as session:
+        reader = await session.get(User, p.coordinator.id)
+        assert reader is not None
+        reader.language = "en"
+    status = "\n".join(m.text for m in await h.send(p.coordinator, "/berichten"))
+    assert f"weekly digest to Ghislaine ({first_pair}): blocked" in status, status
+    assert f"day schedule to Ghislaine ({first_pair}): blocked" in status, status
+    assert "weekbrief" not in status and "geblokkeerd" not in status
+    async with h.db.write() as session:
+        reader = await session.get(User, p.coordinator.id)
+        assert reader is not None
+        reader.language = "nl"
+
+    # She writes to the bot again: the coordinator hears it (once per pair), and her next
+    # day schedule simply goes out.
+    h.tg.unblock_user(p.begeleider.id)
+    mark = h.tg.last_message_id(p.coordinator.id)
+    await h.send(p.begeleider, "/vandaag")
+    await h.run_until(h.clock.now() + timedelta(minutes=1))
+    back = [m.text for m in h.tg.messages_since(p.coordinator.id, mark) if "Ghislaine" in m.text]
+    assert sorted(back) == sorted(
+        f"✅ Ghislaine (begeleider, {pair_}) heeft de bot weer een bericht gestuurd en krijgt "
+        "weer berichten van de bot."
+        for pair_ in (first_pair, second_pair)
+    ), back
+    mark = h.tg.last_message_id(p.begeleider.id)
+    coordinator_mark = h.tg.last_message_id(p.coordinator.id)
+    await h.run_until(datetime(2027, 2, 17, 8, 0, tzinfo=AMS))
+    assert any("17 februari" in m.text for m in h.tg.messages_since(p.begeleider.id, mark))
+    later = [m.text for m in h.tg.messages_since(p.coordinator.id, coordinator_mark)]
+    assert not any("Niet aangekomen" in t or "geblokkeerd" in t for t in later), later
+    assert (await rows_of(h, p.begeleider.id))[("day_schedule", "2027-02-17 07:30")] == "sent"
+
+
+async def test_a_block_seen_in_quiet_hours_waits_for_the_morning(harness: Harness) -> None:
+    """A row of a user who blocked the bot is settled when it would have gone out, not before:
+    if she writes again before the morning, the message still reaches her."""
+    h = harness
+    p = await pair(h)
+    assert h.db is not None
+    await h.run_until(datetime(2027, 2, 8, 9, 0, tzinfo=AMS))
+    async with h.db.write() as session:
+        user = await session.get(User, p.begeleider.id)
+        assert user is not None
+        user.blocked_at = h.clock.now()
+        # A message for her queued in quiet hours.
+        h.clock.set(datetime(2027, 2, 8, 22, 0, tzinfo=AMS))
+        await outbox.enqueue(
+            session,
+            user_id=p.begeleider.id,
+            exchange_id=p.exchange_id,
+            kind="date_agreed",
+            dedupe_key="test:agreed",
+            payload={"phase": "exchange_day_1"},
+            now=h.clock.now(),
+            sender_id=p.teacher_a.id,
+        )
+    await h.dispatch()
+    assert (await rows_of(h, p.begeleider.id))[("date_agreed", "2027-02-08 22:00")] == "pending"
+    h.tg.unblock_user(p.begeleider.id)
+    mark = h.tg.last_message_id(p.begeleider.id)
+    await h.send(p.begeleider, "/vandaag")
+    await h.run_until(datetime(2027, 2, 9, 7, 30, tzinfo=AMS))
+    assert any("Afgesproken" in m.text for m in h.tg.messages_since(p.begeleider.id, mark))
+    assert not any("Niet aangekomen" in m.text for m in h.tg.messages(p.teacher_a.id))
 
 
 # -- point 7: timeouts are not failures ---------------------------------------------------------

@@ -63,7 +63,7 @@ async def messages_status(update: Update, context: Context) -> None:
             replies = [Reply("auth.not_allowed")]
         else:
             counts = await outbox.counts(uow.session)
-            failures = await outbox.recent_failures(uow.session)
+            failures = await outbox.not_delivered(uow.session)
             body = presenters.outbox_status(
                 uow.app.texts,
                 lang,

@@ -61,7 +61,9 @@ async def _deliver(app: AppContext, bot: Bot, row: outbox.Claimed) -> None:
     except Exception as error:
         log.exception("Could not write outbox row %s (%s)", row.id, row.kind)
         async with app.db.write() as session:
-            await outbox.mark_failed(session, row.id, f"render: {error!r}", now=app.clock.now())
+            await outbox.mark_failed(
+                session, row.id, f"{outbox.RENDER_ERROR}{error!r}", now=app.clock.now()
+            )
         return
     if isinstance(result, Skip):
         async with app.db.write() as session:
@@ -76,7 +78,12 @@ async def _send(app: AppContext, bot: Bot, row: outbox.Claimed, message: Rendere
         markup = rendering.keyboard(app.texts, lang, message.buttons)
         # Whole, never cut: a caption that does not fit becomes the photo and then the text.
         sent = await deliver(
-            bot, row.user_id, message.text, reply_markup=markup, photo=message.photo
+            bot,
+            row.user_id,
+            message.text,
+            reply_markup=markup,
+            photo=message.photo,
+            file_caption=message.file_caption,
         )
     except Forbidden:
         log.info("User %s has blocked the bot; their pushes stop", row.user_id)

@@ -38,6 +38,7 @@ from bot.domain.reminders import (
     who_is_told,
 )
 from bot.domain.timeline import AMSTERDAM
+from bot.services.exchanges import label
 from db.models import (
     OUTBOX_BLOCKED,
     OUTBOX_CANCELLED,
@@ -50,6 +51,7 @@ from db.models import (
     DateProposal,
     Exchange,
     ExchangePhase,
+    ExchangeSide,
     Incident,
     IncidentAction,
     Membership,
@@ -70,6 +72,16 @@ DEFAULT_VALIDITY = timedelta(days=2)
 REASON_TOO_LATE = "too_late"
 REASON_FAILED = "failed"
 REASON_BLOCKED = "blocked"
+# last_error of a row whose text could not be written.
+RENDER_ERROR = "render: "
+# What last_error says on a row whose user blocked the bot.
+BLOCKED_ERROR = "user has blocked the bot"
+# last_error of a row that failed because every retry failed (not refused outright).
+GAVE_UP = "gave up after retries: "
+# Coordinators hear once per pair that a member blocked the bot, and (if they heard that)
+# once when the member writes to the bot again.
+USER_BLOCKED = "user_blocked"
+USER_BACK = "user_back"
 BACKOFF = (
     timedelta(seconds=30),
     timedelta(minutes=2),
@@ -349,16 +361,16 @@ async def _derived_sender(
 
 async def _tell_undelivered(
     session: AsyncSession, row: OutboxMessage, reason: str, *, now: datetime
-) -> None:
+) -> list[int]:
     """Queue a notice for whoever must know that `row` will not reach its recipient.
 
     The sender of a message between people; for a planned push that matters (a day's
     schedule, a missing check-in) and for a message whose sender is unknown, the pair's
-    coordinator. Routine pushes and these notices themselves tell nobody.
+    coordinator. Routine pushes and these notices themselves tell nobody. Returns who is told.
     """
     whom = who_is_told(row.kind)
     if whom is None or row.kind == UNDELIVERED:
-        return
+        return []
     targets: list[int] = []
     if whom == "sender" and row.sender_id is not None:
         targets = [row.sender_id]
@@ -368,9 +380,11 @@ async def _tell_undelivered(
         exchange = await session.get(Exchange, row.exchange_id)
         if exchange is not None:
             targets = [u.id for u in await coordinators_of(session, exchange)]
+    told: list[int] = []
     for target in targets:
         if target == row.user_id:
             continue
+        told.append(target)
         await enqueue(
             session,
             user_id=target,
@@ -388,11 +402,12 @@ async def _tell_undelivered(
             not_after=now + UNDELIVERED_VALIDITY,
             urgent=row.urgent,
         )
+    return told
 
 
 async def _settle(
     session: AsyncSession, row: OutboxMessage, status: str, error: str, *, now: datetime
-) -> None:
+) -> list[int]:
     """End a row without delivering it, and tell who must know (see _tell_undelivered)."""
     row.status = status
     row.last_error = error[:500]
@@ -400,7 +415,7 @@ async def _settle(
     reason = {OUTBOX_BLOCKED: REASON_BLOCKED, OUTBOX_FAILED: REASON_FAILED}.get(
         status, REASON_TOO_LATE
     )
-    await _tell_undelivered(session, row, reason, now=now)
+    return await _tell_undelivered(session, row, reason, now=now)
 
 
 def _unconfirmed(row: OutboxMessage, error: str, *, now: datetime) -> None:
@@ -437,8 +452,10 @@ async def claim_due(
 ) -> Claims:
     """Look at up to `limit` due rows and mark those to send now; commit before sending.
 
-    Rows that are too late, for a user who blocked the bot, or that must wait for the end
-    of quiet hours are settled here without being sent.
+    Rows that are too late, or that must wait for the end of quiet hours, are settled here
+    without being sent. A row for a user who blocked the bot is settled as blocked at the
+    moment it would otherwise have gone out (so whoever must know hears it then, not
+    earlier); until then it waits, and goes out as usual if the user writes again first.
 
     Rows left in "sending" by a process that died are claimed again once their lease has
     run out: such a row was most likely never delivered (the window between Telegram's
@@ -490,23 +507,33 @@ async def claim_due(
                 _unconfirmed(row, "the sending process stopped", now=now)
                 continue
         user = users.get(row.user_id)
-        if user is None or user.blocked_at is not None:
-            await _settle(session, row, OUTBOX_BLOCKED, "user has blocked the bot", now=now)
+        if user is None:
+            await _settle(session, row, OUTBOX_BLOCKED, BLOCKED_ERROR, now=now)
             continue
+        blocked = user.blocked_at is not None
         decision = catch_up(row.kind, row.due_at, row.not_after, now)
         if not decision.send:
-            await _settle(session, row, OUTBOX_SKIPPED, decision.reason or "too_late", now=now)
+            if blocked:
+                await _settle(session, row, OUTBOX_BLOCKED, BLOCKED_ERROR, now=now)
+            else:
+                reason = decision.reason or "too_late"
+                await _settle(session, row, OUTBOX_SKIPPED, reason, now=now)
             continue
         if not row.urgent:
             holidays = holidays_by_region.get(regions.get(row.exchange_id or 0), ())
             if is_quiet(now, rules, holidays):
                 later = next_allowed(now, rules, holidays)
-                if later > row.not_after:
-                    await _settle(session, row, OUTBOX_SKIPPED, QUIET_TOO_LATE, now=now)
-                else:
+                if later <= row.not_after:
                     row.status = OUTBOX_PENDING
                     row.next_attempt_at = later
+                elif blocked:
+                    await _settle(session, row, OUTBOX_BLOCKED, BLOCKED_ERROR, now=now)
+                else:
+                    await _settle(session, row, OUTBOX_SKIPPED, QUIET_TOO_LATE, now=now)
                 continue
+        if blocked:
+            await _settle(session, row, OUTBOX_BLOCKED, BLOCKED_ERROR, now=now)
+            continue
         row.status = OUTBOX_SENDING
         row.claimed_at = now
         row.attempts += 1
@@ -597,7 +624,7 @@ async def mark_retry(
             # An earlier try may have delivered it: not a failure, just not confirmed.
             _unconfirmed(row, error, now=now)
         else:
-            await _settle(session, row, OUTBOX_FAILED, error, now=now)
+            await _settle(session, row, OUTBOX_FAILED, f"{GAVE_UP}{error}", now=now)
         return row.status
     wait = retry_after or BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
     row.status = OUTBOX_PENDING
@@ -618,7 +645,12 @@ async def mark_failed(session: AsyncSession, row_id: int, error: str, *, now: da
 
 
 async def user_returned(session: AsyncSession, user_id: int, *, now: datetime) -> None:
-    """A user who had blocked the bot talks to it again: what still makes sense goes out."""
+    """A user who had blocked the bot talks to it again: what still makes sense goes out.
+
+    Their rows still pending were never settled and simply go out when due. Coordinators who
+    were told of the block hear that it is over; a notice of the block not sent yet is
+    dropped instead, as it is no longer true.
+    """
     rows = await session.scalars(
         select(OutboxMessage).where(
             OutboxMessage.user_id == user_id,
@@ -630,26 +662,89 @@ async def user_returned(session: AsyncSession, user_id: int, *, now: datetime) -
         row.status = OUTBOX_PENDING
         row.next_attempt_at = max(row.due_at, now)
         row.updated_at = now
+    prefix = f"{USER_BLOCKED}:{user_id}:"
+    notices = await session.scalars(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.kind == USER_BLOCKED,
+            OutboxMessage.dedupe_key.like(f"{prefix}%"),
+            OutboxMessage.status.in_((OUTBOX_PENDING, OUTBOX_SENDING, OUTBOX_SENT)),
+        )
+        .order_by(OutboxMessage.id)
+    )
+    for notice in list(notices):
+        if notice.status == OUTBOX_PENDING:
+            notice.status = OUTBOX_CANCELLED
+            notice.updated_at = now
+            continue
+        await enqueue(
+            session,
+            user_id=notice.user_id,
+            exchange_id=notice.exchange_id,
+            kind=USER_BACK,
+            dedupe_key=f"{USER_BACK}:{notice.dedupe_key[len(USER_BLOCKED) + 1 :]}",
+            payload=dict(notice.payload),
+            now=now,
+            not_after=now + UNDELIVERED_VALIDITY,
+        )
 
 
 async def mark_user_blocked(
     session: AsyncSession, user_id: int, row_id: int, *, now: datetime
 ) -> None:
-    """The user blocked the bot: remember it, and stop every push still waiting for them."""
+    """A send found that the user blocked the bot: settle that row and remember the block.
+
+    Only the row that was tried is settled. The user's other rows stay pending: each is
+    settled as blocked when it falls due and the block still stands (claim_due), and then
+    whoever must know hears of it; if the user writes to the bot before that, they go out.
+    The first time the block is seen, the coordinators of each pair the user is in hear it.
+    """
     user = await session.get(User, user_id, with_for_update=True)
-    if user is not None:
+    first = user is not None and user.blocked_at is None
+    if user is not None and first:
         user.blocked_at = now
-    rows = await session.scalars(
-        select(OutboxMessage)
-        .where(
-            OutboxMessage.user_id == user_id,
-            or_(OutboxMessage.id == row_id, OutboxMessage.status == OUTBOX_PENDING),
-        )
-        .order_by(OutboxMessage.id)
-        .with_for_update()
+    row = await session.get(OutboxMessage, row_id, with_for_update=True)
+    told: list[int] = []
+    if row is not None and row.status in (OUTBOX_PENDING, OUTBOX_SENDING):
+        told = await _settle(session, row, OUTBOX_BLOCKED, BLOCKED_ERROR, now=now)
+    if user is not None and first:
+        # A coordinator just told by the row's own notice (a day schedule that did not
+        # arrive because of the block) needs no second message about the same pair.
+        already = {(row.exchange_id, target) for target in told} if row is not None else set()
+        await _tell_blocked(session, user, already, now=now)
+
+
+async def _tell_blocked(
+    session: AsyncSession, user: User, already: set[tuple[int | None, int]], *, now: datetime
+) -> None:
+    """The coordinators of each active pair `user` belongs to hear, once, of the block."""
+    from bot.services.agreements import coordinators_of  # agreements imports this module
+
+    assert user.blocked_at is not None
+    stamp = int(user.blocked_at.timestamp())
+    memberships = await session.scalars(
+        select(Membership).where(Membership.user_id == user.id).order_by(Membership.id)
     )
-    for row in list(rows):
-        await _settle(session, row, OUTBOX_BLOCKED, "user has blocked the bot", now=now)
+    roles: dict[int, Membership] = {}
+    for membership in memberships:
+        roles.setdefault(membership.exchange_id, membership)
+    for exchange_id, membership in roles.items():
+        exchange = await session.get(Exchange, exchange_id)
+        if exchange is None or exchange.status != STATUS_ACTIVE:
+            continue
+        for coordinator in await coordinators_of(session, exchange):
+            if coordinator.id == user.id or (exchange_id, coordinator.id) in already:
+                continue
+            await enqueue(
+                session,
+                user_id=coordinator.id,
+                exchange_id=exchange_id,
+                kind=USER_BLOCKED,
+                dedupe_key=f"{USER_BLOCKED}:{user.id}:{stamp}:{exchange_id}:{coordinator.id}",
+                payload={"user": user.id, "role": membership.role, "side": membership.side},
+                now=now,
+                not_after=now + UNDELIVERED_VALIDITY,
+            )
 
 
 async def counts(session: AsyncSession) -> dict[str, int]:
@@ -679,6 +774,62 @@ async def recent_failures(session: AsyncSession, limit: int = 10) -> list[Outbox
         .limit(limit)
     )
     return list(rows)
+
+
+@dataclass(frozen=True)
+class NotDelivered:
+    """A row that did not reach its recipient, as a coordinator reads it in /berichten."""
+
+    at: datetime
+    kind: str
+    recipient: str
+    pair: str | None  # "#10 De Klimop – Het Anker"
+    reason: str  # blocked, too_late, quiet_hours, refused, gave_up or unwritable
+
+
+def why_not_delivered(row: OutboxMessage) -> str:
+    """Why `row` did not arrive, as a code the catalogue has words for."""
+    if row.status == OUTBOX_BLOCKED:
+        return "blocked"
+    if row.status == OUTBOX_SKIPPED:
+        return "quiet_hours" if row.last_error == QUIET_TOO_LATE else "too_late"
+    error = row.last_error or ""
+    if error.startswith(RENDER_ERROR):
+        return "unwritable"
+    if error.startswith(GAVE_UP):
+        return "gave_up"
+    return "refused"
+
+
+async def not_delivered(session: AsyncSession, limit: int = 10) -> list[NotDelivered]:
+    """The latest rows that did not arrive, with their recipient's name and pair."""
+    rows = await recent_failures(session, limit)
+    if not rows:
+        return []
+    names: dict[int, str] = {
+        user_id: name
+        for user_id, name in await session.execute(
+            select(User.id, User.display_name).where(User.id.in_({r.user_id for r in rows}))
+        )
+    }
+    pairs = {
+        exchange.id: label(exchange)
+        for exchange in await session.scalars(
+            select(Exchange)
+            .where(Exchange.id.in_({r.exchange_id for r in rows if r.exchange_id is not None}))
+            .options(selectinload(Exchange.sides).joinedload(ExchangeSide.school))
+        )
+    }
+    return [
+        NotDelivered(
+            at=row.updated_at,
+            kind=row.kind,
+            recipient=names.get(row.user_id, "?"),
+            pair=pairs.get(row.exchange_id) if row.exchange_id is not None else None,
+            reason=why_not_delivered(row),
+        )
+        for row in rows
+    ]
 
 
 async def uncertain_count(session: AsyncSession) -> int:
