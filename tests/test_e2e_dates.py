@@ -92,7 +92,7 @@ async def test_teachers_agree_a_date_and_everything_is_replanned(harness: Harnes
     await h.press_data(
         p.teacher_b, proposal.message_id, proposal.buttons[0][0].callback_data, force=True
     )
-    assert h.tg.callback_answers[-1]["text"] == "Over dit voorstel is al beslist."
+    assert h.tg.callback_answers[-1]["text"] == "Je hebt dit voorstel al geaccepteerd."
 
 
 async def test_other_teacher_asks_for_another_date(harness: Harness) -> None:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from bot.fake_telegram import BotMessage, FakeUser
-from db.models import Headcount, Incident, IncidentAction, OutboxMessage
+from db.models import DateProposal, Dialog, Headcount, Incident, IncidentAction, OutboxMessage
 from tests.conftest import AMS
 from tests.flows import Pair, only, pair
 from tests.harness import Harness
@@ -108,7 +108,7 @@ async def test_everything_typed_after_the_alarm_goes_to_everyone_alerted(harness
     )
     confirmation = only(await h.press(b, drop, MISSING))
     assert "Typ nu alles wat je weet" in confirmation.text
-    assert "tot je een ander commando gebruikt" in confirmation.text
+    assert "tot het alarm is opgelost of je een ander commando gebruikt" in confirmation.text
     await h.dispatch()
 
     details = [
@@ -262,8 +262,8 @@ async def test_every_copy_says_who_has_seen_and_who_solved_it(harness: Harness) 
     assert told is not None
     assert "Anouk heeft je melding #1 opgelost (11:38): gevonden bij de wc" in told.text
     # The alarm is solved: the begeleider's chat no longer goes to everyone.
-    reply = only(await h.send(b, "Gelukkig!")).text
-    assert "al opgelost" in reply and "niet doorgestuurd" in reply
+    assert "Daar kan ik niets mee" in only(await h.send(b, "Gelukkig!")).text
+    assert "Gelukkig" not in (only(await incidents(h)).description or "")
     async with h.db.read() as session:  # type: ignore[union-attr]
         actions = (
             await session.execute(
@@ -432,3 +432,244 @@ async def test_a_drop_button_of_an_archived_pair_raises_nothing(harness: Harness
     assert h.tg.messages(b.id)[-1].buttons == []  # and the old keyboard is gone
     assert await incidents(h) == []
     assert [c.drop_answer for c in await headcounts(h)] == [None, None, None, None]
+
+
+# -- what the season's transcript showed ---------------------------------------------------------
+
+
+async def note_mode_of(h: Harness, user: FakeUser) -> Dialog | None:
+    """The user's chat conversation, if it is an alarm's note mode."""
+    async with h.db.read() as session:  # type: ignore[union-attr]
+        dialog = await session.get(Dialog, user.id)
+        return dialog if dialog is not None and dialog.kind == "incident_note" else None
+
+
+async def test_solving_the_alarm_ends_the_note_mode_at_once(harness: Harness) -> None:
+    h = harness
+    p = await pair(h)
+    b = p.begeleider
+    await raise_alarm(h, p)
+    await h.send(b, "Team 3, laatst gezien bij de speeltuin")
+    assert await note_mode_of(h, b) is not None
+    h.clock.set(at(11, 52))
+    mine = next(m for m in h.tg.messages(p.teacher_a.id) if "URGENT #1" in m.text)
+    await h.press(p.teacher_a, mine, SOLVED)
+    await h.send(p.teacher_a, "Gevonden bij de wc, alles goed")
+    # Solved: the note mode is over there and then, before the begeleider does anything.
+    assert await note_mode_of(h, b) is None
+    await h.dispatch()
+    told = h.tg.last_message(b.id)
+    assert told is not None
+    assert "Anouk heeft je melding #1 opgelost (11:52): Gevonden bij de wc" in told.text
+
+    # Hours later a count is only a count: no word about the alarm that is long over.
+    h.clock.set(at(14, 20))
+    replies = await h.send(b, "/aanwezig 24 22")
+    texts = [r.text for r in replies]
+    assert not any("alarm" in t for t in texts), texts
+    assert texts[0] == "Telling: einde van de dag."
+    # What is typed now is no longer passed on to anyone.
+    await h.send(b, "Fijne dag gehad")
+    await h.dispatch()
+    assert len(await rows_of(h, "incident_update")) == 3  # the one addition, to three people
+    assert "Fijne dag" not in (only(await incidents(h)).description or "")
+    h.tg.assert_no_errors()
+
+
+async def test_closing_the_alarm_from_the_list_ends_the_note_mode_quietly(
+    harness: Harness,
+) -> None:
+    h = harness
+    p = await pair(h)
+    b = p.begeleider
+    await raise_alarm(h, p)
+    h.clock.set(at(12, 0))
+    listing = await h.send(p.coordinator, "/incidenten")
+    ask = only(await h.press(p.coordinator, listing[1], "Afsluiten #1"))
+    await h.press(p.coordinator, ask, "Zonder toelichting")
+    assert await note_mode_of(h, b) is None
+    await h.dispatch()
+    assert "Carla heeft je melding #1 afgesloten" in h.tg.last_message(b.id).text  # type: ignore[union-attr]
+    replies = await h.send(b, "/vandaag")
+    assert not any("gaan niet meer naar alarm" in r.text for r in replies)
+
+
+async def test_a_command_while_the_alarm_is_open_still_says_the_mode_ends(
+    harness: Harness,
+) -> None:
+    h = harness
+    p = await pair(h)
+    b = p.begeleider
+    await raise_alarm(h, p)
+    h.clock.set(at(11, 40))
+    replies = await h.send(b, "/aanwezig 24 22")
+    assert replies[0].text == "Je berichten gaan niet meer naar alarm #1."
+    assert replies[1].text == "Telling: einde van de dag."
+    assert await note_mode_of(h, b) is None
+
+
+async def test_a_note_and_the_solution_at_the_same_moment_never_deadlock(
+    harness: Harness,
+) -> None:
+    h = harness
+    p = await pair(h)
+    b = p.begeleider
+    h.clock.set(at(9, 0))
+    for number in range(1, 6):
+        await h.send(b, "/aanwezig 24 22")
+        drop = only([r for r in await h.send(b, "/aanwezig 23 22") if "minder" in r.text])
+        assert f"Alarm #{number}" in only(await h.press(b, drop, MISSING)).text
+        await h.dispatch()
+        alert = next(
+            m for m in reversed(h.tg.messages(p.teacher_a.id)) if f"URGENT #{number}" in m.text
+        )
+        await h.press(p.teacher_a, alert, SOLVED)
+        # The begeleider adds a detail just as Anouk sends how it was solved.
+        marks = {u.id: h.tg.last_message_id(u.id) for u in (b, p.teacher_a)}
+        updates = [
+            h.tg.push_text(b, f"Detail {number}"),
+            h.tg.push_text(p.teacher_a, f"Gevonden {number}"),
+        ]
+        await asyncio.gather(*(h.processed(u) for u in updates))
+        solved = only(h.tg.messages_since(p.teacher_a.id, marks[p.teacher_a.id]))
+        assert f"Melding #{number} is afgesloten" in solved.text
+        reply = only(h.tg.messages_since(b.id, marks[b.id])).text
+        incident = (await incidents(h))[-1]
+        assert incident.status == "resolved"
+        if "Aanvulling" in reply:  # the detail came first, and went to everyone
+            assert f"Detail {number}" in (incident.description or "")
+        else:  # the solution came first: the detail is not passed on
+            assert "niet doorgestuurd" in reply or "Daar kan ik niets mee" in reply, reply
+            assert f"Detail {number}" not in (incident.description or "")
+        assert await note_mode_of(h, b) is None
+        h.clock.advance(timedelta(minutes=5))
+    sorry = [
+        str(c.params.get("text", ""))
+        for c in h.tg.calls_to("sendMessage")
+        if "Sorry" in str(c.params.get("text", ""))
+    ]
+    assert sorry == []
+    h.tg.assert_no_errors()
+
+
+async def test_the_shortcut_counts_the_moment_after_the_latest_one(harness: Harness) -> None:
+    h = harness
+    p = await pair(h)
+    b = p.begeleider
+    h.clock.set(at(8, 50))
+    assert (await h.send(b, "/aanwezig 24 22"))[0].text == "Telling: aankomst."
+    h.clock.set(at(11, 30))
+    await h.press(b, only(await h.send(b, "/aanwezig")), "terug van de speurtocht")
+    await keypad(h, b, "24")
+    await h.send(b, "22")
+    # "Vertrek de wijk in" was not counted, but the day is past it.
+    h.clock.set(at(14, 20))
+    replies = await h.send(b, "/aanwezig 24 21")
+    assert replies[0].text == "Telling: einde van de dag."
+    drop = only([r for r in replies if "minder" in r.text])
+    assert "1 leerling van De Odyssee minder dan bij terug van de speurtocht (22 → 21)" in drop.text
+    await h.press(b, drop, HOME)
+    # After the end of the day, a count is "tussendoor".
+    h.clock.set(at(15, 0))
+    assert (await h.send(b, "/aanwezig 24 21"))[0].text == "Telling: tussendoor."
+    counted = await headcounts(h)
+    assert [(c.moment, c.side, c.count, c.previous_moment) for c in counted] == [
+        ("arrival", "A", 24, None),
+        ("arrival", "B", 22, None),
+        ("back", "A", 24, "arrival"),
+        ("back", "B", 22, "arrival"),
+        ("end", "A", 24, "back"),
+        ("end", "B", 21, "back"),
+        ("free", "A", 24, "end"),
+        ("free", "B", 21, "end"),
+    ]
+    assert counted[5].drop_answer == "home"
+
+
+async def test_the_incident_summary_labels_the_kind_and_what_happened(harness: Harness) -> None:
+    h = harness
+    p = await pair(h)
+    b = p.begeleider
+    h.clock.set(at(9, 0))
+    replies = await h.send(b, "/incident")
+    await h.press(b, replies[-1], "Schade")
+    await h.press(b, h.tg.last_message(b.id), "Laag")  # type: ignore[arg-type]
+    await h.press(b, h.tg.last_message(b.id), "Geen team / weet niet")  # type: ignore[arg-type]
+    await h.send(b, "Ruit van de gymzaal gebarsten")
+    summary = only(await h.press(b, h.tg.last_message(b.id), "Geen foto"))  # type: ignore[arg-type]
+    lines = summary.text.splitlines()
+    assert "Klopt dit?" in lines[0]
+    assert "Soort: Schade" in lines
+    assert "Wat: Ruit van de gymzaal gebarsten" in lines
+    assert [line for line in lines if line.startswith("Wat:")] == [
+        "Wat: Ruit van de gymzaal gebarsten"
+    ]
+
+
+async def test_an_edit_is_answered_in_plain_words(harness: Harness) -> None:
+    h = harness
+    p = await pair(h)
+    b = p.begeleider
+    h.clock.set(at(8, 50))
+    await h.send(b, "/aanwezig 24 22")
+    mark = h.tg.last_message_id(b.id)
+    await h.processed(h.tg.push_edit(b, None, "/aanwezig 24 21"))
+    reply = only(h.tg.messages_since(b.id, mark))
+    assert reply.text == (
+        "Bewerkte berichten lees ik niet. Stuur een nieuw bericht als er iets moet veranderen."
+    )
+    assert [c.count for c in await headcounts(h)] == [24, 22]
+
+
+async def proposal_to_teacher_b(h: Harness, p: Pair) -> BotMessage:
+    """Anouk proposes Thursday 11 February; returns the proposal as Bas sees it."""
+    question = only(await h.send(p.teacher_a, "/datum"))
+    day = only(await h.press(p.teacher_a, question, "Uitwisselingsdag 1"))
+    await h.press(p.teacher_a, day, "donderdag 11 februari")
+    await h.send(p.teacher_a, "9.30")
+    await h.dispatch()
+    proposal = h.tg.last_message(p.teacher_b.id)
+    assert proposal is not None and proposal.button_texts == ["Akkoord", "Ander voorstel"]
+    return proposal
+
+
+async def test_a_double_tap_on_akkoord_tells_who_accepted_so(harness: Harness) -> None:
+    h = harness
+    p = await pair(h)
+    proposal = await proposal_to_teacher_b(h, p)
+    data = proposal.buttons[0][0].callback_data
+    assert data is not None
+    # Two taps at the same moment: one accepts, the other says it was already accepted.
+    updates = [
+        h.tg.push_callback(p.teacher_b, proposal.message_id, data),
+        h.tg.push_callback(p.teacher_b, proposal.message_id, data, force=True),
+    ]
+    await asyncio.gather(*(h.processed(u) for u in updates))
+    answers = [a.get("text") for a in h.tg.callback_answers[-2:]]
+    assert answers.count("Je hebt dit voorstel al geaccepteerd.") == 1
+    assert "Over dit voorstel is al beslist." not in answers
+    assert sum("Afgesproken" in m.text for m in h.tg.messages(p.teacher_b.id)) == 1
+    # Someone else pressing it afterwards hears that it was decided, not that they accepted.
+    await h.press_data(p.coordinator, proposal.message_id, data, force=True)
+    assert h.tg.callback_answers[-1]["text"] == "Over dit voorstel is al beslist."
+    async with h.db.read() as session:  # type: ignore[union-attr]
+        rows = list(await session.scalars(select(DateProposal)))
+    assert [(r.status, r.decided_by) for r in rows] == [("accepted", p.teacher_b.id)]
+    h.tg.assert_no_errors()
+
+
+async def test_a_double_tap_on_ander_voorstel_says_it_was_asked(harness: Harness) -> None:
+    h = harness
+    p = await pair(h)
+    proposal = await proposal_to_teacher_b(h, p)
+    data = proposal.buttons[0][1].callback_data
+    assert data is not None
+    question = only(await h.press(p.teacher_b, proposal, "Ander voorstel"))
+    assert "Op welke dag is Uitwisselingsdag 1" in question.text
+    await h.press_data(p.teacher_b, proposal.message_id, data, force=True)
+    assert h.tg.callback_answers[-1]["text"] == "Je hebt al om een ander voorstel gevraagd."
+    # Accepting what you declined is no double tap: the proposal was decided.
+    accept = proposal.buttons[0][0].callback_data
+    assert accept is not None
+    await h.press_data(p.teacher_b, proposal.message_id, accept, force=True)
+    assert h.tg.callback_answers[-1]["text"] == "Over dit voorstel is al beslist."

@@ -361,7 +361,7 @@ async def test_own_valid_link_does_not_reset_the_throttle(harness: Harness) -> N
 
 # -- 12. Edits are not new input ---------------------------------------------------------------
 
-NOT_READ = "Ik lees geen bewerkte berichten"
+NOT_READ = "Bewerkte berichten lees ik niet."
 
 
 async def edit(h: Harness, user: FakeUser, new_text: str) -> list[BotMessage]:

@@ -42,11 +42,26 @@ def check_team(text: str) -> int:
 
 
 def next_moment(recorded: Sequence[str]) -> str:
-    """The first moment of the day not counted yet (for `/aanwezig 24 22`)."""
-    for moment in MOMENTS[:-1]:
-        if moment not in recorded:
-            return moment
-    return "free"
+    """The moment a count without one is for (`/aanwezig 24 22`), given today's counted
+    moments in the order they were taken.
+
+    It is the moment after the latest one counted, in the order of the day: after "aankomst"
+    and "terug van de speurtocht" comes "einde van de dag", not the skipped "vertrek", so a
+    drop is reported against the count that really came before. After the end of the day,
+    or when the day's counts are out of its order or name an unknown moment, it is
+    "tussendoor"; counts taken "tussendoor" do not move the day on.
+    """
+    day = MOMENTS[:-1]
+    counted = [moment for moment in recorded if moment != "free"]
+    if not counted:
+        return day[0]
+    if any(moment not in day for moment in counted):
+        return "free"
+    positions = [day.index(moment) for moment in counted]
+    latest = positions[-1]
+    if latest < max(positions) or latest == len(day) - 1:
+        return "free"
+    return day[latest + 1]
 
 
 def effective_severity(category: str, severity: str | None) -> str:

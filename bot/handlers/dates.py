@@ -263,6 +263,10 @@ async def _answer_replies(
     outcome = agreements.Outcome
     if answer.outcome is outcome.GONE:
         return [], "dates.already_decided"
+    if answer.outcome is outcome.ALREADY_ACCEPTED:
+        return [], "dates.already_accepted"
+    if answer.outcome is outcome.ALREADY_DECLINED:
+        return [], "dates.already_declined"
     assert answer.exchange_id is not None and answer.phase_key is not None
     if answer.outcome is outcome.IMPOSSIBLE:
         assert answer.problem is not None

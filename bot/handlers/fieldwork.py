@@ -287,10 +287,12 @@ async def _shortcut(uow: Unit, day: DayOfExchange, args: list[str]) -> list[Repl
         counts = [check_count(arg, side.class_size) for arg, side in zip(args, sides, strict=True)]
     except InputError as problem:
         return [Reply(problem.key, problem.params), Reply("count.shortcut_usage")]
-    done = [
+    # Today's counted moments in the order they were taken: the next is the one after the
+    # latest, so a skipped moment is not counted hours later in place of the right one.
+    counted = [
         h.moment for h in await fieldwork.counts_today(uow.session, exchange.id, uow.app.today())
     ]
-    moment = next_moment(done)
+    moment = next_moment(counted)
     replies = []
     drops = []
     for side, count in zip(sides, counts, strict=True):

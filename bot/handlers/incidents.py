@@ -273,16 +273,29 @@ async def note_text(update: Update, context: Context) -> None:
     """Whatever the reporter types after a missing-pupil alarm goes to everyone alerted."""
     message = update.effective_message
     assert message is not None and message.text is not None
+    app = app_context(context)
+    async with app.db.read() as session:
+        peeked = await session.get(Dialog, message.chat_id)
+        incident_id = peeked.data.get("incident") if peeked and peeked.kind == NOTE else None
     queued = False
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
         now = uow.app.clock.now()
+        # The incident is locked before the conversation, as when the alarm is solved (which
+        # ends this conversation): a note and a resolution at once wait, never deadlock.
+        incident = (
+            await incidents.load(uow.session, incident_id, lock=True)
+            if isinstance(incident_id, int)
+            else None
+        )
         dialog = await dialogs.current(uow.session, message.chat_id, now=now, lock=True)
-        if dialog is None or dialog.kind != NOTE:
-            return
-        incident = await incidents.load(uow.session, dialog.data["incident"], lock=True)
         text = typed_text(update).strip()[:MAX_TEXT]
-        if incident is None or incident.reported_by != uow.user.id:
+        if dialog is None or dialog.kind != NOTE or dialog.data.get("incident") != incident_id:
+            # Solved (or otherwise ended) between reading the chat and now.
+            solved = incident is not None and incident.status == "resolved"
+            key = "incident.note_after_resolved" if solved else "fallback.free_text"
+            replies = [Reply(key, {"id": incident_id})]
+        elif incident is None or incident.reported_by != uow.user.id:
             await dialogs.finish(uow.session, message.chat_id)
             replies = [Reply("auth.not_allowed")]
         elif incident.status == "resolved":
@@ -321,7 +334,10 @@ async def before_command(update: Update, context: Context) -> None:
         dialog = await dialogs.current(uow.session, chat.id, now=uow.app.clock.now(), lock=True)
         if dialog is not None and dialog.kind == NOTE:
             await dialogs.finish(uow.session, chat.id)
-            replies = [Reply("incident.note_mode_ended", {"id": dialog.data["incident"]})]
+            incident_id = dialog.data["incident"]
+            # Said only while the alarm is open: once solved, the reporter was told so.
+            if await incidents.is_open(uow.session, incident_id):
+                replies = [Reply("incident.note_mode_ended", {"id": incident_id})]
         elif dialog is not None:
             replies = await pending_drop_questions(uow, dialog)
     await send(update, context, lang, replies)

@@ -318,6 +318,9 @@ async def notify_agreed(
 
 class Outcome(StrEnum):
     GONE = "gone"  # decided before, superseded, or never existed
+    # Decided before by this same person, the same way (a double tap on the button).
+    ALREADY_ACCEPTED = "already_accepted"
+    ALREADY_DECLINED = "already_declined"
     ACCEPTED = "accepted"
     IMPOSSIBLE = "impossible"  # accepted too late: the day can no longer be agreed
     DECLINED = "declined"
@@ -330,6 +333,21 @@ class Answer:
     phase_key: str | None = None
     day: date | None = None
     problem: InputError | None = None
+
+
+async def _decided_before(
+    session: AsyncSession, proposal: DateProposal, user: User, *, accept: bool
+) -> Answer:
+    """Why a proposal can no longer be answered: this user's own earlier answer (the same
+    one again), or someone else's decision."""
+    # Read again: a press at the same moment may have decided it since it was first read.
+    await session.refresh(proposal)
+    if proposal.decided_by == user.id:
+        if accept and proposal.status == PROPOSAL_ACCEPTED:
+            return Answer(Outcome.ALREADY_ACCEPTED, proposal.exchange_id, proposal.phase_key)
+        if not accept and proposal.status == PROPOSAL_DECLINED:
+            return Answer(Outcome.ALREADY_DECLINED, proposal.exchange_id, proposal.phase_key)
+    return Answer(Outcome.GONE)
 
 
 async def answer_proposal(
@@ -358,7 +376,7 @@ async def answer_proposal(
     # Locked after the exchange (taken by auth): every writer of a pair locks in that order.
     proposal = await pending_proposal(session, proposal_id)
     if proposal is None:
-        return Answer(Outcome.GONE)
+        return await _decided_before(session, found, user, accept=accept)
     exchange = await exchanges.load_exchange(session, proposal.exchange_id)
     assert exchange is not None
     phase_key = proposal.phase_key

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -17,6 +17,7 @@ from db.models import (
     OUTBOX_SENDING,
     OUTBOX_SENT,
     ROLE_TEACHER,
+    Dialog,
     Exchange,
     Incident,
     IncidentAction,
@@ -160,6 +161,12 @@ async def load(session: AsyncSession, incident_id: int, *, lock: bool = False) -
     return await session.scalar(query)
 
 
+async def is_open(session: AsyncSession, incident_id: int) -> bool:
+    """Whether the incident exists and is not solved yet (read without a lock)."""
+    status = await session.scalar(select(Incident.status).where(Incident.id == incident_id))
+    return status in OPEN_STATES
+
+
 async def may_handle(session: AsyncSession, user: User, incident: Incident) -> bool:
     # Through auth: incidents of an archived pair can no longer be acknowledged or resolved.
     return await auth.may(session, user, Action.HANDLE_INCIDENT, incident.exchange_id)
@@ -239,8 +246,27 @@ async def resolve(
     incident.resolved_at = now
     if incident.acknowledged_at is None:
         incident.acknowledged_at = now
+    await end_note_mode(session, incident)
     await _tell_reporter(session, incident, done, "incident_solved", now=now)
     return True
+
+
+async def end_note_mode(session: AsyncSession, incident: Incident) -> None:
+    """Stop passing the reporter's typed messages to this alarm (it is solved).
+
+    Ended quietly: the reporter is told the alarm is solved, which says enough. Lock order:
+    the incident is locked before this touches the reporter's conversation row, as in
+    adding a note, so a note and a resolution at the same moment cannot deadlock.
+    """
+    await session.execute(
+        delete(Dialog)
+        .where(
+            Dialog.user_id == incident.reported_by,
+            Dialog.kind == NOTE_DIALOG,
+            Dialog.data["incident"].as_integer() == incident.id,
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 @dataclass(frozen=True)

@@ -7,30 +7,17 @@ from datetime import date, time
 
 from sqlalchemy import func, select
 
+from bot.domain.dates import format_date
 from bot.fake_telegram import BotMessage
 from bot.services import importer
 from db.models import Exchange, ExchangePhase, Headcount, Incident
 from tests.season.cast import PairSpec, Person, csv_for
 from tests.season.driver import Season
 
-MONTHS_NL = (
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
-
 
 def dutch_date(day: date) -> str:
-    return f"{day.day} {MONTHS_NL[day.month - 1]}"
+    """A date as a teacher types it: "11 februari"."""
+    return format_date(day, "nl", weekday=False)
 
 
 async def exchange_count(s: Season) -> int:
