@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.fake_telegram import BotMessage, FakeUser
+from fake_telegram import BotMessage, FakeUser
 from tests.harness import Harness
 
 TOKEN = re.compile(r"\?start=([A-Za-z0-9_-]+)")

@@ -20,12 +20,12 @@ from bot.concurrency import PerChatUpdateProcessor
 from bot.config import Settings
 from bot.context import AppContext
 from bot.domain.programme import load_programmes
-from bot.fake_telegram import BotMessage, FakeTelegram, FakeUser
 from bot.jobs.dispatcher import run_dispatch
 from bot.services.outbox import CLAIM_LEASE
 from bot.texts import get_texts
 from db.models import OUTBOX_PENDING, OUTBOX_SENDING, OUTBOX_SENT, OutboxMessage
 from db.session import Database
+from fake_telegram import BotMessage, FakeTelegram, FakeUser
 
 AMS = ZoneInfo("Europe/Amsterdam")
 PROCESS_TIMEOUT = 10.0

@@ -137,7 +137,7 @@ def test_import_checks_the_header(tmp_path: Path) -> None:
 
 
 async def test_rejected_token_is_one_clear_line(tmp_path: Path) -> None:
-    from bot.fake_telegram import FakeTelegram
+    from fake_telegram import FakeTelegram
 
     async with FakeTelegram() as tg:
         result = await asyncio.to_thread(

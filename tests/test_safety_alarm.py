@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.fake_telegram import BotMessage, FakeUser
 from db.models import DateProposal, Dialog, Headcount, Incident, IncidentAction, OutboxMessage
+from fake_telegram import BotMessage, FakeUser
 from tests.conftest import AMS
 from tests.flows import Pair, only, pair
 from tests.harness import Harness

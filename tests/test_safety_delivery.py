@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.delivery import CAPTION_LIMIT, TEXT_LIMIT, split_message, utf16_len, visible_len
-from bot.fake_telegram import BotMessage
 from bot.services import importer, outbox
 from db.models import (
     CheckIn,
@@ -27,6 +26,7 @@ from db.models import (
     OutboxMessage,
     User,
 )
+from fake_telegram import BotMessage
 from tests.conftest import AMS, START, make_settings
 from tests.flows import Pair, only, pair
 from tests.harness import Harness

@@ -14,7 +14,6 @@ from sqlalchemy import delete, func, select, text
 
 from bot.domain.exchange_input import ExchangeInput, SideInput
 from bot.domain.programme import load_programmes
-from bot.fake_telegram import BotMessage, FakeUser
 from bot.services.exchanges import create_exchange
 from db import migrate
 from db.models import (
@@ -27,6 +26,7 @@ from db.models import (
     School,
 )
 from db.session import Database
+from fake_telegram import BotMessage, FakeUser
 from tests.conftest import AMS, COORDINATOR_ID
 from tests.flows import create_exchange as create_via_chat
 from tests.flows import only, pair

@@ -15,7 +15,6 @@ from sqlalchemy import select, text
 
 from bot import logs
 from bot.__main__ import _setup_logging
-from bot.fake_telegram import BotMessage, FakeUser
 from bot.services.checklists import side_key
 from db.models import (
     PROPOSAL_PENDING,
@@ -29,6 +28,7 @@ from db.models import (
     User,
 )
 from db.session import Database
+from fake_telegram import BotMessage, FakeUser
 from tests.conftest import AMS, COORDINATOR_ID, START, make_settings
 from tests.flows import Pair, create_exchange, make_invites, only, pair
 from tests.harness import Harness

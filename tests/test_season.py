@@ -24,9 +24,9 @@ import pytest
 from sqlalchemy import select
 from telegram.ext import AIORateLimiter
 
-from bot.fake_telegram import FakeUser
 from db.models import ChecklistTick, IncidentAction
 from db.session import Database
+from fake_telegram import FakeUser
 from tests.conftest import AMS, START, make_settings
 from tests.harness import Harness
 from tests.season import invariants, transcript

@@ -14,7 +14,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.fake_telegram import FakeTelegram, application_builder, make_bot
+from fake_telegram import FakeTelegram, application_builder, make_bot
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from telegram import Bot
 from telegram.error import EndPointNotFound, InvalidToken
 
-from bot.fake_telegram import FakeTelegram
+from fake_telegram import FakeTelegram
 
 
 async def test_get_me(bot: Bot, tg: FakeTelegram):

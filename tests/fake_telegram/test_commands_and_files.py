@@ -12,7 +12,7 @@ from telegram import (
 )
 from telegram.error import BadRequest
 
-from bot.fake_telegram import FakeTelegram
+from fake_telegram import FakeTelegram
 
 
 async def test_commands_per_scope_and_language(bot: Bot, tg: FakeTelegram):

@@ -7,7 +7,7 @@ import pytest
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.fake_telegram import FakeTelegram, polling
+from fake_telegram import FakeTelegram, polling
 
 
 @pytest.fixture

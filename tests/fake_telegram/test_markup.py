@@ -2,9 +2,9 @@
 
 import pytest
 
-from bot.fake_telegram import MarkupError, parse_text
-from bot.fake_telegram.keyboards import KeyboardError, check_button_url, validate_reply_markup
-from bot.fake_telegram.markup import UnsupportedParseModeError, utf16_len
+from fake_telegram import MarkupError, parse_text
+from fake_telegram.keyboards import KeyboardError, check_button_url, validate_reply_markup
+from fake_telegram.markup import UnsupportedParseModeError, utf16_len
 
 
 def test_utf16_len():

@@ -6,7 +6,7 @@ import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import Conflict
 
-from bot.fake_telegram import FakeTelegram, WaitTimeout, application_builder, make_bot, polling
+from fake_telegram import FakeTelegram, WaitTimeout, application_builder, make_bot, polling
 
 
 async def test_text_gets_a_reply(tg: FakeTelegram, echo_app):

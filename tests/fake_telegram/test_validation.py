@@ -11,7 +11,7 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from bot.fake_telegram import FakeTelegram
+from fake_telegram import FakeTelegram
 
 CHAT = 2002
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import Update
 
-from bot.fake_telegram import BotMessage, FakeUser
+from fake_telegram import BotMessage, FakeUser
 from tests.harness import Harness
 from tests.season.cast import COORDINATOR_ID, COORDINATOR_NAME, PairSpec, Person
 from tests.season.recorder import Log, StampedCalls

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, SupportsIndex
 
 from bot.clock import FakeClock
-from bot.fake_telegram import RecordedCall
+from fake_telegram import RecordedCall
 
 _SEQUENCE = itertools.count(1)
 

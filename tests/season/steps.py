@@ -8,9 +8,9 @@ from datetime import date, time
 from sqlalchemy import func, select
 
 from bot.domain.dates import format_date
-from bot.fake_telegram import BotMessage
 from bot.services import importer
 from db.models import Exchange, ExchangePhase, Headcount, Incident
+from fake_telegram import BotMessage
 from tests.season.cast import PairSpec, Person, csv_for
 from tests.season.driver import Season
 

@@ -130,3 +130,14 @@ def _decode_value(name: str, value: Any) -> Any:
     if name in BOOL_FIELDS and value.lower() in ("true", "false", "1", "0"):
         return value.lower() in ("true", "1")
     return value
+
+
+def int_or(value: Any, default: Any) -> Any:
+    """``value`` as an int (an int, or digits in a string; never a bool), else ``default``."""
+    if isinstance(value, bool):
+        return default
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value):
+        return int(value)
+    return default

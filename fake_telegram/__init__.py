@@ -15,7 +15,8 @@ from .errors import ApiError
 from .markup import FormattedText, MarkupError, parse_text
 from .models import BotMessage, Button, FakeUser, RecordedCall, StoredFile, UploadedFile
 from .ptb import application_builder, fake_request, make_bot, polling
-from .server import FakeTelegram, WaitTimeout
+from .server import FakeTelegram
+from .waiters import WaitTimeout
 
 __all__ = [
     "ApiError",
