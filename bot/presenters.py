@@ -14,6 +14,7 @@ from bot.domain.calendar_export import CalendarEvent, event_uid, exchange_calend
 from bot.domain.dates import format_date, format_time
 from bot.domain.programme import Phase, Programme
 from bot.domain.timeline import plan_phases, timed_schedule
+from bot.replies import Deferred, Reply
 from bot.services import checklists
 from bot.services.exchanges import side_of, title
 from bot.services.outbox import NotDelivered
@@ -413,3 +414,41 @@ def outbox_status(
                 )
             )
     return _join(lines)
+
+
+# -- what a sender hears of a message that waits for quiet hours to end ----------------------
+
+
+def format_moment(texts: Texts, lang: str, at: datetime, tz: ZoneInfo) -> Markup:
+    """A moment as a reader says it: "maandag 1 februari om 07:00" in the bot's time zone."""
+    local = at.astimezone(tz)
+    return Markup(
+        texts.get(
+            lang,
+            "common.moment",
+            day=format_date(local.date(), lang),
+            time=format_time(local.time()),
+        )
+    )
+
+
+def waiting(key: str, params: Mapping[str, object], arrives: datetime, tz: ZoneInfo) -> Reply:
+    """Reply `key`, which says the message goes out at {when} (`arrives`), not now."""
+    when = Deferred(lambda texts, lang: format_moment(texts, lang, arrives, tz))
+    return Reply(key, {**params, "when": when})
+
+
+def sent_or_waiting(
+    key: str,
+    later_key: str,
+    params: Mapping[str, object],
+    *,
+    arrives: datetime | None,
+    tz: ZoneInfo,
+) -> Reply:
+    """The reply to someone whose message went into the outbox: `key` ("is verstuurd") when it
+    goes out at once, `later_key` with the moment it goes out when it waits for quiet hours
+    (outbox.delivery_time) — a sender is never told "sent" of a message still waiting."""
+    if arrives is None:
+        return Reply(key, params)
+    return waiting(later_key, params, arrives, tz)

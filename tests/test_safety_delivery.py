@@ -679,3 +679,112 @@ async def test_connection_refused_is_retried_normally(harness: Harness) -> None:
     row = await proposal_row(h)
     assert row.status == "sent" and row.uncertain_sends == 0
     assert await proposal_copies(h, p) == 1
+
+
+# -- point 6: a sender is never told "verstuurd" of a message that waits for quiet hours ----
+
+WAITS = "buiten schooltijd sturen we geen berichten"
+
+
+async def report_low_incident(h: Harness, p: Pair, description: str) -> BotMessage:
+    """The begeleider reports low-severity damage without a photo; returns the bot's reply."""
+    b = p.begeleider
+    replies = await h.send(b, "/incident")
+    await h.press(b, replies[-1], "Schade")
+    await h.press(b, h.tg.last_message(b.id), "Laag")  # type: ignore[arg-type]
+    await h.press(b, h.tg.last_message(b.id), "Geen team / weet niet")  # type: ignore[arg-type]
+    await h.send(b, description)
+    await h.press(b, h.tg.last_message(b.id), "Geen foto")  # type: ignore[arg-type]
+    return only(await h.press(b, h.tg.last_message(b.id), "Versturen"))  # type: ignore[arg-type]
+
+
+async def test_a_proposal_on_friday_evening_says_it_goes_on_monday_at_seven(
+    harness: Harness,
+) -> None:
+    h = harness
+    p = await pair(h)
+    await h.run_until(datetime(2027, 1, 29, 21, 0, tzinfo=AMS))
+    h.clock.set(datetime(2027, 1, 29, 21, 30, tzinfo=AMS))  # Friday evening
+    await propose(h, p)
+    reply = h.tg.last_message(p.teacher_a.id)
+    assert reply is not None
+    assert "gaat maandag 1 februari om 07:00 naar Bas" in reply.text
+    assert WAITS in reply.text and "verstuurd" not in reply.text
+    assert "Je hoort het als het is afgesproken" in reply.text
+    mark = h.tg.last_message_id(p.teacher_b.id)
+    await h.run_until(datetime(2027, 2, 1, 6, 59, tzinfo=AMS))
+    assert h.tg.messages_since(p.teacher_b.id, mark) == []
+    await h.run_until(datetime(2027, 2, 1, 7, 1, tzinfo=AMS))
+    assert any("stelt voor" in m.text for m in h.tg.messages_since(p.teacher_b.id, mark))
+    assert ("date_proposal", "2027-02-01 07:00") in [
+        (x.kind, x.local) for x in await h.pushes() if x.user_id == p.teacher_b.id
+    ]
+
+
+async def test_an_agreement_or_decline_in_the_evening_says_when_the_others_hear(
+    harness: Harness,
+) -> None:
+    h = harness
+    p = await pair(h)
+    await h.run_until(datetime(2027, 1, 28, 10, 0, tzinfo=AMS))  # Thursday morning
+    await propose(h, p)
+    await h.dispatch()
+    proposal = h.tg.last_message(p.teacher_b.id)
+    assert proposal is not None and "stelt voor" in proposal.text
+    h.clock.set(datetime(2027, 1, 28, 21, 15, tzinfo=AMS))  # Thursday evening
+    agreed = only(await h.press(p.teacher_b, proposal, "Akkoord"))
+    assert "Afgesproken: Uitwisselingsdag 1 op donderdag 11 februari." in agreed.text
+    assert "Iedereen krijgt vrijdag 29 januari om 07:00 bericht" in agreed.text
+    await h.run_until(datetime(2027, 1, 29, 8, 0, tzinfo=AMS))
+    heard = [(x.user_id, x.local) for x in await h.pushes() if x.kind == "date_agreed"]
+    assert (p.teacher_a.id, "2027-01-29 07:00") in heard
+    assert (p.coordinator.id, "2027-01-29 07:00") in heard
+
+    # "Ander voorstel" on a new proposal, on Friday evening: Anouk hears of it on Monday.
+    h.clock.set(datetime(2027, 1, 29, 10, 0, tzinfo=AMS))
+    await propose(h, p, "vrijdag 12 februari")
+    await h.dispatch()
+    second = h.tg.last_message(p.teacher_b.id)
+    assert second is not None and "stelt voor" in second.text
+    h.clock.set(datetime(2027, 1, 29, 22, 0, tzinfo=AMS))
+    notice, question = await h.press(p.teacher_b, second, "Ander voorstel")
+    assert notice.text.startswith("Anouk hoort maandag 1 februari om 07:00 dat je een andere")
+    assert "Op welke dag is Uitwisselingsdag 1" in question.text
+    await h.run_until(datetime(2027, 2, 1, 8, 0, tzinfo=AMS))
+    assert ("date_declined", "2027-02-01 07:00") in [
+        (x.kind, x.local) for x in await h.pushes() if x.user_id == p.teacher_a.id
+    ]
+
+
+async def test_a_low_incident_in_the_evening_says_it_goes_in_the_morning(
+    harness: Harness,
+) -> None:
+    h = harness
+    p = await pair(h)
+    await h.run_until(datetime(2027, 2, 10, 21, 30, tzinfo=AMS))  # Wednesday, exchange day 1
+    reply = await report_low_incident(h, p, "Ruit van de gymzaal gebarsten")
+    assert "gaat donderdag 11 februari om 07:00 naar de coördinator" in reply.text
+    assert "verstuurd" not in reply.text
+    await h.run_until(datetime(2027, 2, 11, 8, 0, tzinfo=AMS))
+    assert [(x.user_id, x.local) for x in await h.pushes() if x.kind == "incident_alert"] == [
+        (p.coordinator.id, "2027-02-11 07:00")
+    ]
+
+
+async def test_the_same_actions_in_school_hours_say_sent(harness: Harness) -> None:
+    h = harness
+    p = await pair(h)
+    await h.run_until(datetime(2027, 1, 28, 10, 0, tzinfo=AMS))  # Thursday morning
+    await propose(h, p)
+    reply = h.tg.last_message(p.teacher_a.id)
+    assert reply is not None and "is verstuurd naar Bas" in reply.text and WAITS not in reply.text
+    await h.dispatch()
+    proposal = h.tg.last_message(p.teacher_b.id)
+    agreed = only(await h.press(p.teacher_b, proposal, "Akkoord"))  # type: ignore[arg-type]
+    assert agreed.text.endswith("Iedereen krijgt bericht.")
+    await h.run_until(datetime(2027, 2, 11, 10, 0, tzinfo=AMS))  # the agreed day
+    incident = await report_low_incident(h, p, "Ruit van de gymzaal gebarsten")
+    assert incident.text == "Melding #1 is verstuurd naar de coördinator."
+    await h.dispatch()
+    alerts = [x.local for x in await h.pushes() if x.kind == "incident_alert"]
+    assert alerts == ["2027-02-11 10:00"]

@@ -209,6 +209,23 @@ def next_allowed(
     raise ValueError(f"no allowed day within {_MAX_SEARCH_DAYS} days after {moment.isoformat()}")
 
 
+def waits_until(
+    moment: datetime,
+    rules: Rules,
+    school_holidays: Sequence[tuple[date, date]] = (),
+    *,
+    urgent: bool = False,
+) -> datetime | None:
+    """When a message queued at `moment` goes out, in UTC; None when it goes out at once.
+
+    An urgent message never waits; any other waits for the end of quiet hours, a weekend or a
+    holiday (the dispatcher moves it there, see `next_allowed`).
+    """
+    if urgent or not is_quiet(moment, rules, school_holidays):
+        return None
+    return next_allowed(moment, rules, school_holidays)
+
+
 def _to_local(moment: datetime, rules: Rules) -> datetime:
     # A naive datetime silently read as UTC (or as local) is the classic off-by-an-hour bug.
     if moment.tzinfo is None or moment.utcoffset() is None:

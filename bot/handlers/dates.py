@@ -11,6 +11,7 @@ from datetime import date, time
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
+from bot import presenters
 from bot.domain.dates import format_time
 from bot.domain.numbers import read_clock, read_day, read_id
 from bot.domain.timeline import phase_window
@@ -152,10 +153,18 @@ async def _finish(uow: Unit, dialog: Dialog, start: time) -> tuple[list[Reply], 
         "day": result.day,
         "time": result.start,
     }
+    extra: dict[str, object] = {}
     if result.decided:
-        return [Reply("dates.set", params)], True
-    key = "dates.proposed" if result.names else "dates.proposed_to_coordinator"
-    return [Reply(key, {**params, "names": ", ".join(result.names)})], True
+        key, later = "dates.set", "dates.set_later"
+    elif result.names:
+        key, later = "dates.proposed", "dates.proposed_later"
+        extra["names"] = ", ".join(result.names)
+    else:
+        key, later = "dates.proposed_to_coordinator", "dates.proposed_to_coordinator_later"
+    reply = presenters.sent_or_waiting(
+        key, later, {**params, **extra}, arrives=result.arrives, tz=uow.app.settings.tz
+    )
+    return [reply], True
 
 
 async def _step(uow: Unit, dialog: Dialog, value: str, how: str) -> tuple[list[Reply], bool]:
@@ -274,9 +283,17 @@ async def _answer_replies(
         return [Reply(problem.key, problem.params), Reply("dates.no_longer_possible")], None
     exchange = await exchanges.load_exchange(uow.session, answer.exchange_id)
     assert exchange is not None
+    tz = uow.app.settings.tz
     if answer.outcome is outcome.ACCEPTED:
         phase = uow.app.programmes[exchange.programme_key].phase(answer.phase_key)
-        return [Reply("dates.accepted", {"phase": phase.name, "day": answer.day})], None
+        reply = presenters.sent_or_waiting(
+            "dates.accepted",
+            "dates.accepted_later",
+            {"phase": phase.name, "day": answer.day},
+            arrives=answer.arrives,
+            tz=tz,
+        )
+        return [reply], None
     # Declined: the one who declined proposes another day straight away.
     dialog = await dialogs.start(
         uow.session,
@@ -287,7 +304,12 @@ async def _answer_replies(
         data={"choices": [], "exchange": exchange.id, "phase": answer.phase_key},
         now=uow.app.clock.now(),
     )
-    return [await _question(uow, dialog)], None
+    replies = [await _question(uow, dialog)]
+    if answer.arrives is not None:
+        # The proposer hears of it only when quiet hours end: say so, before the question.
+        notice = {"name": answer.proposer or ""}
+        replies.insert(0, presenters.waiting("dates.declined_later", notice, answer.arrives, tz))
+    return replies, None
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

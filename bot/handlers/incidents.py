@@ -11,11 +11,11 @@ from telegram import ReplyParameters, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import render
+from bot import presenters, render
 from bot.context import app_context
 from bot.delivery import CAPTION_LIMIT, TEXT_LIMIT, visible_len
 from bot.domain.exchange_input import InputError
-from bot.domain.fieldwork import CATEGORIES, check_team
+from bot.domain.fieldwork import CATEGORIES, URGENT_SEVERITIES, check_team
 from bot.handlers.common import (
     BUTTON,
     PHOTO,
@@ -224,8 +224,19 @@ async def _send_report(uow: Unit, dialog: Dialog) -> list[Reply]:
         now=uow.app.clock.now(),
         ack_window=uow.app.ack_window,
     )
-    key = "incident.sent_urgent" if incident.severity in ("high", "urgent") else "incident.sent"
-    return [Reply(key, {"id": incident.id})]
+    if incident.severity in URGENT_SEVERITIES:
+        return [Reply("incident.sent_urgent", {"id": incident.id})]
+    arrives = await incidents.delivery_time(
+        uow.session, incident, now=uow.app.clock.now(), rules=uow.app.rules
+    )
+    reply = presenters.sent_or_waiting(
+        "incident.sent",
+        "incident.sent_later",
+        {"id": incident.id},
+        arrives=arrives,
+        tz=uow.app.settings.tz,
+    )
+    return [reply]
 
 
 async def _ask_async(uow: Unit, dialog: Dialog) -> Reply:
@@ -308,7 +319,18 @@ async def note_text(update: Update, context: Context) -> None:
             # The note mode stays: the next message goes to the alarm too (see NOTE_TTL).
             dialogs.remember(dialog, now)
             await incidents.add_note(uow.session, incident, text, user_id=uow.user.id, now=now)
-            replies = [Reply("incident.note_sent", {"id": incident.id})]
+            arrives = await incidents.delivery_time(
+                uow.session, incident, now=now, rules=uow.app.rules
+            )
+            replies = [
+                presenters.sent_or_waiting(
+                    "incident.note_sent",
+                    "incident.note_sent_later",
+                    {"id": incident.id},
+                    arrives=arrives,
+                    tz=uow.app.settings.tz,
+                )
+            ]
             queued = True
     await send(update, context, lang, replies)
     if queued:

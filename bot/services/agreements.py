@@ -240,6 +240,8 @@ class SetResult:
     day: date
     start: time
     names: list[str]  # who got the proposal (empty: it went to the coordinator)
+    # When the message about it goes out, if it waits for quiet hours to end (None: at once).
+    arrives: datetime | None = None
 
 
 async def set_date(
@@ -276,7 +278,8 @@ async def set_date(
         await session.flush()
         await outbox.replan_exchange(session, exchange.id, programmes, rules, now=now)
         await notify_agreed(session, exchange, phase_key, exclude=user.id, now=now)
-        return SetResult(True, phase_key, day, start, [])
+        arrives = await outbox.delivery_time(session, exchange.id, now=now, rules=rules)
+        return SetResult(True, phase_key, day, start, [], arrives)
     proposal = await propose(
         session, exchange, phase_key, day, start, user_id=user.id, side=setter.side, now=now
     )
@@ -294,7 +297,8 @@ async def set_date(
             payload={"proposal": proposal.id},
             now=now,
         )
-    return SetResult(False, phase_key, day, start, [u.display_name for u in others])
+    arrives = await outbox.delivery_time(session, exchange.id, now=now, rules=rules)
+    return SetResult(False, phase_key, day, start, [u.display_name for u in others], arrives)
 
 
 async def notify_agreed(
@@ -333,6 +337,10 @@ class Answer:
     phase_key: str | None = None
     day: date | None = None
     problem: InputError | None = None
+    # When the others hear of the answer, if that waits for quiet hours to end (None: at once).
+    arrives: datetime | None = None
+    # Declined: the proposer, who hears it.
+    proposer: str | None = None
 
 
 async def _decided_before(
@@ -382,6 +390,12 @@ async def answer_proposal(
     phase_key = proposal.phase_key
     if not accept:
         decide(proposal, accepted=False, user_id=user.id, now=now)
+        proposer = (
+            await session.get(User, proposal.proposed_by)
+            if proposal.proposed_by is not None
+            else None
+        )
+        arrives = None
         if proposal.proposed_by is not None:
             await outbox.enqueue(
                 session,
@@ -392,7 +406,15 @@ async def answer_proposal(
                 payload={"phase": phase_key, "by": user.display_name},
                 now=now,
             )
-        return Answer(Outcome.DECLINED, exchange.id, phase_key, proposal.day)
+            arrives = await outbox.delivery_time(session, exchange.id, now=now, rules=rules)
+        return Answer(
+            Outcome.DECLINED,
+            exchange.id,
+            phase_key,
+            proposal.day,
+            arrives=arrives,
+            proposer=proposer.display_name if proposer is not None else None,
+        )
     try:
         check_day(
             exchange,
@@ -410,4 +432,5 @@ async def answer_proposal(
     await session.flush()
     await outbox.replan_exchange(session, exchange.id, programmes, rules, now=now)
     await notify_agreed(session, exchange, phase_key, exclude=user.id, now=now)
-    return Answer(Outcome.ACCEPTED, exchange.id, phase_key, proposal.day)
+    arrives = await outbox.delivery_time(session, exchange.id, now=now, rules=rules)
+    return Answer(Outcome.ACCEPTED, exchange.id, phase_key, proposal.day, arrives=arrives)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from bot.domain.fieldwork import URGENT_SEVERITIES, effective_severity, escalation
 from bot.domain.permissions import Action, is_allowed
+from bot.domain.reminders import Rules
 from bot.services import agreements, auth, outbox
 from db.models import (
     OUTBOX_SENDING,
@@ -147,6 +148,22 @@ async def add_note(
             not_after=now + timedelta(days=1),
         )
     return len(recipients)
+
+
+async def delivery_time(
+    session: AsyncSession, incident: Incident, *, now: datetime, rules: Rules
+) -> datetime | None:
+    """When the alert (or an addition) queued `now` goes out; None: at once.
+
+    High and urgent reports ignore quiet hours; a low or medium one waits for the morning.
+    """
+    return await outbox.delivery_time(
+        session,
+        incident.exchange_id,
+        now=now,
+        rules=rules,
+        urgent=incident.severity in URGENT_SEVERITIES,
+    )
 
 
 async def load(session: AsyncSession, incident_id: int, *, lock: bool = False) -> Incident | None:

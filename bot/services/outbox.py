@@ -32,9 +32,8 @@ from bot.domain.reminders import (
     Rules,
     catch_up,
     end_of_day_utc,
-    is_quiet,
-    next_allowed,
     plan_pushes,
+    waits_until,
     who_is_told,
 )
 from bot.domain.timeline import AMSTERDAM
@@ -101,6 +100,30 @@ async def holidays_for(session: AsyncSession, region: str | None) -> tuple[tuple
         .order_by(SchoolHoliday.starts_on)
     )
     return tuple((start, end) for start, end in rows)
+
+
+async def delivery_time(
+    session: AsyncSession,
+    exchange_id: int | None,
+    *,
+    now: datetime,
+    rules: Rules,
+    urgent: bool = False,
+) -> datetime | None:
+    """When a message about the exchange queued `now` goes out; None when it goes out at once.
+
+    The rules claim_due applies: a message that can wait is held in quiet hours, at weekends,
+    on public holidays and in the exchange's school holidays, until the next allowed moment.
+    A sender is told that moment, so "verstuurd" is never said of a message still waiting.
+    """
+    if urgent:
+        return None
+    region = (
+        await session.scalar(select(Exchange.region).where(Exchange.id == exchange_id))
+        if exchange_id is not None
+        else None
+    )
+    return waits_until(now, rules, await holidays_for(session, region))
 
 
 async def snapshot(
@@ -519,18 +542,17 @@ async def claim_due(
                 reason = decision.reason or "too_late"
                 await _settle(session, row, OUTBOX_SKIPPED, reason, now=now)
             continue
-        if not row.urgent:
-            holidays = holidays_by_region.get(regions.get(row.exchange_id or 0), ())
-            if is_quiet(now, rules, holidays):
-                later = next_allowed(now, rules, holidays)
-                if later <= row.not_after:
-                    row.status = OUTBOX_PENDING
-                    row.next_attempt_at = later
-                elif blocked:
-                    await _settle(session, row, OUTBOX_BLOCKED, BLOCKED_ERROR, now=now)
-                else:
-                    await _settle(session, row, OUTBOX_SKIPPED, QUIET_TOO_LATE, now=now)
-                continue
+        holidays = holidays_by_region.get(regions.get(row.exchange_id or 0), ())
+        later = waits_until(now, rules, holidays, urgent=row.urgent)
+        if later is not None:
+            if later <= row.not_after:
+                row.status = OUTBOX_PENDING
+                row.next_attempt_at = later
+            elif blocked:
+                await _settle(session, row, OUTBOX_BLOCKED, BLOCKED_ERROR, now=now)
+            else:
+                await _settle(session, row, OUTBOX_SKIPPED, QUIET_TOO_LATE, now=now)
+            continue
         if blocked:
             await _settle(session, row, OUTBOX_BLOCKED, BLOCKED_ERROR, now=now)
             continue
