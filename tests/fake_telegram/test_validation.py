@@ -62,10 +62,13 @@ async def test_callback_data_must_be_1_to_64_bytes(bot: Bot, chat: int, data: st
         )
 
 
-async def test_callback_data_of_64_bytes_is_fine(bot: Bot, chat: int):
-    await bot.send_message(
+async def test_callback_data_of_64_bytes_is_fine(bot: Bot, chat: int, tg: FakeTelegram):
+    sent = await bot.send_message(
         chat, "kies", reply_markup=keyboard(InlineKeyboardButton("A", callback_data="é" * 32))
     )
+    stored = tg.last_message(chat)
+    assert stored is not None and stored.message_id == sent.message_id
+    assert stored.buttons[0][0].callback_data == "é" * 32
 
 
 async def test_inline_button_needs_exactly_one_action(bot: Bot, chat: int):
@@ -96,8 +99,10 @@ async def test_url_buttons_need_a_valid_url(bot: Bot, chat: int, url: str, reaso
 @pytest.mark.parametrize(
     "url", ["https://example.org/pad?x=1", "http://wijk.example.nl:8443/", "tg://resolve?domain=x"]
 )
-async def test_valid_url_buttons(bot: Bot, chat: int, url: str):
+async def test_valid_url_buttons(bot: Bot, chat: int, url: str, tg: FakeTelegram):
     await bot.send_message(chat, "kies", reply_markup=keyboard(InlineKeyboardButton("S", url=url)))
+    stored = tg.last_message(chat)
+    assert stored is not None and stored.buttons[0][0].url == url
 
 
 async def test_reply_keyboard_is_stored_and_pressed_as_text(bot: Bot, chat: int, tg: FakeTelegram):
