@@ -51,8 +51,10 @@ season: $(VENV)/.dev-deps
 		tests/test_season.py; status=$$?; \
 		echo "Transcript: $(CURDIR)/season-transcript.md"; exit $$status
 
+# Ruff over everything; mypy (settings in pyproject.toml) over the product packages.
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .
+	$(BIN)/mypy bot db fake_telegram
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+from telegram.ext import AIORateLimiter, ApplicationBuilder, Defaults
 
 from bot.concurrency import PerChatUpdateProcessor
-from bot.context import KEY, AppContext
+from bot.context import KEY, AppContext, BotApplication
 from bot.handlers import (
     checklist,
     classes,
@@ -33,7 +33,7 @@ from bot.services import dialogs
 log = logging.getLogger(__name__)
 
 
-def build_application(app_context: AppContext, token: str) -> Application:  # type: ignore[type-arg]
+def build_application(app_context: AppContext, token: str) -> BotApplication:
     """The bot, wired to the shared resources in `app_context`."""
     settings = app_context.settings
     builder = (
@@ -86,7 +86,7 @@ def build_application(app_context: AppContext, token: str) -> Application:  # ty
     return application
 
 
-async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
+async def _post_init(application: BotApplication) -> None:
     app_context: AppContext = application.bot_data[KEY]
     me = await application.bot.get_me()
     app_context.bot_username = me.username or ""

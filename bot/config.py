@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -120,10 +120,13 @@ class Settings(BaseSettings):
         return self.telegram_token.get_secret_value().strip()
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read settings, turning a validation error into one line that names the setting."""
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings, turning a validation error into one line that names the setting.
+
+    `overrides` are field values, validated like those from the environment.
+    """
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "settings"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Any, TypeAlias
+
+from telegram.ext import Application, ContextTypes, ExtBot, JobQueue
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -13,10 +15,19 @@ from bot.domain.reminders import Rules
 from bot.texts import Texts
 from db.session import Database
 
-if TYPE_CHECKING:
-    from telegram.ext import CallbackContext
-
 KEY = "wijkbot"
+
+# The bot's Application as `bot.app` builds it: an ExtBot (its type argument is the rate
+# limiter's), PTB's default data types and a job queue. The context type is Any because
+# PTB types `context.application` with an unbound one, and handlers pass that on.
+BotApplication: TypeAlias = Application[
+    ExtBot[Any],
+    Any,
+    dict[Any, Any],
+    dict[Any, Any],
+    dict[Any, Any],
+    JobQueue[ContextTypes.DEFAULT_TYPE],
+]
 
 
 @dataclass
@@ -51,5 +62,6 @@ def rules_for(settings: Settings) -> Rules:
     )
 
 
-def app_context(context: CallbackContext) -> AppContext:  # type: ignore[type-arg]
-    return context.application.bot_data[KEY]  # type: ignore[no-any-return]
+def app_context(context: ContextTypes.DEFAULT_TYPE) -> AppContext:
+    found: AppContext = context.application.bot_data[KEY]
+    return found

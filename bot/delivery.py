@@ -218,6 +218,7 @@ async def deliver(
         if photo is not None:
             sent = await bot.send_photo(chat_id, photo, caption=caption, reply_markup=markup)
         else:
+            assert document is not None  # a photo or a document, and not a photo
             sent = await bot.send_document(
                 chat_id, document, filename=filename, caption=caption, reply_markup=markup
             )

@@ -396,7 +396,8 @@ async def _nag(
     roles: list[Membership],
     payload: dict[str, object],
 ) -> Rendered | Skip:
-    keys = set(payload.get("items", []))  # type: ignore[arg-type]
+    items = payload.get("items", [])  # the checklist item keys, a JSON list
+    keys = set(items) if isinstance(items, list) else set()
     deadline = date.fromisoformat(str(payload["deadline"]))
     still_open = [
         e

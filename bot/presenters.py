@@ -101,12 +101,16 @@ def _host_text(texts: Texts, lang: str, host: str, hosts: Mapping[str, str]) -> 
 
 
 class _Dated(Protocol):
-    """The dates of a phase: a stored row or one planned from the template."""
+    """The dates of a phase: a stored row or one planned from the template (read only)."""
 
-    starts_on: date
-    ends_on: date
-    start_time: time | None
-    host: str
+    @property
+    def starts_on(self) -> date: ...
+    @property
+    def ends_on(self) -> date: ...
+    @property
+    def start_time(self) -> time | None: ...
+    @property
+    def host(self) -> str: ...
 
 
 def _phase_line(

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, CursorResult, Result
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -99,6 +99,17 @@ class Database:
 # at boot): first retry after a second, then twice as long each time, at most this long.
 FIRST_RETRY_SECONDS = 1.0
 LONGEST_RETRY_SECONDS = 30.0
+
+
+def rowcount(result: Result[*tuple[Any, ...]]) -> int:
+    """The number of rows an UPDATE or DELETE matched.
+
+    Such a statement's result is a CursorResult, which has the count, but `execute` is typed
+    to return a plain Result, which has not.
+    """
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"no row count in a {type(result).__name__}")
+    return result.rowcount
 
 
 def unreachable_reason(error: BaseException) -> str:

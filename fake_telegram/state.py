@@ -218,10 +218,12 @@ class State:
                     is_bot=bool(sender.get("is_bot", False)),
                 )
             message = payload.get("message") if kind == "callback_query" else payload
-            chat = message.get("chat") if isinstance(message, dict) else None
+            if not isinstance(message, dict):
+                continue
+            chat = message.get("chat")
             if isinstance(chat, dict) and isinstance(chat.get("id"), int):
                 self._chats.setdefault(chat["id"], chat)
-                message_id = message.get("message_id") if isinstance(message, dict) else None
+                message_id = message.get("message_id")
                 if kind == "message" and isinstance(message_id, int):
                     last = self._last_message_ids.get(chat["id"], 0)
                     self._last_message_ids[chat["id"]] = max(last, message_id)

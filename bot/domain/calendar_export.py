@@ -74,7 +74,8 @@ def exchange_calendar(
         calendar.add_missing_timezones(
             first_date=date(first.year, 1, 1), last_date=date(last.year + 1, 1, 1)
         )
-    return calendar.to_ical()
+    ical: bytes = calendar.to_ical()  # icalendar leaves to_ical() unannotated
+    return ical
 
 
 def _vevent(event: CalendarEvent, tz: ZoneInfo, stamp: datetime) -> icalendar.Event:

@@ -181,6 +181,7 @@ def _header(cells: list[str], number: int) -> dict[str, int]:
 
 def _row(row: dict[str, str], number: int) -> list[HolidayPeriod]:
     region = row["region"].lower()
+    regions: tuple[str, ...]
     if region in ALL_REGIONS:
         regions = REGIONS
     elif region in REGIONS:
@@ -256,7 +257,7 @@ def parse_holiday_ics(data: bytes, region: str) -> list[HolidayPeriod]:
     return periods
 
 
-def _event_period(event: icalendar.Event, region: str) -> HolidayPeriod | None:
+def _event_period(event: icalendar.Component, region: str) -> HolidayPeriod | None:
     # Empty when the event has none; the message catalogue has a text for that.
     uid = str(event.get("UID", ""))
     if str(event.get("STATUS", "")).upper() == "CANCELLED":
@@ -300,7 +301,7 @@ def _event_period(event: icalendar.Event, region: str) -> HolidayPeriod | None:
     return HolidayPeriod(region, name, starts_on, ends_on)
 
 
-def _moment(event: icalendar.Event, name: str, uid: str) -> date | None:
+def _moment(event: icalendar.Component, name: str, uid: str) -> date | None:
     if name not in event:
         return None
     # icalendar keeps a value it cannot read as a string instead of failing the whole file.

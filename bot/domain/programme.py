@@ -239,20 +239,20 @@ class _Reader:
         return value
 
     def choice(self, value: Any, path: str, choices: tuple[str, ...]) -> str:
-        value = self.string(value, path)
-        if value not in choices:
+        chosen = self.string(value, path)
+        if chosen not in choices:
             self.fail(path, f"must be one of {', '.join(repr(c) for c in choices)}")
-        return value
+        return chosen
 
     def key(self, value: Any, path: str) -> str:
-        value = self.string(value, path)
-        if not _KEY.fullmatch(value) or len(value) > MAX_KEY_LENGTH:
+        key = self.string(value, path)
+        if not _KEY.fullmatch(key) or len(key) > MAX_KEY_LENGTH:
             self.fail(
                 path,
                 "must be lower-case letters, digits and _, starting with a letter, "
                 f"at most {MAX_KEY_LENGTH} characters",
             )
-        return value
+        return key
 
     def text(self, value: Any, path: str) -> Text:
         table = self.fields(value, path, LANGUAGES)

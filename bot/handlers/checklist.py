@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import presenters
+from bot.context import BotApplication
 from bot.domain.dates import format_date
 from bot.domain.permissions import Action
 from bot.handlers.common import (
@@ -141,12 +142,14 @@ async def toggle(update: Update, context: Context) -> None:
         update, context, lang, "checklist.ticked" if done else "checklist.unticked"
     )
     message = query.message
-    if message is not None and message.reply_markup is not None:  # type: ignore[union-attr]
-        markup = message.reply_markup  # type: ignore[union-attr]
+    # An inaccessible message (deleted, or too old) has no keyboard to relabel.
+    if isinstance(message, Message) and message.reply_markup is not None:
+        assert exchange_id is not None  # there is a result, so the id was read
+        markup = message.reply_markup
         await edit_pressed(update, context, reply_markup=_relabel(markup, exchange_id, ticked))
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler(aliases("checklist"), checklist))
     app.add_handler(CallbackQueryHandler(checklist_chosen, pattern=f"^{CHOOSE_PREFIX}"))
     app.add_handler(CallbackQueryHandler(toggle, pattern=f"^{CHECK_PREFIX}"))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler
+from telegram.ext import CommandHandler
 
+from bot.context import BotApplication
 from bot.domain.exchange_input import InputError, clean_class_size
 from bot.domain.numbers import read_id
 from bot.domain.permissions import Action
@@ -90,5 +91,5 @@ async def _change(uow: Unit, target: tuple[int, str], raw_size: str) -> list[Rep
     return [Reply("classes.changed", {"school": school, "size": size})]
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler(aliases("klas"), class_size))

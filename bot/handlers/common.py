@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Bot, InlineKeyboardMarkup, Update
+from telegram import Bot, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
@@ -49,6 +49,14 @@ def person(update: Update) -> TelegramPerson:
         username=tg.username,
         language_code=tg.language_code,
     )
+
+
+def chat_id_of(update: Update) -> int:
+    """The chat the update came from: every command, typed answer and button press has one."""
+    chat = update.effective_chat
+    if chat is None:
+        raise ValueError("update without a chat")
+    return chat.id
 
 
 @dataclass
@@ -198,7 +206,8 @@ async def clear_buttons(update: Update, context: Context | None = None) -> None:
     """
     query = update.callback_query
     message = query.message if query is not None else None
-    if message is None or not message.reply_markup:
+    # An inaccessible message (deleted, or too old) has no keyboard left to remove.
+    if not isinstance(message, Message) or not message.reply_markup:
         return
     bot = context.bot if context is not None else message.get_bot()
     await edit_quietly(bot, message.chat.id, message.message_id)
@@ -386,7 +395,7 @@ async def dialog_answer(
     turned: Reply | None = None
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
-        chat_id = update.effective_chat.id  # type: ignore[union-attr]
+        chat_id = chat_id_of(update)
         dialog = await dialogs.current(uow.session, chat_id, now=uow.app.clock.now(), lock=True)
         current = (
             dialog is not None

@@ -7,9 +7,9 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import Application, CommandHandler
+from telegram.ext import CommandHandler
 
-from bot.context import KEY, AppContext
+from bot.context import KEY, AppContext, BotApplication
 from bot.domain.numbers import read_int
 from bot.domain.permissions import Role
 from bot.handlers.common import Context, send, unit_of_work
@@ -37,7 +37,7 @@ PROBLEM_KEYS = {
 MenuFacts = tuple[int, str, set[Role]]
 
 
-async def _update_menus(application: Application, changed: list[MenuFacts]) -> None:  # type: ignore[type-arg]
+async def _update_menus(application: BotApplication, changed: list[MenuFacts]) -> None:
     """Give each changed user the command menu of their roles now."""
     app: AppContext = application.bot_data[KEY]
     for user_id, lang, roles in changed:
@@ -51,7 +51,7 @@ async def _menu_facts(session: AsyncSession, user: User) -> MenuFacts:
     return user.id, user.language, await roles_of(session, user)
 
 
-async def sync_at_start(application: Application) -> None:  # type: ignore[type-arg]
+async def sync_at_start(application: BotApplication) -> None:
     """Grant and take away rights so they match COORDINATOR_IDS; menus follow."""
     app: AppContext = application.bot_data[KEY]
     async with app.db.write() as session:
@@ -103,6 +103,6 @@ async def revoke(update: Update, context: Context) -> None:
     await _change(update, context, grant=False)
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler(aliases("aanstellen"), appoint))
     app.add_handler(CommandHandler(aliases("intrekken"), revoke))

@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import date, time
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import presenters
+from bot.context import BotApplication
 from bot.domain.dates import format_time
 from bot.domain.numbers import read_clock, read_day, read_id
 from bot.domain.timeline import phase_window
@@ -20,6 +21,7 @@ from bot.handlers.common import (
     Context,
     Unit,
     answer_callback,
+    chat_id_of,
     choice_buttons,
     clear_buttons,
     dialog_button,
@@ -113,7 +115,7 @@ async def begin(update: Update, context: Context) -> None:
             if uow.user.is_coordinator
             or ROLE_TEACHER in await auth.exchange_roles(uow.session, uow.user.id, e.id)
         ]
-        chat_id = update.effective_chat.id  # type: ignore[union-attr]
+        chat_id = chat_id_of(update)
         if not candidates:
             replies = [Reply("dates.none")]
         else:
@@ -297,7 +299,7 @@ async def _answer_replies(
     # Declined: the one who declined proposes another day straight away.
     dialog = await dialogs.start(
         uow.session,
-        chat_id=update.effective_chat.id,  # type: ignore[union-attr]
+        chat_id=chat_id_of(update),
         user_id=uow.user.id,
         kind=KIND,
         step="day",
@@ -312,7 +314,7 @@ async def _answer_replies(
     return replies, None
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler(aliases("datum"), begin))
     app.add_handler(CallbackQueryHandler(button, pattern=f"^{PREFIX}:"))
     app.add_handler(CallbackQueryHandler(decide, pattern=f"^({ACCEPT_PREFIX}|{OTHER_PREFIX})"))

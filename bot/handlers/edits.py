@@ -9,9 +9,9 @@ before every other handler and stops the update there.
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, ApplicationHandlerStop, MessageHandler, filters
+from telegram.ext import ApplicationHandlerStop, MessageHandler, filters
 
-from bot.context import app_context
+from bot.context import BotApplication, app_context
 from bot.handlers.common import Context, say
 from bot.services.users import language_of
 
@@ -33,5 +33,5 @@ async def edited(update: Update, context: Context) -> None:
     raise ApplicationHandlerStop
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: BotApplication) -> None:
     app.add_handler(MessageHandler(filters.UpdateType.EDITED, edited), group=GROUP)

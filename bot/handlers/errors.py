@@ -7,9 +7,8 @@ from datetime import timedelta
 
 from telegram import Update
 from telegram.error import Forbidden, TelegramError
-from telegram.ext import Application
 
-from bot.context import app_context
+from bot.context import BotApplication, app_context
 from bot.delivery import deliver
 from bot.handlers.common import Context
 from bot.services.users import coordinators
@@ -80,5 +79,5 @@ async def on_error(update: object, context: Context) -> None:
             log.warning("Could not alert coordinator %s", coordinator_id)
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: BotApplication) -> None:
     app.add_error_handler(on_error)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import presenters
+from bot.context import BotApplication
 from bot.domain.numbers import read_id
 from bot.domain.permissions import Action
 from bot.handlers.common import (
@@ -13,6 +14,7 @@ from bot.handlers.common import (
     Unit,
     answer_callback,
     button_id,
+    chat_id_of,
     clear_buttons,
     exchange_button,
     exchange_command,
@@ -41,7 +43,7 @@ async def new(update: Update, context: Context) -> None:
         else:
             outcome = await new_exchange.begin(
                 uow.session,
-                chat_id=update.effective_chat.id,  # type: ignore[union-attr]
+                chat_id=chat_id_of(update),
                 user_id=uow.user.id,
                 programmes=uow.app.programmes,
                 now=uow.app.clock.now(),
@@ -89,7 +91,7 @@ async def wizard_button(update: Update, context: Context) -> None:
     parsed = new_exchange.parse_callback(query.data)
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
-        chat_id = update.effective_chat.id  # type: ignore[union-attr]
+        chat_id = chat_id_of(update)
         dialog = await dialogs.current(uow.session, chat_id, now=uow.app.clock.now(), lock=True)
         stale = (
             parsed is None
@@ -132,7 +134,7 @@ async def cancel(update: Update, context: Context) -> None:
     """Stop the conversation in progress; nothing of it is saved."""
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
-        had = await dialogs.finish(uow.session, update.effective_chat.id)  # type: ignore[union-attr]
+        had = await dialogs.finish(uow.session, chat_id_of(update))
     await send(
         update, context, lang, [Reply("common.cancelled" if had else "common.nothing_to_cancel")]
     )
@@ -222,7 +224,7 @@ async def archive_confirmed(update: Update, context: Context) -> None:
     await send(update, context, lang, [done])
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler(aliases("nieuw"), new))
     app.add_handler(CommandHandler(aliases("annuleren"), cancel))
     app.add_handler(CommandHandler(aliases("programma"), programme))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
-from bot.context import app_context
+from bot.context import BotApplication, app_context
 from bot.handlers.common import Context, answer_callback, dialog_text_handler, say, unit_of_work
 from bot.services import dialogs
 
@@ -50,7 +50,7 @@ async def unknown_button(update: Update, context: Context) -> None:
     await answer_callback(update, context, lang, "common.button_expired")
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: BotApplication) -> None:
     """Register last, in the default group: PTB runs the first matching handler of a group,
     so these only see updates that no feature handler matched."""
     private = filters.ChatType.PRIVATE

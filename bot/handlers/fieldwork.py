@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import render
-from bot.context import app_context
+from bot.context import BotApplication, app_context
 from bot.domain.dates import format_time
 from bot.domain.exchange_input import InputError
 from bot.domain.fieldwork import MOMENTS, check_count, next_moment
@@ -17,6 +17,7 @@ from bot.handlers.common import (
     Unit,
     answer_callback,
     button_id,
+    chat_id_of,
     choice_buttons,
     clear_buttons,
     dialog_button,
@@ -261,7 +262,7 @@ async def present(update: Update, context: Context) -> None:
     args = context.args or []
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
-        chat_id = update.effective_chat.id  # type: ignore[union-attr]
+        chat_id = chat_id_of(update)
         days = await fieldwork.days_today(
             uow.session, uow.user, uow.app.programmes, uow.app.today()
         )
@@ -351,7 +352,7 @@ async def count_button(update: Update, context: Context) -> None:
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
         now = uow.app.clock.now()
-        dialog = await dialogs.current(uow.session, query.message.chat.id, now=now, lock=True)  # type: ignore[union-attr]
+        dialog = await dialogs.current(uow.session, chat_id_of(update), now=now, lock=True)
         if dialog is not None and dialog.kind == COUNT and parsed and parsed[0] == dialog.version:
             value = parsed[1]
             picked = dialogs.chosen(dialog, value)
@@ -421,7 +422,7 @@ async def drop_answer(update: Update, context: Context) -> None:
             )
         alarm = result.incident if result.outcome == "recorded" else None
         if alarm is not None:
-            chat_id = query.message.chat.id  # type: ignore[union-attr]
+            chat_id = chat_id_of(update)
             # The note mode replaces whatever this chat was doing: drops of a count it
             # interrupts are asked right after the alarm's confirmation.
             earlier = await dialogs.current(uow.session, chat_id, now=uow.app.clock.now())
@@ -503,7 +504,7 @@ async def checkout(update: Update, context: Context) -> None:
                 choices.append((c.id, exchanges.label(exchange)))
             dialog = await start_dialog(
                 uow,
-                update.effective_chat.id,  # type: ignore[union-attr]
+                chat_id_of(update),
                 kind=CHECKOUT,
                 choices=choices,
                 key="checkin",
@@ -584,7 +585,7 @@ async def checkout_button(update: Update, context: Context) -> None:
     )
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("checkin", checkin))
     app.add_handler(CommandHandler("checkout", checkout))
     app.add_handler(CommandHandler(aliases("aanwezig"), present))

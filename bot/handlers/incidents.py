@@ -9,10 +9,10 @@ from weakref import WeakValueDictionary
 
 from telegram import ReplyParameters, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import presenters, render
-from bot.context import app_context
+from bot.context import BotApplication, app_context
 from bot.delivery import CAPTION_LIMIT, TEXT_LIMIT, visible_len
 from bot.domain.exchange_input import InputError
 from bot.domain.fieldwork import CATEGORIES, URGENT_SEVERITIES, check_team
@@ -24,6 +24,7 @@ from bot.handlers.common import (
     Unit,
     answer_callback,
     button_id,
+    chat_id_of,
     choice_buttons,
     clear_buttons,
     dialog_answer,
@@ -147,7 +148,7 @@ async def report(update: Update, context: Context) -> None:
             choices = [(d.exchange.id, exchanges.label(d.exchange)) for d in days]
             dialog = await start_dialog(
                 uow,
-                update.effective_chat.id,  # type: ignore[union-attr]
+                chat_id_of(update),
                 kind=REPORT,
                 choices=choices,
                 key="exchange",
@@ -405,7 +406,7 @@ async def _start_resolution(update: Update, context: Context, raw: str, action: 
         )
         replies: list[Reply] = []
         if allowed and incident is not None and incident.status != "resolved":
-            chat_id = update.effective_chat.id  # type: ignore[union-attr]
+            chat_id = chat_id_of(update)
             # The note replaces whatever this chat was doing; a count's drops are asked first.
             earlier = await dialogs.current(uow.session, chat_id, now=uow.app.clock.now())
             replies = await pending_drop_questions(uow, earlier) if earlier else []
@@ -450,7 +451,7 @@ async def _resolution_answer(
     solved: int | None = None
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
-        chat_id = update.effective_chat.id  # type: ignore[union-attr]
+        chat_id = chat_id_of(update)
         dialog = await dialogs.current(uow.session, chat_id, now=uow.app.clock.now(), lock=True)
         current = (
             dialog is not None
@@ -625,7 +626,7 @@ async def _list_item(uow: Unit, incident: Incident) -> Reply:
     return Reply("incident.list_item", {"body": Markup(body)}, buttons=buttons)
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("incident", report))
     app.add_handler(CommandHandler(aliases("incidenten"), list_open))
     app.add_handler(CallbackQueryHandler(report_button, pattern=f"^{REPORT_PREFIX}:"))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.context import app_context
+from bot.context import BotApplication, app_context
 from bot.domain.dates import format_date
 from bot.domain.numbers import read_id
 from bot.domain.permissions import Action
@@ -161,18 +161,17 @@ async def revoke(update: Update, context: Context) -> None:
     app = app_context(context)
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
-        allowed = exchange_id is not None and bool(ids) and len(ids) == len(read)
-        if allowed:
+        allowed, count = False, 0
+        if exchange_id is not None and ids and len(ids) == len(read):
             try:
-                await auth.require_exchange(
-                    uow.session, uow.user, Action.INVITE, exchange_id
-                )
+                await auth.require_exchange(uow.session, uow.user, Action.INVITE, exchange_id)
             except auth.NotAllowed:
-                allowed = False
-        if allowed:
-            count = await invites.revoke_invites(
-                uow.session, exchange_id, ids, now=app.clock.now()
-            )
+                pass
+            else:
+                allowed = True
+                count = await invites.revoke_invites(
+                    uow.session, exchange_id, ids, now=app.clock.now()
+                )
     if not allowed:
         await answer_callback(update, context, lang, "auth.not_allowed")
         return
@@ -183,7 +182,7 @@ async def revoke(update: Update, context: Context) -> None:
         await edit_pressed(update, context, text=text(app.texts, lang, revoked))
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler(aliases("uitnodigen"), invite))
     app.add_handler(CallbackQueryHandler(invite_chosen, pattern=f"^{INVITE_PREFIX}"))
     app.add_handler(CallbackQueryHandler(revoke, pattern=f"^{REVOKE_PREFIX}"))

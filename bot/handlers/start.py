@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import presenters
-from bot.context import app_context
+from bot.context import BotApplication, app_context
 from bot.domain.permissions import Role, commands_for
-from bot.handlers.common import Context, answer_callback, clear_buttons, send, unit_of_work
+from bot.handlers.common import (
+    Context,
+    answer_callback,
+    chat_id_of,
+    clear_buttons,
+    send,
+    unit_of_work,
+)
 from bot.menus import aliases, command_name, set_user_menu
 from bot.replies import Btn, Reply
 from bot.services import exchanges, invites
@@ -83,9 +90,7 @@ async def start(update: Update, context: Context) -> None:
             replies.append(Reply(_greeting_key(roles), {"name": uow.user.display_name}))
         lang = uow.lang
     await send(update, context, lang, replies)
-    await set_user_menu(
-        context.bot, app_context(context).texts, update.effective_chat.id, lang, roles
-    )  # type: ignore[union-attr]
+    await set_user_menu(context.bot, app_context(context).texts, chat_id_of(update), lang, roles)
 
 
 async def help_command(update: Update, context: Context) -> None:
@@ -152,7 +157,7 @@ async def language_chosen(update: Update, context: Context) -> None:
     await _switch(update, context, choice)
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("start", start))
     app.add_handler(CommandHandler("help", help_command))
     app.add_handler(CommandHandler(aliases("taal"), language))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import presenters
+from bot.context import BotApplication
 from bot.domain.permissions import Action
 from bot.handlers.common import Context, Unit, exchange_button, exchange_command, send, unit_of_work
 from bot.menus import aliases
@@ -76,7 +77,7 @@ async def messages_status(update: Update, context: Context) -> None:
     await send(update, context, lang, replies)
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler(aliases("vandaag"), today))
     app.add_handler(CommandHandler(aliases("agenda"), calendar))
     app.add_handler(CommandHandler(aliases("berichten"), messages_status))

@@ -8,10 +8,10 @@ from datetime import timedelta
 
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
-from telegram.ext import Application, ContextTypes
+from telegram.ext import ContextTypes
 
 from bot import render as rendering
-from bot.context import KEY, AppContext
+from bot.context import KEY, AppContext, BotApplication
 from bot.delivery import deliver, outcome_unknown
 from bot.notifications import Rendered, Skip, render
 from bot.services import outbox
@@ -147,7 +147,7 @@ async def dispatch_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     await run_dispatch(context.application.bot_data[KEY], context.bot)
 
 
-def schedule(application: Application, interval: float) -> None:  # type: ignore[type-arg]
+def schedule(application: BotApplication, interval: float) -> None:
     """Run the dispatcher every `interval` seconds; a late tick is still run, never skipped."""
     assert application.job_queue is not None
     application.job_queue.run_repeating(
@@ -159,7 +159,7 @@ def schedule(application: Application, interval: float) -> None:  # type: ignore
     )
 
 
-def kick(application: Application) -> None:  # type: ignore[type-arg]
+def kick(application: BotApplication) -> None:
     """Dispatch now (after a change queued something), instead of at the next tick."""
     if application.job_queue is not None:
         application.job_queue.run_once(dispatch_job, 0, name=f"{JOB_NAME}-now")

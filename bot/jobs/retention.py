@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import time, timedelta
 
 from sqlalchemy import delete, func, select, update
-from telegram.ext import Application, ContextTypes
+from telegram.ext import ContextTypes
 
-from bot.context import KEY, AppContext
+from bot.context import KEY, AppContext, BotApplication
 from bot.domain.fieldwork import exchange_ended
 from bot.services.dialogs import DIALOG_TTL
 from db.models import CheckIn, Dialog, ExchangePhase, Incident, IncidentAction, OutboxMessage
+from db.session import rowcount
 
 log = logging.getLogger(__name__)
 JOB_NAME = "retention"
@@ -78,7 +79,7 @@ async def purge(app: AppContext) -> Purged:
         )
         # Half-finished conversations can hold a typed description; none lives past its day.
         await session.execute(delete(Dialog).where(Dialog.updated_at < now - DIALOG_TTL))
-    result = Purged(len(incident_ids), int(checkins.rowcount or 0))  # type: ignore[attr-defined]
+    result = Purged(len(incident_ids), rowcount(checkins))
     if result.incidents or result.checkins:
         log.info("Retention: purged %s incidents and %s evaluations", *result.__dict__.values())
     return result
@@ -89,7 +90,7 @@ async def retention_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     await purge(context.application.bot_data[KEY])
 
 
-def schedule(application: Application, app: AppContext) -> None:  # type: ignore[type-arg]
+def schedule(application: BotApplication, app: AppContext) -> None:
     """Every night at 03:00 local time."""
     assert application.job_queue is not None
     application.job_queue.run_daily(

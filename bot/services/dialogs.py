@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.numbers import MAX_ID, read_id, read_int
 from db.models import STATUS_ARCHIVED, CheckIn, Dialog, Exchange, Incident
+from db.session import rowcount
 
 # A conversation left alone this long is forgotten rather than resumed out of the blue.
 DIALOG_TTL = timedelta(hours=24)
@@ -104,7 +105,7 @@ def advance(dialog: Dialog, step: str, now: datetime, **changes: Any) -> None:
 async def finish(session: AsyncSession, chat_id: int) -> bool:
     """End the chat's conversation; True if there was one."""
     result = await session.execute(delete(Dialog).where(Dialog.chat_id == chat_id))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(rowcount(result))
 
 
 def button_data(prefix: str, dialog: Dialog, value: str) -> str:

@@ -20,6 +20,7 @@ from db.models import (
     Incident,
     User,
 )
+from db.session import rowcount
 
 
 @dataclass(frozen=True)
@@ -230,7 +231,7 @@ async def answer_drop(
         .values(drop_answer=answer, drop_answered_by=user.id, drop_answered_at=now)
         .execution_options(synchronize_session=False)
     )
-    if taken.rowcount != 1:  # type: ignore[attr-defined]
+    if rowcount(taken) != 1:
         await session.refresh(row)
         earlier = await session.get(Incident, row.incident_id) if row.incident_id else None
         return DropAnswer("answered", drop, exchange, earlier, row.drop_answer)

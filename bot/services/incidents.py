@@ -318,11 +318,12 @@ async def alert_copies(session: AsyncSession, incident_id: int) -> list[AlertCop
             row.user_id,
             row.kind,
             dict(row.payload),
-            int(row.telegram_message_id),  # type: ignore[arg-type]
+            int(row.telegram_message_id),
             bool(getattr(row, "sent_as_caption", False)),
             language,
         )
         for row, language in rows
+        if row.telegram_message_id is not None  # the query asks for these only
     ]
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ROLE_BEGELEIDER, ROLE_TEACHER, Exchange, Invite, Membership, User
+from db.session import rowcount
 
 TOKEN_BYTES = 16  # 128 bits
 MAX_TOKEN_LENGTH = 64  # Telegram's limit for a /start parameter
@@ -115,12 +116,12 @@ async def revoke_invites(
         )
         .values(revoked_at=now)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 def _lock_for(failures: int) -> timedelta:
     extra = failures - BAD_TOKEN_FREE_TRIES
-    lock = BAD_TOKEN_BASE_LOCK * (2 ** max(0, extra - 1))
+    lock = BAD_TOKEN_BASE_LOCK * (1 << max(0, extra - 1))  # doubled per further try
     return min(lock, BAD_TOKEN_MAX_LOCK)
 
 

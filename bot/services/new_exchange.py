@@ -96,11 +96,14 @@ def _question(
     if step == "confirm":
         programme = programmes[data["programme"]]
         summary = Deferred(partial(presenters.new_exchange_summary, data=data, programme=programme))
-        buttons = (
-            (Btn(_data(dialog, "save"), key="new.btn_save"),),
-            (Btn(_data(dialog, "cancel"), key="new.btn_cancel"),),
+        return Reply(
+            "new.confirm",
+            {"summary": summary},
+            buttons=(
+                (Btn(_data(dialog, "save"), key="new.btn_save"),),
+                (Btn(_data(dialog, "cancel"), key="new.btn_cancel"),),
+            ),
         )
-        return Reply("new.confirm", {"summary": summary}, buttons=buttons)
     raise ValueError(f"unknown step {step}")
 
 

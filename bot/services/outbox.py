@@ -201,10 +201,10 @@ async def replan_exchange(
     # day's schedule, tells them). Only rows the plan no longer has are cancelled.
     planned = {p.dedupe_key for p in plan}
     created = updated = cancelled = 0
-    for key, row in existing.items():
-        if key not in planned and row.status == OUTBOX_PENDING:
-            row.status = OUTBOX_CANCELLED
-            row.updated_at = now
+    for key, current in existing.items():
+        if key not in planned and current.status == OUTBOX_PENDING:
+            current.status = OUTBOX_CANCELLED
+            current.updated_at = now
             cancelled += 1
     for key, push in wanted.items():
         row = existing.get(key)

@@ -17,7 +17,9 @@ target_metadata = Base.metadata
 def _sqlite_foreign_keys(connection: Connection, *, on: bool) -> None:
     # Straight on the driver connection: SQLite ignores this switch inside a transaction,
     # and SQLAlchemy would open one for a statement of its own.
-    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    driver = connection.connection.dbapi_connection
+    assert driver is not None  # an open connection has its driver's connection
+    cursor = driver.cursor()
     try:
         cursor.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
     finally:
