@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
@@ -28,7 +27,6 @@ from bot.handlers import (
 )
 from bot.jobs import dispatcher, retention, startup
 from bot.menus import set_default_menus
-from bot.services import dialogs
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +80,6 @@ def build_application(app_context: AppContext, token: str) -> BotApplication:
     errors.register(application)
     dispatcher.schedule(application, settings.dispatch_interval_seconds)
     retention.schedule(application, app_context)
-    dialogs.TTL_BY_KIND[incidents.REPORT] = timedelta(minutes=settings.incident_timeout_minutes)
     return application
 
 

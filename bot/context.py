@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, TypeAlias
+from weakref import WeakValueDictionary
 
 from telegram.ext import Application, ContextTypes, ExtBot, JobQueue
 
@@ -12,6 +14,8 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.domain.programme import Programme
 from bot.domain.reminders import Rules
+from bot.services import incidents
+from bot.services.dialogs import Lifetimes
 from bot.texts import Texts
 from db.session import Database
 
@@ -39,6 +43,13 @@ class AppContext:
     texts: Texts
     bot_username: str = ""
     last_error_alert: datetime | None = field(default=None)
+    # One dispatch at a time per application; across processes the row claims keep sends
+    # apart.
+    dispatch_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # One refresh of an incident alert's copies at a time, per incident id.
+    alert_copy_locks: WeakValueDictionary[int, asyncio.Lock] = field(
+        default_factory=WeakValueDictionary
+    )
 
     def today(self) -> date:
         return self.clock.now().astimezone(self.settings.tz).date()
@@ -52,6 +63,10 @@ class AppContext:
     def rules(self) -> Rules:
         return rules_for(self.settings)
 
+    @property
+    def dialog_ttls(self) -> Lifetimes:
+        return dialog_ttls_for(self.settings)
+
 
 def rules_for(settings: Settings) -> Rules:
     """When pushes may go out, from the settings."""
@@ -60,6 +75,14 @@ def rules_for(settings: Settings) -> Rules:
         nag_lead_days=settings.nag_lead_days,
         checkin_lead=timedelta(minutes=settings.checkin_alert_minutes),
     )
+
+
+def dialog_ttls_for(settings: Settings) -> Lifetimes:
+    """The conversations that lapse sooner than a day, from the settings."""
+    return {
+        incidents.REPORT_DIALOG: timedelta(minutes=settings.incident_timeout_minutes),
+        incidents.NOTE_DIALOG: incidents.NOTE_DIALOG_TTL,
+    }
 
 
 def app_context(context: ContextTypes.DEFAULT_TYPE) -> AppContext:

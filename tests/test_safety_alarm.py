@@ -673,3 +673,4 @@ async def test_a_double_tap_on_ander_voorstel_says_it_was_asked(harness: Harness
     assert accept is not None
     await h.press_data(p.teacher_b, proposal.message_id, accept, force=True)
     assert h.tg.callback_answers[-1]["text"] == "Over dit voorstel is al beslist."
+

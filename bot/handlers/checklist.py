@@ -5,7 +5,6 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import presenters
 from bot.context import BotApplication
 from bot.domain.dates import format_date
 from bot.domain.permissions import Action
@@ -13,20 +12,19 @@ from bot.handlers.common import (
     Context,
     Unit,
     answer_callback,
-    button_id,
     edit_pressed,
     exchange_button,
     exchange_command,
     unit_of_work,
 )
 from bot.menus import aliases
-from bot.notifications import CHECK_PREFIX, check_button
-from bot.replies import Btn, Reply, rows
 from bot.services import auth, checklists, exchanges
 from bot.texts import Markup
+from bot.ui import callbacks, views
+from bot.ui.callbacks import CHECK_PREFIX, CHECKLIST_PREFIX, action_pattern
+from bot.ui.pushes import check_button
+from bot.ui.replies import Btn, Reply, rows
 from db.models import Exchange
-
-CHOOSE_PREFIX = "cl:"
 
 
 async def _view(uow: Unit, exchange: Exchange) -> list[Reply]:
@@ -35,7 +33,8 @@ async def _view(uow: Unit, exchange: Exchange) -> list[Reply]:
     programme = app.programmes[exchange.programme_key]
     mine = [m for m in exchange.memberships if m.user_id == uow.user.id]
     if not mine and uow.user.is_coordinator:
-        body = await presenters.progress(uow.session, app.texts, lang, exchange, programme)
+        sides = await checklists.progress(uow.session, exchange, programme)
+        body = views.progress(app.texts, lang, exchange, sides)
         return [Reply("checklist.progress", {"body": body})]
     lines: list[str] = []
     buttons: list[Btn] = []
@@ -65,14 +64,14 @@ async def _view(uow: Unit, exchange: Exchange) -> list[Reply]:
 async def checklist(update: Update, context: Context) -> None:
     """Show the user's current checklist, or let them choose an exchange."""
     await exchange_command(
-        update, context, prefix=CHOOSE_PREFIX, choose_key="checklist.choose", view=_view
+        update, context, prefix=CHECKLIST_PREFIX, choose_key="checklist.choose", view=_view
     )
 
 
 async def checklist_chosen(update: Update, context: Context) -> None:
     """Show the checklist of the exchange whose button was pressed."""
     await exchange_button(
-        update, context, prefix=CHOOSE_PREFIX, action=Action.VIEW_EXCHANGE, view=_view
+        update, context, prefix=CHECKLIST_PREFIX, action=Action.VIEW_EXCHANGE, view=_view
     )
 
 
@@ -115,8 +114,7 @@ async def toggle(update: Update, context: Context) -> None:
     """Tick or untick a checklist item for the user's whole class, and update the buttons."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    exchange_part, _, item_key = query.data.removeprefix(CHECK_PREFIX).partition(":")
-    exchange_id = button_id(exchange_part, "")
+    exchange_id, item_key = callbacks.parse_check(query.data)
     refusal_key = "auth.not_allowed"
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
@@ -151,5 +149,7 @@ async def toggle(update: Update, context: Context) -> None:
 
 def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler(aliases("checklist"), checklist))
-    app.add_handler(CallbackQueryHandler(checklist_chosen, pattern=f"^{CHOOSE_PREFIX}"))
-    app.add_handler(CallbackQueryHandler(toggle, pattern=f"^{CHECK_PREFIX}"))
+    app.add_handler(
+        CallbackQueryHandler(checklist_chosen, pattern=action_pattern(CHECKLIST_PREFIX))
+    )
+    app.add_handler(CallbackQueryHandler(toggle, pattern=action_pattern(CHECK_PREFIX)))

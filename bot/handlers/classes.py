@@ -9,11 +9,11 @@ from bot.context import BotApplication
 from bot.domain.exchange_input import InputError, clean_class_size
 from bot.domain.numbers import read_id
 from bot.domain.permissions import Action
-from bot.handlers.common import Context, Unit, send, unit_of_work
+from bot.handlers.common import Context, Unit, reading, send, unit_of_work
 from bot.menus import aliases
-from bot.replies import Reply
 from bot.services import auth, exchanges
 from bot.texts import Markup
+from bot.ui.replies import Reply
 from db.models import ROLE_TEACHER
 
 
@@ -51,7 +51,9 @@ async def _teacher_side(uow: Unit) -> tuple[int, str] | None:
 async def class_size(update: Update, context: Context) -> None:
     """Show the class sizes, or change one: `/klas 25` (own class) or `/klas 12 A 25`."""
     args = context.args or []
-    async with unit_of_work(update, context) as uow:
+    # Only a change writes; showing the sizes or the usage reads.
+    unit = unit_of_work if args else reading
+    async with unit(update, context) as uow:
         lang = uow.lang
         target: tuple[int, str] | None = None
         raw_size = args[-1] if args else ""

@@ -7,36 +7,47 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from telegram import Bot, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot import render
-from bot.context import AppContext, app_context
+from bot.context import AppContext, BotApplication, app_context
 from bot.delivery import Delivered, deliver
 from bot.domain.exchange_input import InputError
-from bot.domain.numbers import clean_text, read_id
+from bot.domain.numbers import clean_text
 from bot.domain.permissions import Action
 from bot.jobs import dispatcher
-from bot.replies import Btn, Reply, rows
 from bot.services import auth, dialogs, exchanges
-from bot.services.users import TelegramPerson, touch_user
+from bot.services.users import TelegramPerson, touch_user, up_to_date
+from bot.ui import replies as render
+from bot.ui.callbacks import button_id
+from bot.ui.replies import Btn, Reply, rows
 from db.models import Dialog, Exchange, User
 
 Context = ContextTypes.DEFAULT_TYPE
 DialogTextHandler = Callable[[Update, Context], Awaitable[None]]
 
-# Typed answers go to the conversation the chat is in; each conversation kind registers here.
-_DIALOG_TEXT_HANDLERS: dict[str, DialogTextHandler] = {}
+# Typed answers go to the conversation the chat is in; each conversation kind registers its
+# handler with the Application (in its bot_data), so two Applications share nothing.
+_DIALOG_TEXT_HANDLERS = "dialog_text_handlers"
 
 
-def register_dialog(kind: str, handler: DialogTextHandler) -> None:
-    _DIALOG_TEXT_HANDLERS[kind] = handler
+def _dialog_text_handlers(application: BotApplication) -> dict[str, DialogTextHandler]:
+    handlers: dict[str, DialogTextHandler] = application.bot_data.setdefault(
+        _DIALOG_TEXT_HANDLERS, {}
+    )
+    return handlers
 
 
-def dialog_text_handler(kind: str) -> DialogTextHandler | None:
-    return _DIALOG_TEXT_HANDLERS.get(kind)
+def register_dialog(application: BotApplication, kind: str, handler: DialogTextHandler) -> None:
+    _dialog_text_handlers(application)[kind] = handler
+
+
+def dialog_text_handler(context: Context, kind: str) -> DialogTextHandler | None:
+    return _dialog_text_handlers(context.application).get(kind)
 
 
 def person(update: Update) -> TelegramPerson:
@@ -72,22 +83,75 @@ class Unit:
         return self.user.language
 
 
+async def _touch(app: AppContext, session: AsyncSession, who: TelegramPerson) -> User:
+    return await touch_user(
+        session,
+        who,
+        now=app.clock.now(),
+        default_language=app.settings.default_language,
+        coordinator_ids=app.settings.coordinator_ids,
+    )
+
+
 @asynccontextmanager
 async def unit_of_work(update: Update, context: Context) -> AsyncIterator[Unit]:
     """A write transaction with the (refreshed) user; committed when the block ends.
 
-    Send replies after the block: Telegram is never awaited inside a write transaction.
+    For a handler that may change something. Send replies after the block: Telegram is never
+    awaited inside a write transaction.
     """
     app = app_context(context)
     async with app.db.write() as session:
-        user = await touch_user(
-            session,
-            person(update),
-            now=app.clock.now(),
-            default_language=app.settings.default_language,
-            coordinator_ids=app.settings.coordinator_ids,
-        )
+        user = await _touch(app, session, person(update))
         yield Unit(session, user, app)
+
+
+def _refuse_changes(session: Session, _flush: object, _instances: object) -> None:
+    changed = [
+        *session.new,
+        *session.deleted,
+        *(o for o in session.dirty if session.is_modified(o)),
+    ]
+    if changed:
+        raise RuntimeError(f"a read-only unit of work tried to change {changed!r}")
+
+
+@asynccontextmanager
+async def reading(update: Update, context: Context) -> AsyncIterator[Unit]:
+    """A read transaction with the user, for a handler that changes nothing.
+
+    The user's row is written first, in a short write transaction of its own, only when it
+    needs to be (a new user, another name, back after blocking the bot, "last seen" out of
+    date: `users.up_to_date`); otherwise the update opens no write transaction at all.
+    Nothing may change inside the block: a change would be lost, so it is refused.
+    """
+    app = app_context(context)
+    who = person(update)
+    async with app.db.read() as session:
+        user = await session.get(User, who.id)
+        if user is None or not up_to_date(user, who, now=app.clock.now()):
+            await session.rollback()
+            async with app.db.write() as writing:
+                await _touch(app, writing, who)
+            user = await session.get(User, who.id, populate_existing=True)
+            assert user is not None
+        event.listen(session.sync_session, "before_flush", _refuse_changes)
+        yield Unit(session, user, app)
+        await session.flush()
+
+
+async def peek_dialog(uow: Unit, chat_id: int) -> tuple[Dialog | None, str | None]:
+    """The chat's conversation, changing nothing (`dialogs.peek`): for a read unit of work."""
+    return await dialogs.peek(
+        uow.session, chat_id, now=uow.app.clock.now(), ttls=uow.app.dialog_ttls
+    )
+
+
+async def current_dialog(uow: Unit, chat_id: int, *, lock: bool = False) -> Dialog | None:
+    """The chat's conversation (an ended one is deleted: a write unit of work)."""
+    return await dialogs.current(
+        uow.session, chat_id, now=uow.app.clock.now(), ttls=uow.app.dialog_ttls, lock=lock
+    )
 
 
 async def send(
@@ -213,13 +277,6 @@ async def clear_buttons(update: Update, context: Context | None = None) -> None:
     await edit_quietly(bot, message.chat.id, message.message_id)
 
 
-def button_id(data: str | None, prefix: str) -> int | None:
-    """The id in a button's data `<prefix><id>`, or None when it is not a valid id."""
-    if data is None or not data.startswith(prefix):
-        return None
-    return read_id(data[len(prefix) :])
-
-
 def typed_text(update: Update) -> str:
     """What the user typed, without NUL and other control characters.
 
@@ -301,7 +358,7 @@ async def exchange_page(
     load: ExchangeLoader = _visible,
 ) -> None:
     """'Meer…' under a list of exchanges: show the next page in the same message."""
-    async with unit_of_work(update, context) as uow:
+    async with reading(update, context) as uow:
         lang = uow.lang
         choices = list(await load(uow))
     await answer_callback(update, context, lang)
@@ -313,8 +370,11 @@ async def exchange_page(
 async def exchange_command(
     update: Update, context: Context, *, prefix: str, choose_key: str, view: ExchangeView
 ) -> None:
-    """Show `view` of the user's exchange, or buttons to choose when they have several."""
-    async with unit_of_work(update, context) as uow:
+    """Show `view` of the user's exchange, or buttons to choose when they have several.
+
+    Read-only: `view` only reads.
+    """
+    async with reading(update, context) as uow:
         lang = uow.lang
         mine = list(await exchanges.visible_exchanges(uow.session, uow.user))
         if not mine:
@@ -344,7 +404,7 @@ async def exchange_button(
         await exchange_page(update, context, prefix=prefix, offset=offset)
         return
     exchange_id = button_id(query.data, prefix)
-    async with unit_of_work(update, context) as uow:
+    async with reading(update, context) as uow:
         lang = uow.lang
         replies: list[Reply] | None = None
         if exchange_id is not None:
@@ -396,7 +456,7 @@ async def dialog_answer(
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
         chat_id = chat_id_of(update)
-        dialog = await dialogs.current(uow.session, chat_id, now=uow.app.clock.now(), lock=True)
+        dialog = await current_dialog(uow, chat_id, lock=True)
         current = (
             dialog is not None
             and dialog.kind == kind

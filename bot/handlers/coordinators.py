@@ -12,11 +12,11 @@ from telegram.ext import CommandHandler
 from bot.context import KEY, AppContext, BotApplication
 from bot.domain.numbers import read_int
 from bot.domain.permissions import Role
-from bot.handlers.common import Context, send, unit_of_work
+from bot.handlers.common import Context, reading, send, unit_of_work
 from bot.menus import aliases, set_user_menu
-from bot.replies import Reply
 from bot.services import auth, users
 from bot.services.users import RightsError, RightsProblem, roles_of
+from bot.ui.replies import Reply
 from db.models import User
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,9 @@ async def _change(update: Update, context: Context, *, grant: bool) -> None:
         else ("coordinators.revoke_usage", "coordinators.revoke_done")
     )
     facts = None
-    async with unit_of_work(update, context) as uow:
+    # Without a valid id only the usage is shown, which changes nothing.
+    unit = reading if target_id is None else unit_of_work
+    async with unit(update, context) as uow:
         lang = uow.lang
         change = users.grant_coordinator if grant else users.revoke_coordinator
         if target_id is None:

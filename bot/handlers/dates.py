@@ -11,7 +11,6 @@ from datetime import date, time
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import presenters
 from bot.context import BotApplication
 from bot.domain.dates import format_time
 from bot.domain.numbers import read_clock, read_day, read_id
@@ -33,17 +32,24 @@ from bot.handlers.common import (
 )
 from bot.jobs.dispatcher import kick
 from bot.menus import aliases
-from bot.notifications import ACCEPT_PREFIX, OTHER_PREFIX
-from bot.replies import Btn, Reply, rows
 from bot.services import agreements, auth, dialogs, exchanges, outbox
+from bot.ui import views
+from bot.ui.callbacks import (
+    ACCEPT_PREFIX,
+    DATE_PREFIX,
+    OTHER_PREFIX,
+    action_pattern,
+    button_data,
+    dialog_pattern,
+)
+from bot.ui.replies import Btn, Reply, rows
 from db.models import ROLE_TEACHER, Dialog, Exchange
 
 KIND = "date"
-PREFIX = "dt"
 
 
 def _data(dialog: Dialog, value: str) -> str:
-    return f"{PREFIX}:{dialog.version}:{value}"
+    return button_data(DATE_PREFIX, dialog, value)
 
 
 async def _school_holidays(uow: Unit, exchange: Exchange) -> tuple[tuple[date, date], ...]:
@@ -54,7 +60,7 @@ async def _question(uow: Unit, dialog: Dialog) -> Reply:
     """The question of the dialog's current step, with its buttons."""
     data = dialog.data
     if dialog.step == "exchange":
-        return Reply("dates.choose_exchange", buttons=choice_buttons(PREFIX, dialog))
+        return Reply("dates.choose_exchange", buttons=choice_buttons(DATE_PREFIX, dialog))
     exchange = await exchanges.load_exchange(uow.session, data["exchange"])
     assert exchange is not None
     programme = uow.app.programmes[exchange.programme_key]
@@ -163,7 +169,7 @@ async def _finish(uow: Unit, dialog: Dialog, start: time) -> tuple[list[Reply], 
         extra["names"] = ", ".join(result.names)
     else:
         key, later = "dates.proposed_to_coordinator", "dates.proposed_to_coordinator_later"
-    reply = presenters.sent_or_waiting(
+    reply = views.sent_or_waiting(
         key, later, {**params, **extra}, arrives=result.arrives, tz=uow.app.settings.tz
     )
     return [reply], True
@@ -225,7 +231,7 @@ async def typed_answer(update: Update, context: Context) -> None:
 
 async def button(update: Update, context: Context) -> None:
     """A pressed button in the /datum conversation."""
-    await dialog_button(update, context, prefix=PREFIX, kind=KIND, step=_step, ask=_question)
+    await dialog_button(update, context, prefix=DATE_PREFIX, kind=KIND, step=_step, ask=_question)
 
 
 async def decide(update: Update, context: Context) -> None:
@@ -288,7 +294,7 @@ async def _answer_replies(
     tz = uow.app.settings.tz
     if answer.outcome is outcome.ACCEPTED:
         phase = uow.app.programmes[exchange.programme_key].phase(answer.phase_key)
-        reply = presenters.sent_or_waiting(
+        reply = views.sent_or_waiting(
             "dates.accepted",
             "dates.accepted_later",
             {"phase": phase.name, "day": answer.day},
@@ -310,12 +316,14 @@ async def _answer_replies(
     if answer.arrives is not None:
         # The proposer hears of it only when quiet hours end: say so, before the question.
         notice = {"name": answer.proposer or ""}
-        replies.insert(0, presenters.waiting("dates.declined_later", notice, answer.arrives, tz))
+        replies.insert(0, views.waiting("dates.declined_later", notice, answer.arrives, tz))
     return replies, None
 
 
 def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler(aliases("datum"), begin))
-    app.add_handler(CallbackQueryHandler(button, pattern=f"^{PREFIX}:"))
-    app.add_handler(CallbackQueryHandler(decide, pattern=f"^({ACCEPT_PREFIX}|{OTHER_PREFIX})"))
-    register_dialog(KIND, typed_answer)
+    app.add_handler(CallbackQueryHandler(button, pattern=dialog_pattern(DATE_PREFIX)))
+    app.add_handler(
+        CallbackQueryHandler(decide, pattern=action_pattern(ACCEPT_PREFIX, OTHER_PREFIX))
+    )
+    register_dialog(app, KIND, typed_answer)

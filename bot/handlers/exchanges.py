@@ -5,7 +5,6 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import presenters
 from bot.context import BotApplication
 from bot.domain.numbers import read_id
 from bot.domain.permissions import Action
@@ -13,23 +12,32 @@ from bot.handlers.common import (
     Context,
     Unit,
     answer_callback,
-    button_id,
     chat_id_of,
     clear_buttons,
+    current_dialog,
     exchange_button,
     exchange_command,
+    reading,
     register_dialog,
     send,
     typed_text,
     unit_of_work,
 )
 from bot.menus import aliases
-from bot.replies import Btn, Reply
 from bot.services import auth, dialogs, exchanges, fieldwork, new_exchange, outbox
+from bot.ui import views
+from bot.ui.callbacks import (
+    ARCHIVE_PREFIX,
+    INVITE_PREFIX,
+    NEW_EXCHANGE_PREFIX,
+    PROGRAMME_PREFIX,
+    action,
+    action_pattern,
+    button_id,
+    dialog_pattern,
+)
+from bot.ui.replies import Btn, Reply
 from db.models import STATUS_ARCHIVED, Exchange
-
-PROGRAMME_PREFIX = "prog:"
-ARCHIVE_PREFIX = "arch:"
 
 
 async def new(update: Update, context: Context) -> None:
@@ -52,7 +60,7 @@ async def new(update: Update, context: Context) -> None:
 
 
 async def _created_replies(exchange_id: int) -> list[Reply]:
-    invite = Btn(f"inv:{exchange_id}", key="new.btn_invite")
+    invite = Btn(action(INVITE_PREFIX, exchange_id), key="new.btn_invite")
     return [Reply("new.created", {"id": exchange_id}, buttons=((invite,),))]
 
 
@@ -64,7 +72,7 @@ async def wizard_text(update: Update, context: Context) -> None:
     typed = typed_text(update)
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
-        current = await dialogs.current(uow.session, chat_id, now=uow.app.clock.now(), lock=True)
+        current = await current_dialog(uow, chat_id, lock=True)
         if current is None or current.kind != new_exchange.KIND:
             return
         try:
@@ -92,7 +100,7 @@ async def wizard_button(update: Update, context: Context) -> None:
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
         chat_id = chat_id_of(update)
-        dialog = await dialogs.current(uow.session, chat_id, now=uow.app.clock.now(), lock=True)
+        dialog = await current_dialog(uow, chat_id, lock=True)
         stale = (
             parsed is None
             or dialog is None
@@ -145,7 +153,7 @@ async def _timeline(uow: Unit, exchange: Exchange) -> list[Reply]:
     reports = (
         await fieldwork.day_reports(uow.session, exchange.id) if uow.user.is_coordinator else []
     )
-    body = presenters.timeline(
+    body = views.timeline(
         uow.app.texts, uow.lang, exchange, programme, viewer_id=uow.user.id, reports=reports
     )
     return [Reply("programme.view", {"body": body})]
@@ -168,7 +176,8 @@ async def programme_chosen(update: Update, context: Context) -> None:
 async def archive(update: Update, context: Context) -> None:
     """Ask to archive a finished or cancelled pair: `/archiveren 12`."""
     exchange_id = read_id(context.args[0].lstrip("#")) if context.args else None
-    async with unit_of_work(update, context) as uow:
+    # Only asks: the button archives.
+    async with reading(update, context) as uow:
         lang = uow.lang
         replies = [Reply("archive.usage")]
         if exchange_id is not None:
@@ -181,7 +190,7 @@ async def archive(update: Update, context: Context) -> None:
             else:
                 loaded = await exchanges.load_exchange(uow.session, exchange.id)
                 assert loaded is not None
-                confirm = Btn(f"{ARCHIVE_PREFIX}{exchange.id}", key="archive.btn_confirm")
+                confirm = Btn(action(ARCHIVE_PREFIX, exchange.id), key="archive.btn_confirm")
                 replies = [
                     Reply(
                         "archive.confirm", {"label": exchanges.label(loaded)}, buttons=((confirm,),)
@@ -228,8 +237,12 @@ def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler(aliases("nieuw"), new))
     app.add_handler(CommandHandler(aliases("annuleren"), cancel))
     app.add_handler(CommandHandler(aliases("programma"), programme))
-    app.add_handler(CallbackQueryHandler(wizard_button, pattern=f"^{new_exchange.PREFIX}:"))
-    app.add_handler(CallbackQueryHandler(programme_chosen, pattern=f"^{PROGRAMME_PREFIX}"))
+    app.add_handler(
+        CallbackQueryHandler(wizard_button, pattern=dialog_pattern(NEW_EXCHANGE_PREFIX))
+    )
+    app.add_handler(
+        CallbackQueryHandler(programme_chosen, pattern=action_pattern(PROGRAMME_PREFIX))
+    )
     app.add_handler(CommandHandler(aliases("archiveren"), archive))
-    app.add_handler(CallbackQueryHandler(archive_confirmed, pattern=f"^{ARCHIVE_PREFIX}"))
-    register_dialog(new_exchange.KIND, wizard_text)
+    app.add_handler(CallbackQueryHandler(archive_confirmed, pattern=action_pattern(ARCHIVE_PREFIX)))
+    register_dialog(app, new_exchange.KIND, wizard_text)

@@ -6,46 +6,61 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import BotApplication, app_context
-from bot.handlers.common import Context, answer_callback, dialog_text_handler, say, unit_of_work
-from bot.services import dialogs
+from bot.handlers.common import (
+    Context,
+    answer_callback,
+    chat_id_of,
+    current_dialog,
+    dialog_text_handler,
+    peek_dialog,
+    reading,
+    say,
+    unit_of_work,
+)
 
 
 async def text(update: Update, context: Context) -> None:
-    """Route a typed answer to the chat's conversation, or point to /help."""
+    """Route a typed answer to the chat's conversation, or point to /help.
+
+    Reading which conversation the chat is in writes nothing; the conversation's handler has
+    its own unit of work. Only a conversation that has ended (lapsed, or its pair archived)
+    is deleted, in one write.
+    """
     app = app_context(context)
-    chat = update.effective_chat
-    assert chat is not None
-    async with app.db.write() as session:
-        dialog, lapsed = await dialogs.lookup(session, chat.id, now=app.clock.now())
+    chat_id = chat_id_of(update)
+    async with reading(update, context) as uow:
+        lang = uow.lang
+        dialog, ended = await peek_dialog(uow, chat_id)
         kind = dialog.kind if dialog else None
-    handler = dialog_text_handler(kind) if kind else None
+    handler = dialog_text_handler(context, kind) if kind else None
     if handler is not None:
         await handler(update, context)
         return
-    async with unit_of_work(update, context) as uow:
-        lang = uow.lang
+    if ended is not None:
+        async with unit_of_work(update, context) as uow:
+            await current_dialog(uow, chat_id)
     # A report left too long is dropped unsent; say so rather than ignore what was typed.
-    key = f"fallback.lapsed_{lapsed}" if app.texts.has(f"fallback.lapsed_{lapsed}") else None
+    key = f"fallback.lapsed_{ended}" if app.texts.has(f"fallback.lapsed_{ended}") else None
     await say(update, context, lang, key or "fallback.free_text")
 
 
 async def unknown_command(update: Update, context: Context) -> None:
     """Answer a command the bot does not know."""
-    async with unit_of_work(update, context) as uow:
+    async with reading(update, context) as uow:
         lang = uow.lang
     await say(update, context, lang, "fallback.unknown_command")
 
 
 async def other_message(update: Update, context: Context) -> None:
     """Answer stickers, photos and the like outside a conversation."""
-    async with unit_of_work(update, context) as uow:
+    async with reading(update, context) as uow:
         lang = uow.lang
     await say(update, context, lang, "fallback.other")
 
 
 async def unknown_button(update: Update, context: Context) -> None:
     """A button whose data no handler knows (old or forged): say it has expired."""
-    async with unit_of_work(update, context) as uow:
+    async with reading(update, context) as uow:
         lang = uow.lang
     await answer_callback(update, context, lang, "common.button_expired")
 

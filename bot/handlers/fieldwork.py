@@ -5,7 +5,6 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import render
 from bot.context import BotApplication, app_context
 from bot.domain.dates import format_time
 from bot.domain.exchange_input import InputError
@@ -16,10 +15,10 @@ from bot.handlers.common import (
     Context,
     Unit,
     answer_callback,
-    button_id,
     chat_id_of,
     choice_buttons,
     clear_buttons,
+    current_dialog,
     dialog_button,
     dialog_text,
     edit_pressed,
@@ -33,20 +32,29 @@ from bot.handlers.common import (
 )
 from bot.jobs.dispatcher import kick
 from bot.menus import aliases
-from bot.notifications import day_line
-from bot.replies import Btn, Reply, rows
 from bot.services import dialogs, exchanges, fieldwork, incidents
-from bot.services.dialogs import button_data, parse_button
 from bot.services.fieldwork import DayOfExchange
 from bot.texts import Markup
+from bot.ui import callbacks
+from bot.ui import replies as rendering
+from bot.ui.callbacks import (
+    CHECKIN_PREFIX,
+    CHECKOUT_PREFIX,
+    COUNT_PREFIX,
+    DROP_PREFIX,
+    action_pattern,
+    button_data,
+    button_id,
+    dialog_pattern,
+    page_of,
+    parse_button,
+)
+from bot.ui.pushes import day_line
+from bot.ui.replies import Btn, Reply, rows
 from db.models import Dialog, Exchange
 
-CHECKIN_PREFIX = "ci:"
 COUNT = "count"
-COUNT_PREFIX = "hc"
 CHECKOUT = "checkout"
-CHECKOUT_PREFIX = "co"
-DROP_PREFIX = "hd:"
 KEYPAD = ("1", "2", "3", "4", "5", "6", "7", "8", "9")
 MAX_DIGITS = 2
 
@@ -107,7 +115,7 @@ async def checkin_chosen(update: Update, context: Context) -> None:
     """Check in for the exchange whose button was pressed (it must be one of today's)."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    offset = dialogs.page_of(query.data.removeprefix(CHECKIN_PREFIX))
+    offset = page_of(query.data.removeprefix(CHECKIN_PREFIX))
     if offset is not None:
         await exchange_page(
             update, context, prefix=CHECKIN_PREFIX, offset=offset, load=_exchanges_today
@@ -200,9 +208,9 @@ def _drop_reply(uow: Unit, exchange: Exchange, drop: fieldwork.Drop) -> Reply:
             "after": drop.after,
         },
         buttons=(
-            (Btn(f"{DROP_PREFIX}ok:{drop.headcount_id}", key="count.btn_all_fine"),),
-            (Btn(f"{DROP_PREFIX}else:{drop.headcount_id}", key="count.btn_elsewhere"),),
-            (Btn(f"{DROP_PREFIX}miss:{drop.headcount_id}", key="count.btn_missing"),),
+            (Btn(callbacks.drop("ok", drop.headcount_id), key="count.btn_all_fine"),),
+            (Btn(callbacks.drop("else", drop.headcount_id), key="count.btn_elsewhere"),),
+            (Btn(callbacks.drop("miss", drop.headcount_id), key="count.btn_missing"),),
         ),
     )
 
@@ -327,9 +335,7 @@ async def count_typed(update: Update, context: Context) -> None:
     assert message is not None and message.text is not None
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
-        dialog = await dialogs.current(
-            uow.session, message.chat_id, now=uow.app.clock.now(), lock=True
-        )
+        dialog = await current_dialog(uow, message.chat_id, lock=True)
         if dialog is None or dialog.kind != COUNT:
             return
         if dialog.step != "count":
@@ -352,11 +358,11 @@ async def count_button(update: Update, context: Context) -> None:
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
         now = uow.app.clock.now()
-        dialog = await dialogs.current(uow.session, chat_id_of(update), now=now, lock=True)
+        dialog = await current_dialog(uow, chat_id_of(update), lock=True)
         if dialog is not None and dialog.kind == COUNT and parsed and parsed[0] == dialog.version:
             value = parsed[1]
             picked = dialogs.chosen(dialog, value)
-            page = dialogs.page_of(value[2:]) if value.startswith("x:") else None
+            page = page_of(value[2:]) if value.startswith("x:") else None
             if dialog.step == "exchange" and page is not None:
                 dialogs.remember(dialog, now, page=page)
                 replies = []
@@ -390,8 +396,8 @@ async def count_button(update: Update, context: Context) -> None:
         await edit_pressed(
             update,
             context,
-            text=render.text(app.texts, lang, edit),
-            reply_markup=render.keyboard(app.texts, lang, edit.buttons),
+            text=rendering.text(app.texts, lang, edit),
+            reply_markup=rendering.keyboard(app.texts, lang, edit.buttons),
         )
     elif replies:
         await clear_buttons(update)
@@ -403,9 +409,8 @@ async def drop_answer(update: Update, context: Context) -> None:
     """After a lower count: gone home, elsewhere in view, or a missing pupil (one alarm)."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    kind, _, raw = query.data.removeprefix(DROP_PREFIX).partition(":")
+    kind, headcount_id = callbacks.parse_drop(query.data)
     answer = DROP_CHOICES.get(kind)
-    headcount_id = button_id(raw, "")
     replies: list[Reply] = []
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
@@ -425,7 +430,7 @@ async def drop_answer(update: Update, context: Context) -> None:
             chat_id = chat_id_of(update)
             # The note mode replaces whatever this chat was doing: drops of a count it
             # interrupts are asked right after the alarm's confirmation.
-            earlier = await dialogs.current(uow.session, chat_id, now=uow.app.clock.now())
+            earlier = await current_dialog(uow, chat_id)
             more = await pending_drop_questions(uow, earlier) if earlier else []
             # From now on every text the begeleider types goes to the alarm (until a command).
             await dialogs.start(
@@ -589,10 +594,10 @@ def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("checkin", checkin))
     app.add_handler(CommandHandler("checkout", checkout))
     app.add_handler(CommandHandler(aliases("aanwezig"), present))
-    app.add_handler(CallbackQueryHandler(checkin_chosen, pattern=f"^{CHECKIN_PREFIX}"))
-    app.add_handler(CallbackQueryHandler(count_button, pattern=f"^{COUNT_PREFIX}:"))
-    app.add_handler(CallbackQueryHandler(checkout_button, pattern=f"^{CHECKOUT_PREFIX}:"))
-    app.add_handler(CallbackQueryHandler(drop_answer, pattern=f"^{DROP_PREFIX}"))
+    app.add_handler(CallbackQueryHandler(checkin_chosen, pattern=action_pattern(CHECKIN_PREFIX)))
+    app.add_handler(CallbackQueryHandler(count_button, pattern=dialog_pattern(COUNT_PREFIX)))
+    app.add_handler(CallbackQueryHandler(checkout_button, pattern=dialog_pattern(CHECKOUT_PREFIX)))
+    app.add_handler(CallbackQueryHandler(drop_answer, pattern=action_pattern(DROP_PREFIX)))
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.LOCATION, location))
-    register_dialog(COUNT, count_typed)
-    register_dialog(CHECKOUT, checkout_typed)
+    register_dialog(app, COUNT, count_typed)
+    register_dialog(app, CHECKOUT, checkout_typed)

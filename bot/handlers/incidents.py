@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
-from weakref import WeakValueDictionary
 
 from telegram import ReplyParameters, Update
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import presenters, render
 from bot.context import BotApplication, app_context
 from bot.delivery import CAPTION_LIMIT, TEXT_LIMIT, visible_len
 from bot.domain.exchange_input import InputError
@@ -23,14 +20,16 @@ from bot.handlers.common import (
     Context,
     Unit,
     answer_callback,
-    button_id,
     chat_id_of,
     choice_buttons,
     clear_buttons,
+    current_dialog,
     dialog_answer,
     dialog_button,
     dialog_text,
     edit_quietly,
+    peek_dialog,
+    reading,
     register_dialog,
     send,
     start_dialog,
@@ -40,28 +39,30 @@ from bot.handlers.common import (
 from bot.handlers.fieldwork import COUNT, not_today, pending_drop_questions
 from bot.jobs.dispatcher import kick
 from bot.menus import aliases
-from bot.notifications import (
-    ACK_PREFIX,
-    RESOLVE_PREFIX,
-    Rendered,
-    alert_copy,
-    incident_state,
-    incident_text,
-)
-from bot.replies import Btn, Reply, rows
 from bot.services import dialogs, exchanges, fieldwork, incidents
-from bot.services.dialogs import button_data
 from bot.texts import Markup
+from bot.ui import replies as rendering
+from bot.ui import views
+from bot.ui.callbacks import (
+    ACK_PREFIX,
+    CLOSE_PREFIX,
+    REPORT_PREFIX,
+    RESOLUTION_PREFIX,
+    RESOLVE_PREFIX,
+    action,
+    action_pattern,
+    button_data,
+    button_id,
+    dialog_pattern,
+    parse_button,
+)
+from bot.ui.pushes import Rendered, alert_copy, incident_state, incident_text
+from bot.ui.replies import Btn, Reply, rows
 from db.models import Dialog, Incident, User
 
-REPORT = "incident"
-REPORT_PREFIX = "in"
+REPORT = incidents.REPORT_DIALOG
 NOTE = incidents.NOTE_DIALOG  # every text typed after a missing-pupil alarm goes to it
-# The note mode ends with another command, or this long after the last text typed in it.
-NOTE_TTL = timedelta(hours=3)
 RESOLUTION = "resolve_note"
-RESOLUTION_PREFIX = "rn"
-CLOSE_PREFIX = "ic:"
 TEAM_BUTTONS = 8
 MAX_TEXT = 1500
 
@@ -230,7 +231,7 @@ async def _send_report(uow: Unit, dialog: Dialog) -> list[Reply]:
     arrives = await incidents.delivery_time(
         uow.session, incident, now=uow.app.clock.now(), rules=uow.app.rules
     )
-    reply = presenters.sent_or_waiting(
+    reply = views.sent_or_waiting(
         "incident.sent",
         "incident.sent_later",
         {"id": incident.id},
@@ -261,9 +262,9 @@ async def photo(update: Update, context: Context) -> None:
     message = update.effective_message
     assert message is not None and message.photo
     app_dialog_kind = None
-    async with unit_of_work(update, context) as uow:
+    async with reading(update, context) as uow:
         lang = uow.lang
-        dialog = await dialogs.current(uow.session, message.chat_id, now=uow.app.clock.now())
+        dialog, _ended = await peek_dialog(uow, message.chat_id)
         app_dialog_kind = dialog.kind if dialog else None
     if app_dialog_kind == REPORT:
         # Kept as Telegram's file id: the bot stores no copy of the picture.
@@ -300,7 +301,7 @@ async def note_text(update: Update, context: Context) -> None:
             if isinstance(incident_id, int)
             else None
         )
-        dialog = await dialogs.current(uow.session, message.chat_id, now=now, lock=True)
+        dialog = await current_dialog(uow, message.chat_id, lock=True)
         text = typed_text(update).strip()[:MAX_TEXT]
         if dialog is None or dialog.kind != NOTE or dialog.data.get("incident") != incident_id:
             # Solved (or otherwise ended) between reading the chat and now.
@@ -317,14 +318,14 @@ async def note_text(update: Update, context: Context) -> None:
         elif not text:
             replies = []
         else:
-            # The note mode stays: the next message goes to the alarm too (see NOTE_TTL).
+            # The note mode stays: the next message goes to the alarm too (see NOTE_DIALOG_TTL).
             dialogs.remember(dialog, now)
             await incidents.add_note(uow.session, incident, text, user_id=uow.user.id, now=now)
             arrives = await incidents.delivery_time(
                 uow.session, incident, now=now, rules=uow.app.rules
             )
             replies = [
-                presenters.sent_or_waiting(
+                views.sent_or_waiting(
                     "incident.note_sent",
                     "incident.note_sent_later",
                     {"id": incident.id},
@@ -354,7 +355,7 @@ async def before_command(update: Update, context: Context) -> None:
     replies: list[Reply] = []
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
-        dialog = await dialogs.current(uow.session, chat.id, now=uow.app.clock.now(), lock=True)
+        dialog = await current_dialog(uow, chat.id, lock=True)
         if dialog is not None and dialog.kind == NOTE:
             await dialogs.finish(uow.session, chat.id)
             incident_id = dialog.data["incident"]
@@ -408,7 +409,7 @@ async def _start_resolution(update: Update, context: Context, raw: str, action: 
         if allowed and incident is not None and incident.status != "resolved":
             chat_id = chat_id_of(update)
             # The note replaces whatever this chat was doing; a count's drops are asked first.
-            earlier = await dialogs.current(uow.session, chat_id, now=uow.app.clock.now())
+            earlier = await current_dialog(uow, chat_id)
             replies = await pending_drop_questions(uow, earlier) if earlier else []
             dialog = await dialogs.start(
                 uow.session,
@@ -452,7 +453,7 @@ async def _resolution_answer(
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
         chat_id = chat_id_of(update)
-        dialog = await dialogs.current(uow.session, chat_id, now=uow.app.clock.now(), lock=True)
+        dialog = await current_dialog(uow, chat_id, lock=True)
         current = (
             dialog is not None
             and dialog.kind == RESOLUTION
@@ -509,7 +510,7 @@ async def resolution_button(update: Update, context: Context) -> None:
     """Close the incident without a note."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    parsed = dialogs.parse_button(query.data, RESOLUTION_PREFIX)
+    parsed = parse_button(query.data, RESOLUTION_PREFIX)
     await _resolution_answer(
         update,
         context,
@@ -521,10 +522,6 @@ async def resolution_button(update: Update, context: Context) -> None:
 
 # -- every copy of an alert shows who acted ----------------------------------------------------
 
-# One refresh of an incident's copies at a time in this process, so that of two people acting
-# at once the last refresh, which reads the state after both, is the one left on every copy.
-_COPY_LOCKS: WeakValueDictionary[int, asyncio.Lock] = WeakValueDictionary()
-
 
 async def update_copies(context: Context, incident_id: int) -> None:
     """Edit every delivered copy of the alert to show where it stands now.
@@ -533,9 +530,11 @@ async def update_copies(context: Context, incident_id: int) -> None:
     is fine; a copy Telegram refuses is logged and the rest still get their edit.
     """
     app = app_context(context)
-    lock = _COPY_LOCKS.get(incident_id)
+    # One refresh of an incident's copies at a time, so that of two people acting at once
+    # the last refresh, which reads the state after both, is the one left on every copy.
+    lock = app.alert_copy_locks.get(incident_id)
     if lock is None:
-        lock = _COPY_LOCKS[incident_id] = asyncio.Lock()
+        lock = app.alert_copy_locks[incident_id] = asyncio.Lock()
     async with lock:
         edits: list[tuple[incidents.AlertCopy, Rendered, str | None]] = []
         async with app.db.read() as session:
@@ -564,7 +563,7 @@ async def _edit_copy(
     context: Context, copy: incidents.AlertCopy, rendered: Rendered, below: str | None
 ) -> None:
     app = app_context(context)
-    markup = render.keyboard(app.texts, copy.language, rendered.buttons)
+    markup = rendering.keyboard(app.texts, copy.language, rendered.buttons)
     try:
         if below is not None:
             await edit_quietly(context.bot, copy.user_id, copy.message_id, reply_markup=markup)
@@ -587,7 +586,7 @@ async def _edit_copy(
 
 async def list_open(update: Update, context: Context) -> None:
     """The open incidents the user may see, newest first."""
-    async with unit_of_work(update, context) as uow:
+    async with reading(update, context) as uow:
         lang = uow.lang
         found = await incidents.visible_open(uow.session, uow.user)
         replies = (
@@ -617,7 +616,7 @@ async def _list_item(uow: Unit, incident: Incident) -> Reply:
         buttons = (
             (
                 Btn(
-                    f"{CLOSE_PREFIX}{incident.id}",
+                    action(CLOSE_PREFIX, incident.id),
                     key="incident.btn_close",
                     params={"id": incident.id},
                 ),
@@ -629,15 +628,16 @@ async def _list_item(uow: Unit, incident: Incident) -> Reply:
 def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("incident", report))
     app.add_handler(CommandHandler(aliases("incidenten"), list_open))
-    app.add_handler(CallbackQueryHandler(report_button, pattern=f"^{REPORT_PREFIX}:"))
-    app.add_handler(CallbackQueryHandler(acknowledge, pattern=f"^{ACK_PREFIX}"))
-    app.add_handler(CallbackQueryHandler(resolve, pattern=f"^{RESOLVE_PREFIX}"))
-    app.add_handler(CallbackQueryHandler(close, pattern=f"^{CLOSE_PREFIX}"))
-    app.add_handler(CallbackQueryHandler(resolution_button, pattern=f"^{RESOLUTION_PREFIX}:"))
+    app.add_handler(CallbackQueryHandler(report_button, pattern=dialog_pattern(REPORT_PREFIX)))
+    app.add_handler(CallbackQueryHandler(acknowledge, pattern=action_pattern(ACK_PREFIX)))
+    app.add_handler(CallbackQueryHandler(resolve, pattern=action_pattern(RESOLVE_PREFIX)))
+    app.add_handler(CallbackQueryHandler(close, pattern=action_pattern(CLOSE_PREFIX)))
+    app.add_handler(
+        CallbackQueryHandler(resolution_button, pattern=dialog_pattern(RESOLUTION_PREFIX))
+    )
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.PHOTO, photo))
-    register_dialog(REPORT, report_text)
-    register_dialog(NOTE, note_text)
-    dialogs.TTL_BY_KIND[NOTE] = NOTE_TTL
+    register_dialog(app, REPORT, report_text)
+    register_dialog(app, NOTE, note_text)
     # Group -1 runs before the command's own handler (group 0), for every new command.
     app.add_handler(
         MessageHandler(
@@ -646,4 +646,4 @@ def register(app: BotApplication) -> None:
         ),
         group=-1,
     )
-    register_dialog(RESOLUTION, resolution_text)
+    register_dialog(app, RESOLUTION, resolution_text)

@@ -14,21 +14,19 @@ from bot.domain.permissions import Action
 from bot.handlers.common import (
     Context,
     answer_callback,
-    button_id,
     edit_pressed,
     exchange_buttons,
     exchange_page,
+    reading,
     send,
     unit_of_work,
 )
 from bot.menus import aliases
-from bot.render import text
-from bot.replies import Btn, Reply
-from bot.services import auth, dialogs, exchanges, invites
+from bot.services import auth, exchanges, invites
 from bot.texts import Markup
-
-INVITE_PREFIX = "inv:"
-REVOKE_PREFIX = "rv:"
+from bot.ui import callbacks
+from bot.ui.callbacks import INVITE_PREFIX, REVOKE_PREFIX, action_pattern, button_id, page_of
+from bot.ui.replies import Btn, Reply, text
 
 
 def _link(bot_username: str, token: str) -> str:
@@ -76,8 +74,8 @@ async def _invite_replies(
             )
         # Stored as the first moment the links no longer work; people read the last day.
         expires = (created[0].invite.expires_at - timedelta(seconds=1)).astimezone(app.settings.tz)
-        ids = ".".join(str(n.invite.id) for n in created)
-        revoke = Btn(f"{REVOKE_PREFIX}{exchange_id}:{ids}", key="invite.btn_revoke")
+        ids = [n.invite.id for n in created]
+        revoke = Btn(callbacks.revoke(exchange_id, ids), key="invite.btn_revoke")
         reply = Reply(
             "invite.links",
             {
@@ -99,7 +97,7 @@ async def invite(update: Update, context: Context) -> None:
         lang, replies = await _invite_replies(update, context, exchange_id)
         await send(update, context, lang, replies)
         return
-    async with unit_of_work(update, context) as uow:
+    async with reading(update, context) as uow:
         lang = uow.lang
         try:
             await auth.require(uow.session, uow.user, Action.VIEW_ALL_EXCHANGES)
@@ -135,7 +133,7 @@ async def invite_chosen(update: Update, context: Context) -> None:
     """Make links for the exchange whose button was pressed."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    offset = dialogs.page_of(query.data.removeprefix(INVITE_PREFIX))
+    offset = page_of(query.data.removeprefix(INVITE_PREFIX))
     if offset is not None:
         await exchange_page(update, context, prefix=INVITE_PREFIX, offset=offset)
         return
@@ -154,9 +152,7 @@ async def revoke(update: Update, context: Context) -> None:
     """Revoke the links of one /uitnodigen message and take them out of the chat."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    exchange_part, _, id_part = query.data.removeprefix(REVOKE_PREFIX).partition(":")
-    exchange_id = read_id(exchange_part)
-    read = [read_id(i) for i in id_part.split(".")]
+    exchange_id, read = callbacks.parse_revoke(query.data)
     ids = [i for i in read if i is not None]
     app = app_context(context)
     async with unit_of_work(update, context) as uow:
@@ -184,5 +180,5 @@ async def revoke(update: Update, context: Context) -> None:
 
 def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler(aliases("uitnodigen"), invite))
-    app.add_handler(CallbackQueryHandler(invite_chosen, pattern=f"^{INVITE_PREFIX}"))
-    app.add_handler(CallbackQueryHandler(revoke, pattern=f"^{REVOKE_PREFIX}"))
+    app.add_handler(CallbackQueryHandler(invite_chosen, pattern=action_pattern(INVITE_PREFIX)))
+    app.add_handler(CallbackQueryHandler(revoke, pattern=action_pattern(REVOKE_PREFIX)))

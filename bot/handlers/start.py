@@ -5,7 +5,6 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import presenters
 from bot.context import BotApplication, app_context
 from bot.domain.permissions import Role, commands_for
 from bot.handlers.common import (
@@ -13,19 +12,20 @@ from bot.handlers.common import (
     answer_callback,
     chat_id_of,
     clear_buttons,
+    reading,
     send,
     unit_of_work,
 )
 from bot.menus import aliases, command_name, set_user_menu
-from bot.replies import Btn, Reply
 from bot.services import exchanges, invites
 from bot.services.exchanges import side_of, title
 from bot.services.outbox import replan_exchange
 from bot.services.users import roles_of, set_language
 from bot.texts import Markup
+from bot.ui import views
+from bot.ui.callbacks import LANGUAGE_PREFIX, action, action_pattern
+from bot.ui.replies import Btn, Reply
 from db.models import ROLE_TEACHER
-
-LANGUAGE_PREFIX = "lang:"
 
 
 def _greeting_key(roles: set[Role]) -> str:
@@ -40,7 +40,9 @@ async def start(update: Update, context: Context) -> None:
     """Greet the user, or join them to an exchange through an invite token."""
     token = context.args[0] if context.args else None
     replies: list[Reply] = []
-    async with unit_of_work(update, context) as uow:
+    # Only joining with a token changes something; a greeting reads.
+    unit = unit_of_work if token else reading
+    async with unit(update, context) as uow:
         app = uow.app
         if token:
             try:
@@ -75,7 +77,7 @@ async def start(update: Update, context: Context) -> None:
                     params = {}
                 if joined.already_member:
                     key = "join.already_member"
-                next_step = presenters.next_step(
+                next_step = views.next_step(
                     app.texts,
                     uow.lang,
                     exchange,
@@ -95,7 +97,7 @@ async def start(update: Update, context: Context) -> None:
 
 async def help_command(update: Update, context: Context) -> None:
     """List the user's commands, one line each."""
-    async with unit_of_work(update, context) as uow:
+    async with reading(update, context) as uow:
         roles = await roles_of(uow.session, uow.user)
         lang = uow.lang
     texts = app_context(context).texts
@@ -114,8 +116,8 @@ async def help_command(update: Update, context: Context) -> None:
 def _language_buttons() -> tuple[tuple[Btn, ...], ...]:
     return (
         (
-            Btn(f"{LANGUAGE_PREFIX}nl", key="language.dutch"),
-            Btn(f"{LANGUAGE_PREFIX}en", key="language.english"),
+            Btn(action(LANGUAGE_PREFIX, "nl"), key="language.dutch"),
+            Btn(action(LANGUAGE_PREFIX, "en"), key="language.english"),
         ),
     )
 
@@ -136,7 +138,7 @@ async def language(update: Update, context: Context) -> None:
     if choice in ("nl", "en"):
         await _switch(update, context, choice)
         return
-    async with unit_of_work(update, context) as uow:
+    async with reading(update, context) as uow:
         lang = uow.lang
     key = "language.choose" if choice is None else "language.unknown"
     await send(update, context, lang, [Reply(key, buttons=_language_buttons())])
@@ -161,4 +163,4 @@ def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("start", start))
     app.add_handler(CommandHandler("help", help_command))
     app.add_handler(CommandHandler(aliases("taal"), language))
-    app.add_handler(CallbackQueryHandler(language_chosen, pattern=f"^{LANGUAGE_PREFIX}"))
+    app.add_handler(CallbackQueryHandler(language_chosen, pattern=action_pattern(LANGUAGE_PREFIX)))

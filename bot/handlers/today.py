@@ -5,30 +5,31 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import presenters
 from bot.context import BotApplication
 from bot.domain.permissions import Action
-from bot.handlers.common import Context, Unit, exchange_button, exchange_command, send, unit_of_work
+from bot.handlers.common import Context, Unit, exchange_button, exchange_command, reading, send
 from bot.menus import aliases
-from bot.replies import Attachment, Reply
-from bot.services import auth, exchanges, outbox
+from bot.services import agreements, auth, exchanges, outbox
+from bot.ui import views
+from bot.ui.callbacks import CALENDAR_PREFIX, action_pattern
+from bot.ui.replies import Attachment, Reply
 from db.models import Exchange
-
-CALENDAR_PREFIX = "ag:"
 
 
 async def today(update: Update, context: Context) -> None:
     """Show today's schedule, or when the next exchange day is."""
-    async with unit_of_work(update, context) as uow:
+    async with reading(update, context) as uow:
         lang = uow.lang
+        app, day = uow.app, uow.app.today()
         mine = await exchanges.visible_exchanges(uow.session, uow.user)
-        body = await presenters.today(uow.session, uow.app, lang, list(mine), uow.app.today())
+        contacts = await agreements.contacts(uow.session, mine, day)
+        body = views.today(app.texts, lang, mine, app.programmes, contacts, day)
     await send(update, context, lang, [Reply("today.view", {"body": body})])
 
 
 async def _calendar(uow: Unit, exchange: Exchange) -> list[Reply]:
     app = uow.app
-    content = presenters.calendar(
+    content = views.calendar(
         app.texts,
         uow.lang,
         exchange,
@@ -56,7 +57,7 @@ async def calendar_chosen(update: Update, context: Context) -> None:
 
 async def messages_status(update: Update, context: Context) -> None:
     """Coordinators: how many pushes wait, went out or failed, and the latest failures."""
-    async with unit_of_work(update, context) as uow:
+    async with reading(update, context) as uow:
         lang = uow.lang
         try:
             await auth.require(uow.session, uow.user, Action.VIEW_OUTBOX)
@@ -65,7 +66,7 @@ async def messages_status(update: Update, context: Context) -> None:
         else:
             counts = await outbox.counts(uow.session)
             failures = await outbox.not_delivered(uow.session)
-            body = presenters.outbox_status(
+            body = views.outbox_status(
                 uow.app.texts,
                 lang,
                 counts,
@@ -81,4 +82,4 @@ def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler(aliases("vandaag"), today))
     app.add_handler(CommandHandler(aliases("agenda"), calendar))
     app.add_handler(CommandHandler(aliases("berichten"), messages_status))
-    app.add_handler(CallbackQueryHandler(calendar_chosen, pattern=f"^{CALENDAR_PREFIX}"))
+    app.add_handler(CallbackQueryHandler(calendar_chosen, pattern=action_pattern(CALENDAR_PREFIX)))

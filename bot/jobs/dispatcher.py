@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 
@@ -10,22 +9,14 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
-from bot import render as rendering
 from bot.context import KEY, AppContext, BotApplication
 from bot.delivery import deliver, outcome_unknown
-from bot.notifications import Rendered, Skip, render
 from bot.services import outbox
+from bot.ui import replies as rendering
+from bot.ui.pushes import Rendered, Skip, render
 
 log = logging.getLogger(__name__)
 JOB_NAME = "dispatcher"
-# One dispatch at a time per process; across processes the row claims keep sends apart.
-_LOCKS: dict[int, asyncio.Lock] = {}
-
-
-def _lock(app: AppContext) -> asyncio.Lock:
-    return _LOCKS.setdefault(id(app), asyncio.Lock())
-
-
 # Rows settled without sending (too late, waiting for the morning) cost no Telegram call, so
 # a run looks further; this bounds the database work of one run after a long downtime.
 MAX_BATCHES_PER_RUN = 20
@@ -37,7 +28,7 @@ async def run_dispatch(app: AppContext, bot: Bot) -> int:
     At most `DISPATCH_BATCH_SIZE` messages go out per run, so late rows after downtime go
     out at the normal rate.
     """
-    async with _lock(app):
+    async with app.dispatch_lock:
         limit = app.settings.dispatch_batch_size
         examined = sent = 0
         for _ in range(MAX_BATCHES_PER_RUN):

@@ -206,6 +206,17 @@ async def coordinators_of(session: AsyncSession, exchange: Exchange) -> list[Use
     return list(rows)
 
 
+async def contacts(
+    session: AsyncSession, among: Sequence[Exchange], day: date
+) -> dict[int, list[User]]:
+    """Whom to call (coordinators_of) for each exchange with a phase that starts on `day`."""
+    return {
+        e.id: await coordinators_of(session, e)
+        for e in among
+        if any(p.starts_on == day for p in e.phases)
+    }
+
+
 # -- deciding: who may fix a date, and what fixing or proposing changes ----------------------
 
 

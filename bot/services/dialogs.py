@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,28 +15,60 @@ from db.session import rowcount
 
 # A conversation left alone this long is forgotten rather than resumed out of the blue.
 DIALOG_TTL = timedelta(hours=24)
-# Some conversations lapse sooner (an incident report half typed an hour ago is stale).
-TTL_BY_KIND: dict[str, timedelta] = {}
+
+# How long each kind of conversation lasts when it differs from DIALOG_TTL (an incident
+# report half typed an hour ago is stale). Computed from the settings and passed in
+# (`AppContext.dialog_ttls`), never kept in a module.
+Lifetimes = Mapping[str, timedelta]
 
 
-async def lookup(
-    session: AsyncSession, chat_id: int, *, now: datetime, lock: bool = False
+def lifetime(ttls: Lifetimes, kind: str) -> timedelta:
+    return ttls.get(kind, DIALOG_TTL)
+
+
+async def _found(
+    session: AsyncSession, chat_id: int, *, now: datetime, ttls: Lifetimes, lock: bool
 ) -> tuple[Dialog | None, str | None]:
-    """The chat's conversation, or (None, kind) when one of that kind just lapsed."""
+    """The chat's conversation row and, when it has ended, why: its kind when it lapsed,
+    ARCHIVED when its pair was archived."""
     dialog = await session.get(Dialog, chat_id, with_for_update=lock)
     if dialog is None:
         return None, None
-    if now - dialog.updated_at > TTL_BY_KIND.get(dialog.kind, DIALOG_TTL):
-        kind = dialog.kind
-        await session.delete(dialog)
-        await session.flush()
-        return None, kind
+    if now - dialog.updated_at > lifetime(ttls, dialog.kind):
+        return dialog, dialog.kind
     if await _about_archived_pair(session, dialog):
         # An archived pair is read-only: its open questions and keypads end here.
+        return dialog, ARCHIVED
+    return dialog, None
+
+
+async def lookup(
+    session: AsyncSession,
+    chat_id: int,
+    *,
+    now: datetime,
+    ttls: Lifetimes,
+    lock: bool = False,
+) -> tuple[Dialog | None, str | None]:
+    """The chat's conversation, or (None, kind) when one of that kind just lapsed.
+
+    An ended conversation is deleted, so this needs a write transaction; `peek` does not.
+    """
+    dialog, ended = await _found(session, chat_id, now=now, ttls=ttls, lock=lock)
+    if dialog is not None and ended is not None:
         await session.delete(dialog)
         await session.flush()
-        return None, ARCHIVED
+        return None, ended
     return dialog, None
+
+
+async def peek(
+    session: AsyncSession, chat_id: int, *, now: datetime, ttls: Lifetimes
+) -> tuple[Dialog | None, str | None]:
+    """What `lookup` would answer, changing nothing (for a read transaction): an ended
+    conversation is reported, and left for `lookup` in a write to delete."""
+    dialog, ended = await _found(session, chat_id, now=now, ttls=ttls, lock=False)
+    return (None, ended) if ended is not None else (dialog, None)
 
 
 # What `lookup` reports when it ended a conversation because its pair was archived.
@@ -62,9 +95,14 @@ async def _about_archived_pair(session: AsyncSession, dialog: Dialog) -> bool:
 
 
 async def current(
-    session: AsyncSession, chat_id: int, *, now: datetime, lock: bool = False
+    session: AsyncSession,
+    chat_id: int,
+    *,
+    now: datetime,
+    ttls: Lifetimes,
+    lock: bool = False,
 ) -> Dialog | None:
-    return (await lookup(session, chat_id, now=now, lock=lock))[0]
+    return (await lookup(session, chat_id, now=now, ttls=ttls, lock=lock))[0]
 
 
 async def start(

@@ -100,8 +100,12 @@ async def report(
 
 # Outbox kinds that carry a copy of the alert itself (edited in place when someone acts).
 ALERT_KINDS = ("incident_alert", "incident_repeat", "incident_update")
+# The chat's conversation kind while someone reports an incident step by step.
+REPORT_DIALOG = "incident"
 # The chat's conversation kind while a reporter's typed messages go to their alarm.
 NOTE_DIALOG = "incident_note"
+# The note mode ends with another command, or this long after the last text typed in it.
+NOTE_DIALOG_TTL = timedelta(hours=3)
 
 
 def _copy_keys(incident_id: int) -> tuple[str, ...]:

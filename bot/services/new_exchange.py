@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import presenters
 from bot.domain.dates import DateParseError, parse_date
 from bot.domain.exchange_input import (
     CLASS_CHOICES,
@@ -33,12 +32,13 @@ from bot.domain.holidays import REGIONS
 from bot.domain.numbers import read_int
 from bot.domain.programme import Programme
 from bot.domain.timeline import programme_start
-from bot.replies import Btn, Deferred, Reply, rows
 from bot.services import dialogs, exchanges
+from bot.ui import views
+from bot.ui.callbacks import NEW_EXCHANGE_PREFIX
+from bot.ui.replies import Btn, Deferred, Reply, rows
 from db.models import Dialog, Exchange
 
 KIND = "new_exchange"
-PREFIX = "nw"
 
 
 @dataclass
@@ -51,12 +51,12 @@ class Outcome:
 
 
 def _data(dialog: Dialog, value: str) -> str:
-    return f"{PREFIX}:{dialog.version}:{value}"
+    return dialogs.button_data(NEW_EXCHANGE_PREFIX, dialog, value)
 
 
 def parse_callback(data: str) -> tuple[int, str] | None:
     """('nw:<version>:<value>') → (version, value), or None when malformed."""
-    return dialogs.parse_button(data, PREFIX)
+    return dialogs.parse_button(data, NEW_EXCHANGE_PREFIX)
 
 
 def _question(
@@ -95,7 +95,7 @@ def _question(
         return Reply("new.ask_start")
     if step == "confirm":
         programme = programmes[data["programme"]]
-        summary = Deferred(partial(presenters.new_exchange_summary, data=data, programme=programme))
+        summary = Deferred(partial(views.new_exchange_summary, data=data, programme=programme))
         return Reply(
             "new.confirm",
             {"summary": summary},

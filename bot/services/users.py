@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import or_, select, update
@@ -34,10 +34,33 @@ class TelegramPerson:
     language_code: str | None = None
 
 
+# "Last seen" is kept to this precision: a user's row is not written for every message.
+SEEN_PRECISION = timedelta(hours=1)
+
+
 def initial_language(language_code: str | None, default: str) -> str:
     if language_code and language_code.split("-")[0].lower() == "en":
         return "en"
     return default
+
+
+def _display_name(person: TelegramPerson, known: str) -> str:
+    return person.display_name[:200] or known
+
+
+def up_to_date(user: User, person: TelegramPerson, *, now: datetime) -> bool:
+    """Whether `touch_user` would leave the row as it is (then nothing needs writing).
+
+    It writes when Telegram shows another name or username, when the user had blocked the
+    bot or was inactive, and when "last seen" is older than SEEN_PRECISION.
+    """
+    return (
+        user.display_name == _display_name(person, user.display_name)
+        and user.username == person.username
+        and user.active
+        and user.blocked_at is None
+        and now - user.last_seen_at < SEEN_PRECISION
+    )
 
 
 async def touch_user(
@@ -56,7 +79,8 @@ async def touch_user(
     round, because the foreign key check takes a share lock on the referenced user. The plain
     UPDATE at flush takes a lock that such checks do not wait for, and one chat's updates
     are handled one after another anyway. Existing users' rights follow the setting at
-    start-up (`sync_coordinators`), not here.
+    start-up (`sync_coordinators`), not here. Only what changed is written (see `up_to_date`):
+    an UPDATE is sent only when a value differs from the row.
     """
     user = await session.get(User, person.id)
     if user is None:
@@ -83,7 +107,9 @@ async def touch_user(
         if user.is_coordinator:
             _audit(session, user.id, None, granted=True, source=SOURCE_SETTING, now=now)
         return user
-    user.display_name = person.display_name[:200] or user.display_name
+    if up_to_date(user, person, now=now):
+        return user
+    user.display_name = _display_name(person, user.display_name)
     user.username = person.username
     user.last_seen_at = now
     user.active = True

@@ -6,12 +6,12 @@ Monday morning and a nag never lists an item that was ticked in the meantime.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
@@ -19,10 +19,11 @@ from bot.domain.dates import format_date, format_time
 from bot.domain.programme import Programme
 from bot.domain.reminders import UNDELIVERED
 from bot.domain.timeline import timed_schedule
-from bot.replies import Btn
 from bot.services import agreements, checklists, exchanges, fieldwork, incidents
 from bot.services.outbox import USER_BACK, USER_BLOCKED, Claimed
 from bot.texts import Markup, Texts
+from bot.ui import callbacks
+from bot.ui.replies import Btn
 from db.models import (
     ROLE_BEGELEIDER,
     ROLE_TEACHER,
@@ -35,11 +36,6 @@ from db.models import (
     User,
 )
 
-CHECK_PREFIX = "ck:"
-ACK_PREFIX = "ia:"
-RESOLVE_PREFIX = "ir:"
-ACCEPT_PREFIX = "da:"
-OTHER_PREFIX = "do:"
 # Messages to whoever raised an incident: someone has seen it, someone has solved it.
 REPORTER_NOTICES = ("incident_seen", "incident_solved")
 
@@ -61,7 +57,7 @@ class Skip:
 def check_button(texts: Texts, lang: str, exchange_id: int, entry: checklists.Entry) -> Btn:
     mark = "✅" if entry.done else "⬜"
     return Btn(
-        f"{CHECK_PREFIX}{exchange_id}:{entry.item.key}", label=f"{mark} {entry.item.text.get(lang)}"
+        callbacks.check(exchange_id, entry.item.key), label=f"{mark} {entry.item.text.get(lang)}"
     )
 
 
@@ -138,23 +134,13 @@ def day_schedule(
     return "\n".join(lines)
 
 
-async def contact_line(session: AsyncSession, texts: Texts, lang: str, exchange: Exchange) -> str:
-    """Whom to call: the coordinator who made the pair, else every coordinator."""
-    people = await agreements.coordinators_of(session, exchange)
+def contact_line(texts: Texts, lang: str, people: Sequence[User]) -> str:
+    """Whom to call: `people` are the coordinator who made the pair, else every coordinator
+    (services.agreements.coordinators_of)."""
     names = [f"{u.display_name} (@{u.username})" if u.username else u.display_name for u in people]
     if not names:
         return ""
     return texts.get(lang, "day.contact", names=", ".join(names))
-
-
-async def _membership(session: AsyncSession, user_id: int, exchange_id: int) -> list[Membership]:
-    return list(
-        await session.scalars(
-            select(Membership).where(
-                Membership.user_id == user_id, Membership.exchange_id == exchange_id
-            )
-        )
-    )
 
 
 async def render(session: AsyncSession, app: AppContext, row: Claimed) -> Rendered | Skip:
@@ -166,7 +152,7 @@ async def render(session: AsyncSession, app: AppContext, row: Claimed) -> Render
     programme = app.programmes.get(exchange.programme_key)
     if programme is None:
         return Skip("programme gone")
-    roles = await _membership(session, row.user_id, exchange.id)
+    roles = await exchanges.memberships_of(session, row.user_id, exchange.id)
     if row.kind in ("digest", "follow_up", "day_schedule", "checklist_nag") and not roles:
         return Skip("no longer a member")
     if row.kind == "digest":
@@ -194,7 +180,7 @@ async def render(session: AsyncSession, app: AppContext, row: Claimed) -> Render
         if phase_row is None or phase_row.starts_on.isoformat() != row.payload["date"]:
             return Skip("date changed")
         body = day_schedule(texts, lang, exchange, programme, phase_row)
-        contact = await contact_line(session, texts, lang, exchange)
+        contact = contact_line(texts, lang, await agreements.coordinators_of(session, exchange))
         return Rendered("\n".join(x for x in (body, contact) if x))
     if row.kind == "checklist_nag":
         return await _nag(session, app, lang, exchange, programme, roles, row.payload)
@@ -442,8 +428,8 @@ async def _proposal(
     )
     buttons = (
         (
-            Btn(f"{ACCEPT_PREFIX}{proposal.id}", key="dates.btn_accept"),
-            Btn(f"{OTHER_PREFIX}{proposal.id}", key="dates.btn_other"),
+            Btn(callbacks.action(callbacks.ACCEPT_PREFIX, proposal.id), key="dates.btn_accept"),
+            Btn(callbacks.action(callbacks.OTHER_PREFIX, proposal.id), key="dates.btn_other"),
         ),
     )
     return Rendered(text, buttons)
@@ -453,10 +439,13 @@ def incident_buttons(incident: Incident) -> tuple[tuple[Btn, ...], ...]:
     """What can still be done: Gezien and Opgelost while open, Opgelost once seen, then nothing."""
     if incident.status == "resolved":
         return ()
-    resolve = Btn(f"{RESOLVE_PREFIX}{incident.id}", key="incident.btn_resolve")
+    resolve = Btn(
+        callbacks.action(callbacks.RESOLVE_PREFIX, incident.id), key="incident.btn_resolve"
+    )
     if incident.status == "acknowledged":
         return ((resolve,),)
-    return ((Btn(f"{ACK_PREFIX}{incident.id}", key="incident.btn_ack"), resolve),)
+    ack = Btn(callbacks.action(callbacks.ACK_PREFIX, incident.id), key="incident.btn_ack")
+    return ((ack, resolve),)
 
 
 def _moment(lang: str, at: datetime, since: datetime, tz: ZoneInfo) -> str:

@@ -1,9 +1,12 @@
-"""Turning replies (catalogue keys) into Telegram text and keyboards."""
+"""What the bot answers, as catalogue keys and parameters, and its rendering per language
+into Telegram text and keyboards."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, time
+from typing import Protocol
 
 from telegram import (
     InlineKeyboardButton,
@@ -15,8 +18,56 @@ from telegram import (
 
 from bot.domain.dates import format_date, format_time
 from bot.domain.programme import Text
-from bot.replies import Btn, Deferred, Reply
-from bot.texts import Texts
+from bot.texts import Markup, Texts
+
+
+class Localized(Protocol):
+    def get(self, lang: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """A parameter that can only be written once the reader's language is known."""
+
+    render: Callable[[Texts, str], Markup]
+
+
+@dataclass(frozen=True)
+class Btn:
+    """An inline button: a catalogue text (`key`) or a literal label such as a school name."""
+
+    data: str | None = None
+    key: str | None = None
+    label: str | Localized | None = None
+    params: Mapping[str, object] = field(default_factory=dict)
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a reply; the reply's text becomes its caption."""
+
+    filename: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class Reply:
+    key: str
+    params: Mapping[str, object] = field(default_factory=dict)
+    buttons: tuple[tuple[Btn, ...], ...] = ()
+    attachment: Attachment | None = None
+    # A reply-keyboard button that shares the user's location (instead of inline buttons).
+    location_button: str | None = None
+    remove_keyboard: bool = False
+
+
+def rows(buttons: list[Btn], per_row: int = 2) -> tuple[tuple[Btn, ...], ...]:
+    """Lay buttons out in rows of `per_row`."""
+    return tuple(tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row))
+
+
+# -- rendering: catalogue keys into Telegram text and keyboards ------------------------------
 
 
 def _label(texts: Texts, lang: str, button: Btn) -> str:

@@ -1,24 +1,24 @@
-"""Longer texts built from several catalogue entries: summaries, timelines, link lists."""
+"""Longer texts built from several catalogue entries: summaries, timelines, link lists.
+
+Views are given the data they show and run no queries; the services load it."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from bot import notifications
 from bot.domain.calendar_export import CalendarEvent, event_uid, exchange_calendar
 from bot.domain.dates import format_date, format_time
 from bot.domain.programme import Phase, Programme
 from bot.domain.timeline import plan_phases, timed_schedule
-from bot.replies import Deferred, Reply
-from bot.services import checklists
+from bot.services.checklists import SideProgress
 from bot.services.exchanges import side_of, title
 from bot.services.outbox import NotDelivered
 from bot.texts import Markup, Texts
+from bot.ui import pushes
+from bot.ui.replies import Deferred, Reply
 from db.models import (
     OUTBOX_STATES,
     ROLE_TEACHER,
@@ -28,9 +28,6 @@ from db.models import (
     Membership,
     User,
 )
-
-if TYPE_CHECKING:
-    from bot.context import AppContext
 
 
 def _join(lines: Sequence[str]) -> Markup:
@@ -269,12 +266,11 @@ def next_step(
     return Markup(texts.get(lang, "join.nothing_next"))
 
 
-async def progress(
-    session: AsyncSession, texts: Texts, lang: str, exchange: Exchange, programme: Programme
-) -> Markup:
-    """Checklist progress per class (and the begeleiders) for a coordinator."""
+def progress(texts: Texts, lang: str, exchange: Exchange, sides: Sequence[SideProgress]) -> Markup:
+    """Checklist progress per class (and the begeleiders) for a coordinator: `sides` as
+    services.checklists.progress finds them."""
     lines = [exchange_heading(texts, lang, exchange)]
-    for side in await checklists.progress(session, exchange, programme):
+    for side in sides:
         if side.side in ("A", "B"):
             who = texts.get(
                 lang, "checklist.side_teachers", school=side_of(exchange, side.side).school.name
@@ -301,23 +297,28 @@ async def progress(
     return _join(lines)
 
 
-async def today(
-    session: AsyncSession, app: AppContext, lang: str, mine: list[Exchange], day: date
+def today(
+    texts: Texts,
+    lang: str,
+    mine: Sequence[Exchange],
+    programmes: Mapping[str, Programme],
+    contacts: Mapping[int, Sequence[User]],
+    day: date,
 ) -> Markup:
-    """Today's schedules, or when the next exchange day is."""
-    texts = app.texts
+    """Today's schedules, or when the next exchange day is; `contacts` are whom to call per
+    exchange id (services.agreements.contacts)."""
     if not mine:
         return Markup(texts.get(lang, "programme.none"))
     parts: list[str] = []
     upcoming: list[tuple[date, str]] = []
     for exchange in mine:
-        programme = app.programmes[exchange.programme_key]
+        programme = programmes[exchange.programme_key]
         for row in sorted(exchange.phases, key=lambda p: p.starts_on):
             if programme.phase(row.phase_key).kind != "day":
                 continue
             if row.starts_on == day:
-                body = notifications.day_schedule(texts, lang, exchange, programme, row)
-                contact = await notifications.contact_line(session, texts, lang, exchange)
+                body = pushes.day_schedule(texts, lang, exchange, programme, row)
+                contact = pushes.contact_line(texts, lang, contacts.get(exchange.id, ()))
                 parts.append("\n".join(x for x in (body, contact) if x))
             elif row.starts_on > day:
                 upcoming.append(
@@ -327,9 +328,7 @@ async def today(
                             lang,
                             "today.next",
                             title=title(exchange),
-                            line=Markup(
-                                notifications.day_line(texts, lang, exchange, programme, row)
-                            ),
+                            line=Markup(pushes.day_line(texts, lang, exchange, programme, row)),
                         ),
                     )
                 )

@@ -1,0 +1,141 @@
+"""Every callback-data prefix of the bot's inline buttons, and how their data is read back.
+
+Telegram sends a pressed button's `callback_data` (1–64 bytes) back to the bot; the prefix
+says which handler takes it. Two shapes:
+
+- an action on one thing, matched with `^<prefix>` (`action_pattern`): `<prefix><id>`
+  ("ia:17"), a few with more fields ("ck:<exchange>:<item>", "rv:<exchange>:<id>.<id>",
+  "hd:<answer>:<headcount>"); a paged exchange chooser adds `<prefix>+<offset>` for its
+  'Meer…' button;
+- a button of a conversation kept in the database, matched with `^<prefix>:`
+  (`dialog_pattern`): `<prefix>:<version>:<value>` (`button_data`, `parse_button`), where the
+  version tells a stale button from one of the current question; a paged choice in a
+  conversation is `x:<id>` or `x:+<offset>`.
+
+tests/test_callbacks.py checks that no prefix can be taken for another and that the longest
+data of each fits 64 bytes.
+"""
+
+from __future__ import annotations
+
+from bot.domain.numbers import read_id
+
+# The conversation buttons' data is written and read with the dialog it belongs to.
+from bot.services.dialogs import MORE as MORE
+from bot.services.dialogs import button_data as button_data
+from bot.services.dialogs import page_of as page_of
+from bot.services.dialogs import parse_button as parse_button
+
+# -- actions on one thing: `<prefix><id>` ----------------------------------------------------
+
+LANGUAGE_PREFIX = "lang:"  # lang:<nl|en>, the /taal buttons
+PROGRAMME_PREFIX = "prog:"  # prog:<exchange>, /programma's exchange chooser
+ARCHIVE_PREFIX = "arch:"  # arch:<exchange>, confirms /archiveer
+INVITE_PREFIX = "inv:"  # inv:<exchange>, /uitnodigen's exchange chooser and after /nieuw
+REVOKE_PREFIX = "rv:"  # rv:<exchange>:<invite>.<invite>…, takes invite links back
+CHECKLIST_PREFIX = "cl:"  # cl:<exchange>, /checklist's exchange chooser
+CHECK_PREFIX = "ck:"  # ck:<exchange>:<item key>, ticks a checklist item
+CALENDAR_PREFIX = "ag:"  # ag:<exchange>, /agenda's exchange chooser
+CHECKIN_PREFIX = "ci:"  # ci:<exchange>, /checkin's exchange chooser
+DROP_PREFIX = "hd:"  # hd:<ok|else|miss>:<headcount>, the answer to a lower count
+ACK_PREFIX = "ia:"  # ia:<incident>, "Gezien"
+RESOLVE_PREFIX = "ir:"  # ir:<incident>, "Opgelost"
+CLOSE_PREFIX = "ic:"  # ic:<incident>, a coordinator closes an incident
+ACCEPT_PREFIX = "da:"  # da:<proposal>, accepts a proposed date
+OTHER_PREFIX = "do:"  # do:<proposal>, asks for another date
+
+ACTION_PREFIXES = (
+    LANGUAGE_PREFIX,
+    PROGRAMME_PREFIX,
+    ARCHIVE_PREFIX,
+    INVITE_PREFIX,
+    REVOKE_PREFIX,
+    CHECKLIST_PREFIX,
+    CHECK_PREFIX,
+    CALENDAR_PREFIX,
+    CHECKIN_PREFIX,
+    DROP_PREFIX,
+    ACK_PREFIX,
+    RESOLVE_PREFIX,
+    CLOSE_PREFIX,
+    ACCEPT_PREFIX,
+    OTHER_PREFIX,
+)
+
+# -- buttons of a conversation: `<prefix>:<version>:<value>` ---------------------------------
+
+NEW_EXCHANGE_PREFIX = "nw"  # /nieuw
+DATE_PREFIX = "dt"  # /datum
+COUNT_PREFIX = "hc"  # /aanwezig
+CHECKOUT_PREFIX = "co"  # /checkout
+REPORT_PREFIX = "in"  # /incident
+RESOLUTION_PREFIX = "rn"  # the note with which an incident is solved or closed
+
+DIALOG_PREFIXES = (
+    NEW_EXCHANGE_PREFIX,
+    DATE_PREFIX,
+    COUNT_PREFIX,
+    CHECKOUT_PREFIX,
+    REPORT_PREFIX,
+    RESOLUTION_PREFIX,
+)
+
+# The choices a conversation offers from a list ('x:<id>', 'x:+<offset>' for 'Meer…').
+CHOICE = "x:"
+
+# Telegram's limit on callback_data, in bytes.
+MAX_BYTES = 64
+
+
+def action_pattern(*prefixes: str) -> str:
+    """The CallbackQueryHandler pattern of buttons with one of these action prefixes."""
+    if len(prefixes) == 1:
+        return f"^{prefixes[0]}"
+    return f"^({'|'.join(prefixes)})"
+
+
+def dialog_pattern(prefix: str) -> str:
+    """The CallbackQueryHandler pattern of a conversation's buttons."""
+    return f"^{prefix}:"
+
+
+def action(prefix: str, value: int | str) -> str:
+    """`<prefix><value>`: the data of an action on one thing."""
+    return f"{prefix}{value}"
+
+
+def button_id(data: str | None, prefix: str) -> int | None:
+    """The id in a button's data `<prefix><id>`, or None when it is not a valid id."""
+    if data is None or not data.startswith(prefix):
+        return None
+    return read_id(data[len(prefix) :])
+
+
+def check(exchange_id: int, item_key: str) -> str:
+    return f"{CHECK_PREFIX}{exchange_id}:{item_key}"
+
+
+def parse_check(data: str) -> tuple[int | None, str]:
+    """'ck:<exchange>:<item>' → (exchange id or None when invalid, item key)."""
+    exchange_part, _, item_key = data.removeprefix(CHECK_PREFIX).partition(":")
+    return read_id(exchange_part), item_key
+
+
+def revoke(exchange_id: int, invite_ids: list[int]) -> str:
+    return f"{REVOKE_PREFIX}{exchange_id}:{'.'.join(str(i) for i in invite_ids)}"
+
+
+def parse_revoke(data: str) -> tuple[int | None, list[int | None]]:
+    """'rv:<exchange>:<id>.<id>' → (exchange id, invite ids; None for each one invalid)."""
+    exchange_part, _, id_part = data.removeprefix(REVOKE_PREFIX).partition(":")
+    return read_id(exchange_part), [read_id(i) for i in id_part.split(".")]
+
+
+def drop(answer: str, headcount_id: int) -> str:
+    return f"{DROP_PREFIX}{answer}:{headcount_id}"
+
+
+def parse_drop(data: str) -> tuple[str, int | None]:
+    """'hd:<answer>:<headcount>' → (answer, headcount id or None when invalid)."""
+    answer, _, raw = data.removeprefix(DROP_PREFIX).partition(":")
+    return answer, read_id(raw)
