@@ -674,3 +674,20 @@ async def test_a_double_tap_on_ander_voorstel_says_it_was_asked(harness: Harness
     await h.press_data(p.teacher_b, proposal.message_id, accept, force=True)
     assert h.tg.callback_answers[-1]["text"] == "Over dit voorstel is al beslist."
 
+
+async def test_a_long_description_and_addition_are_kept_and_delivered_whole(
+    harness: Harness,
+) -> None:
+    """Nothing a begeleider types is cut: not in the database, not in what others receive."""
+    h = harness
+    p = await pair(h)
+    await raise_alarm(h, p)
+    words = [f"woord{n}" for n in range(600)]  # about 4,000 characters, one message
+    long_text = " ".join(words)
+    await h.send(p.begeleider, long_text)
+    await h.dispatch()
+    stored = (await incidents(h))[0]
+    assert stored.description is not None and long_text in stored.description
+    received = " ".join(m.text for m in h.tg.messages(p.teacher_a.id))
+    assert all(word in received for word in (words[0], words[299], words[-1]))
+    h.tg.assert_no_errors()

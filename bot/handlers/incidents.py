@@ -64,7 +64,6 @@ REPORT = incidents.REPORT_DIALOG
 NOTE = incidents.NOTE_DIALOG  # every text typed after a missing-pupil alarm goes to it
 RESOLUTION = "resolve_note"
 TEAM_BUTTONS = 8
-MAX_TEXT = 1500
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +167,7 @@ async def _step(uow: Unit, dialog: Dialog, value: str, how: str) -> tuple[list[R
         dialogs.advance(dialog, "description", now, team=check_team(value))
         return [_ask(uow, dialog)], False
     if kind == "text" and step == "description":
-        text = value.strip()[:MAX_TEXT]
+        text = value.strip()
         if len(text) < 3:
             raise InputError("incident.description_too_short")
         dialogs.advance(dialog, "photo", now, description=text)
@@ -302,7 +301,7 @@ async def note_text(update: Update, context: Context) -> None:
             else None
         )
         dialog = await current_dialog(uow, message.chat_id, lock=True)
-        text = typed_text(update).strip()[:MAX_TEXT]
+        text = typed_text(update).strip()
         if dialog is None or dialog.kind != NOTE or dialog.data.get("incident") != incident_id:
             # Solved (or otherwise ended) between reading the chat and now.
             solved = incident is not None and incident.status == "resolved"
@@ -459,7 +458,7 @@ async def _resolution_answer(
             and dialog.kind == RESOLUTION
             and (how == TEXT or (dialog.version == version and value == "none"))
         )
-        note = value.strip()[:MAX_TEXT] if how == TEXT else None
+        note = value.strip() if how == TEXT else None
         if current and how == TEXT and not note:
             assert dialog is not None
             replies = [await _resolution_question(uow, dialog)]
