@@ -265,6 +265,8 @@ async def test_double_taps_on_every_kind_of_button_are_harmless(harness: Harness
     # Archiving: a double tap on the confirmation.
     confirm = only(await h.send(c, f"/archiveren {p.exchange_id}"))
     await press_twice(h, c, confirm, "Ja, archiveren")
+    # The second tap is told why nothing more happens, not that it is not allowed.
+    assert h.tg.callback_answers[-1]["text"] == "Deze uitwisseling is al gearchiveerd."
     # A press answered too late (the bot was busy or restarting) is no failure either.
     too_old = "Bad Request: query is too old and response timeout expired or query ID is invalid"
     h.tg.fail_next("answerCallbackQuery", status=400, description=too_old)

@@ -24,7 +24,7 @@ from bot.handlers.common import (
     unit_of_work,
 )
 from bot.menus import aliases
-from bot.services import auth, dialogs, exchanges, fieldwork, new_exchange, outbox
+from bot.services import auth, dialogs, exchanges, fieldwork, new_exchange
 from bot.ui import views
 from bot.ui.callbacks import (
     ARCHIVE_PREFIX,
@@ -37,7 +37,7 @@ from bot.ui.callbacks import (
     dialog_pattern,
 )
 from bot.ui.replies import Btn, Reply
-from db.models import STATUS_ARCHIVED, Exchange
+from db.models import Exchange
 
 
 async def new(update: Update, context: Context) -> None:
@@ -206,27 +206,27 @@ async def archive_confirmed(update: Update, context: Context) -> None:
     exchange_id = button_id(query.data, ARCHIVE_PREFIX)
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
-        done = None
+        done: Reply | None = None
+        refusal = "auth.not_allowed"
         if exchange_id is not None:
             try:
-                exchange = await auth.require_exchange(
-                    uow.session, uow.user, Action.ARCHIVE, exchange_id
-                )
-            except auth.NotAllowed:
-                exchange = None
-            if exchange is not None:
-                exchange.status = STATUS_ARCHIVED
-                await uow.session.flush()
-                result = await outbox.replan_exchange(
+                cancelled = await exchanges.archive(
                     uow.session,
-                    exchange.id,
-                    uow.app.programmes,
-                    uow.app.rules,
+                    uow.user,
+                    exchange_id,
+                    programmes=uow.app.programmes,
+                    rules=uow.app.rules,
                     now=uow.app.clock.now(),
                 )
-                done = Reply("archive.done", {"id": exchange.id, "cancelled": result.cancelled})
+            except auth.Archived:
+                refusal = "archive.already"
+            except auth.NotAllowed:
+                pass
+            else:
+                done = Reply("archive.done", {"id": exchange_id, "cancelled": cancelled})
     if done is None:
-        await answer_callback(update, context, lang, "auth.not_allowed")
+        await answer_callback(update, context, lang, refusal)
+        await clear_buttons(update, context)
         return
     await answer_callback(update, context, lang)
     await clear_buttons(update, context)

@@ -1,8 +1,8 @@
-"""Exchanges: creating a pair and reading what a user may see."""
+"""Exchanges: creating a pair, archiving it, and reading what a user may see."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -11,10 +11,14 @@ from sqlalchemy.orm import selectinload
 
 from bot.domain.exchange_input import ExchangeInput, SideInput
 from bot.domain.names import name_key
+from bot.domain.permissions import Action
 from bot.domain.programme import Programme
+from bot.domain.reminders import Rules
 from bot.domain.timeline import plan_phases
+from bot.services import auth
 from db.models import (
     STATUS_ACTIVE,
+    STATUS_ARCHIVED,
     Exchange,
     ExchangePhase,
     ExchangeSide,
@@ -195,3 +199,26 @@ async def set_class_size(
     if row is not None:
         row.class_size = size
     return row
+
+
+async def archive(
+    session: AsyncSession,
+    user: User,
+    exchange_id: int,
+    *,
+    programmes: Mapping[str, Programme],
+    rules: Rules,
+    now: datetime,
+) -> int:
+    """Archive the pair and cancel what was planned for it; returns how many rows were cancelled.
+
+    Raises auth.Archived when it already is (a second tap), auth.NotAllowed when the user may
+    not archive it.
+    """
+    from bot.services import outbox  # outbox labels its rows with this module's `label`
+
+    exchange = await auth.require_exchange(session, user, Action.ARCHIVE, exchange_id)
+    exchange.status = STATUS_ARCHIVED
+    await session.flush()
+    result = await outbox.replan_exchange(session, exchange.id, programmes, rules, now=now)
+    return result.cancelled
