@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -135,3 +136,14 @@ async def test_an_archived_pair_refuses_every_change_and_a_missing_one_says_noth
         with pytest.raises(auth.NotAllowed) as missing:
             await auth.require_exchange(session, people["teacher"], Action.VIEW_EXCHANGE, 99_999)
         assert type(missing.value) is auth.NotAllowed
+
+
+def test_only_the_authorization_place_reads_the_permission_table() -> None:
+    """Handlers and other services ask bot/services/auth.py; none consults the table itself."""
+    root = Path(__file__).resolve().parents[1] / "bot"
+    readers = sorted(
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if "is_allowed(" in path.read_text(encoding="utf-8")
+    )
+    assert readers == ["domain/permissions.py", "services/auth.py"]

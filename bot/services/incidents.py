@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.domain.fieldwork import URGENT_SEVERITIES, effective_severity, escalation
-from bot.domain.permissions import Action, is_allowed
+from bot.domain.permissions import Action
 from bot.domain.reminders import Rules
 from bot.services import agreements, auth, outbox
 from db.models import (
@@ -198,16 +198,6 @@ async def may_act(session: AsyncSession, user: User, incident: Incident, action:
     if action == "close":
         return await auth.may(session, user, Action.CLOSE_INCIDENT, incident.exchange_id)
     return await may_handle(session, user, incident)
-
-
-async def may_see(session: AsyncSession, user: User, incident: Incident) -> bool:
-    """Teachers of the exchange and coordinators see details; begeleiders their own reports."""
-    roles = await auth.exchange_roles(session, user.id, incident.exchange_id)
-    if is_allowed(
-        Action.VIEW_INCIDENTS, is_coordinator=user.is_coordinator, roles_in_exchange=roles
-    ):
-        return True
-    return incident.reported_by == user.id
 
 
 async def _tell_reporter(
