@@ -625,13 +625,13 @@ async def test_a_slow_answer_is_tried_once_more_and_never_failed(
     database: object, database_url: str, slow_calls: int
 ) -> None:
     async with Harness(
-        database_url, start=START, make_settings=make_settings, send_read_timeout_seconds=0.2
+        database_url, start=START, make_settings=make_settings, send_read_timeout_seconds=1.0
     ) as h:
         p = await pair(h)
         await propose(h, p)
         # Telegram is slow (for one call, or for a whole minute): each answer comes after
         # the client has given up, but the message is delivered.
-        h.tg.delay_next("sendMessage", 0.6, times=slow_calls)
+        h.tg.delay_next("sendMessage", 1.5, times=slow_calls)
         await h.dispatch()
         await wait_for_copies(h, p, 1)
         row = await proposal_row(h)

@@ -651,7 +651,7 @@ async def test_a_whole_season(
         make_settings=make_settings,
         dispatch_batch_size=50,
         # A short read timeout, so a slow Telegram costs the test seconds, not minutes.
-        send_read_timeout_seconds=1.0,
+        send_read_timeout_seconds=2.0,
     ) as h:
         s = Season(h, build_cast())
         try:
@@ -671,7 +671,7 @@ def telegram_trouble(s: Season) -> list[Event]:
     """A slow Monday morning (answers after the read timeout) and a dropped connection."""
 
     async def slow() -> None:
-        s.slow_telegram("sendMessage", 1.4, 2)
+        s.slow_telegram("sendMessage", 2.6, 2)
 
     async def dropped() -> None:
         s.drop_connection("sendMessage")

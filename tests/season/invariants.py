@@ -130,7 +130,10 @@ def nothing_sent_twice(season: Season) -> list[Finding]:
     uncertain = uncertain_sends(season)
     last_seen: dict[tuple[int, str], datetime] = {}
     spare: dict[tuple[int, str], int] = {}
-    for index, call in enumerate(season.calls):
+    # In the order the sends reached Telegram: a slow send is recorded only when it is
+    # answered, which can be after the bot, having given up waiting, sent its one retry.
+    arrived = sorted(enumerate(season.calls), key=lambda numbered: numbered[1].timestamp)
+    for index, call in arrived:
         if call.method.lower() not in SENDS or not isinstance(call.result, dict):
             continue
         chat = int(call.params["chat_id"])
