@@ -11,21 +11,25 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder, Defaults
 from bot.concurrency import PerChatUpdateProcessor
 from bot.context import KEY, AppContext, BotApplication
 from bot.handlers import (
-    checklist,
+    calendar,
+    checkins,
+    checklists,
     classes,
     coordinators,
-    dates,
+    date_agreement,
     edits,
     errors,
     exchanges,
     fallback,
-    fieldwork,
+    headcounts,
     incidents,
     invites,
+    outbox,
     start,
     today,
 )
-from bot.jobs import dispatcher, retention, startup
+from bot.jobs import outbox as outbox_job
+from bot.jobs import retention, startup
 from bot.menus import set_default_menus
 
 log = logging.getLogger(__name__)
@@ -69,16 +73,19 @@ def build_application(app_context: AppContext, token: str) -> BotApplication:
     start.register(application)
     exchanges.register(application)
     invites.register(application)
-    checklist.register(application)
-    dates.register(application)
+    checklists.register(application)
+    date_agreement.register(application)
     today.register(application)
-    fieldwork.register(application)
+    calendar.register(application)
+    outbox.register(application)
+    checkins.register(application)
+    headcounts.register(application)
     classes.register(application)
     incidents.register(application)
     coordinators.register(application)
     fallback.register(application)
     errors.register(application)
-    dispatcher.schedule(application, settings.dispatch_interval_seconds)
+    outbox_job.schedule(application, settings.dispatch_interval_seconds)
     retention.schedule(application, app_context)
     return application
 
@@ -89,7 +96,7 @@ async def _post_init(application: BotApplication) -> None:
     app_context.bot_username = me.username or ""
     # Rights from COORDINATOR_IDS follow the setting at every start.
     await coordinators.sync_at_start(application)
-    # Newer templates or rules take effect for every running pair (after the coordinator
+    # Newer templates or rules take effect for every running exchange (after the coordinator
     # sync: coordinators receive some of the planned pushes).
     await startup.replan_all(app_context)
     await set_default_menus(

@@ -12,8 +12,8 @@ from telegram.ext import Application, ContextTypes, ExtBot, JobQueue
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.domain.outbox import Rules
 from bot.domain.programme import Programme
-from bot.domain.reminders import Rules
 from bot.services import incidents
 from bot.services.dialogs import Lifetimes
 from bot.texts import Texts

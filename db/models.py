@@ -99,9 +99,7 @@ class CoordinatorChange(Base):
     """Who gave or took coordinator rights, to whom and when (the setting when by None)."""
 
     __tablename__ = "coordinator_changes"
-    __table_args__ = (
-        CheckConstraint("source IN ('setting', 'command')", name="source"),
-    )
+    __table_args__ = (CheckConstraint("source IN ('setting', 'command')", name="source"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -134,7 +132,10 @@ class School(Base):
 
 
 class Exchange(Base):
-    """A pair of classes of two schools running one programme."""
+    """An exchange: two classes of two schools (the pair, "koppel") running one programme.
+
+    The code says "exchange" for the pair everywhere: tables, services, handlers, texts.
+    """
 
     __tablename__ = "exchanges"
     __table_args__ = (CheckConstraint("status IN ('active', 'archived')", name="status"),)

@@ -20,7 +20,7 @@ from bot.concurrency import PerChatUpdateProcessor
 from bot.config import Settings
 from bot.context import AppContext
 from bot.domain.programme import load_programmes
-from bot.jobs.dispatcher import run_dispatch
+from bot.jobs.outbox import run_dispatch
 from bot.services.outbox import CLAIM_LEASE
 from bot.texts import get_texts
 from db.models import OUTBOX_PENDING, OUTBOX_SENDING, OUTBOX_SENT, OutboxMessage

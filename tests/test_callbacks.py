@@ -13,16 +13,19 @@ from bot.domain.holidays import REGIONS
 from bot.domain.numbers import MAX_ID
 from bot.domain.programme import MAX_KEY_LENGTH
 from bot.handlers import (
-    checklist,
+    calendar,
+    checkins,
+    checklists,
     classes,
     coordinators,
-    dates,
+    date_agreement,
     edits,
     exchanges,
     fallback,
-    fieldwork,
+    headcounts,
     incidents,
     invites,
+    outbox,
     start,
     today,
 )
@@ -79,7 +82,7 @@ def _samples() -> dict[str, list[str]]:
     found[callbacks.CHECK_PREFIX] = [callbacks.check(MAX_ID, LONGEST_KEY)]
     found[callbacks.REVOKE_PREFIX] = [callbacks.revoke(MAX_ID, [MAX_ID] * len(INVITE_KINDS))]
     found[callbacks.DROP_PREFIX] = [
-        callbacks.drop(answer, MAX_ID) for answer in fieldwork.DROP_CHOICES
+        callbacks.drop(answer, MAX_ID) for answer in headcounts.DROP_CHOICES
     ]
     for prefix in DIALOG_PREFIXES:
         found[prefix] = _dialog_samples(prefix)
@@ -117,10 +120,13 @@ def test_each_button_reaches_the_handler_of_its_prefix_only() -> None:
         start,
         exchanges,
         invites,
-        checklist,
-        dates,
+        checklists,
+        date_agreement,
         today,
-        fieldwork,
+        calendar,
+        outbox,
+        checkins,
+        headcounts,
         classes,
         incidents,
         coordinators,

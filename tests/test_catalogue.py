@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.domain.fieldwork import CATEGORIES, MOMENTS, SEVERITIES
+from bot.domain.headcounts import MOMENTS
 from bot.domain.holidays import REGIONS
+from bot.domain.incidents import CATEGORIES, SEVERITIES
 from bot.domain.permissions import COMMANDS_BY_ROLE
 from bot.texts import LANGUAGES, get_texts, placeholders
 

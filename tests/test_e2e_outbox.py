@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.jobs.dispatcher import run_dispatch
+from bot.jobs.outbox import run_dispatch
 from tests.conftest import AMS, START, make_settings
 from tests.flows import Pair, only, pair
 from tests.harness import Harness

@@ -56,7 +56,7 @@ EXCHANGE_ACTIONS: dict[Action, frozenset[Role]] = {
 
 
 # Actions that only look. Every other exchange action changes something and is refused on an
-# archived pair for everyone: an archived pair is read-only.
+# archived exchange for everyone: an archived exchange is read-only.
 READ_ACTIONS: frozenset[Action] = frozenset(
     {
         Action.VIEW_ALL_EXCHANGES,

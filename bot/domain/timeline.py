@@ -171,3 +171,8 @@ def timed_schedule(phase: Phase, start_time: time | None = None) -> list[TimedSc
 def local_datetime(day: date, at: time) -> datetime:
     """The aware Amsterdam moment of a local date and wall-clock time (store it as UTC)."""
     return datetime.combine(day, at, tzinfo=AMSTERDAM)
+
+
+def exchange_ended(last_day: date, today: date, retention_days: int) -> bool:
+    """Whether free texts of an exchange that ended on `last_day` are due for deletion."""
+    return today > last_day + timedelta(days=retention_days)

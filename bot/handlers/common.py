@@ -19,7 +19,7 @@ from bot.delivery import Delivered, deliver
 from bot.domain.exchange_input import InputError
 from bot.domain.numbers import clean_text
 from bot.domain.permissions import Action
-from bot.jobs import dispatcher
+from bot.jobs.outbox import kick
 from bot.services import auth, dialogs, exchanges
 from bot.services.users import TelegramPerson, touch_user, up_to_date
 from bot.ui import replies as render
@@ -292,7 +292,7 @@ def typed_text(update: Update) -> str:
 
 ExchangeView = Callable[[Unit, Exchange], Awaitable[list[Reply]]]
 ExchangeLoader = Callable[[Unit], Awaitable[Sequence[Exchange]]]
-# Choices per page: enough to find a recent pair at a glance, few enough to read on a phone.
+# Choices per page: enough to find a recent exchange at a glance, few enough to read on a phone.
 PAGE_SIZE = 10
 
 
@@ -498,7 +498,7 @@ async def dialog_answer(
     if replies:
         await send(update, context, lang, replies)
     if queued:
-        dispatcher.kick(context.application)
+        kick(context.application)
 
 
 async def dialog_button(

@@ -1,4 +1,4 @@
-"""/nieuw (the create-a-pair conversation), /annuleren and /programma."""
+"""/nieuw (the create-a-exchange conversation), /annuleren and /programma."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from bot.handlers.common import (
     unit_of_work,
 )
 from bot.menus import aliases
-from bot.services import auth, dialogs, exchanges, fieldwork, new_exchange
+from bot.services import auth, checkins, dialogs, exchanges, new_exchange
 from bot.ui import views
 from bot.ui.callbacks import (
     ARCHIVE_PREFIX,
@@ -151,7 +151,7 @@ async def cancel(update: Update, context: Context) -> None:
 async def _timeline(uow: Unit, exchange: Exchange) -> list[Reply]:
     programme = uow.app.programmes[exchange.programme_key]
     reports = (
-        await fieldwork.day_reports(uow.session, exchange.id) if uow.user.is_coordinator else []
+        await checkins.day_reports(uow.session, exchange.id) if uow.user.is_coordinator else []
     )
     body = views.timeline(
         uow.app.texts, uow.lang, exchange, programme, viewer_id=uow.user.id, reports=reports
@@ -174,7 +174,7 @@ async def programme_chosen(update: Update, context: Context) -> None:
 
 
 async def archive(update: Update, context: Context) -> None:
-    """Ask to archive a finished or cancelled pair: `/archiveren 12`."""
+    """Ask to archive a finished or cancelled exchange: `/archiveren 12`."""
     exchange_id = read_id(context.args[0].lstrip("#")) if context.args else None
     # Only asks: the button archives.
     async with reading(update, context) as uow:
@@ -200,7 +200,7 @@ async def archive(update: Update, context: Context) -> None:
 
 
 async def archive_confirmed(update: Update, context: Context) -> None:
-    """Archive the pair: it leaves every overview and nothing more is sent for it."""
+    """Archive the exchange: it leaves every overview and nothing more is sent for it."""
     query = update.callback_query
     assert query is not None and query.data is not None
     exchange_id = button_id(query.data, ARCHIVE_PREFIX)

@@ -23,7 +23,7 @@ async def text(update: Update, context: Context) -> None:
     """Route a typed answer to the chat's conversation, or point to /help.
 
     Reading which conversation the chat is in writes nothing; the conversation's handler has
-    its own unit of work. Only a conversation that has ended (lapsed, or its pair archived)
+    its own unit of work. Only a conversation that has ended (lapsed, or its exchange archived)
     is deleted, in one write.
     """
     app = app_context(context)

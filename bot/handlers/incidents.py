@@ -12,7 +12,8 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 from bot.context import BotApplication, app_context
 from bot.delivery import CAPTION_LIMIT, TEXT_LIMIT, visible_len
 from bot.domain.exchange_input import InputError
-from bot.domain.fieldwork import CATEGORIES, URGENT_SEVERITIES, check_team
+from bot.domain.incidents import CATEGORIES, URGENT_SEVERITIES, check_team
+from bot.handlers.checkins import not_today
 from bot.handlers.common import (
     BUTTON,
     PHOTO,
@@ -36,10 +37,10 @@ from bot.handlers.common import (
     typed_text,
     unit_of_work,
 )
-from bot.handlers.fieldwork import COUNT, not_today, pending_drop_questions
-from bot.jobs.dispatcher import kick
+from bot.handlers.headcounts import COUNT, pending_drop_questions
+from bot.jobs.outbox import kick
 from bot.menus import aliases
-from bot.services import dialogs, exchanges, fieldwork, incidents
+from bot.services import checkins, dialogs, exchanges, incidents
 from bot.texts import Markup
 from bot.ui import replies as rendering
 from bot.ui import views
@@ -56,7 +57,7 @@ from bot.ui.callbacks import (
     dialog_pattern,
     parse_button,
 )
-from bot.ui.pushes import Rendered, alert_copy, incident_state, incident_text
+from bot.ui.outbox import Rendered, alert_copy, incident_state, incident_text
 from bot.ui.replies import Btn, Reply, rows
 from db.models import Dialog, Incident, User
 
@@ -139,9 +140,7 @@ async def report(update: Update, context: Context) -> None:
     """Start an incident report (on an exchange day)."""
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
-        days = await fieldwork.days_today(
-            uow.session, uow.user, uow.app.programmes, uow.app.today()
-        )
+        days = await checkins.days_today(uow.session, uow.user, uow.app.programmes, uow.app.today())
         if not days:
             replies = [await not_today(uow)]
         else:
@@ -209,7 +208,7 @@ async def _step(uow: Unit, dialog: Dialog, value: str, how: str) -> tuple[list[R
 async def _send_report(uow: Unit, dialog: Dialog) -> list[Reply]:
     data = dialog.data
     await dialogs.finish(uow.session, dialog.chat_id)
-    if not await fieldwork.may_work(uow.session, uow.user, data["exchange"]):
+    if not await checkins.may_work(uow.session, uow.user, data["exchange"]):
         return [Reply("auth.not_allowed")]
     exchange = await exchanges.load_exchange(uow.session, data["exchange"])
     assert exchange is not None
@@ -468,7 +467,7 @@ async def _resolution_answer(
             incident_id = int(dialog.data["incident"])
             incident = await incidents.load(uow.session, incident_id, lock=True)
             action = dialog.data["action"]
-            # Checked again: the pair may have been archived while the note was being typed.
+            # Checked again: the exchange may have been archived while the note was being typed.
             if incident is not None and not await incidents.may_act(
                 uow.session, uow.user, incident, action
             ):

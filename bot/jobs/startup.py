@@ -1,4 +1,4 @@
-"""What the bot does once when it starts: bring every active pair's plan up to date.
+"""What the bot does once when it starts: bring every active exchange's plan up to date.
 
 Templates, reminder rules and settings (quiet hours, lead times) may have changed since the
 bot last ran; the outbox must follow them, not what an older version planned. Re-planning

@@ -1,7 +1,7 @@
 """The one place that decides whether a user may act on an exchange.
 
-Every change to a pair goes through `require_exchange` (or `may`, its yes/no form): the role
-table in bot/domain/permissions.py, membership, and the pair's state. An archived pair is
+Every change to an exchange goes through `require_exchange` (or `may`, its yes/no form): the role
+table in bot/domain/permissions.py, membership, and the exchange's state. An archived exchange is
 read-only for everyone; coordinators may still look at it.
 """
 
@@ -26,7 +26,7 @@ class NotAllowed(Exception):
 
 
 class Archived(NotAllowed):
-    """The pair is archived: nothing about it may change any more."""
+    """The exchange is archived: nothing about it may change any more."""
 
     key = "auth.archived"
 
@@ -57,10 +57,10 @@ async def require_exchange(
     """
     writes = changes_something(action)
     lock = lock and writes
-    # A change locks the pair's row (FOR NO KEY UPDATE on PostgreSQL; SQLite writes one at a
-    # time anyway) before anything else of the pair: changes to one pair then happen one
+    # A change locks the exchange's row (FOR NO KEY UPDATE on PostgreSQL; SQLite writes one at a
+    # time anyway) before anything else of the exchange: changes to one exchange then happen one
     # after another, always taking their locks in the same order, and none can slip in
-    # between this check and an archiving. Foreign-key checks of rows pointing at the pair
+    # between this check and an archiving. Foreign-key checks of rows pointing at the exchange
     # do not wait for this kind of lock.
     exchange = await session.get(
         Exchange, exchange_id, with_for_update={"key_share": True} if lock else None
@@ -74,7 +74,7 @@ async def require_exchange(
     if archived and writes:
         raise Archived(action, exchange_id)
     if archived and not user.is_coordinator:
-        # Members lose sight of an archived pair; coordinators keep it for the record.
+        # Members lose sight of an archived exchange; coordinators keep it for the record.
         raise NotAllowed(action, exchange_id)
     if not is_allowed(action, is_coordinator=user.is_coordinator, roles_in_exchange=roles):
         raise NotAllowed(action, exchange_id)

@@ -163,7 +163,7 @@ async def toggle_for(
 
     Returns the new state and every item ticked for the user's sides (to redraw buttons), or
     None when the item is not one of the user's. Raises NotAllowed for a foreign exchange
-    (auth.Archived for an archived one: it takes the pair's lock, so ticks of one pair
+    (auth.Archived for an archived one: it takes the exchange's lock, so ticks of one exchange
     happen one after another).
     """
     exchange = await auth.require_exchange(session, user, Action.TICK_CHECKLIST, exchange_id)

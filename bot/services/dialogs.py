@@ -30,14 +30,14 @@ async def _found(
     session: AsyncSession, chat_id: int, *, now: datetime, ttls: Lifetimes, lock: bool
 ) -> tuple[Dialog | None, str | None]:
     """The chat's conversation row and, when it has ended, why: its kind when it lapsed,
-    ARCHIVED when its pair was archived."""
+    ARCHIVED when its exchange was archived."""
     dialog = await session.get(Dialog, chat_id, with_for_update=lock)
     if dialog is None:
         return None, None
     if now - dialog.updated_at > lifetime(ttls, dialog.kind):
         return dialog, dialog.kind
-    if await _about_archived_pair(session, dialog):
-        # An archived pair is read-only: its open questions and keypads end here.
+    if await _about_archived_exchange(session, dialog):
+        # An archived exchange is read-only: its open questions and keypads end here.
         return dialog, ARCHIVED
     return dialog, None
 
@@ -71,13 +71,13 @@ async def peek(
     return (None, ended) if ended is not None else (dialog, None)
 
 
-# What `lookup` reports when it ended a conversation because its pair was archived.
+# What `lookup` reports when it ended a conversation because its exchange was archived.
 ARCHIVED = "archived"
 
 
-async def _about_archived_pair(session: AsyncSession, dialog: Dialog) -> bool:
-    """Whether the conversation is about an archived pair (directly, or through an incident
-    or a check-in of it). Read without locks: the pair's own lock is taken by the write."""
+async def _about_archived_exchange(session: AsyncSession, dialog: Dialog) -> bool:
+    """Whether the conversation is about an archived exchange (directly, or through an incident
+    or a check-in of it). Read without locks: the exchange's own lock is taken by the write."""
     data = dialog.data or {}
     exchange_id = data.get("exchange")
     if exchange_id is None and isinstance(data.get("incident"), int):

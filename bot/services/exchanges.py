@@ -1,9 +1,9 @@
-"""Exchanges: creating a pair, archiving it, and reading what a user may see."""
+"""Exchanges: creating an exchange, archiving it, and reading what a user may see."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,9 +11,9 @@ from sqlalchemy.orm import selectinload
 
 from bot.domain.exchange_input import ExchangeInput, SideInput
 from bot.domain.names import name_key
+from bot.domain.outbox import Rules
 from bot.domain.permissions import Action
 from bot.domain.programme import Programme
-from bot.domain.reminders import Rules
 from bot.domain.timeline import plan_phases
 from bot.services import auth
 from db.models import (
@@ -71,7 +71,7 @@ async def create_exchange(
     created_by: int | None,
     now: datetime,
 ) -> Exchange:
-    """Store a new pair with its phases planned from the programme's default offsets."""
+    """Store a new exchange with its phases planned from the programme's default offsets."""
     # A city already known keeps the spelling it was first stored with.
     city = await session.scalar(
         select(School.city).where(School.city_key == name_key(data.city)).limit(1)
@@ -149,12 +149,12 @@ def side_of(exchange: Exchange, letter: str) -> ExchangeSide:
 
 
 def label(exchange: Exchange) -> str:
-    """How a pair is shown on a button or in a list: '#12 De Avonturijn – De Odyssee'."""
+    """How an exchange is shown on a button or in a list: '#12 De Avonturijn – De Odyssee'."""
     return f"#{exchange.id} {title(exchange)}"
 
 
 def title(exchange: Exchange) -> str:
-    """How users name a pair: 'De Avonturijn – De Odyssee'."""
+    """How users name an exchange: 'De Avonturijn – De Odyssee'."""
     names = [side.school.name for side in sorted(exchange.sides, key=lambda s: s.side)]
     return " – ".join(names)
 
@@ -177,7 +177,7 @@ async def active_exchange_ids(session: AsyncSession, region: str | None = None) 
 
 
 async def region_of_city(session: AsyncSession, city: str) -> str | None:
-    """The school-holiday region earlier pairs in this city were given, if any."""
+    """The school-holiday region earlier exchanges in this city were given, if any."""
     return await session.scalar(
         select(Exchange.region)
         .where(Exchange.city_key == name_key(city), Exchange.region.is_not(None))
@@ -210,7 +210,7 @@ async def archive(
     rules: Rules,
     now: datetime,
 ) -> int:
-    """Archive the pair and cancel what was planned for it; returns how many rows were cancelled.
+    """Archive the exchange and cancel what was planned for it; returns the rows cancelled.
 
     Raises auth.Archived when it already is (a second tap), auth.NotAllowed when the user may
     not archive it.
@@ -222,3 +222,29 @@ async def archive(
     await session.flush()
     result = await outbox.replan_exchange(session, exchange.id, programmes, rules, now=now)
     return result.cancelled
+
+
+# -- whom to call ----------------------------------------------------------------------------
+
+
+async def coordinators_of(session: AsyncSession, exchange: Exchange) -> list[User]:
+    """The coordinator who made the exchange (if still one), else every coordinator."""
+    if exchange.created_by is not None:
+        creator = await session.get(User, exchange.created_by)
+        if creator is not None and creator.is_coordinator:
+            return [creator]
+    rows = await session.scalars(
+        select(User).where(User.is_coordinator.is_(True)).order_by(User.id)
+    )
+    return list(rows)
+
+
+async def contacts(
+    session: AsyncSession, among: Sequence[Exchange], day: date
+) -> dict[int, list[User]]:
+    """Whom to call (coordinators_of) for each exchange with a phase that starts on `day`."""
+    return {
+        e.id: await coordinators_of(session, e)
+        for e in among
+        if any(p.starts_on == day for p in e.phases)
+    }

@@ -10,10 +10,10 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from bot.domain.fieldwork import URGENT_SEVERITIES, effective_severity, escalation
+from bot.domain.incidents import URGENT_SEVERITIES, effective_severity, escalation
+from bot.domain.outbox import Rules
 from bot.domain.permissions import Action
-from bot.domain.reminders import Rules
-from bot.services import agreements, auth, outbox
+from bot.services import auth, exchanges, outbox
 from db.models import (
     OUTBOX_SENDING,
     OUTBOX_SENT,
@@ -58,7 +58,7 @@ async def report(
     session.add(incident)
     await session.flush()
     plan = escalation(incident.severity, ack_window)
-    coordinators = [u.id for u in await agreements.coordinators_of(session, exchange)]
+    coordinators = [u.id for u in await exchanges.coordinators_of(session, exchange)]
     recipients = set(coordinators)
     if plan.teachers:
         teachers = await session.scalars(
@@ -189,7 +189,7 @@ async def is_open(session: AsyncSession, incident_id: int) -> bool:
 
 
 async def may_handle(session: AsyncSession, user: User, incident: Incident) -> bool:
-    # Through auth: incidents of an archived pair can no longer be acknowledged or resolved.
+    # Through auth: incidents of an archived exchange can no longer be acknowledged or resolved.
     return await auth.may(session, user, Action.HANDLE_INCIDENT, incident.exchange_id)
 
 

@@ -22,7 +22,7 @@ BAD_TOKEN_FREE_TRIES = 3
 BAD_TOKEN_BASE_LOCK = timedelta(minutes=1)
 BAD_TOKEN_MAX_LOCK = timedelta(hours=24)
 
-# The three links a coordinator hands out for one pair.
+# The three links a coordinator hands out for one exchange.
 INVITE_KINDS: tuple[tuple[str, str | None], ...] = (
     (ROLE_TEACHER, "A"),
     (ROLE_TEACHER, "B"),

@@ -1,4 +1,4 @@
-"""The /nieuw conversation: a coordinator creates a pair step by step.
+"""The /nieuw conversation: a coordinator creates an exchange step by step.
 
 Every answer is validated before the conversation moves on; nothing is stored as an exchange
 until the coordinator confirms the summary, so cancelling at any step leaves nothing behind.

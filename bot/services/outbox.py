@@ -1,6 +1,6 @@
 """The outbox: every push the bot makes is a row, planned from the exchange's state.
 
-Planning is pure (bot/domain/reminders.py); this module reconciles the plan with the stored
+Planning is pure (bot/domain/outbox.py); this module reconciles the plan with the stored
 rows and hands due rows to the dispatcher. Claiming commits before anything is sent, so a
 restart neither loses a row nor sends it twice; on PostgreSQL claims skip rows another
 process has locked.
@@ -18,9 +18,8 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from bot.domain.fieldwork import plan_checkin_checks
-from bot.domain.programme import Programme
-from bot.domain.reminders import (
+from bot.domain.checkins import plan_checkin_checks
+from bot.domain.outbox import (
     INCIDENT_VALIDITY,
     QUIET_TOO_LATE,
     UNDELIVERED,
@@ -28,14 +27,15 @@ from bot.domain.reminders import (
     ExchangeSnapshot,
     Member,
     PhaseDates,
-    PlannedPush,
+    PlannedMessage,
     Rules,
     catch_up,
     end_of_day_utc,
-    plan_pushes,
+    plan_messages,
     waits_until,
     who_is_told,
 )
+from bot.domain.programme import Programme
 from bot.domain.timeline import AMSTERDAM
 from bot.services.exchanges import label
 from db.models import (
@@ -77,7 +77,7 @@ RENDER_ERROR = "render: "
 BLOCKED_ERROR = "user has blocked the bot"
 # last_error of a row that failed because every retry failed (not refused outright).
 GAVE_UP = "gave up after retries: "
-# Coordinators hear once per pair that a member blocked the bot, and (if they heard that)
+# Coordinators hear once per exchange that a member blocked the bot, and (if they heard that)
 # once when the member writes to the bot again.
 USER_BLOCKED = "user_blocked"
 USER_BACK = "user_back"
@@ -178,10 +178,10 @@ async def replan_exchange(
     )
     if exchange is None:
         return ReplanResult(0, 0, 0)
-    plan: list[PlannedPush] = []
+    plan: list[PlannedMessage] = []
     if exchange.programme_key in programmes:
         state = await snapshot(session, exchange, programmes[exchange.programme_key])
-        plan = plan_pushes(state, rules)
+        plan = plan_messages(state, rules)
         coordinators = await session.scalars(
             select(User.id).where(User.is_coordinator.is_(True), User.active.is_(True))
         )
@@ -388,7 +388,7 @@ async def _tell_undelivered(
     """Queue a notice for whoever must know that `row` will not reach its recipient.
 
     The sender of a message between people; for a planned push that matters (a day's
-    schedule, a missing check-in) and for a message whose sender is unknown, the pair's
+    schedule, a missing check-in) and for a message whose sender is unknown, the exchange's
     coordinator. Routine pushes and these notices themselves tell nobody. Returns who is told.
     """
     whom = who_is_told(row.kind)
@@ -398,7 +398,7 @@ async def _tell_undelivered(
     if whom == "sender" and row.sender_id is not None:
         targets = [row.sender_id]
     if not targets and row.exchange_id is not None:
-        from bot.services.agreements import coordinators_of  # agreements imports this module
+        from bot.services.exchanges import coordinators_of
 
         exchange = await session.get(Exchange, row.exchange_id)
         if exchange is not None:
@@ -719,7 +719,7 @@ async def mark_user_blocked(
     Only the row that was tried is settled. The user's other rows stay pending: each is
     settled as blocked when it falls due and the block still stands (claim_due), and then
     whoever must know hears of it; if the user writes to the bot before that, they go out.
-    The first time the block is seen, the coordinators of each pair the user is in hear it.
+    The first time the block is seen, the coordinators of each exchange the user is in hear it.
     """
     user = await session.get(User, user_id, with_for_update=True)
     first = user is not None and user.blocked_at is None
@@ -731,7 +731,7 @@ async def mark_user_blocked(
         told = await _settle(session, row, OUTBOX_BLOCKED, BLOCKED_ERROR, now=now)
     if user is not None and first:
         # A coordinator just told by the row's own notice (a day schedule that did not
-        # arrive because of the block) needs no second message about the same pair.
+        # arrive because of the block) needs no second message about the same exchange.
         already = {(row.exchange_id, target) for target in told} if row is not None else set()
         await _tell_blocked(session, user, already, now=now)
 
@@ -739,8 +739,8 @@ async def mark_user_blocked(
 async def _tell_blocked(
     session: AsyncSession, user: User, already: set[tuple[int | None, int]], *, now: datetime
 ) -> None:
-    """The coordinators of each active pair `user` belongs to hear, once, of the block."""
-    from bot.services.agreements import coordinators_of  # agreements imports this module
+    """The coordinators of each active exchange `user` belongs to hear, once, of the block."""
+    from bot.services.exchanges import coordinators_of
 
     assert user.blocked_at is not None
     stamp = int(user.blocked_at.timestamp())
@@ -805,7 +805,7 @@ class NotDelivered:
     at: datetime
     kind: str
     recipient: str
-    pair: str | None  # "#10 De Klimop – Het Anker"
+    exchange: str | None  # "#10 De Klimop – Het Anker"
     reason: str  # blocked, too_late, quiet_hours, refused, gave_up or unwritable
 
 
@@ -824,7 +824,7 @@ def why_not_delivered(row: OutboxMessage) -> str:
 
 
 async def not_delivered(session: AsyncSession, limit: int = 10) -> list[NotDelivered]:
-    """The latest rows that did not arrive, with their recipient's name and pair."""
+    """The latest rows that did not arrive, with their recipient's name and exchange."""
     rows = await recent_failures(session, limit)
     if not rows:
         return []
@@ -834,7 +834,7 @@ async def not_delivered(session: AsyncSession, limit: int = 10) -> list[NotDeliv
             select(User.id, User.display_name).where(User.id.in_({r.user_id for r in rows}))
         )
     }
-    pairs = {
+    exchanges = {
         exchange.id: label(exchange)
         for exchange in await session.scalars(
             select(Exchange)
@@ -847,7 +847,7 @@ async def not_delivered(session: AsyncSession, limit: int = 10) -> list[NotDeliv
             at=row.updated_at,
             kind=row.kind,
             recipient=names.get(row.user_id, "?"),
-            pair=pairs.get(row.exchange_id) if row.exchange_id is not None else None,
+            exchange=exchanges.get(row.exchange_id) if row.exchange_id is not None else None,
             reason=why_not_delivered(row),
         )
         for row in rows

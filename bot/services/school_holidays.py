@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.holidays import HolidayPeriod
+from bot.domain.outbox import Rules
 from bot.domain.programme import Programme
-from bot.domain.reminders import Rules
 from bot.services.exchanges import active_exchange_ids
 from bot.services.outbox import replan_exchange
 from db.models import SchoolHoliday

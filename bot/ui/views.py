@@ -9,7 +9,7 @@ from datetime import date, datetime, time
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.domain.calendar_export import CalendarEvent, event_uid, exchange_calendar
+from bot.domain.calendar import CalendarEvent, event_uid, exchange_calendar
 from bot.domain.dates import format_date, format_time
 from bot.domain.programme import Phase, Programme
 from bot.domain.timeline import plan_phases, timed_schedule
@@ -17,7 +17,7 @@ from bot.services.checklists import SideProgress
 from bot.services.exchanges import side_of, title
 from bot.services.outbox import NotDelivered
 from bot.texts import Markup, Texts
-from bot.ui import pushes
+from bot.ui import outbox
 from bot.ui.replies import Deferred, Reply
 from db.models import (
     OUTBOX_STATES,
@@ -306,7 +306,7 @@ def today(
     day: date,
 ) -> Markup:
     """Today's schedules, or when the next exchange day is; `contacts` are whom to call per
-    exchange id (services.agreements.contacts)."""
+    exchange id (services.exchanges.contacts)."""
     if not mine:
         return Markup(texts.get(lang, "programme.none"))
     parts: list[str] = []
@@ -317,8 +317,8 @@ def today(
             if programme.phase(row.phase_key).kind != "day":
                 continue
             if row.starts_on == day:
-                body = pushes.day_schedule(texts, lang, exchange, programme, row)
-                contact = pushes.contact_line(texts, lang, contacts.get(exchange.id, ()))
+                body = outbox.day_schedule(texts, lang, exchange, programme, row)
+                contact = outbox.contact_line(texts, lang, contacts.get(exchange.id, ()))
                 parts.append("\n".join(x for x in (body, contact) if x))
             elif row.starts_on > day:
                 upcoming.append(
@@ -328,7 +328,7 @@ def today(
                             lang,
                             "today.next",
                             title=title(exchange),
-                            line=Markup(pushes.day_line(texts, lang, exchange, programme, row)),
+                            line=Markup(outbox.day_line(texts, lang, exchange, programme, row)),
                         ),
                     )
                 )
@@ -408,11 +408,11 @@ def outbox_status(
             lines.append(
                 texts.get(
                     lang,
-                    "outbox.failure" if failure.pair else "outbox.failure_no_pair",
+                    "outbox.failure" if failure.exchange else "outbox.failure_no_exchange",
                     when=f"{format_date(when.date(), lang)} {format_time(when.time())}",
                     kind=texts.plain(lang, kind_key),
                     name=failure.recipient,
-                    pair=failure.pair or "",
+                    exchange=failure.exchange or "",
                     reason=texts.plain(lang, f"outbox.reason_{failure.reason}"),
                 )
             )

@@ -31,7 +31,7 @@ def _run(connection: Connection) -> None:
     if sqlite:
         # Batch mode changes a table by copying it, dropping the old one and renaming the
         # copy. With foreign keys enforced that drop fails when rows refer to the table, or
-        # deletes them where the reference cascades (every pair's sides and members).
+        # deletes them where the reference cascades (every exchange's sides and members).
         _sqlite_foreign_keys(connection, on=False)
     try:
         context.configure(

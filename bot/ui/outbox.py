@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
 from bot.domain.dates import format_date, format_time
+from bot.domain.outbox import UNDELIVERED
 from bot.domain.programme import Programme
-from bot.domain.reminders import UNDELIVERED
 from bot.domain.timeline import timed_schedule
-from bot.services import agreements, checklists, exchanges, fieldwork, incidents
+from bot.services import checkins, checklists, exchanges, headcounts, incidents
 from bot.services.outbox import USER_BACK, USER_BLOCKED, Claimed
 from bot.texts import Markup, Texts
 from bot.ui import callbacks
@@ -135,8 +135,8 @@ def day_schedule(
 
 
 def contact_line(texts: Texts, lang: str, people: Sequence[User]) -> str:
-    """Whom to call: `people` are the coordinator who made the pair, else every coordinator
-    (services.agreements.coordinators_of)."""
+    """Whom to call: `people` are the coordinator who made the exchange, else every coordinator
+    (services.exchanges.coordinators_of)."""
     names = [f"{u.display_name} (@{u.username})" if u.username else u.display_name for u in people]
     if not names:
         return ""
@@ -180,7 +180,7 @@ async def render(session: AsyncSession, app: AppContext, row: Claimed) -> Render
         if phase_row is None or phase_row.starts_on.isoformat() != row.payload["date"]:
             return Skip("date changed")
         body = day_schedule(texts, lang, exchange, programme, phase_row)
-        contact = contact_line(texts, lang, await agreements.coordinators_of(session, exchange))
+        contact = contact_line(texts, lang, await exchanges.coordinators_of(session, exchange))
         return Rendered("\n".join(x for x in (body, contact) if x))
     if row.kind == "checklist_nag":
         return await _nag(session, app, lang, exchange, programme, roles, row.payload)
@@ -461,7 +461,7 @@ def _actor(action: IncidentAction) -> str:
     return action.user.display_name if action.user is not None else "?"
 
 
-def drop_line(texts: Texts, lang: str, drop: fieldwork.Drop, school: str) -> str:
+def drop_line(texts: Texts, lang: str, drop: headcounts.Drop, school: str) -> str:
     """ "2 leerlingen van Het Kompas minder dan bij aankomst (22 → 20)"."""
     key = "count.pupils_one" if drop.fewer == 1 else "count.pupils_many"
     return texts.get(
@@ -536,7 +536,7 @@ def incident_text(
             name=reporter,
         ),
     ]
-    drop = fieldwork.Drop.of(incident.drop) if incident.drop is not None else None
+    drop = headcounts.Drop.of(incident.drop) if incident.drop is not None else None
     if drop is not None:
         school = exchanges.side_of(exchange, drop.side).school.name
         lines.append(drop_line(texts, lang, drop, school))
@@ -592,7 +592,7 @@ async def alert_copy(
     copy: incidents.AlertCopy,
     incident: Incident,
 ) -> Rendered | None:
-    """The delivered copy `copy` as it should read now, or None when its pair is gone."""
+    """The delivered copy `copy` as it should read now, or None when its exchange is gone."""
     exchange = await exchanges.load_exchange(session, incident.exchange_id)
     if exchange is None:
         return None
@@ -647,7 +647,7 @@ async def _checkin_missing(
     row = next((p for p in exchange.phases if p.phase_key == payload["phase"]), None)
     if row is None or row.starts_on != day:
         return Skip("date changed")
-    present = await fieldwork.checked_in_users(session, exchange.id, day)
+    present = await checkins.checked_in_users(session, exchange.id, day)
     missing = [
         m.user.display_name
         for m in exchange.memberships

@@ -1,17 +1,15 @@
-"""On the exchange day: /checkin (with an optional location), /aanwezig and /checkout."""
+"""On the exchange day: /aanwezig counts pupils per school, and a lower count is asked about."""
 
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import BotApplication, app_context
-from bot.domain.dates import format_time
 from bot.domain.exchange_input import InputError
-from bot.domain.fieldwork import MOMENTS, check_count, next_moment
-from bot.domain.numbers import read_int
+from bot.domain.headcounts import MOMENTS, check_count, next_moment
+from bot.handlers.checkins import not_today
 from bot.handlers.common import (
-    TEXT,
     Context,
     Unit,
     answer_callback,
@@ -19,139 +17,39 @@ from bot.handlers.common import (
     choice_buttons,
     clear_buttons,
     current_dialog,
-    dialog_button,
-    dialog_text,
     edit_pressed,
-    exchange_buttons,
-    exchange_page,
     register_dialog,
     send,
     start_dialog,
     typed_text,
     unit_of_work,
 )
-from bot.jobs.dispatcher import kick
+from bot.jobs.outbox import kick
 from bot.menus import aliases
-from bot.services import dialogs, exchanges, fieldwork, incidents
-from bot.services.fieldwork import DayOfExchange
+from bot.services import checkins, dialogs, exchanges, headcounts, incidents
+from bot.services.checkins import DayOfExchange
 from bot.texts import Markup
 from bot.ui import callbacks
 from bot.ui import replies as rendering
 from bot.ui.callbacks import (
-    CHECKIN_PREFIX,
-    CHECKOUT_PREFIX,
     COUNT_PREFIX,
     DROP_PREFIX,
     action_pattern,
     button_data,
-    button_id,
     dialog_pattern,
     page_of,
     parse_button,
 )
-from bot.ui.pushes import day_line
 from bot.ui.replies import Btn, Reply, rows
 from db.models import Dialog, Exchange
 
 COUNT = "count"
-CHECKOUT = "checkout"
+
+
 KEYPAD = ("1", "2", "3", "4", "5", "6", "7", "8", "9")
+
+
 MAX_DIGITS = 2
-
-
-async def not_today(uow: Unit) -> Reply:
-    """Why a field command does nothing today, and when it will."""
-    upcoming = await fieldwork.next_day(uow.session, uow.user, uow.app.programmes, uow.app.today())
-    if upcoming is None:
-        return Reply("field.no_day_left")
-    programme = uow.app.programmes[upcoming.exchange.programme_key]
-    line = day_line(uow.app.texts, uow.lang, upcoming.exchange, programme, upcoming.phase)
-    return Reply("field.not_today", {"next": Markup(line)})
-
-
-async def _exchanges_today(uow: Unit) -> list[Exchange]:
-    days = await fieldwork.days_today(uow.session, uow.user, uow.app.programmes, uow.app.today())
-    return [d.exchange for d in days]
-
-
-def _choose(prefix: str, days: list[DayOfExchange], key: str) -> Reply:
-    return Reply(key, buttons=exchange_buttons(prefix, [d.exchange for d in days]))
-
-
-# -- check-in -------------------------------------------------------------------------------
-
-
-async def _check_in(uow: Unit, day: DayOfExchange) -> list[Reply]:
-    row, new = await fieldwork.check_in(uow.session, day, uow.user.id, now=uow.app.clock.now())
-    programme = uow.app.programmes[day.exchange.programme_key]
-    when = format_time(row.checked_in_at.astimezone(uow.app.settings.tz).time())
-    params = {
-        "phase": programme.phase(day.phase.phase_key).name,
-        "title": exchanges.title(day.exchange),
-        "time": when,
-    }
-    if not new:
-        return [Reply("checkin.already", params)]
-    return [Reply("checkin.done", params, location_button="checkin.btn_location")]
-
-
-async def checkin(update: Update, context: Context) -> None:
-    """Mark the begeleider present on today's exchange day."""
-    async with unit_of_work(update, context) as uow:
-        lang = uow.lang
-        days = await fieldwork.days_today(
-            uow.session, uow.user, uow.app.programmes, uow.app.today()
-        )
-        if not days:
-            replies = [await not_today(uow)]
-        elif len(days) == 1:
-            replies = await _check_in(uow, days[0])
-        else:
-            replies = [_choose(CHECKIN_PREFIX, days, "checkin.choose")]
-    await send(update, context, lang, replies)
-
-
-async def checkin_chosen(update: Update, context: Context) -> None:
-    """Check in for the exchange whose button was pressed (it must be one of today's)."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    offset = page_of(query.data.removeprefix(CHECKIN_PREFIX))
-    if offset is not None:
-        await exchange_page(
-            update, context, prefix=CHECKIN_PREFIX, offset=offset, load=_exchanges_today
-        )
-        return
-    exchange_id = button_id(query.data, CHECKIN_PREFIX)
-    async with unit_of_work(update, context) as uow:
-        lang = uow.lang
-        days = await fieldwork.days_today(
-            uow.session, uow.user, uow.app.programmes, uow.app.today()
-        )
-        day = next((d for d in days if d.exchange.id == exchange_id), None)
-        replies = await _check_in(uow, day) if day else None
-    if replies is None:
-        await answer_callback(update, context, lang, "auth.not_allowed")
-        return
-    await answer_callback(update, context, lang)
-    await clear_buttons(update)
-    await send(update, context, lang, replies)
-
-
-async def location(update: Update, context: Context) -> None:
-    """Store a shared location with today's check-in."""
-    message = update.effective_message
-    assert message is not None and message.location is not None
-    async with unit_of_work(update, context) as uow:
-        lang = uow.lang
-        row = await fieldwork.todays_checkin(uow.session, uow.user.id, uow.app.today())
-        if row is not None:
-            row.latitude = message.location.latitude
-            row.longitude = message.location.longitude
-    key = "checkin.location_saved" if row is not None else "checkin.location_without_checkin"
-    await send(update, context, lang, [Reply(key, remove_keyboard=True)])
-
-
-# -- headcounts -------------------------------------------------------------------------------
 
 
 def _keypad(dialog: Dialog) -> tuple[tuple[Btn, ...], ...]:
@@ -195,7 +93,7 @@ async def _count_question(uow: Unit, dialog: Dialog) -> Reply:
 DROP_CHOICES = {"ok": "home", "else": "elsewhere", "miss": "missing"}
 
 
-def _drop_reply(uow: Unit, exchange: Exchange, drop: fieldwork.Drop) -> Reply:
+def _drop_reply(uow: Unit, exchange: Exchange, drop: headcounts.Drop) -> Reply:
     texts, lang = uow.app.texts, uow.lang
     pupils = "count.pupils_one" if drop.fewer == 1 else "count.pupils_many"
     return Reply(
@@ -217,7 +115,7 @@ def _drop_reply(uow: Unit, exchange: Exchange, drop: fieldwork.Drop) -> Reply:
 
 async def _drop_questions(uow: Unit, exchange: Exchange, headcount_ids: list[int]) -> list[Reply]:
     """ "Is everyone accounted for?" for each drop of these counts not answered yet."""
-    found = await fieldwork.drops(uow.session, headcount_ids)
+    found = await headcounts.drops(uow.session, headcount_ids)
     return [_drop_reply(uow, exchange, drop) for drop in found]
 
 
@@ -242,7 +140,7 @@ async def _save_count(uow: Unit, dialog: Dialog, value: str) -> list[Reply]:
     assert exchange is not None
     side = exchanges.side_of(exchange, data["side"])
     count = check_count(value, side.class_size)
-    drop = await fieldwork.record_count(
+    drop = await headcounts.record_count(
         uow.session,
         exchange,
         uow.app.today(),
@@ -271,9 +169,7 @@ async def present(update: Update, context: Context) -> None:
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
         chat_id = chat_id_of(update)
-        days = await fieldwork.days_today(
-            uow.session, uow.user, uow.app.programmes, uow.app.today()
-        )
+        days = await checkins.days_today(uow.session, uow.user, uow.app.programmes, uow.app.today())
         if not days:
             replies = [await not_today(uow)]
         elif args and (len(args) != 2 or len(days) != 1):
@@ -299,13 +195,13 @@ async def _shortcut(uow: Unit, day: DayOfExchange, args: list[str]) -> list[Repl
     # Today's counted moments in the order they were taken: the next is the one after the
     # latest, so a skipped moment is not counted hours later in place of the right one.
     counted = [
-        h.moment for h in await fieldwork.counts_today(uow.session, exchange.id, uow.app.today())
+        h.moment for h in await headcounts.counts_today(uow.session, exchange.id, uow.app.today())
     ]
     moment = next_moment(counted)
     replies = []
     drops = []
     for side, count in zip(sides, counts, strict=True):
-        drop = await fieldwork.record_count(
+        drop = await headcounts.record_count(
             uow.session,
             exchange,
             uow.app.today(),
@@ -414,9 +310,9 @@ async def drop_answer(update: Update, context: Context) -> None:
     replies: list[Reply] = []
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
-        result = fieldwork.DropAnswer("not_allowed")
+        result = headcounts.DropAnswer("not_allowed")
         if answer is not None and headcount_id is not None:
-            result = await fieldwork.answer_drop(
+            result = await headcounts.answer_drop(
                 uow.session,
                 uow.user,
                 headcount_id,
@@ -463,141 +359,8 @@ async def drop_answer(update: Update, context: Context) -> None:
         kick(context.application)
 
 
-# -- check-out with a short evaluation ----------------------------------------------------
-
-
-async def _checkout_question(uow: Unit, dialog: Dialog) -> Reply:
-    def b(value: str, key: str | None = None, label: str | None = None) -> Btn:
-        return Btn(button_data(CHECKOUT_PREFIX, dialog, value), key=key, label=label)
-
-    if dialog.step == "exchange":
-        return Reply(
-            "checkout.choose",
-            buttons=choice_buttons(CHECKOUT_PREFIX, dialog),
-        )
-    if dialog.step == "rating":
-        return Reply(
-            "checkout.ask_rating", buttons=(tuple(b(f"r:{n}", label=str(n)) for n in range(1, 6)),)
-        )
-    if dialog.step == "tension":
-        return Reply(
-            "checkout.ask_tension",
-            buttons=((b("t:yes", key="checkout.btn_yes"), b("t:no", key="checkout.btn_no")),),
-        )
-    if dialog.step == "tension_note":
-        return Reply("checkout.ask_tension_note")
-    return Reply("checkout.ask_remarks", buttons=((b("none", key="checkout.btn_nothing"),),))
-
-
-async def checkout(update: Update, context: Context) -> None:
-    """End the day: a short evaluation for the coordinator."""
-    async with unit_of_work(update, context) as uow:
-        lang = uow.lang
-        today = uow.app.today()
-        open_checkins = [
-            c
-            for c in await fieldwork.checkins_of(uow.session, uow.user.id, today)
-            if c.checked_out_at is None
-        ]
-        if not open_checkins:
-            replies = [Reply("checkout.not_checked_in")]
-        else:
-            choices = []
-            for c in open_checkins:
-                exchange = await exchanges.load_exchange(uow.session, c.exchange_id)
-                assert exchange is not None
-                choices.append((c.id, exchanges.label(exchange)))
-            dialog = await start_dialog(
-                uow,
-                chat_id_of(update),
-                kind=CHECKOUT,
-                choices=choices,
-                key="checkin",
-                first_step="rating",
-            )
-            replies = [await _checkout_question(uow, dialog)]
-    await send(update, context, lang, replies)
-
-
-async def _checkout_step(
-    uow: Unit, dialog: Dialog, value: str, how: str
-) -> tuple[list[Reply], bool]:
-    return await _checkout_replies(uow, dialog, value, typed=how == TEXT), False
-
-
-async def _checkout_replies(uow: Unit, dialog: Dialog, value: str, *, typed: bool) -> list[Reply]:
-    now = uow.app.clock.now()
-    step = dialog.step
-    if typed and step in ("tension_note", "remarks"):
-        # Kept whole: a long evaluation is split when shown, never cut (bot/delivery.py).
-        text = " ".join(value.split())
-        if not text:
-            return [await _checkout_question(uow, dialog)]
-        if step == "tension_note":
-            dialogs.advance(dialog, "remarks", now, tension_note=text)
-            return [await _checkout_question(uow, dialog)]
-        return await _finish_checkout(uow, dialog, text)
-    if typed:
-        return [Reply("new.use_buttons"), await _checkout_question(uow, dialog)]
-    picked = dialogs.chosen(dialog, value)
-    if step == "exchange" and picked is not None:
-        dialogs.advance(dialog, "rating", now, checkin=picked)
-        return [await _checkout_question(uow, dialog)]
-    if step == "rating" and value in {f"r:{n}" for n in range(1, 6)}:
-        dialogs.advance(dialog, "tension", now, rating=read_int(value[2:], lo=1, hi=5))
-        return [await _checkout_question(uow, dialog)]
-    if step == "tension" and value in ("t:yes", "t:no"):
-        tension = value == "t:yes"
-        dialogs.advance(dialog, "tension_note" if tension else "remarks", now, tension=tension)
-        return [await _checkout_question(uow, dialog)]
-    if step == "remarks" and value == "none":
-        return await _finish_checkout(uow, dialog, None)
-    return [Reply("common.button_expired")]
-
-
-async def _finish_checkout(uow: Unit, dialog: Dialog, remarks: str | None) -> list[Reply]:
-    data = dialog.data
-    row = await fieldwork.checkin_by_id(uow.session, data["checkin"], uow.user.id)
-    await dialogs.finish(uow.session, dialog.chat_id)
-    if row is None:
-        return [Reply("checkout.not_checked_in")]
-    await fieldwork.check_out(
-        uow.session,
-        row,
-        rating=data["rating"],
-        tension=data["tension"],
-        tension_note=data.get("tension_note"),
-        remarks=remarks,
-        now=uow.app.clock.now(),
-    )
-    return [Reply("checkout.done")]
-
-
-async def checkout_typed(update: Update, context: Context) -> None:
-    """A typed answer in the check-out conversation."""
-    await dialog_text(update, context, kind=CHECKOUT, step=_checkout_step, ask=_checkout_question)
-
-
-async def checkout_button(update: Update, context: Context) -> None:
-    """A button of the check-out conversation."""
-    await dialog_button(
-        update,
-        context,
-        prefix=CHECKOUT_PREFIX,
-        kind=CHECKOUT,
-        step=_checkout_step,
-        ask=_checkout_question,
-    )
-
-
 def register(app: BotApplication) -> None:
-    app.add_handler(CommandHandler("checkin", checkin))
-    app.add_handler(CommandHandler("checkout", checkout))
     app.add_handler(CommandHandler(aliases("aanwezig"), present))
-    app.add_handler(CallbackQueryHandler(checkin_chosen, pattern=action_pattern(CHECKIN_PREFIX)))
     app.add_handler(CallbackQueryHandler(count_button, pattern=dialog_pattern(COUNT_PREFIX)))
-    app.add_handler(CallbackQueryHandler(checkout_button, pattern=dialog_pattern(CHECKOUT_PREFIX)))
     app.add_handler(CallbackQueryHandler(drop_answer, pattern=action_pattern(DROP_PREFIX)))
-    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.LOCATION, location))
     register_dialog(app, COUNT, count_typed)
-    register_dialog(app, CHECKOUT, checkout_typed)

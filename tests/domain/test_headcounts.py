@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain.fieldwork import MOMENTS, next_moment
+from bot.domain.headcounts import MOMENTS, next_moment
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """Which pushes an exchange needs and when: the plan the outbox is (re)filled from.
 
-`plan_pushes` turns a snapshot of one exchange into every push it should ever get: the weekly
+`plan_messages` turns a snapshot of one exchange into every push it should ever get: the weekly
 digest, the follow-up after the programme, the day schedule on each day phase and the checklist
 nags before each deadline. Whoever stores the plan replaces an exchange's pending rows with it
 whenever the exchange changes; the dedupe keys say which rows are "the same push" (DESIGN.md,
@@ -38,7 +38,7 @@ QUIET_TOO_LATE = "quiet hours until too late"
 
 # Who hears about a row that could not be delivered (too late, refused for good, blocked):
 # a message between people has a sender, who must know the other never got it; a planned
-# push that someone relies on (a day's schedule, a missing check-in) is the pair
+# push that someone relies on (a day's schedule, a missing check-in) is the exchange
 # coordinator's concern; routine pushes (digests, follow-ups, nags) are rightly dropped when
 # late, and show only in /berichten.
 TELL_SENDER = frozenset(
@@ -135,7 +135,7 @@ DEFAULT_RULES = Rules()
 
 
 @dataclass(frozen=True)
-class PlannedPush:
+class PlannedMessage:
     user_id: int
     exchange_id: int
     kind: str
@@ -277,7 +277,7 @@ def catch_up(push_kind: str, due_at: datetime, not_after: datetime, now: datetim
 # -- planning -------------------------------------------------------------------------------
 
 
-def plan_pushes(snapshot: ExchangeSnapshot, rules: Rules = DEFAULT_RULES) -> list[PlannedPush]:
+def plan_messages(snapshot: ExchangeSnapshot, rules: Rules = DEFAULT_RULES) -> list[PlannedMessage]:
     """Every push the exchange needs, moved out of quiet hours, weekends and holidays.
 
     An inactive exchange needs none. A push that cannot go out before its not_after (a nag for a
@@ -295,14 +295,14 @@ def plan_pushes(snapshot: ExchangeSnapshot, rules: Rules = DEFAULT_RULES) -> lis
         *_day_schedules(snapshot, phases, recipients, rules),
         *_nags(snapshot, phases, recipients, rules),
     ]
-    pushes: list[PlannedPush] = []
+    pushes: list[PlannedMessage] = []
     for wish in wishes:
         due_at = next_allowed(wish.at, rules, snapshot.school_holidays)
         not_after = wish.not_after if wish.not_after is not None else due_at + wish.grace
         if due_at > not_after:
             continue
         pushes.append(
-            PlannedPush(
+            PlannedMessage(
                 user_id=wish.user_id,
                 exchange_id=snapshot.id,
                 kind=wish.kind,
@@ -488,7 +488,7 @@ def _nags(
             )
 
 
-def _check_unique(pushes: Sequence[PlannedPush]) -> None:
+def _check_unique(pushes: Sequence[PlannedMessage]) -> None:
     seen: set[str] = set()
     for push in pushes:
         if push.dedupe_key in seen:

@@ -22,7 +22,7 @@ from bot.services import auth, checklists, exchanges
 from bot.texts import Markup
 from bot.ui import callbacks, views
 from bot.ui.callbacks import CHECK_PREFIX, CHECKLIST_PREFIX, action_pattern
-from bot.ui.pushes import check_button
+from bot.ui.outbox import check_button
 from bot.ui.replies import Btn, Reply, rows
 from db.models import Exchange
 

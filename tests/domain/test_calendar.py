@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from bot.domain.calendar_export import CalendarEvent, event_uid, exchange_calendar
+from bot.domain.calendar import CalendarEvent, event_uid, exchange_calendar
 
 AMS = ZoneInfo("Europe/Amsterdam")
 STAMP = datetime(2027, 2, 1, 12, 0, tzinfo=UTC)

@@ -30,9 +30,9 @@ from bot.handlers.common import (
     start_dialog,
     unit_of_work,
 )
-from bot.jobs.dispatcher import kick
+from bot.jobs.outbox import kick
 from bot.menus import aliases
-from bot.services import agreements, auth, dialogs, exchanges, outbox
+from bot.services import auth, date_agreement, dialogs, exchanges, outbox
 from bot.ui import views
 from bot.ui.callbacks import (
     ACCEPT_PREFIX,
@@ -66,8 +66,8 @@ async def _question(uow: Unit, dialog: Dialog) -> Reply:
     programme = uow.app.programmes[exchange.programme_key]
     if dialog.step == "phase":
         buttons = []
-        for key in agreements.day_phase_keys(exchange, programme):
-            row = agreements.phase_row(exchange, key)
+        for key in date_agreement.day_phase_keys(exchange, programme):
+            row = date_agreement.phase_row(exchange, key)
             buttons.append(
                 Btn(
                     _data(dialog, f"p:{key}"),
@@ -81,7 +81,7 @@ async def _question(uow: Unit, dialog: Dialog) -> Reply:
     phase = programme.phase(data["phase"])
     if dialog.step == "day":
         first, last = phase_window(programme, phase.key, exchange.start_date)
-        days = agreements.choices(
+        days = date_agreement.choices(
             exchange,
             programme,
             phase.key,
@@ -97,7 +97,9 @@ async def _question(uow: Unit, dialog: Dialog) -> Reply:
             key, {"phase": phase.name, "first": first, "last": last}, buttons=rows(buttons, 2)
         )
     if dialog.step == "time":
-        current = agreements.phase_row(exchange, phase.key).start_time or phase.default_start_time
+        current = (
+            date_agreement.phase_row(exchange, phase.key).start_time or phase.default_start_time
+        )
         buttons = []
         if current is not None:
             buttons.append(
@@ -141,7 +143,7 @@ async def begin(update: Update, context: Context) -> None:
 async def _finish(uow: Unit, dialog: Dialog, start: time) -> tuple[list[Reply], bool]:
     """Store the choice (the service checks it all again): a proposal, or a decision."""
     data = dialog.data
-    result = await agreements.set_date(
+    result = await date_agreement.set_date(
         uow.session,
         uow.user,
         data["exchange"],
@@ -187,7 +189,7 @@ async def _step(uow: Unit, dialog: Dialog, value: str, how: str) -> tuple[list[R
     if step == "phase" and not typed and value.startswith("p:"):
         exchange = await exchanges.load_exchange(uow.session, dialog.data["exchange"])
         assert exchange is not None
-        if value[2:] in agreements.day_phase_keys(
+        if value[2:] in date_agreement.day_phase_keys(
             exchange, uow.app.programmes[exchange.programme_key]
         ):
             dialogs.advance(dialog, "day", now, phase=value[2:])
@@ -196,12 +198,12 @@ async def _step(uow: Unit, dialog: Dialog, value: str, how: str) -> tuple[list[R
         exchange = await exchanges.load_exchange(uow.session, dialog.data["exchange"])
         assert exchange is not None
         if typed:
-            day = agreements.parse_day(value, uow.app.today())
+            day = date_agreement.parse_day(value, uow.app.today())
         elif value.startswith("d:") and (pressed_day := read_day(value[2:])) is not None:
             day = pressed_day
         else:
             return [Reply("common.button_expired")], False
-        agreements.check_day(
+        date_agreement.check_day(
             exchange,
             uow.app.programmes[exchange.programme_key],
             dialog.data["phase"],
@@ -213,7 +215,7 @@ async def _step(uow: Unit, dialog: Dialog, value: str, how: str) -> tuple[list[R
         return [await _question(uow, dialog)], False
     if step == "time":
         if typed:
-            start = agreements.parse_start(value)
+            start = date_agreement.parse_start(value)
         elif value.startswith("t:") and (pressed_time := read_clock(value[2:])) is not None:
             start = pressed_time
         else:
@@ -246,7 +248,7 @@ async def decide(update: Update, context: Context) -> None:
         lang = uow.lang
         try:
             answer = (
-                await agreements.answer_proposal(
+                await date_agreement.answer_proposal(
                     uow.session,
                     uow.user,
                     proposal_id,
@@ -257,7 +259,7 @@ async def decide(update: Update, context: Context) -> None:
                     now=uow.app.clock.now(),
                 )
                 if proposal_id is not None
-                else agreements.Answer(agreements.Outcome.GONE)
+                else date_agreement.Answer(date_agreement.Outcome.GONE)
             )
         except auth.NotAllowed as refusal:
             toast = refusal.key
@@ -274,10 +276,10 @@ async def decide(update: Update, context: Context) -> None:
 
 
 async def _answer_replies(
-    update: Update, uow: Unit, answer: agreements.Answer
+    update: Update, uow: Unit, answer: date_agreement.Answer
 ) -> tuple[list[Reply], str | None]:
     """What the one who answered a proposal sees (replies, or a toast)."""
-    outcome = agreements.Outcome
+    outcome = date_agreement.Outcome
     if answer.outcome is outcome.GONE:
         return [], "dates.already_decided"
     if answer.outcome is outcome.ALREADY_ACCEPTED:

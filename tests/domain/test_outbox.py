@@ -5,21 +5,21 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.domain.programme import Programme, load_programmes
-from bot.domain.reminders import (
+from bot.domain.outbox import (
     KINDS,
     CatchUp,
     ExchangeSnapshot,
     Member,
     PhaseDates,
-    PlannedPush,
+    PlannedMessage,
     Rules,
     catch_up,
     is_quiet,
     item_applies,
     next_allowed,
-    plan_pushes,
+    plan_messages,
 )
+from bot.domain.programme import Programme, load_programmes
 from bot.domain.timeline import plan_phases
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -63,7 +63,7 @@ def snapshot(
     )
 
 
-def local(push: PlannedPush) -> datetime:
+def local(push: PlannedMessage) -> datetime:
     return push.due_at.astimezone(AMS)
 
 
@@ -79,8 +79,8 @@ def at(day, hour, minute=0):
 
 
 @pytest.fixture(scope="module")
-def plan(standard) -> list[PlannedPush]:
-    return plan_pushes(snapshot(standard, QUIET_START))
+def plan(standard) -> list[PlannedMessage]:
+    return plan_messages(snapshot(standard, QUIET_START))
 
 
 def test_everything_is_utc_and_sorted(plan):
@@ -200,13 +200,15 @@ def test_a_nag_due_on_sunday_moves_to_monday_seven(plan):
 
 def test_a_nag_that_cannot_move_before_its_deadline_is_dropped(standard):
     # Monday 18 January off: the Sunday nag would land on Tuesday, after its deadline.
-    plan = plan_pushes(snapshot(standard, QUIET_START, school_holidays=[(date(2027, 1, 18),) * 2]))
+    plan = plan_messages(
+        snapshot(standard, QUIET_START, school_holidays=[(date(2027, 1, 18),) * 2])
+    )
     assert "2027-01-18" not in nags_by_deadline(plan, 1)
     assert "2027-01-19" in nags_by_deadline(plan, 1)
 
 
 def test_nags_respect_a_custom_lead_time(standard):
-    plan = plan_pushes(snapshot(standard, QUIET_START), Rules(nag_lead_days=2, nag_time=time(16)))
+    plan = plan_messages(snapshot(standard, QUIET_START), Rules(nag_lead_days=2, nag_time=time(16)))
     assert local(nags_by_deadline(plan, 1)["2027-01-14"]) == at(date(2027, 1, 12), 16)
 
 
@@ -215,7 +217,7 @@ def test_nags_respect_a_custom_lead_time(standard):
 
 def test_across_the_start_of_summer_time(standard):
     # Summer time starts on Sunday 29 March 2026.
-    plan = plan_pushes(snapshot(standard, date(2026, 3, 9)))
+    plan = plan_messages(snapshot(standard, date(2026, 3, 9)))
     digests = of(plan, "digest", 1)
     assert [local(p).time() for p in digests] == [time(8)] * 4
     assert [p.due_at for p in digests] == [
@@ -240,7 +242,7 @@ def test_across_the_start_of_summer_time(standard):
 
 def test_across_the_end_of_summer_time(standard):
     # Summer time ends on Sunday 31 October 2027.
-    plan = plan_pushes(snapshot(standard, date(2027, 10, 18)))
+    plan = plan_messages(snapshot(standard, date(2027, 10, 18)))
     digests = of(plan, "digest", 1)
     assert [local(p).time() for p in digests] == [time(8)] * 4
     assert [p.due_at.hour for p in digests] == [6, 6, 7, 7]
@@ -260,7 +262,7 @@ SPRING_BREAK = (date(2027, 2, 20), date(2027, 2, 28))
 
 def test_a_school_holiday_week_has_no_digest_and_pushes_move_out(standard):
     # Starting 8 February 2027, week 3 is the spring break (voorjaarsvakantie) of region noord.
-    plan = plan_pushes(snapshot(standard, date(2027, 2, 8), school_holidays=[SPRING_BREAK]))
+    plan = plan_messages(snapshot(standard, date(2027, 2, 8), school_holidays=[SPRING_BREAK]))
     assert [p.payload["week"] for p in of(plan, "digest", 1)] == [
         "2027-02-08",
         "2027-02-15",
@@ -283,7 +285,7 @@ def test_a_school_holiday_week_has_no_digest_and_pushes_move_out(standard):
 
 
 def test_a_week_only_partly_in_a_holiday_keeps_its_digest(standard):
-    plan = plan_pushes(
+    plan = plan_messages(
         snapshot(standard, QUIET_START, school_holidays=[(date(2027, 1, 27), date(2027, 1, 31))])
     )
     assert "2027-01-25" in [p.payload["week"] for p in of(plan, "digest", 1)]
@@ -291,7 +293,7 @@ def test_a_week_only_partly_in_a_holiday_keeps_its_digest(standard):
 
 def test_easter_monday_moves_pushes_to_tuesday(standard):
     # Starting 15 March 2027: week 3 begins on Easter Monday, 29 March.
-    plan = plan_pushes(snapshot(standard, date(2027, 3, 15)))
+    plan = plan_messages(snapshot(standard, date(2027, 3, 15)))
     digest = next(p for p in of(plan, "digest", 1) if p.payload["week"] == "2027-03-29")
     assert local(digest) == at(date(2027, 3, 30), 7)
     assert digest.due_at == datetime(2027, 3, 30, 5, tzinfo=UTC)  # summer time by now
@@ -308,7 +310,7 @@ def test_easter_monday_moves_pushes_to_tuesday(standard):
 
 def test_kings_day_moves_pushes_to_the_next_day(standard):
     # Exchange day 1 agreed on Thursday 29 April 2027: its day-before nags fall on King's Day.
-    plan = plan_pushes(
+    plan = plan_messages(
         snapshot(standard, date(2027, 4, 19), agreed_dates={"exchange_day_1": date(2027, 4, 29)})
     )
     nag = nags_by_deadline(plan, 1)["2027-04-28"]
@@ -318,7 +320,7 @@ def test_kings_day_moves_pushes_to_the_next_day(standard):
 
 
 def test_a_day_phase_on_a_public_holiday_gets_no_schedule(standard):
-    plan = plan_pushes(
+    plan = plan_messages(
         snapshot(standard, date(2027, 4, 19), agreed_dates={"exchange_day_1": date(2027, 4, 27)})
     )
     assert "exchange_day_1" not in [p.payload["phase"] for p in of(plan, "day_schedule")]
@@ -328,8 +330,8 @@ def test_a_day_phase_on_a_public_holiday_gets_no_schedule(standard):
 
 
 def test_a_changed_date_gives_a_new_day_schedule_key(standard):
-    before = plan_pushes(snapshot(standard, QUIET_START))
-    after = plan_pushes(
+    before = plan_messages(snapshot(standard, QUIET_START))
+    after = plan_messages(
         snapshot(standard, QUIET_START, agreed_dates={"exchange_day_1": date(2027, 1, 21)})
     )
     key = "day:7:exchange_day_1:1:2027-01-20"
@@ -342,7 +344,7 @@ def test_a_changed_date_gives_a_new_day_schedule_key(standard):
 
 
 def test_the_plan_is_deterministic(standard):
-    assert plan_pushes(snapshot(standard, QUIET_START)) == plan_pushes(
+    assert plan_messages(snapshot(standard, QUIET_START)) == plan_messages(
         snapshot(standard, QUIET_START)
     )
 
@@ -359,7 +361,7 @@ def test_dedupe_keys_are_unique_and_short(programmes, key):
         Member(5, "teacher", "B"),
         Member(5, "begeleider", None),
     )
-    plan = plan_pushes(snapshot(programmes[key], date(2027, 9, 6), members=members))
+    plan = plan_messages(snapshot(programmes[key], date(2027, 9, 6), members=members))
     keys = [p.dedupe_key for p in plan]
     assert len(keys) == len(set(keys))
     assert max(len(k) for k in keys) <= 200
@@ -368,7 +370,7 @@ def test_dedupe_keys_are_unique_and_short(programmes, key):
 
 def test_a_teacher_who_is_also_begeleider_gets_one_nag_per_deadline(standard):
     members = (Member(1, "teacher", "A"), Member(1, "begeleider", None), TEACHER_B)
-    plan = plan_pushes(snapshot(standard, QUIET_START, members=members))
+    plan = plan_messages(snapshot(standard, QUIET_START, members=members))
     nag = nags_by_deadline(plan, 1)["2027-01-19"]
     assert nag.payload["items"] == [
         "day1_room_ready",
@@ -380,7 +382,7 @@ def test_a_teacher_who_is_also_begeleider_gets_one_nag_per_deadline(standard):
 
 
 def test_friendship_schools_alternate_the_guest_items(programmes):
-    plan = plan_pushes(snapshot(programmes["vriendschapsscholen"], date(2027, 9, 6)))
+    plan = plan_messages(snapshot(programmes["vriendschapsscholen"], date(2027, 9, 6)))
     a_items = {i for p in of(plan, "checklist_nag", 1) for i in p.payload["items"]}
     b_items = {i for p in of(plan, "checklist_nag", 2) for i in p.payload["items"]}
     # meeting 1 is at school A, meeting 2 at school B
@@ -408,20 +410,20 @@ def test_item_applies():
 
 
 def test_an_inactive_exchange_plans_nothing(standard):
-    assert plan_pushes(snapshot(standard, QUIET_START, active=False)) == []
+    assert plan_messages(snapshot(standard, QUIET_START, active=False)) == []
 
 
 def test_no_members_plans_nothing(standard):
-    assert plan_pushes(snapshot(standard, QUIET_START, members=())) == []
+    assert plan_messages(snapshot(standard, QUIET_START, members=())) == []
 
 
 def test_a_snapshot_that_does_not_match_its_programme_is_an_error(standard):
     snap = snapshot(standard, QUIET_START)
     broken = ExchangeSnapshot(snap.id, standard, True, snap.phases[:-1], snap.members)
     with pytest.raises(ValueError, match="missing"):
-        plan_pushes(broken)
+        plan_messages(broken)
     with pytest.raises(ValueError, match="role"):
-        plan_pushes(snapshot(standard, QUIET_START, members=[Member(1, "coordinator", None)]))
+        plan_messages(snapshot(standard, QUIET_START, members=[Member(1, "coordinator", None)]))
 
 
 # -- quiet hours ------------------------------------------------------------------------------
@@ -493,7 +495,7 @@ def test_catch_up_a_late_digest():
 
 
 def test_catch_up_a_day_schedule_only_on_its_day(standard):
-    plan = plan_pushes(snapshot(standard, QUIET_START))
+    plan = plan_messages(snapshot(standard, QUIET_START))
     push = of(plan, "day_schedule", 1)[0]
     same_evening = at(date(2027, 1, 20), 23)
     next_morning = at(date(2027, 1, 21), 0, 1)
@@ -504,7 +506,7 @@ def test_catch_up_a_day_schedule_only_on_its_day(standard):
 
 
 def test_catch_up_a_nag_after_its_deadline(standard):
-    plan = plan_pushes(snapshot(standard, QUIET_START))
+    plan = plan_messages(snapshot(standard, QUIET_START))
     push = nags_by_deadline(plan, 1)["2027-01-15"]
     assert catch_up(push.kind, push.due_at, push.not_after, at(date(2027, 1, 15), 9)).send
     assert catch_up(push.kind, push.due_at, push.not_after, at(date(2027, 1, 16), 9)) == CatchUp(

@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.dates import DateParseError, parse_date, parse_time
 from bot.domain.exchange_input import InputError
 from bot.domain.holidays import in_periods, is_public_holiday
+from bot.domain.outbox import Rules
 from bot.domain.permissions import Action
 from bot.domain.programme import Programme
-from bot.domain.reminders import Rules
 from bot.domain.timeline import phase_window
 from bot.services import auth, exchanges, outbox
 from db.models import (
@@ -194,29 +194,6 @@ def decide(proposal: DateProposal, *, accepted: bool, user_id: int, now: datetim
     proposal.decided_at = now
 
 
-async def coordinators_of(session: AsyncSession, exchange: Exchange) -> list[User]:
-    """The coordinator who made the pair (if still one), else every coordinator."""
-    if exchange.created_by is not None:
-        creator = await session.get(User, exchange.created_by)
-        if creator is not None and creator.is_coordinator:
-            return [creator]
-    rows = await session.scalars(
-        select(User).where(User.is_coordinator.is_(True)).order_by(User.id)
-    )
-    return list(rows)
-
-
-async def contacts(
-    session: AsyncSession, among: Sequence[Exchange], day: date
-) -> dict[int, list[User]]:
-    """Whom to call (coordinators_of) for each exchange with a phase that starts on `day`."""
-    return {
-        e.id: await coordinators_of(session, e)
-        for e in among
-        if any(p.starts_on == day for p in e.phases)
-    }
-
-
 # -- deciding: who may fix a date, and what fixing or proposing changes ----------------------
 
 
@@ -270,7 +247,7 @@ async def set_date(
 ) -> SetResult:
     """Check the whole choice again and store it: a proposal, or a coordinator's decision.
 
-    Raises auth.NotAllowed (the pair is not the user's, or archived) or InputError.
+    Raises auth.NotAllowed (the exchange is not the user's, or archived) or InputError.
     """
     setter = await may_set(session, user, exchange_id)
     exchange = await exchanges.load_exchange(session, setter.exchange.id)
@@ -297,7 +274,9 @@ async def set_date(
     others = [
         m.user for m in exchange.memberships if m.role == ROLE_TEACHER and m.side != setter.side
     ]
-    recipients = [u.id for u in others] or [u.id for u in await coordinators_of(session, exchange)]
+    recipients = [u.id for u in others] or [
+        u.id for u in await exchanges.coordinators_of(session, exchange)
+    ]
     for user_id in recipients:
         await outbox.enqueue(
             session,
@@ -317,7 +296,7 @@ async def notify_agreed(
 ) -> None:
     """Tell both classes' teachers and the coordinator that a date is fixed."""
     people = {m.user_id for m in exchange.memberships if m.role == ROLE_TEACHER}
-    people |= {u.id for u in await coordinators_of(session, exchange)}
+    people |= {u.id for u in await exchanges.coordinators_of(session, exchange)}
     for user_id in sorted(people - {exclude}):
         await outbox.enqueue(
             session,
@@ -382,7 +361,7 @@ async def answer_proposal(
 ) -> Answer:
     """Accept or decline a pending proposal ("Akkoord" / "Ander voorstel").
 
-    Only a teacher of the other school, or a coordinator, may answer, and only while the pair
+    Only a teacher of the other school, or a coordinator, may answer, and only while the exchange
     is active: auth.NotAllowed (or auth.Archived) otherwise.
     """
     found = await session.get(DateProposal, proposal_id)
@@ -392,7 +371,7 @@ async def answer_proposal(
     if not setter.decides and setter.side == found.side:
         # The proposer's own class does not answer its own proposal.
         raise auth.NotAllowed(Action.PROPOSE_DATE, found.exchange_id)
-    # Locked after the exchange (taken by auth): every writer of a pair locks in that order.
+    # Locked after the exchange (taken by auth): every writer of an exchange locks in that order.
     proposal = await pending_proposal(session, proposal_id)
     if proposal is None:
         return await _decided_before(session, found, user, accept=accept)

@@ -13,7 +13,7 @@ from bot.context import KEY, AppContext, BotApplication
 from bot.delivery import deliver, outcome_unknown
 from bot.services import outbox
 from bot.ui import replies as rendering
-from bot.ui.pushes import Rendered, Skip, render
+from bot.ui.outbox import Rendered, Skip, render
 
 log = logging.getLogger(__name__)
 JOB_NAME = "dispatcher"
