@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.domain.outbox import ExchangeSnapshot, PlannedMessage
+from bot.domain.outbox import CHECKIN_MISSING, DayPayload, ExchangeSnapshot, PlannedMessage
 
 
 def plan_checkin_checks(
@@ -35,13 +35,13 @@ def plan_checkin_checks(
                 PlannedMessage(
                     user_id=coordinator,
                     exchange_id=snapshot.id,
-                    kind="checkin_missing",
+                    kind=CHECKIN_MISSING,
                     due_at=(begins - lead).astimezone(UTC),
                     not_after=(begins + timedelta(hours=2)).astimezone(UTC),
                     dedupe_key=(
                         f"checkin:{snapshot.id}:{dates.key}:{dates.starts_on}:{coordinator}"
                     ),
-                    payload={"phase": dates.key, "date": dates.starts_on.isoformat()},
+                    payload=DayPayload(phase=dates.key, date=dates.starts_on.isoformat()),
                 )
             )
     return out

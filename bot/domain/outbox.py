@@ -13,18 +13,41 @@ and holidays, `catch_up` for pushes it finds late (after a restart or an outage)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeAlias, TypedDict, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from bot.domain.holidays import in_periods, is_public_holiday
 from bot.domain.programme import ChecklistItem, Phase, Programme
 from bot.domain.timeline import AMSTERDAM, due_date, programme_start
 
+# The kinds of outbox row. Planned from the exchange's state (and replanned when it changes):
 KINDS = ("digest", "follow_up", "day_schedule", "checklist_nag")
 DIGEST, FOLLOW_UP, DAY_SCHEDULE, CHECKLIST_NAG = KINDS
+CHECKIN_MISSING = "checkin_missing"  # planned by bot/domain/checkins.py
+# Queued when something happens:
+DATE_PROPOSAL = "date_proposal"
+DATE_AGREED = "date_agreed"
+DATE_DECLINED = "date_declined"
+INCIDENT_ALERT = "incident_alert"
+INCIDENT_REPEAT = "incident_repeat"  # nobody took the alert up in time
+INCIDENT_UPDATE = "incident_update"  # the reporter added something
+INCIDENT_SEEN = "incident_seen"  # to the reporter: someone took it up
+INCIDENT_SOLVED = "incident_solved"  # to the reporter: someone solved or closed it
+# The notice that a row was not delivered: never itself the subject of another notice.
+UNDELIVERED = "undelivered"
+# Coordinators hear once per exchange that a member blocked the bot, and (if they heard that)
+# once when the member writes to the bot again.
+USER_BLOCKED = "user_blocked"
+USER_BACK = "user_back"
+PLANNED_KINDS = frozenset({*KINDS, CHECKIN_MISSING})
+# Kinds that carry a copy of the alert itself (edited in place when someone acts).
+ALERT_KINDS = (INCIDENT_ALERT, INCIDENT_REPEAT, INCIDENT_UPDATE)
+# Messages to whoever raised an incident: someone has seen it, someone has solved it.
+REPORTER_NOTICES = (INCIDENT_SEEN, INCIDENT_SOLVED)
+INCIDENT_KINDS = (*ALERT_KINDS, *REPORTER_NOTICES)
 TEACHER = "teacher"
 BEGELEIDER = "begeleider"
 MEMBER_ROLES = (TEACHER, BEGELEIDER)
@@ -43,21 +66,19 @@ QUIET_TOO_LATE = "quiet hours until too late"
 # late, and show only in /berichten.
 TELL_SENDER = frozenset(
     {
-        "date_proposal",
-        "date_agreed",
-        "date_declined",
-        "incident_alert",
-        "incident_repeat",
-        "incident_update",
+        DATE_PROPOSAL,
+        DATE_AGREED,
+        DATE_DECLINED,
+        INCIDENT_ALERT,
+        INCIDENT_REPEAT,
+        INCIDENT_UPDATE,
         # The reporter hears who took an alarm up or solved it; that person is the sender.
-        "incident_seen",
-        "incident_solved",
+        INCIDENT_SEEN,
+        INCIDENT_SOLVED,
     }
 )
-TELL_COORDINATOR = frozenset({DAY_SCHEDULE, "checkin_missing"})
+TELL_COORDINATOR = frozenset({DAY_SCHEDULE, CHECKIN_MISSING})
 ROUTINE = frozenset({DIGEST, FOLLOW_UP, CHECKLIST_NAG})
-# The notice that a row was not delivered: never itself the subject of another notice.
-UNDELIVERED = "undelivered"
 # An incident stays news for a week: a low-severity report made on Friday evening still
 # reaches its readers after a long weekend.
 INCIDENT_VALIDITY = timedelta(days=7)
@@ -77,6 +98,147 @@ def who_is_told(kind: str) -> str | None:
 def end_of_day_utc(day: date, tz: ZoneInfo) -> datetime:
     """The last moment of `day` in `tz`, in UTC (a message about that day is useful until then)."""
     return datetime.combine(day, time.max, tzinfo=tz).astimezone(UTC)
+
+
+# -- payloads -------------------------------------------------------------------------------
+# What a row carries (its JSON `payload`) is what it is about, not its text: the text is written
+# when it goes out, from the state then. Dates are ISO strings, as stored.
+
+
+class DigestPayload(TypedDict):
+    week: str  # the Monday of the week
+
+
+class FollowUpPayload(TypedDict):
+    pass
+
+
+class DayPayload(TypedDict):
+    """A day schedule, or the check whether every begeleider arrived that day."""
+
+    phase: str
+    date: str  # the day the row was planned for: a moved day makes the row stale
+
+
+class NagPayload(TypedDict):
+    deadline: str
+    items: list[str]  # checklist item keys due then
+
+
+class ProposalPayload(TypedDict):
+    proposal: int  # DateProposal.id
+
+
+class AgreedPayload(TypedDict):
+    phase: str
+
+
+class DeclinedPayload(TypedDict):
+    phase: str
+    by: str  # the name of whoever declined
+
+
+class IncidentPayload(TypedDict):
+    """An alert, or its repeat: written from the incident as it is when it goes out."""
+
+    incident: int
+
+
+class IncidentNotePayload(TypedDict):
+    """What the reporter added; retention replaces the whole payload by {"purged": true}."""
+
+    incident: int
+    note: str
+
+
+class IncidentActionPayload(TypedDict):
+    """To the reporter: the action (IncidentAction.id) of whoever saw or solved it."""
+
+    incident: int
+    action: int
+
+
+class UndeliveredPayload(TypedDict):
+    row: int  # the row that was not delivered
+    kind: str  # its kind
+    to: int  # its recipient
+    reason: str  # too_late, failed or blocked
+    about: dict[str, Any]  # its payload, as stored (of type PAYLOADS[kind])
+
+
+class MemberPayload(TypedDict):
+    """A member who blocked the bot, or writes to it again."""
+
+    user: int
+    role: str
+    side: str | None
+
+
+Payload: TypeAlias = (
+    DigestPayload
+    | FollowUpPayload
+    | DayPayload
+    | NagPayload
+    | ProposalPayload
+    | AgreedPayload
+    | DeclinedPayload
+    | IncidentPayload
+    | IncidentNotePayload
+    | IncidentActionPayload
+    | UndeliveredPayload
+    | MemberPayload
+)
+# Every kind of row and the payload it carries.
+PAYLOADS: Mapping[str, type[Payload]] = {
+    DIGEST: DigestPayload,
+    FOLLOW_UP: FollowUpPayload,
+    DAY_SCHEDULE: DayPayload,
+    CHECKLIST_NAG: NagPayload,
+    CHECKIN_MISSING: DayPayload,
+    DATE_PROPOSAL: ProposalPayload,
+    DATE_AGREED: AgreedPayload,
+    DATE_DECLINED: DeclinedPayload,
+    INCIDENT_ALERT: IncidentPayload,
+    INCIDENT_REPEAT: IncidentPayload,
+    INCIDENT_UPDATE: IncidentNotePayload,
+    INCIDENT_SEEN: IncidentActionPayload,
+    INCIDENT_SOLVED: IncidentActionPayload,
+    UNDELIVERED: UndeliveredPayload,
+    USER_BLOCKED: MemberPayload,
+    USER_BACK: MemberPayload,
+}
+
+P = TypeVar("P")
+
+
+def _keys(shape: Any) -> tuple[frozenset[str], frozenset[str]]:
+    """The required and the optional keys of a TypedDict class (typing has no type for one)."""
+    return shape.__required_keys__, shape.__optional_keys__
+
+
+def check_payload(kind: str, payload: Mapping[str, object]) -> None:
+    """ValueError unless `payload` has exactly the keys that PAYLOADS gives `kind`."""
+    shape = PAYLOADS.get(kind)
+    if shape is None:
+        raise ValueError(f"unknown outbox kind {kind!r}")
+    required, optional = _keys(shape)
+    missing = required - payload.keys()
+    unknown = payload.keys() - required - optional
+    if missing or unknown:
+        raise ValueError(f"{kind} payload: missing {sorted(missing)}, unknown {sorted(unknown)}")
+
+
+def read_payload(shape: type[P], stored: Mapping[str, Any]) -> P:
+    """A stored payload as the TypedDict `shape`; KeyError when a key it needs is missing."""
+    missing = _keys(shape)[0] - stored.keys()
+    if missing:
+        raise KeyError(f"{shape.__name__} without {', '.join(sorted(missing))}")
+    return cast(P, dict(stored))
+
+
+def note_of(stored: Mapping[str, Any]) -> str:
+    """What an incident_update row adds; "" once retention has purged it."""
+    return str(stored.get("note", ""))
 
 
 # outbox.dedupe_key is a String(200).
@@ -142,7 +304,7 @@ class PlannedMessage:
     due_at: datetime  # UTC, already out of quiet hours, weekends and holidays
     not_after: datetime  # UTC: later than this the push is pointless and skipped
     dedupe_key: str  # the same push planned again gets the same key
-    payload: dict[str, Any]  # JSON-serialisable: what the sender needs to render it
+    payload: Payload  # what the text is written from when it goes out (PAYLOADS[kind])
 
 
 @dataclass(frozen=True)
@@ -171,7 +333,7 @@ class _Wish:
     kind: str
     at: datetime  # aware, local
     dedupe_key: str
-    payload: dict[str, Any]
+    payload: Payload
     # A fixed last moment, or (when None) `grace` after wherever the due time ends up.
     not_after: datetime | None = None
     grace: timedelta = timedelta(0)
@@ -392,7 +554,7 @@ def _digests(
                 kind=DIGEST,
                 at=_local(monday, rules.digest_time, rules),
                 dedupe_key=f"digest:{snapshot.id}:{recipient.user_id}:{monday.isoformat()}",
-                payload={"week": monday.isoformat()},
+                payload=DigestPayload(week=monday.isoformat()),
                 grace=rules.digest_grace,
             )
 
@@ -412,7 +574,7 @@ def _follow_ups(
                 kind=FOLLOW_UP,
                 at=_local(monday, rules.digest_time, rules),
                 dedupe_key=f"follow_up:{snapshot.id}:{recipient.user_id}",
-                payload={},
+                payload=FollowUpPayload(),
                 grace=rules.digest_grace,
             )
 
@@ -439,7 +601,7 @@ def _day_schedules(
                 at=_local(day, rules.day_schedule_time, rules),
                 # The date is in the key: a moved day is a new push, and the old one is dropped.
                 dedupe_key=f"day:{snapshot.id}:{phase.key}:{recipient.user_id}:{day.isoformat()}",
-                payload={"phase": phase.key, "date": day.isoformat()},
+                payload=DayPayload(phase=phase.key, date=day.isoformat()),
                 # A schedule for a day that is over helps nobody.
                 not_after=_end_of_day(day, rules),
             )
@@ -483,7 +645,7 @@ def _nags(
                 kind=CHECKLIST_NAG,
                 at=_local(deadline - timedelta(days=rules.nag_lead_days), rules.nag_time, rules),
                 dedupe_key=f"nag:{snapshot.id}:{recipient.user_id}:{deadline.isoformat()}",
-                payload={"deadline": deadline.isoformat(), "items": keys},
+                payload=NagPayload(deadline=deadline.isoformat(), items=keys),
                 not_after=_end_of_day(deadline, rules),
             )
 

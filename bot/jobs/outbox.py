@@ -11,9 +11,10 @@ from telegram.ext import ContextTypes
 
 from bot.context import KEY, AppContext, BotApplication
 from bot.delivery import deliver, outcome_unknown
-from bot.services import outbox
+from bot.services import outbox, outbox_content
+from bot.services.outbox_content import Skip
 from bot.ui import replies as rendering
-from bot.ui.outbox import Rendered, Skip, render
+from bot.ui.outbox import Rendered, render
 
 log = logging.getLogger(__name__)
 JOB_NAME = "dispatcher"
@@ -46,9 +47,21 @@ async def run_dispatch(app: AppContext, bot: Bot) -> int:
 
 
 async def _deliver(app: AppContext, bot: Bot, row: outbox.Claimed) -> None:
+    """Load what the row's message needs, write it, and send it (or settle why not)."""
     try:
         async with app.db.read() as session:
-            result = await render(session, app, row)
+            content = await outbox_content.load(session, row, app.programmes)
+        result = (
+            content
+            if isinstance(content, Skip)
+            else render(
+                app.texts,
+                row.language,
+                content,
+                tz=app.settings.tz,
+                ack_minutes=app.settings.incident_ack_minutes,
+            )
+        )
     except Exception as error:
         log.exception("Could not write outbox row %s (%s)", row.id, row.kind)
         async with app.db.write() as session:

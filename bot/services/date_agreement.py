@@ -14,7 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.dates import DateParseError, parse_date, parse_time
 from bot.domain.exchange_input import InputError
 from bot.domain.holidays import in_periods, is_public_holiday
-from bot.domain.outbox import Rules
+from bot.domain.outbox import (
+    DATE_AGREED,
+    DATE_DECLINED,
+    DATE_PROPOSAL,
+    AgreedPayload,
+    DeclinedPayload,
+    ProposalPayload,
+    Rules,
+)
 from bot.domain.permissions import Action
 from bot.domain.programme import Programme
 from bot.domain.timeline import phase_window
@@ -277,16 +285,15 @@ async def set_date(
     recipients = [u.id for u in others] or [
         u.id for u in await exchanges.coordinators_of(session, exchange)
     ]
-    for user_id in recipients:
-        await outbox.enqueue(
-            session,
-            user_id=user_id,
-            exchange_id=exchange.id,
-            kind="date_proposal",
-            dedupe_key=f"proposal:{proposal.id}:{user_id}",
-            payload={"proposal": proposal.id},
-            now=now,
-        )
+    await outbox.tell(
+        session,
+        recipients,
+        exchange_id=exchange.id,
+        kind=DATE_PROPOSAL,
+        payload=ProposalPayload(proposal=proposal.id),
+        dedupe_key=lambda user_id: f"proposal:{proposal.id}:{user_id}",
+        now=now,
+    )
     arrives = await outbox.delivery_time(session, exchange.id, now=now, rules=rules)
     return SetResult(False, phase_key, day, start, [u.display_name for u in others], arrives)
 
@@ -297,17 +304,16 @@ async def notify_agreed(
     """Tell both classes' teachers and the coordinator that a date is fixed."""
     people = {m.user_id for m in exchange.memberships if m.role == ROLE_TEACHER}
     people |= {u.id for u in await exchanges.coordinators_of(session, exchange)}
-    for user_id in sorted(people - {exclude}):
-        await outbox.enqueue(
-            session,
-            user_id=user_id,
-            exchange_id=exchange.id,
-            kind="date_agreed",
-            dedupe_key=f"agreed:{exchange.id}:{phase_key}:{user_id}:{now.isoformat()}",
-            payload={"phase": phase_key},
-            now=now,
-            sender_id=exclude,
-        )
+    await outbox.tell(
+        session,
+        sorted(people - {exclude}),
+        exchange_id=exchange.id,
+        kind=DATE_AGREED,
+        payload=AgreedPayload(phase=phase_key),
+        dedupe_key=lambda user_id: f"agreed:{exchange.id}:{phase_key}:{user_id}:{now.isoformat()}",
+        now=now,
+        sender_id=exclude,
+    )
 
 
 class Outcome(StrEnum):
@@ -391,10 +397,11 @@ async def answer_proposal(
                 session,
                 user_id=proposal.proposed_by,
                 exchange_id=exchange.id,
-                kind="date_declined",
+                kind=DATE_DECLINED,
                 dedupe_key=f"declined:{proposal.id}",
-                payload={"phase": phase_key, "by": user.display_name},
+                payload=DeclinedPayload(phase=phase_key, by=user.display_name),
                 now=now,
+                sender_id=user.id,  # who declined: hears if the proposer never gets it
             )
             arrives = await outbox.delivery_time(session, exchange.id, now=now, rules=rules)
         return Answer(

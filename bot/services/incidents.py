@@ -11,7 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.domain.incidents import URGENT_SEVERITIES, effective_severity, escalation
-from bot.domain.outbox import Rules
+from bot.domain.outbox import (
+    ALERT_KINDS,
+    INCIDENT_ALERT,
+    INCIDENT_REPEAT,
+    INCIDENT_SEEN,
+    INCIDENT_SOLVED,
+    INCIDENT_UPDATE,
+    IncidentActionPayload,
+    IncidentNotePayload,
+    IncidentPayload,
+    Rules,
+)
 from bot.domain.permissions import Action
 from bot.services import auth, exchanges, outbox
 from db.models import (
@@ -68,38 +79,33 @@ async def report(
         )
         recipients |= set(teachers)
     recipients.discard(reported_by)
-    urgent = plan.teachers
-    for user_id in sorted(recipients):
-        await outbox.enqueue(
-            session,
-            user_id=user_id,
-            exchange_id=exchange.id,
-            kind="incident_alert",
-            dedupe_key=f"incident:{incident.id}:{user_id}",
-            payload={"incident": incident.id},
-            now=now,
-            urgent=urgent,
-            not_after=now + timedelta(days=1),
-        )
+    await outbox.tell(
+        session,
+        sorted(recipients),
+        exchange_id=exchange.id,
+        kind=INCIDENT_ALERT,
+        payload=IncidentPayload(incident=incident.id),
+        dedupe_key=lambda user_id: f"incident:{incident.id}:{user_id}",
+        now=now,
+        urgent=plan.teachers,
+        not_after=now + timedelta(days=1),
+    )
     if plan.repeat_after is not None:
         everyone = await session.scalars(select(User.id).where(User.is_coordinator.is_(True)))
-        for user_id in sorted(set(everyone)):
-            await outbox.enqueue(
-                session,
-                user_id=user_id,
-                exchange_id=exchange.id,
-                kind="incident_repeat",
-                dedupe_key=f"incident-repeat:{incident.id}:{user_id}",
-                payload={"incident": incident.id},
-                now=now + plan.repeat_after,
-                urgent=True,
-                not_after=now + timedelta(days=1),
-            )
+        await outbox.tell(
+            session,
+            sorted(set(everyone)),
+            exchange_id=exchange.id,
+            kind=INCIDENT_REPEAT,
+            payload=IncidentPayload(incident=incident.id),
+            dedupe_key=lambda user_id: f"incident-repeat:{incident.id}:{user_id}",
+            now=now + plan.repeat_after,
+            urgent=True,
+            not_after=now + timedelta(days=1),
+        )
     return incident
 
 
-# Outbox kinds that carry a copy of the alert itself (edited in place when someone acts).
-ALERT_KINDS = ("incident_alert", "incident_repeat", "incident_update")
 # The chat's conversation kind while someone reports an incident step by step.
 REPORT_DIALOG = "incident"
 # The chat's conversation kind while a reporter's typed messages go to their alarm.
@@ -139,18 +145,17 @@ async def add_note(
         )
     )
     recipients = sorted(set(alerted))
-    for recipient in recipients:
-        await outbox.enqueue(
-            session,
-            user_id=recipient,
-            exchange_id=incident.exchange_id,
-            kind="incident_update",
-            dedupe_key=f"incident-note:{incident.id}:{recipient}:{action.id}",
-            payload={"incident": incident.id, "note": text},
-            now=now,
-            urgent=incident.severity in URGENT_SEVERITIES,
-            not_after=now + timedelta(days=1),
-        )
+    await outbox.tell(
+        session,
+        recipients,
+        exchange_id=incident.exchange_id,
+        kind=INCIDENT_UPDATE,
+        payload=IncidentNotePayload(incident=incident.id, note=text),
+        dedupe_key=lambda recipient: f"incident-note:{incident.id}:{recipient}:{action.id}",
+        now=now,
+        urgent=incident.severity in URGENT_SEVERITIES,
+        not_after=now + timedelta(days=1),
+    )
     return len(recipients)
 
 
@@ -213,7 +218,7 @@ async def _tell_reporter(
         exchange_id=incident.exchange_id,
         kind=kind,
         dedupe_key=f"{kind}:{incident.id}:{action.id}",
-        payload={"incident": incident.id, "action": action.id},
+        payload=IncidentActionPayload(incident=incident.id, action=action.id),
         now=now,
         urgent=incident.severity in URGENT_SEVERITIES,
         not_after=now + timedelta(days=1),
@@ -235,7 +240,7 @@ async def acknowledge(
     if incident.status == "open":
         incident.status = "acknowledged"
         incident.acknowledged_at = now
-    await _tell_reporter(session, incident, action, "incident_seen", now=now)
+    await _tell_reporter(session, incident, action, INCIDENT_SEEN, now=now)
     return True
 
 
@@ -258,7 +263,7 @@ async def resolve(
     if incident.acknowledged_at is None:
         incident.acknowledged_at = now
     await end_note_mode(session, incident)
-    await _tell_reporter(session, incident, done, "incident_solved", now=now)
+    await _tell_reporter(session, incident, done, INCIDENT_SOLVED, now=now)
     return True
 
 

@@ -8,9 +8,10 @@ process has locked.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,18 +21,35 @@ from sqlalchemy.orm import selectinload
 
 from bot.domain.checkins import plan_checkin_checks
 from bot.domain.outbox import (
+    DATE_AGREED,
+    DATE_DECLINED,
+    DATE_PROPOSAL,
+    INCIDENT_KINDS,
     INCIDENT_VALIDITY,
+    PLANNED_KINDS,
     QUIET_TOO_LATE,
+    REPORTER_NOTICES,
     UNDELIVERED,
     UNDELIVERED_VALIDITY,
+    USER_BACK,
+    USER_BLOCKED,
+    AgreedPayload,
     ExchangeSnapshot,
+    IncidentActionPayload,
+    IncidentPayload,
     Member,
+    MemberPayload,
+    Payload,
     PhaseDates,
     PlannedMessage,
+    ProposalPayload,
     Rules,
+    UndeliveredPayload,
     catch_up,
+    check_payload,
     end_of_day_utc,
     plan_messages,
+    read_payload,
     waits_until,
     who_is_told,
 )
@@ -77,10 +95,6 @@ RENDER_ERROR = "render: "
 BLOCKED_ERROR = "user has blocked the bot"
 # last_error of a row that failed because every retry failed (not refused outright).
 GAVE_UP = "gave up after retries: "
-# Coordinators hear once per exchange that a member blocked the bot, and (if they heard that)
-# once when the member writes to the bot again.
-USER_BLOCKED = "user_blocked"
-USER_BACK = "user_back"
 BACKOFF = (
     timedelta(seconds=30),
     timedelta(minutes=2),
@@ -187,12 +201,11 @@ async def replan_exchange(
         )
         plan += plan_checkin_checks(state, list(coordinators), tz=rules.tz, lead=rules.checkin_lead)
     wanted = {p.dedupe_key: p for p in plan if p.not_after >= now}
-    planned_kinds = {"digest", "follow_up", "day_schedule", "checklist_nag", "checkin_missing"}
     existing = {
         row.dedupe_key: row
         for row in await session.scalars(
             select(OutboxMessage)
-            .where(OutboxMessage.exchange_id == exchange_id, OutboxMessage.kind.in_(planned_kinds))
+            .where(OutboxMessage.exchange_id == exchange_id, OutboxMessage.kind.in_(PLANNED_KINDS))
             .with_for_update()
         )
     }
@@ -235,7 +248,7 @@ async def replan_exchange(
             row.next_attempt_at = (
                 max(push.due_at, row.next_attempt_at) if row.attempts else push.due_at
             )
-            row.payload = push.payload
+            row.payload = dict(push.payload)
             row.updated_at = now
             updated += 1
     await session.flush()
@@ -248,18 +261,19 @@ def _new_row(
     exchange_id: int | None,
     kind: str,
     dedupe_key: str,
-    payload: dict[str, Any],
+    payload: Payload,
     due_at: datetime,
     not_after: datetime,
     now: datetime,
     urgent: bool = False,
 ) -> OutboxMessage:
+    check_payload(kind, payload)
     return OutboxMessage(
         user_id=user_id,
         exchange_id=exchange_id,
         kind=kind,
         dedupe_key=dedupe_key,
-        payload=payload,
+        payload=dict(payload),
         urgent=urgent,
         status=OUTBOX_PENDING,
         due_at=due_at,
@@ -278,7 +292,7 @@ async def enqueue(
     exchange_id: int | None,
     kind: str,
     dedupe_key: str,
-    payload: dict[str, Any],
+    payload: Payload,
     now: datetime,
     not_after: datetime | None = None,
     urgent: bool = False,
@@ -312,16 +326,46 @@ async def enqueue(
     )
     row.sender_id = sender_id
     if sender_id is None and who_is_told(kind) == "sender":
-        row.sender_id = await _derived_sender(session, kind, payload, dedupe_key)
+        row.sender_id = await _derived_sender(session, kind, payload)
     session.add(row)
     await session.flush()
     return row
 
 
-async def _phase_day(
-    session: AsyncSession, exchange_id: int | None, phase_key: object
-) -> date | None:
-    if exchange_id is None or not isinstance(phase_key, str):
+async def tell(
+    session: AsyncSession,
+    user_ids: Iterable[int],
+    *,
+    exchange_id: int | None,
+    kind: str,
+    payload: Payload,
+    dedupe_key: Callable[[int], str],
+    now: datetime,
+    not_after: datetime | None = None,
+    urgent: bool = False,
+    sender_id: int | None = None,
+) -> None:
+    """Queue the same message for each of `user_ids`, in that order (see `enqueue`).
+
+    `dedupe_key` gives each recipient's key, so telling someone twice queues it once.
+    """
+    for user_id in user_ids:
+        await enqueue(
+            session,
+            user_id=user_id,
+            exchange_id=exchange_id,
+            kind=kind,
+            dedupe_key=dedupe_key(user_id),
+            payload=payload,
+            now=now,
+            not_after=not_after,
+            urgent=urgent,
+            sender_id=sender_id,
+        )
+
+
+async def _phase_day(session: AsyncSession, exchange_id: int | None, phase_key: str) -> date | None:
+    if exchange_id is None:
         return None
     return await session.scalar(
         select(ExchangePhase.starts_on).where(
@@ -333,7 +377,7 @@ async def _phase_day(
 async def _subject_deadline(
     session: AsyncSession,
     kind: str,
-    payload: dict[str, Any],
+    payload: Payload,
     exchange_id: int | None,
     *,
     now: datetime,
@@ -346,12 +390,14 @@ async def _subject_deadline(
     matters until that day has passed; an incident for a week. None: no rule for this kind.
     """
     day: date | None = None
-    if kind == "date_proposal" and "proposal" in payload:
-        proposal = await session.get(DateProposal, int(payload["proposal"]))
+    if kind == DATE_PROPOSAL:
+        proposal_id = read_payload(ProposalPayload, payload)["proposal"]
+        proposal = await session.get(DateProposal, proposal_id)
         day = proposal.day if proposal is not None else None
-    elif kind in ("date_agreed", "date_declined"):
-        day = await _phase_day(session, exchange_id, payload.get("phase"))
-    elif kind.startswith("incident_"):
+    elif kind in (DATE_AGREED, DATE_DECLINED):
+        phase_key = read_payload(AgreedPayload, payload)["phase"]
+        day = await _phase_day(session, exchange_id, phase_key)
+    elif kind in INCIDENT_KINDS:
         return max(given or now, now + INCIDENT_VALIDITY)
     else:
         return None
@@ -363,21 +409,19 @@ async def _subject_deadline(
     return end if end > now else now + DEFAULT_VALIDITY
 
 
-async def _derived_sender(
-    session: AsyncSession, kind: str, payload: dict[str, Any], dedupe_key: str
-) -> int | None:
+async def _derived_sender(session: AsyncSession, kind: str, payload: Payload) -> int | None:
     """Who a message between people is from, when the caller did not say."""
-    if kind == "date_proposal" and "proposal" in payload:
-        proposal = await session.get(DateProposal, int(payload["proposal"]))
+    if kind == DATE_PROPOSAL:
+        proposal_id = read_payload(ProposalPayload, payload)["proposal"]
+        proposal = await session.get(DateProposal, proposal_id)
         return proposal.proposed_by if proposal is not None else None
-    if kind == "date_declined" and dedupe_key.startswith("declined:"):
-        proposal = await session.get(DateProposal, int(dedupe_key.split(":")[1]))
-        return proposal.decided_by if proposal is not None else None
-    if kind.startswith("incident_") and "action" in payload:
-        action = await session.get(IncidentAction, int(payload["action"]))
+    if kind in REPORTER_NOTICES:
+        action_id = read_payload(IncidentActionPayload, payload)["action"]
+        action = await session.get(IncidentAction, action_id)
         return action.user_id if action is not None else None
-    if kind.startswith("incident_") and "incident" in payload:
-        incident = await session.get(Incident, int(payload["incident"]))
+    if kind in INCIDENT_KINDS:
+        incident_id = read_payload(IncidentPayload, payload)["incident"]
+        incident = await session.get(Incident, incident_id)
         return incident.reported_by if incident is not None else None
     return None
 
@@ -403,28 +447,20 @@ async def _tell_undelivered(
         exchange = await session.get(Exchange, row.exchange_id)
         if exchange is not None:
             targets = [u.id for u in await coordinators_of(session, exchange)]
-    told: list[int] = []
-    for target in targets:
-        if target == row.user_id:
-            continue
-        told.append(target)
-        await enqueue(
-            session,
-            user_id=target,
-            exchange_id=row.exchange_id,
-            kind=UNDELIVERED,
-            dedupe_key=f"undelivered:{row.id}:{target}",
-            payload={
-                "row": row.id,
-                "kind": row.kind,
-                "to": row.user_id,
-                "reason": reason,
-                "about": dict(row.payload),
-            },
-            now=now,
-            not_after=now + UNDELIVERED_VALIDITY,
-            urgent=row.urgent,
-        )
+    told = [target for target in targets if target != row.user_id]
+    await tell(
+        session,
+        told,
+        exchange_id=row.exchange_id,
+        kind=UNDELIVERED,
+        payload=UndeliveredPayload(
+            row=row.id, kind=row.kind, to=row.user_id, reason=reason, about=dict(row.payload)
+        ),
+        dedupe_key=lambda target: f"undelivered:{row.id}:{target}",
+        now=now,
+        not_after=now + UNDELIVERED_VALIDITY,
+        urgent=row.urgent,
+    )
     return told
 
 
@@ -705,7 +741,7 @@ async def user_returned(session: AsyncSession, user_id: int, *, now: datetime) -
             exchange_id=notice.exchange_id,
             kind=USER_BACK,
             dedupe_key=f"{USER_BACK}:{notice.dedupe_key[len(USER_BLOCKED) + 1 :]}",
-            payload=dict(notice.payload),
+            payload=read_payload(MemberPayload, notice.payload),
             now=now,
             not_after=now + UNDELIVERED_VALIDITY,
         )
@@ -754,19 +790,24 @@ async def _tell_blocked(
         exchange = await session.get(Exchange, exchange_id)
         if exchange is None or exchange.status != STATUS_ACTIVE:
             continue
-        for coordinator in await coordinators_of(session, exchange):
-            if coordinator.id == user.id or (exchange_id, coordinator.id) in already:
-                continue
-            await enqueue(
-                session,
-                user_id=coordinator.id,
-                exchange_id=exchange_id,
-                kind=USER_BLOCKED,
-                dedupe_key=f"{USER_BLOCKED}:{user.id}:{stamp}:{exchange_id}:{coordinator.id}",
-                payload={"user": user.id, "role": membership.role, "side": membership.side},
-                now=now,
-                not_after=now + UNDELIVERED_VALIDITY,
-            )
+        await tell(
+            session,
+            [
+                coordinator.id
+                for coordinator in await coordinators_of(session, exchange)
+                if coordinator.id != user.id and (exchange_id, coordinator.id) not in already
+            ],
+            exchange_id=exchange_id,
+            kind=USER_BLOCKED,
+            payload=MemberPayload(user=user.id, role=membership.role, side=membership.side),
+            dedupe_key=partial(_blocked_key, user.id, stamp, exchange_id),
+            now=now,
+            not_after=now + UNDELIVERED_VALIDITY,
+        )
+
+
+def _blocked_key(user_id: int, stamp: int, exchange_id: int, coordinator_id: int) -> str:
+    return f"{USER_BLOCKED}:{user_id}:{stamp}:{exchange_id}:{coordinator_id}"
 
 
 async def counts(session: AsyncSession) -> dict[str, int]:

@@ -4,6 +4,7 @@
   and its rendering per language into Telegram text and keyboards.
 - `views`: longer texts built from data they are given (timelines, summaries, progress,
   today's schedule, the outbox status); they run no queries.
-- `pushes`: what each scheduled or pushed message says, written when the outbox sends it.
+- `outbox`: what each outbox message says, written from the data loaded when it is sent
+  (bot/services/outbox_content.py); no queries either.
 - `callbacks`: every callback-data prefix of the inline buttons and how their data is read.
 """

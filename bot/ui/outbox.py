@@ -1,43 +1,48 @@
-"""What each kind of push says, written at send time from the current state.
+"""What each outbox message says, written when it goes out from what was loaded for it.
 
-Rendering at send time (not at planning time) means a digest shows the checklist as it is on
-Monday morning and a nag never lists an item that was ticked in the meantime.
+bot/services/outbox_content.py loads the current state a message needs (one object per kind);
+these functions turn that into text and buttons, and run no queries.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from bot.context import AppContext
 from bot.domain.dates import format_date, format_time
-from bot.domain.outbox import UNDELIVERED
+from bot.domain.outbox import INCIDENT_REPEAT, INCIDENT_SEEN, INCIDENT_UPDATE
 from bot.domain.programme import Programme
 from bot.domain.timeline import timed_schedule
-from bot.services import checkins, checklists, exchanges, headcounts, incidents
-from bot.services.outbox import USER_BACK, USER_BLOCKED, Claimed
+from bot.services import checklists, exchanges, headcounts
+from bot.services.outbox_content import (
+    Agreed,
+    Alert,
+    CheckinMissing,
+    Content,
+    DaySchedule,
+    Declined,
+    Digest,
+    FollowUp,
+    MemberNews,
+    Nag,
+    Proposal,
+    ReporterNotice,
+    Undelivered,
+)
 from bot.texts import Markup, Texts
 from bot.ui import callbacks
 from bot.ui.replies import Btn
 from db.models import (
     ROLE_BEGELEIDER,
     ROLE_TEACHER,
-    DateProposal,
     Exchange,
     ExchangePhase,
     Incident,
     IncidentAction,
-    Membership,
     User,
 )
-
-# Messages to whoever raised an incident: someone has seen it, someone has solved it.
-REPORTER_NOTICES = ("incident_seen", "incident_solved")
 
 
 @dataclass(frozen=True)
@@ -47,11 +52,6 @@ class Rendered:
     photo: str | None = None  # a Telegram file id, sent with the text as its caption
     # What the photo says when the text is too long for a caption and follows on its own.
     file_caption: str | None = None
-
-
-@dataclass(frozen=True)
-class Skip:
-    reason: str
 
 
 def check_button(texts: Texts, lang: str, exchange_id: int, entry: checklists.Entry) -> Btn:
@@ -143,186 +143,41 @@ def contact_line(texts: Texts, lang: str, people: Sequence[User]) -> str:
     return texts.get(lang, "day.contact", names=", ".join(names))
 
 
-async def render(session: AsyncSession, app: AppContext, row: Claimed) -> Rendered | Skip:
-    """The message for one claimed outbox row, or why it is no longer worth sending."""
-    texts, lang = app.texts, row.language
-    exchange = await exchanges.load_exchange(session, row.exchange_id) if row.exchange_id else None
-    if exchange is None:
-        return Skip("exchange gone")
-    programme = app.programmes.get(exchange.programme_key)
-    if programme is None:
-        return Skip("programme gone")
-    roles = await exchanges.memberships_of(session, row.user_id, exchange.id)
-    if row.kind in ("digest", "follow_up", "day_schedule", "checklist_nag") and not roles:
-        return Skip("no longer a member")
-    if row.kind == "digest":
-        return await _digest(
-            session,
-            app,
-            lang,
-            exchange,
-            programme,
-            roles,
-            date.fromisoformat(row.payload["week"]),
-            late=row.late,
-        )
-    if row.kind == "follow_up":
-        return Rendered(
-            texts.get(
-                lang,
-                "digest.follow_up",
-                title=exchanges.title(exchange),
-                tips=programme.follow_up.get(lang).strip(),
-            )
-        )
-    if row.kind == "day_schedule":
-        phase_row = next((p for p in exchange.phases if p.phase_key == row.payload["phase"]), None)
-        if phase_row is None or phase_row.starts_on.isoformat() != row.payload["date"]:
-            return Skip("date changed")
-        body = day_schedule(texts, lang, exchange, programme, phase_row)
-        contact = contact_line(texts, lang, await exchanges.coordinators_of(session, exchange))
+def render(
+    texts: Texts, lang: str, content: Content, *, tz: ZoneInfo, ack_minutes: int
+) -> Rendered:
+    """The message written from `content`: `tz` for the times of an incident, `ack_minutes`
+    for how long an alert waited before it was repeated."""
+    if isinstance(content, Digest):
+        return digest(texts, lang, content)
+    if isinstance(content, FollowUp):
+        return follow_up(texts, lang, content)
+    if isinstance(content, DaySchedule):
+        body = day_schedule(texts, lang, content.exchange, content.programme, content.day)
+        contact = contact_line(texts, lang, content.contacts)
         return Rendered("\n".join(x for x in (body, contact) if x))
-    if row.kind == "checklist_nag":
-        return await _nag(session, app, lang, exchange, programme, roles, row.payload)
-    if row.kind == "date_proposal":
-        return await _proposal(session, app, lang, exchange, programme, row.payload)
-    if row.kind == "date_agreed":
-        phase_row = next((p for p in exchange.phases if p.phase_key == row.payload["phase"]), None)
-        if phase_row is None:
-            return Skip("phase gone")
-        return Rendered(
-            texts.get(
-                lang,
-                "dates.agreed_notice",
-                id=exchange.id,
-                title=exchanges.title(exchange),
-                line=Markup(day_line(texts, lang, exchange, programme, phase_row)),
-            )
-        )
-    if row.kind in (*incidents.ALERT_KINDS, *REPORTER_NOTICES):
-        return await _incident(session, app, lang, exchange, row)
-    if row.kind == "checkin_missing":
-        return await _checkin_missing(session, app, lang, exchange, programme, row.payload)
-    if row.kind == UNDELIVERED:
-        return await _undelivered(session, app, lang, exchange, programme, row.payload)
-    if row.kind in (USER_BLOCKED, USER_BACK):
-        return await _block_news(session, app, lang, exchange, row)
-    if row.kind == "date_declined":
-        phase = programme.phase(row.payload["phase"])
-        return Rendered(
-            texts.get(
-                lang,
-                "dates.declined_notice",
-                name=row.payload["by"],
-                phase=phase.name.get(lang),
-                title=exchanges.title(exchange),
-            )
-        )
-    return Skip(f"unknown kind {row.kind}")
+    if isinstance(content, Nag):
+        return nag(texts, lang, content)
+    if isinstance(content, Proposal):
+        return proposal(texts, lang, content)
+    if isinstance(content, Agreed):
+        return agreed(texts, lang, content)
+    if isinstance(content, Declined):
+        return declined(texts, lang, content)
+    if isinstance(content, Alert):
+        return alert_message(texts, lang, content, tz=tz, ack_minutes=ack_minutes)
+    if isinstance(content, ReporterNotice):
+        return reporter_notice(texts, lang, content, tz=tz)
+    if isinstance(content, CheckinMissing):
+        return checkin_missing(texts, lang, content)
+    if isinstance(content, Undelivered):
+        return undelivered(texts, lang, content)
+    return member_news(texts, lang, content)
 
 
-async def _undelivered(
-    session: AsyncSession,
-    app: AppContext,
-    lang: str,
-    exchange: Exchange,
-    programme: Programme,
-    payload: dict[str, Any],
-) -> Rendered:
-    """Tell the sender (or coordinator) what did not arrive, to whom, and why."""
-    texts = app.texts
-    kind = str(payload["kind"])
-    about: dict[str, Any] = dict(payload.get("about") or {})
-    recipient = await session.get(User, int(payload["to"]))
-    name = recipient.display_name if recipient is not None else "?"
-    phase = ""
-    if isinstance(about.get("phase"), str) and about["phase"] in {p.key for p in programme.phases}:
-        phase = programme.phase(about["phase"]).name.get(lang)
-    day = ""
-    if kind == "date_proposal" and "proposal" in about:
-        proposal = await session.get(DateProposal, int(about["proposal"]))
-        if proposal is not None:
-            phase = programme.phase(proposal.phase_key).name.get(lang)
-            day = format_date(proposal.day, lang)
-    elif isinstance(about.get("date"), str):
-        day = format_date(date.fromisoformat(about["date"]), lang)
-    what_key = f"undelivered.what_{kind}"
-    what = (
-        texts.get(lang, what_key, phase=phase, day=day, incident=about.get("incident", "?"))
-        if texts.has(what_key)
-        else kind
-    )
-    reason = str(payload.get("reason", "failed"))
-    return Rendered(
-        texts.get(
-            lang,
-            "undelivered.notice",
-            what=Markup(what),
-            name=name,
-            id=exchange.id,
-            title=exchanges.title(exchange),
-            reason=Markup(texts.get(lang, f"undelivered.reason_{reason}", name=name)),
-        )
-    )
-
-
-async def _block_news(
-    session: AsyncSession, app: AppContext, lang: str, exchange: Exchange, row: Claimed
-) -> Rendered | Skip:
-    """Tell a coordinator that a member blocked the bot, or writes to it again."""
-    member = await session.get(User, int(row.payload["user"]))
-    if member is None:
-        return Skip("user gone")
-    blocked = member.blocked_at is not None
-    if blocked != (row.kind == USER_BLOCKED):
-        return Skip("no longer true")
-    texts = app.texts
-    side = row.payload.get("side")
-    if row.payload.get("role") == ROLE_TEACHER and side in ("A", "B"):
-        school = exchanges.side_of(exchange, side).school.name
-        role = texts.plain(lang, "undelivered.role_teacher", school=school)
-    else:
-        role = texts.plain(lang, "undelivered.role_begeleider")
-    key = "undelivered.blocked_notice" if row.kind == USER_BLOCKED else "undelivered.back_notice"
-    return Rendered(
-        texts.get(
-            lang,
-            key,
-            name=member.display_name,
-            role=role,
-            id=exchange.id,
-            title=exchanges.title(exchange),
-        )
-    )
-
-
-async def _entries_for(
-    session: AsyncSession, exchange: Exchange, programme: Programme, roles: list[Membership]
-) -> list[checklists.Entry]:
-    found: list[checklists.Entry] = []
-    for membership in roles:
-        key = checklists.side_key(membership.role, membership.side)
-        ticked = await checklists.ticked(session, exchange.id, key)
-        found.extend(
-            checklists.entries(
-                programme, list(exchange.phases), membership.role, membership.side, ticked
-            )
-        )
-    return found
-
-
-async def _digest(
-    session: AsyncSession,
-    app: AppContext,
-    lang: str,
-    exchange: Exchange,
-    programme: Programme,
-    roles: list[Membership],
-    monday: date,
-    *,
-    late: bool,
-) -> Rendered:
-    texts = app.texts
+def digest(texts: Texts, lang: str, content: Digest) -> Rendered:
+    """The week's phases and days, and the checklist items due by the end of next week."""
+    exchange, programme, monday = content.exchange, content.programme, content.monday
     friday = monday + timedelta(days=4)
     week_no = (monday - exchange.start_date).days // 7 + 1
     lines = [
@@ -334,7 +189,7 @@ async def _digest(
             title=exchanges.title(exchange),
         )
     ]
-    if late:
+    if content.late:
         lines.append(texts.get(lang, "digest.late"))
     this_week = [
         p
@@ -358,14 +213,10 @@ async def _digest(
     if days:
         lines += ["", texts.get(lang, "digest.days_header")]
         lines += [day_line(texts, lang, exchange, programme, p) for p in days]
-        if any(not p.agreed for p in days) and any(m.role == ROLE_TEACHER for m in roles):
+        if any(not p.agreed for p in days) and content.teaches:
             lines.append(texts.get(lang, "digest.agree_hint"))
     horizon = friday + timedelta(days=7)
-    todo = [
-        e
-        for e in await _entries_for(session, exchange, programme, roles)
-        if not e.done and e.deadline <= horizon
-    ]
+    todo = [e for e in content.entries if not e.done and e.deadline <= horizon]
     buttons: tuple[tuple[Btn, ...], ...] = ()
     if todo:
         lines += ["", texts.get(lang, "digest.todo_header")]
@@ -373,66 +224,147 @@ async def _digest(
     return Rendered("\n".join(lines), buttons)
 
 
-async def _nag(
-    session: AsyncSession,
-    app: AppContext,
-    lang: str,
-    exchange: Exchange,
-    programme: Programme,
-    roles: list[Membership],
-    payload: dict[str, object],
-) -> Rendered | Skip:
-    items = payload.get("items", [])  # the checklist item keys, a JSON list
-    keys = set(items) if isinstance(items, list) else set()
-    deadline = date.fromisoformat(str(payload["deadline"]))
-    still_open = [
-        e
-        for e in await _entries_for(session, exchange, programme, roles)
-        if e.item.key in keys and not e.done
-    ]
-    if not still_open:
-        return Skip("nothing open")
-    texts = app.texts
-    text = texts.get(
-        lang, "nag.text", title=exchanges.title(exchange), deadline=format_date(deadline, lang)
+def follow_up(texts: Texts, lang: str, content: FollowUp) -> Rendered:
+    return Rendered(
+        texts.get(
+            lang,
+            "digest.follow_up",
+            title=exchanges.title(content.exchange),
+            tips=content.programme.follow_up.get(lang).strip(),
+        )
     )
-    return Rendered(text, tuple((check_button(texts, lang, exchange.id, e),) for e in still_open))
 
 
-async def _proposal(
-    session: AsyncSession,
-    app: AppContext,
-    lang: str,
-    exchange: Exchange,
-    programme: Programme,
-    payload: dict[str, object],
-) -> Rendered | Skip:
-    proposal = await session.get(DateProposal, int(str(payload["proposal"])))
-    if proposal is None or proposal.status != "pending":
-        return Skip("proposal decided")
-    texts = app.texts
-    proposer = await session.get(User, proposal.proposed_by) if proposal.proposed_by else None
-    school = exchanges.side_of(exchange, proposal.side).school.name if proposal.side else ""
-    when = format_date(proposal.day, lang)
-    if proposal.start_time:
-        when = f"{when}, {format_time(proposal.start_time)}"
+def nag(texts: Texts, lang: str, content: Nag) -> Rendered:
+    """The items still open before a deadline, each a button to tick it."""
+    exchange = content.exchange
+    text = texts.get(
+        lang,
+        "nag.text",
+        title=exchanges.title(exchange),
+        deadline=format_date(content.deadline, lang),
+    )
+    buttons = tuple((check_button(texts, lang, exchange.id, e),) for e in content.still_open)
+    return Rendered(text, buttons)
+
+
+def proposal(texts: Texts, lang: str, content: Proposal) -> Rendered:
+    """A date proposal with the buttons to accept it or propose another."""
+    exchange, found = content.exchange, content.proposal
+    school = exchanges.side_of(exchange, found.side).school.name if found.side else ""
+    when = format_date(found.day, lang)
+    if found.start_time:
+        when = f"{when}, {format_time(found.start_time)}"
     text = texts.get(
         lang,
         "dates.proposal_notice",
-        name=proposer.display_name if proposer else "?",
+        name=content.proposer,
         school=school,
-        phase=programme.phase(proposal.phase_key).name.get(lang),
+        phase=content.programme.phase(found.phase_key).name.get(lang),
         when=when,
         id=exchange.id,
         title=exchanges.title(exchange),
     )
     buttons = (
         (
-            Btn(callbacks.action(callbacks.ACCEPT_PREFIX, proposal.id), key="dates.btn_accept"),
-            Btn(callbacks.action(callbacks.OTHER_PREFIX, proposal.id), key="dates.btn_other"),
+            Btn(callbacks.action(callbacks.ACCEPT_PREFIX, found.id), key="dates.btn_accept"),
+            Btn(callbacks.action(callbacks.OTHER_PREFIX, found.id), key="dates.btn_other"),
         ),
     )
     return Rendered(text, buttons)
+
+
+def agreed(texts: Texts, lang: str, content: Agreed) -> Rendered:
+    exchange = content.exchange
+    return Rendered(
+        texts.get(
+            lang,
+            "dates.agreed_notice",
+            id=exchange.id,
+            title=exchanges.title(exchange),
+            line=Markup(day_line(texts, lang, exchange, content.programme, content.day)),
+        )
+    )
+
+
+def declined(texts: Texts, lang: str, content: Declined) -> Rendered:
+    return Rendered(
+        texts.get(
+            lang,
+            "dates.declined_notice",
+            name=content.by,
+            phase=content.programme.phase(content.phase_key).name.get(lang),
+            title=exchanges.title(content.exchange),
+        )
+    )
+
+
+def undelivered(texts: Texts, lang: str, content: Undelivered) -> Rendered:
+    """Tell the sender (or coordinator) what did not arrive, to whom, and why."""
+    exchange, name = content.exchange, content.recipient
+    phase = content.programme.phase(content.phase_key).name.get(lang) if content.phase_key else ""
+    day = format_date(content.day, lang) if content.day is not None else ""
+    what_key = f"undelivered.what_{content.kind}"
+    what = (
+        texts.get(
+            lang,
+            what_key,
+            phase=phase,
+            day=day,
+            incident=content.incident if content.incident is not None else "?",
+        )
+        if texts.has(what_key)
+        else content.kind
+    )
+    return Rendered(
+        texts.get(
+            lang,
+            "undelivered.notice",
+            what=Markup(what),
+            name=name,
+            id=exchange.id,
+            title=exchanges.title(exchange),
+            reason=Markup(texts.get(lang, f"undelivered.reason_{content.reason}", name=name)),
+        )
+    )
+
+
+def member_news(texts: Texts, lang: str, content: MemberNews) -> Rendered:
+    """Tell a coordinator that a member blocked the bot, or writes to it again."""
+    exchange = content.exchange
+    if content.role == ROLE_TEACHER and content.side in ("A", "B"):
+        school = exchanges.side_of(exchange, content.side).school.name
+        role = texts.plain(lang, "undelivered.role_teacher", school=school)
+    else:
+        role = texts.plain(lang, "undelivered.role_begeleider")
+    key = "undelivered.blocked_notice" if content.blocked else "undelivered.back_notice"
+    return Rendered(
+        texts.get(
+            lang,
+            key,
+            name=content.member,
+            role=role,
+            id=exchange.id,
+            title=exchanges.title(exchange),
+        )
+    )
+
+
+def checkin_missing(texts: Texts, lang: str, content: CheckinMissing) -> Rendered:
+    """Tell the coordinators which begeleiders have not checked in yet."""
+    exchange, row = content.exchange, content.day
+    when = format_time(row.start_time) if row.start_time else ""
+    return Rendered(
+        texts.get(
+            lang,
+            "checkin.missing_alert",
+            id=exchange.id,
+            title=exchanges.title(exchange),
+            phase=content.programme.phase(row.phase_key).name.get(lang),
+            time=when,
+            names=", ".join(content.missing),
+        )
+    )
 
 
 def incident_buttons(incident: Incident) -> tuple[tuple[Btn, ...], ...]:
@@ -548,26 +480,20 @@ def incident_text(
     return "\n".join(lines)
 
 
-def incident_message(
-    app: AppContext,
-    lang: str,
-    incident: Incident,
-    exchange: Exchange,
-    reporter: str,
-    kind: str,
-    payload: dict[str, Any],
+def alert_message(
+    texts: Texts, lang: str, alert: Alert, *, tz: ZoneInfo, ack_minutes: int
 ) -> Rendered:
     """A copy of the alert (first alert, repeat or addition) as it reads now, with the buttons
     that still make sense; used when it is sent and again whenever someone acts on it."""
-    texts, tz = app.texts, app.settings.tz
+    incident = alert.incident
     buttons = incident_buttons(incident)
-    if kind == "incident_update":
-        lines = [texts.get(lang, "incident.update", id=incident.id, note=payload.get("note", ""))]
+    if alert.kind == INCIDENT_UPDATE:
+        lines = [texts.get(lang, "incident.update", id=incident.id, note=alert.note)]
         lines += incident_state(texts, lang, incident, tz)
         return Rendered("\n".join(lines), buttons)
-    body = incident_text(texts, lang, incident, exchange, reporter, tz)
-    if kind == "incident_repeat":
-        repeat = texts.get(lang, "incident.repeat", minutes=app.settings.incident_ack_minutes)
+    body = incident_text(texts, lang, incident, alert.exchange, alert.reporter, tz)
+    if alert.kind == INCIDENT_REPEAT:
+        repeat = texts.get(lang, "incident.repeat", minutes=ack_minutes)
         body = f"{repeat}\n{body}"
     caption = None
     if incident.photo_file_id:
@@ -581,89 +507,16 @@ def incident_message(
     return Rendered(body, buttons, photo=incident.photo_file_id, file_caption=caption)
 
 
-async def _reporter_name(session: AsyncSession, incident: Incident) -> str:
-    reporter = await session.get(User, incident.reported_by) if incident.reported_by else None
-    return reporter.display_name if reporter else "?"
-
-
-async def alert_copy(
-    session: AsyncSession,
-    app: AppContext,
-    copy: incidents.AlertCopy,
-    incident: Incident,
-) -> Rendered | None:
-    """The delivered copy `copy` as it should read now, or None when its exchange is gone."""
-    exchange = await exchanges.load_exchange(session, incident.exchange_id)
-    if exchange is None:
-        return None
-    reporter = await _reporter_name(session, incident)
-    lang, kind = copy.language, copy.kind
-    return incident_message(app, lang, incident, exchange, reporter, kind, copy.payload)
-
-
-def _reporter_notice(
-    app: AppContext, lang: str, incident: Incident, kind: str, payload: dict[str, Any]
-) -> Rendered | Skip:
+def reporter_notice(texts: Texts, lang: str, notice: ReporterNotice, *, tz: ZoneInfo) -> Rendered:
     """Tell whoever raised the alert that someone has seen it, or solved it."""
-    action = next((a for a in incident.actions if a.id == payload.get("action")), None)
-    if action is None:
-        return Skip("action gone")
-    texts, tz = app.texts, app.settings.tz
+    incident, action = notice.incident, notice.action
     params = {
         "id": incident.id,
         "name": _actor(action),
         "time": _moment(lang, action.at, incident.created_at, tz),
         "note": action.note or "",
     }
-    if kind == "incident_seen":
+    if notice.kind == INCIDENT_SEEN:
         return Rendered(texts.get(lang, "incident.seen_notice", **params))
     key = "incident.solved_notice" if action.action == "resolve" else "incident.closed_notice"
     return Rendered(texts.get(lang, f"{key}_note" if action.note else key, **params))
-
-
-async def _incident(
-    session: AsyncSession, app: AppContext, lang: str, exchange: Exchange, row: Claimed
-) -> Rendered | Skip:
-    incident = await incidents.load(session, int(row.payload["incident"]))
-    if incident is None:
-        return Skip("incident gone")
-    if row.kind == "incident_repeat" and incident.status != "open":
-        return Skip("acknowledged")
-    if row.kind in REPORTER_NOTICES:
-        return _reporter_notice(app, lang, incident, row.kind, row.payload)
-    reporter = await _reporter_name(session, incident)
-    return incident_message(app, lang, incident, exchange, reporter, row.kind, row.payload)
-
-
-async def _checkin_missing(
-    session: AsyncSession,
-    app: AppContext,
-    lang: str,
-    exchange: Exchange,
-    programme: Programme,
-    payload: dict[str, object],
-) -> Rendered | Skip:
-    day = date.fromisoformat(str(payload["date"]))
-    row = next((p for p in exchange.phases if p.phase_key == payload["phase"]), None)
-    if row is None or row.starts_on != day:
-        return Skip("date changed")
-    present = await checkins.checked_in_users(session, exchange.id, day)
-    missing = [
-        m.user.display_name
-        for m in exchange.memberships
-        if m.role == ROLE_BEGELEIDER and m.user_id not in present
-    ]
-    if not missing:
-        return Skip("everyone checked in")
-    when = format_time(row.start_time) if row.start_time else ""
-    return Rendered(
-        app.texts.get(
-            lang,
-            "checkin.missing_alert",
-            id=exchange.id,
-            title=exchanges.title(exchange),
-            phase=programme.phase(row.phase_key).name.get(lang),
-            time=when,
-            names=", ".join(missing),
-        )
-    )

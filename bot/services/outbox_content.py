@@ -1,0 +1,424 @@
+"""What each outbox message is written from, loaded from the database when it goes out.
+
+Loading at send time (not at planning time) means a digest shows the checklist as it is on
+Monday morning and a nag never lists an item that was ticked in the meantime. `load` reads a
+claimed row's typed payload (bot/domain/outbox.py) and gathers one object per kind, or a
+`Skip` when the row is no longer worth sending; bot/ui/outbox.py writes the text from that
+object without touching the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, TypeAlias
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.outbox import (
+    ALERT_KINDS,
+    CHECKIN_MISSING,
+    CHECKLIST_NAG,
+    DATE_AGREED,
+    DATE_DECLINED,
+    DATE_PROPOSAL,
+    DAY_SCHEDULE,
+    DIGEST,
+    FOLLOW_UP,
+    INCIDENT_KINDS,
+    INCIDENT_REPEAT,
+    REPORTER_NOTICES,
+    UNDELIVERED,
+    USER_BACK,
+    USER_BLOCKED,
+    AgreedPayload,
+    DayPayload,
+    DeclinedPayload,
+    DigestPayload,
+    IncidentActionPayload,
+    IncidentPayload,
+    MemberPayload,
+    NagPayload,
+    ProposalPayload,
+    UndeliveredPayload,
+    note_of,
+    read_payload,
+)
+from bot.domain.programme import Programme
+from bot.services import checkins, checklists, exchanges, incidents
+from bot.services.outbox import Claimed
+from db.models import (
+    ROLE_BEGELEIDER,
+    ROLE_TEACHER,
+    DateProposal,
+    Exchange,
+    ExchangePhase,
+    Incident,
+    IncidentAction,
+    Membership,
+    User,
+)
+
+# Pushes about the reader's own part in the exchange: none once they are no longer in it.
+_FOR_MEMBERS = (DIGEST, FOLLOW_UP, DAY_SCHEDULE, CHECKLIST_NAG)
+
+
+@dataclass(frozen=True)
+class Skip:
+    """The row is not sent; `reason` is kept on it."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Digest:
+    """The Monday digest: the week's phases and days, and the reader's checklist."""
+
+    exchange: Exchange
+    programme: Programme
+    monday: date
+    late: bool  # it goes out more than a quarter of an hour after its time, and says so
+    teaches: bool  # the reader is one of the teachers, who agree the dates
+    entries: tuple[checklists.Entry, ...]  # every item of the reader's checklist
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """The tips after the programme, to its teachers."""
+
+    exchange: Exchange
+    programme: Programme
+
+
+@dataclass(frozen=True)
+class DaySchedule:
+    """The morning schedule of a day phase, and whom to call."""
+
+    exchange: Exchange
+    programme: Programme
+    day: ExchangePhase
+    contacts: tuple[User, ...]  # services.exchanges.coordinators_of
+
+
+@dataclass(frozen=True)
+class Nag:
+    """The reader's checklist items due on `deadline` that are still open (never none)."""
+
+    exchange: Exchange
+    deadline: date
+    still_open: tuple[checklists.Entry, ...]
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A pending date proposal, to the teachers (or coordinator) who answer it."""
+
+    exchange: Exchange
+    programme: Programme
+    proposal: DateProposal
+    proposer: str  # their name, "?" when they are gone
+
+
+@dataclass(frozen=True)
+class Agreed:
+    """A date is fixed."""
+
+    exchange: Exchange
+    programme: Programme
+    day: ExchangePhase
+
+
+@dataclass(frozen=True)
+class Declined:
+    """To the proposer: their proposal was declined."""
+
+    exchange: Exchange
+    programme: Programme
+    phase_key: str
+    by: str  # the name of whoever declined
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A copy of an incident alert, its repeat or an addition (`kind`), as it reads now."""
+
+    kind: str  # one of ALERT_KINDS
+    exchange: Exchange
+    incident: Incident  # with its actions and drop
+    reporter: str  # their name, "?" when they are gone
+    note: str = ""  # incident_update: what the reporter added
+
+
+@dataclass(frozen=True)
+class ReporterNotice:
+    """To whoever raised an incident: someone saw it, or solved it (`kind`)."""
+
+    kind: str  # one of REPORTER_NOTICES
+    incident: Incident
+    action: IncidentAction
+
+
+@dataclass(frozen=True)
+class CheckinMissing:
+    """To the coordinators: begeleiders not checked in shortly before a day starts."""
+
+    exchange: Exchange
+    programme: Programme
+    day: ExchangePhase
+    missing: tuple[str, ...]  # their names, never none
+
+
+@dataclass(frozen=True)
+class Undelivered:
+    """To the sender (or a coordinator): a message did not reach its recipient."""
+
+    exchange: Exchange
+    programme: Programme
+    kind: str  # of the message that did not arrive
+    recipient: str  # their name, "?" when they are gone
+    reason: str  # too_late, failed or blocked
+    # What it was about, as far as the message says.
+    phase_key: str | None = None
+    day: date | None = None
+    incident: int | None = None
+
+
+@dataclass(frozen=True)
+class MemberNews:
+    """To a coordinator: a member blocked the bot (`blocked`), or writes to it again."""
+
+    blocked: bool
+    exchange: Exchange
+    member: str  # their name
+    role: str
+    side: str | None
+
+
+Content: TypeAlias = (
+    Digest
+    | FollowUp
+    | DaySchedule
+    | Nag
+    | Proposal
+    | Agreed
+    | Declined
+    | Alert
+    | ReporterNotice
+    | CheckinMissing
+    | Undelivered
+    | MemberNews
+)
+
+
+async def load(
+    session: AsyncSession, row: Claimed, programmes: Mapping[str, Programme]
+) -> Content | Skip:
+    """What the claimed row's message is written from, or why it is no longer worth sending."""
+    exchange = await exchanges.load_exchange(session, row.exchange_id) if row.exchange_id else None
+    if exchange is None:
+        return Skip("exchange gone")
+    programme = programmes.get(exchange.programme_key)
+    if programme is None:
+        return Skip("programme gone")
+    kind, stored = row.kind, row.payload
+    roles: list[Membership] = []
+    if kind in _FOR_MEMBERS:
+        roles = await exchanges.memberships_of(session, row.user_id, exchange.id)
+        if not roles:
+            return Skip("no longer a member")
+    if kind == DIGEST:
+        monday = date.fromisoformat(read_payload(DigestPayload, stored)["week"])
+        return Digest(
+            exchange,
+            programme,
+            monday,
+            late=row.late,
+            teaches=any(m.role == ROLE_TEACHER for m in roles),
+            entries=tuple(await _entries_for(session, exchange, programme, roles)),
+        )
+    if kind == FOLLOW_UP:
+        return FollowUp(exchange, programme)
+    if kind == DAY_SCHEDULE:
+        day = _phase_on(exchange, read_payload(DayPayload, stored))
+        if day is None:
+            return Skip("date changed")
+        contacts = await exchanges.coordinators_of(session, exchange)
+        return DaySchedule(exchange, programme, day, tuple(contacts))
+    if kind == CHECKLIST_NAG:
+        return await _nag(session, exchange, programme, roles, read_payload(NagPayload, stored))
+    if kind == DATE_PROPOSAL:
+        proposal_id = read_payload(ProposalPayload, stored)["proposal"]
+        return await _proposal(session, exchange, programme, proposal_id)
+    if kind == DATE_AGREED:
+        phase_key = read_payload(AgreedPayload, stored)["phase"]
+        phase_row = next((p for p in exchange.phases if p.phase_key == phase_key), None)
+        if phase_row is None:
+            return Skip("phase gone")
+        return Agreed(exchange, programme, phase_row)
+    if kind in INCIDENT_KINDS:
+        return await _incident(session, exchange, kind, stored)
+    if kind == CHECKIN_MISSING:
+        return await _checkin_missing(
+            session, exchange, programme, read_payload(DayPayload, stored)
+        )
+    if kind == UNDELIVERED:
+        payload = read_payload(UndeliveredPayload, stored)
+        return await _undelivered(session, exchange, programme, payload)
+    if kind in (USER_BLOCKED, USER_BACK):
+        return await _member_news(session, exchange, kind, read_payload(MemberPayload, stored))
+    if kind == DATE_DECLINED:
+        declined = read_payload(DeclinedPayload, stored)
+        return Declined(exchange, programme, declined["phase"], declined["by"])
+    return Skip(f"unknown kind {kind}")
+
+
+async def alert_copy(
+    session: AsyncSession, copy: incidents.AlertCopy, incident: Incident
+) -> Alert | None:
+    """What the delivered copy `copy` of an alert is written from now; None when its exchange
+    is gone."""
+    exchange = await exchanges.load_exchange(session, incident.exchange_id)
+    if exchange is None:
+        return None
+    reporter = await _reporter_name(session, incident)
+    return Alert(copy.kind, exchange, incident, reporter, note_of(copy.payload))
+
+
+def _phase_on(exchange: Exchange, payload: DayPayload) -> ExchangePhase | None:
+    """The phase the row was planned for, if it is still on that day."""
+    row = next((p for p in exchange.phases if p.phase_key == payload["phase"]), None)
+    if row is None or row.starts_on.isoformat() != payload["date"]:
+        return None
+    return row
+
+
+async def _entries_for(
+    session: AsyncSession, exchange: Exchange, programme: Programme, roles: Sequence[Membership]
+) -> list[checklists.Entry]:
+    found: list[checklists.Entry] = []
+    for membership in roles:
+        key = checklists.side_key(membership.role, membership.side)
+        ticked = await checklists.ticked(session, exchange.id, key)
+        found.extend(
+            checklists.entries(
+                programme, list(exchange.phases), membership.role, membership.side, ticked
+            )
+        )
+    return found
+
+
+async def _nag(
+    session: AsyncSession,
+    exchange: Exchange,
+    programme: Programme,
+    roles: Sequence[Membership],
+    payload: NagPayload,
+) -> Nag | Skip:
+    keys = set(payload["items"])
+    still_open = [
+        e
+        for e in await _entries_for(session, exchange, programme, roles)
+        if e.item.key in keys and not e.done
+    ]
+    if not still_open:
+        return Skip("nothing open")
+    return Nag(exchange, date.fromisoformat(payload["deadline"]), tuple(still_open))
+
+
+async def _proposal(
+    session: AsyncSession, exchange: Exchange, programme: Programme, proposal_id: int
+) -> Proposal | Skip:
+    proposal = await session.get(DateProposal, proposal_id)
+    if proposal is None or proposal.status != "pending":
+        return Skip("proposal decided")
+    proposer = await session.get(User, proposal.proposed_by) if proposal.proposed_by else None
+    return Proposal(exchange, programme, proposal, proposer.display_name if proposer else "?")
+
+
+async def _reporter_name(session: AsyncSession, incident: Incident) -> str:
+    reporter = await session.get(User, incident.reported_by) if incident.reported_by else None
+    return reporter.display_name if reporter else "?"
+
+
+async def _incident(
+    session: AsyncSession, exchange: Exchange, kind: str, stored: Mapping[str, Any]
+) -> Alert | ReporterNotice | Skip:
+    incident = await incidents.load(session, read_payload(IncidentPayload, stored)["incident"])
+    if incident is None:
+        return Skip("incident gone")
+    if kind == INCIDENT_REPEAT and incident.status != "open":
+        return Skip("acknowledged")
+    if kind in REPORTER_NOTICES:
+        action_id = read_payload(IncidentActionPayload, stored)["action"]
+        action = next((a for a in incident.actions if a.id == action_id), None)
+        if action is None:
+            return Skip("action gone")
+        return ReporterNotice(kind, incident, action)
+    assert kind in ALERT_KINDS
+    reporter = await _reporter_name(session, incident)
+    return Alert(kind, exchange, incident, reporter, note_of(stored))
+
+
+async def _checkin_missing(
+    session: AsyncSession, exchange: Exchange, programme: Programme, payload: DayPayload
+) -> CheckinMissing | Skip:
+    day = _phase_on(exchange, payload)
+    if day is None:
+        return Skip("date changed")
+    present = await checkins.checked_in_users(session, exchange.id, day.starts_on)
+    missing = tuple(
+        m.user.display_name
+        for m in exchange.memberships
+        if m.role == ROLE_BEGELEIDER and m.user_id not in present
+    )
+    if not missing:
+        return Skip("everyone checked in")
+    return CheckinMissing(exchange, programme, day, missing)
+
+
+async def _undelivered(
+    session: AsyncSession, exchange: Exchange, programme: Programme, payload: UndeliveredPayload
+) -> Undelivered:
+    """What did not arrive, to whom, and why; `about` is that message's own payload."""
+    kind, about = payload["kind"], payload["about"]
+    recipient = await session.get(User, payload["to"])
+    known_phases = {p.key for p in programme.phases}
+    phase_key: str | None = None
+    day: date | None = None
+    incident: int | None = None
+    if kind == DATE_PROPOSAL:
+        proposal = await session.get(DateProposal, read_payload(ProposalPayload, about)["proposal"])
+        if proposal is not None:
+            phase_key, day = proposal.phase_key, proposal.day
+    elif kind in (DATE_AGREED, DATE_DECLINED):
+        phase_key = read_payload(AgreedPayload, about)["phase"]
+    elif kind in (DAY_SCHEDULE, CHECKIN_MISSING):
+        planned = read_payload(DayPayload, about)
+        phase_key, day = planned["phase"], date.fromisoformat(planned["date"])
+    elif kind in INCIDENT_KINDS:
+        incident = read_payload(IncidentPayload, about)["incident"]
+    if kind != DATE_PROPOSAL and phase_key not in known_phases:
+        phase_key = None
+    return Undelivered(
+        exchange,
+        programme,
+        kind,
+        recipient.display_name if recipient is not None else "?",
+        payload["reason"],
+        phase_key=phase_key,
+        day=day,
+        incident=incident,
+    )
+
+
+async def _member_news(
+    session: AsyncSession, exchange: Exchange, kind: str, payload: MemberPayload
+) -> MemberNews | Skip:
+    member = await session.get(User, payload["user"])
+    if member is None:
+        return Skip("user gone")
+    blocked = member.blocked_at is not None
+    if blocked != (kind == USER_BLOCKED):
+        return Skip("no longer true")
+    return MemberNews(blocked, exchange, member.display_name, payload["role"], payload["side"])
