@@ -17,6 +17,7 @@ from bot.handlers import (
     classes,
     coordinators,
     date_agreement,
+    dialogs,
     edits,
     errors,
     exchanges,
@@ -24,6 +25,7 @@ from bot.handlers import (
     headcounts,
     incidents,
     invites,
+    new_exchange,
     outbox,
     start,
     today,
@@ -71,6 +73,8 @@ def build_application(app_context: AppContext, token: str) -> BotApplication:
     # Feature handlers match only their own commands and buttons; the fallbacks come last
     # and see only what none of them took.
     start.register(application)
+    dialogs.register(application)
+    new_exchange.register(application)
     exchanges.register(application)
     invites.register(application)
     checklists.register(application)

@@ -12,10 +12,10 @@ from telegram.ext import Application, ContextTypes, ExtBot, JobQueue
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.dialogs.store import Lifetimes
 from bot.domain.outbox import Rules
 from bot.domain.programme import Programme
 from bot.services import incidents
-from bot.services.dialogs import Lifetimes
 from bot.texts import Texts
 from db.session import Database
 

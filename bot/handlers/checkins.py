@@ -6,26 +6,29 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import BotApplication
-from bot.domain.dates import format_time
-from bot.domain.numbers import read_int
-from bot.handlers.common import (
+from bot.dialogs import data, store
+from bot.dialogs.engine import (
     TEXT,
+    Conversation,
+    Turn,
+    choice_buttons,
+    register_dialog,
+    start_dialog,
+)
+from bot.domain.dates import format_time
+from bot.handlers.common import (
     Context,
     Unit,
     answer_callback,
+    answer_reading_first,
     chat_id_of,
-    choice_buttons,
     clear_buttons,
-    dialog_button,
-    dialog_text,
     exchange_buttons,
     exchange_page,
-    register_dialog,
     send,
-    start_dialog,
     unit_of_work,
 )
-from bot.services import checkins, dialogs, exchanges
+from bot.services import checkins, exchanges
 from bot.services.checkins import DayOfExchange
 from bot.texts import Markup
 from bot.ui.callbacks import (
@@ -34,12 +37,11 @@ from bot.ui.callbacks import (
     action_pattern,
     button_data,
     button_id,
-    dialog_pattern,
     page_of,
 )
 from bot.ui.outbox import day_line
 from bot.ui.replies import Btn, Reply
-from db.models import Dialog, Exchange
+from db.models import CheckIn, Dialog, Exchange
 
 CHECKOUT = "checkout"
 
@@ -79,16 +81,19 @@ async def _check_in(uow: Unit, day: DayOfExchange) -> list[Reply]:
 
 async def checkin(update: Update, context: Context) -> None:
     """Mark the begeleider present on today's exchange day."""
-    async with unit_of_work(update, context) as uow:
-        lang = uow.lang
-        days = await checkins.days_today(uow.session, uow.user, uow.app.programmes, uow.app.today())
-        if not days:
-            replies = [await not_today(uow)]
-        elif len(days) == 1:
-            replies = await _check_in(uow, days[0])
-        else:
-            replies = [_choose(CHECKIN_PREFIX, days, "checkin.choose")]
-    await send(update, context, lang, replies)
+    await answer_reading_first(update, context, _checkin_replies)
+
+
+async def _checkin_replies(uow: Unit, *, may_write: bool) -> list[Reply] | None:
+    """The answer to /checkin; None when there is a check-in to make and `may_write` is off."""
+    days = await checkins.days_today(uow.session, uow.user, uow.app.programmes, uow.app.today())
+    if not days:
+        return [await not_today(uow)]
+    if len(days) > 1:
+        return [_choose(CHECKIN_PREFIX, days, "checkin.choose")]
+    if not may_write:
+        return None
+    return await _check_in(uow, days[0])
 
 
 async def checkin_chosen(update: Update, context: Context) -> None:
@@ -121,11 +126,14 @@ async def location(update: Update, context: Context) -> None:
     assert message is not None and message.location is not None
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
-        row = await checkins.todays_checkin(uow.session, uow.user.id, uow.app.today())
-        if row is not None:
-            row.latitude = message.location.latitude
-            row.longitude = message.location.longitude
-    key = "checkin.location_saved" if row is not None else "checkin.location_without_checkin"
+        saved = await checkins.share_location(
+            uow.session,
+            uow.user,
+            uow.app.today(),
+            latitude=message.location.latitude,
+            longitude=message.location.longitude,
+        )
+    key = "checkin.location_saved" if saved else "checkin.location_without_checkin"
     await send(update, context, lang, [Reply(key, remove_keyboard=True)])
 
 
@@ -152,40 +160,43 @@ async def _checkout_question(uow: Unit, dialog: Dialog) -> Reply:
     return Reply("checkout.ask_remarks", buttons=((b("none", key="checkout.btn_nothing"),),))
 
 
+async def _open_checkins(uow: Unit) -> list[CheckIn]:
+    today = uow.app.today()
+    return [
+        c
+        for c in await checkins.checkins_of(uow.session, uow.user.id, today)
+        if c.checked_out_at is None
+    ]
+
+
 async def checkout(update: Update, context: Context) -> None:
     """End the day: a short evaluation for the coordinator."""
-    async with unit_of_work(update, context) as uow:
-        lang = uow.lang
-        today = uow.app.today()
-        open_checkins = [
-            c
-            for c in await checkins.checkins_of(uow.session, uow.user.id, today)
-            if c.checked_out_at is None
-        ]
-        if not open_checkins:
-            replies = [Reply("checkout.not_checked_in")]
-        else:
-            choices = []
-            for c in open_checkins:
-                exchange = await exchanges.load_exchange(uow.session, c.exchange_id)
-                assert exchange is not None
-                choices.append((c.id, exchanges.label(exchange)))
-            dialog = await start_dialog(
-                uow,
-                chat_id_of(update),
-                kind=CHECKOUT,
-                choices=choices,
-                key="checkin",
-                first_step="rating",
-            )
-            replies = [await _checkout_question(uow, dialog)]
-    await send(update, context, lang, replies)
+    chat_id = chat_id_of(update)
+    await answer_reading_first(
+        update, context, lambda uow, may_write: _checkout(uow, chat_id, may_write=may_write)
+    )
 
 
-async def _checkout_step(
-    uow: Unit, dialog: Dialog, value: str, how: str
-) -> tuple[list[Reply], bool]:
-    return await _checkout_replies(uow, dialog, value, typed=how == TEXT), False
+async def _checkout(uow: Unit, chat_id: int, *, may_write: bool) -> list[Reply] | None:
+    """The answer to /checkout; None when the evaluation is to begin and `may_write` is off."""
+    open_checkins = await _open_checkins(uow)
+    if not open_checkins:
+        return [Reply("checkout.not_checked_in")]
+    if not may_write:
+        return None
+    choices = []
+    for c in open_checkins:
+        exchange = await exchanges.load_exchange(uow.session, c.exchange_id)
+        assert exchange is not None
+        choices.append((c.id, exchanges.label(exchange)))
+    dialog = await start_dialog(
+        uow, chat_id, kind=CHECKOUT, choices=choices, key="checkin", first_step="rating"
+    )
+    return [await _checkout_question(uow, dialog)]
+
+
+async def _checkout_step(uow: Unit, dialog: Dialog, value: str, how: str) -> Turn:
+    return Turn(await _checkout_replies(uow, dialog, value, typed=how == TEXT))
 
 
 async def _checkout_replies(uow: Unit, dialog: Dialog, value: str, *, typed: bool) -> list[Reply]:
@@ -197,21 +208,22 @@ async def _checkout_replies(uow: Unit, dialog: Dialog, value: str, *, typed: boo
         if not text:
             return [await _checkout_question(uow, dialog)]
         if step == "tension_note":
-            dialogs.advance(dialog, "remarks", now, tension_note=text)
+            store.advance(dialog, "remarks", now, {"tension_note": text})
             return [await _checkout_question(uow, dialog)]
         return await _finish_checkout(uow, dialog, text)
     if typed:
         return [Reply("new.use_buttons"), await _checkout_question(uow, dialog)]
-    picked = dialogs.chosen(dialog, value)
+    picked = store.chosen(dialog, value)
     if step == "exchange" and picked is not None:
-        dialogs.advance(dialog, "rating", now, checkin=picked)
+        store.advance(dialog, "rating", now, {"checkin": picked})
         return [await _checkout_question(uow, dialog)]
     if step == "rating" and value in {f"r:{n}" for n in range(1, 6)}:
-        dialogs.advance(dialog, "tension", now, rating=read_int(value[2:], lo=1, hi=5))
+        store.advance(dialog, "tension", now, {"rating": int(value[2:])})
         return [await _checkout_question(uow, dialog)]
     if step == "tension" and value in ("t:yes", "t:no"):
         tension = value == "t:yes"
-        dialogs.advance(dialog, "tension_note" if tension else "remarks", now, tension=tension)
+        next_step = "tension_note" if tension else "remarks"
+        store.advance(dialog, next_step, now, {"tension": tension})
         return [await _checkout_question(uow, dialog)]
     if step == "remarks" and value == "none":
         return await _finish_checkout(uow, dialog, None)
@@ -219,44 +231,28 @@ async def _checkout_replies(uow: Unit, dialog: Dialog, value: str, *, typed: boo
 
 
 async def _finish_checkout(uow: Unit, dialog: Dialog, remarks: str | None) -> list[Reply]:
-    data = dialog.data
-    row = await checkins.checkin_by_id(uow.session, data["checkin"], uow.user.id)
-    await dialogs.finish(uow.session, dialog.chat_id)
+    answers = data.checkout(dialog)
+    row = await checkins.checkin_by_id(uow.session, answers["checkin"], uow.user.id)
+    await store.finish(uow.session, dialog.chat_id)
     if row is None:
         return [Reply("checkout.not_checked_in")]
     await checkins.check_out(
         uow.session,
         row,
-        rating=data["rating"],
-        tension=data["tension"],
-        tension_note=data.get("tension_note"),
+        rating=answers["rating"],
+        tension=answers["tension"],
+        tension_note=answers.get("tension_note"),
         remarks=remarks,
         now=uow.app.clock.now(),
     )
     return [Reply("checkout.done")]
 
 
-async def checkout_typed(update: Update, context: Context) -> None:
-    """A typed answer in the check-out conversation."""
-    await dialog_text(update, context, kind=CHECKOUT, step=_checkout_step, ask=_checkout_question)
-
-
-async def checkout_button(update: Update, context: Context) -> None:
-    """A button of the check-out conversation."""
-    await dialog_button(
-        update,
-        context,
-        prefix=CHECKOUT_PREFIX,
-        kind=CHECKOUT,
-        step=_checkout_step,
-        ask=_checkout_question,
-    )
-
-
 def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("checkin", checkin))
     app.add_handler(CommandHandler("checkout", checkout))
     app.add_handler(CallbackQueryHandler(checkin_chosen, pattern=action_pattern(CHECKIN_PREFIX)))
-    app.add_handler(CallbackQueryHandler(checkout_button, pattern=dialog_pattern(CHECKOUT_PREFIX)))
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.LOCATION, location))
-    register_dialog(app, CHECKOUT, checkout_typed)
+    register_dialog(
+        app, Conversation(CHECKOUT, _checkout_step, _checkout_question, prefix=CHECKOUT_PREFIX)
+    )

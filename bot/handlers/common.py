@@ -1,11 +1,12 @@
-"""Helpers every handler uses: who is asking, one transaction per update, replying."""
+"""Helpers every handler uses: who is asking, one transaction per update, replying, and the
+exchange chooser. Conversations are in bot/dialogs/."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,40 +15,18 @@ from telegram import Bot, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.context import AppContext, BotApplication, app_context
+from bot.context import AppContext, app_context
 from bot.delivery import Delivered, deliver
-from bot.domain.exchange_input import InputError
 from bot.domain.numbers import clean_text
 from bot.domain.permissions import Action
-from bot.jobs.outbox import kick
-from bot.services import auth, dialogs, exchanges
+from bot.services import auth, exchanges
 from bot.services.users import TelegramPerson, touch_user, up_to_date
 from bot.ui import replies as render
-from bot.ui.callbacks import button_id
+from bot.ui.callbacks import MORE, button_id, page_of
 from bot.ui.replies import Btn, Reply, rows
-from db.models import Dialog, Exchange, User
+from db.models import Exchange, User
 
 Context = ContextTypes.DEFAULT_TYPE
-DialogTextHandler = Callable[[Update, Context], Awaitable[None]]
-
-# Typed answers go to the conversation the chat is in; each conversation kind registers its
-# handler with the Application (in its bot_data), so two Applications share nothing.
-_DIALOG_TEXT_HANDLERS = "dialog_text_handlers"
-
-
-def _dialog_text_handlers(application: BotApplication) -> dict[str, DialogTextHandler]:
-    handlers: dict[str, DialogTextHandler] = application.bot_data.setdefault(
-        _DIALOG_TEXT_HANDLERS, {}
-    )
-    return handlers
-
-
-def register_dialog(application: BotApplication, kind: str, handler: DialogTextHandler) -> None:
-    _dialog_text_handlers(application)[kind] = handler
-
-
-def dialog_text_handler(context: Context, kind: str) -> DialogTextHandler | None:
-    return _dialog_text_handlers(context.application).get(kind)
 
 
 def person(update: Update) -> TelegramPerson:
@@ -140,18 +119,24 @@ async def reading(update: Update, context: Context) -> AsyncIterator[Unit]:
         await session.flush()
 
 
-async def peek_dialog(uow: Unit, chat_id: int) -> tuple[Dialog | None, str | None]:
-    """The chat's conversation, changing nothing (`dialogs.peek`): for a read unit of work."""
-    return await dialogs.peek(
-        uow.session, chat_id, now=uow.app.clock.now(), ttls=uow.app.dialog_ttls
-    )
+class SometimesWrites(Protocol):
+    """(unit, may_write) → the replies, or None when answering needs a change and may_write
+    is off."""
+
+    def __call__(self, uow: Unit, *, may_write: bool) -> Awaitable[list[Reply] | None]: ...
 
 
-async def current_dialog(uow: Unit, chat_id: int, *, lock: bool = False) -> Dialog | None:
-    """The chat's conversation (an ended one is deleted: a write unit of work)."""
-    return await dialogs.current(
-        uow.session, chat_id, now=uow.app.clock.now(), ttls=uow.app.dialog_ttls, lock=lock
-    )
+async def answer_reading_first(update: Update, context: Context, answer: SometimesWrites) -> None:
+    """Answer a command that changes something only sometimes (/checkin on a day without an
+    exchange day changes nothing): first in a read; only when `answer` says it must change
+    something is it run again in a write, where it checks everything once more."""
+    async with reading(update, context) as uow:
+        lang = uow.lang
+        replies = await answer(uow, may_write=False)
+    if replies is None:
+        async with unit_of_work(update, context) as uow:
+            replies = await answer(uow, may_write=True)
+    await send(update, context, lang, replies or [])
 
 
 async def send(
@@ -317,13 +302,13 @@ def paged_buttons(
         last = min(following + PAGE_SIZE, total)
         buttons.append(
             Btn(
-                data(f"{dialogs.MORE}{following}"),
+                data(f"{MORE}{following}"),
                 key="paging.more",
                 params={"first": following + 1, "last": last, "count": total},
             )
         )
     elif total > PAGE_SIZE:
-        buttons.append(Btn(data(f"{dialogs.MORE}0"), key="paging.again", params={"count": total}))
+        buttons.append(Btn(data(f"{MORE}0"), key="paging.again", params={"count": total}))
     return rows(buttons, 1)
 
 
@@ -333,15 +318,6 @@ def exchange_buttons(
     """One button per exchange ('#12 School A – School B'), data `<prefix><id>`, paged."""
     return paged_buttons(
         [(e.id, exchanges.label(e)) for e in choices], lambda value: f"{prefix}{value}", offset
-    )
-
-
-def choice_buttons(prefix: str, dialog: Dialog) -> tuple[tuple[Btn, ...], ...]:
-    """The page of the dialog's offered choices it is at, as 'x:<id>' buttons."""
-    return paged_buttons(
-        dialog.data.get("choices", []),
-        lambda value: dialogs.button_data(prefix, dialog, f"x:{value}"),
-        int(dialog.data.get("page", 0)),
     )
 
 
@@ -399,7 +375,7 @@ async def exchange_button(
     """
     query = update.callback_query
     assert query is not None and query.data is not None
-    offset = dialogs.page_of(query.data.removeprefix(prefix))
+    offset = page_of(query.data.removeprefix(prefix))
     if offset is not None:
         await exchange_page(update, context, prefix=prefix, offset=offset)
         return
@@ -421,146 +397,3 @@ async def exchange_button(
         return
     await answer_callback(update, context, lang)
     await send(update, context, lang, replies)
-
-
-# -- conversations kept in the database ------------------------------------------------------
-
-BUTTON = "button"
-TEXT = "text"
-PHOTO = "photo"
-
-# (unit, dialog, value, how) → (replies, whether pushes were queued); raises InputError.
-DialogStep = Callable[[Unit, Dialog, str, str], Awaitable[tuple[list[Reply], bool]]]
-DialogAsk = Callable[[Unit, Dialog], Awaitable[Reply]]
-
-
-async def dialog_answer(
-    update: Update,
-    context: Context,
-    *,
-    kind: str,
-    how: str,
-    value: str | None,
-    version: int | None,
-    step: DialogStep,
-    ask: DialogAsk,
-) -> None:
-    """Apply one answer to the chat's conversation of `kind`, the same way for every kind.
-
-    A button must belong to the current question (its version), so a stale or double-tapped
-    button changes nothing. A bad answer gets its explanation and the question again.
-    """
-    queued = False
-    replies: list[Reply] | None = None
-    turned: Reply | None = None
-    async with unit_of_work(update, context) as uow:
-        lang = uow.lang
-        chat_id = chat_id_of(update)
-        dialog = await current_dialog(uow, chat_id, lock=True)
-        current = (
-            dialog is not None
-            and dialog.kind == kind
-            and value is not None
-            and (how != BUTTON or dialog.version == version)
-        )
-        page = dialogs.page_of(value[2:]) if current and value and value[:2] == "x:" else None
-        if current and how == BUTTON and page is not None:
-            # 'Meer…' under the choice of exchange: the next page, in the same message.
-            assert dialog is not None
-            dialogs.remember(dialog, uow.app.clock.now(), page=page)
-            turned = await ask(uow, dialog)
-        elif current:
-            assert dialog is not None and value is not None
-            try:
-                replies, queued = await step(uow, dialog, value, how)
-            except InputError as problem:
-                replies = [Reply(problem.key, problem.params), await ask(uow, dialog)]
-            except auth.NotAllowed as refusal:
-                await dialogs.finish(uow.session, chat_id)
-                replies = [Reply(refusal.key)]
-    if turned is not None:
-        app = app_context(context)
-        await answer_callback(update, context, lang)
-        await edit_pressed(
-            update,
-            context,
-            text=render.text(app.texts, lang, turned),
-            reply_markup=render.keyboard(app.texts, lang, turned.buttons),
-        )
-        return
-    if how == BUTTON:
-        if replies is None:
-            await answer_callback(update, context, lang, "common.button_expired")
-            await clear_buttons(update, context)
-            return
-        await answer_callback(update, context, lang)
-        await clear_buttons(update, context)
-    if replies:
-        await send(update, context, lang, replies)
-    if queued:
-        kick(context.application)
-
-
-async def dialog_button(
-    update: Update, context: Context, *, prefix: str, kind: str, step: DialogStep, ask: DialogAsk
-) -> None:
-    """A pressed button ('<prefix>:<version>:<value>') of a conversation."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    parsed = dialogs.parse_button(query.data, prefix)
-    await dialog_answer(
-        update,
-        context,
-        kind=kind,
-        how=BUTTON,
-        value=parsed[1] if parsed else None,
-        version=parsed[0] if parsed else None,
-        step=step,
-        ask=ask,
-    )
-
-
-async def dialog_text(
-    update: Update, context: Context, *, kind: str, step: DialogStep, ask: DialogAsk
-) -> None:
-    """A typed answer in a conversation."""
-    await dialog_answer(
-        update,
-        context,
-        kind=kind,
-        how=TEXT,
-        value=typed_text(update),
-        version=None,
-        step=step,
-        ask=ask,
-    )
-
-
-async def start_dialog(
-    uow: Unit,
-    chat_id: int,
-    *,
-    kind: str,
-    choices: Sequence[tuple[int, str]],
-    key: str,
-    first_step: str,
-    data: dict[str, object] | None = None,
-) -> Dialog:
-    """Begin a conversation that first asks to pick one of `choices` (id, label).
-
-    With a single choice there is nothing to ask: it is taken, and the dialog starts at
-    `first_step` with `key` set to it.
-    """
-    now = uow.app.clock.now()
-    dialog = await dialogs.start(
-        uow.session,
-        chat_id=chat_id,
-        user_id=uow.user.id,
-        kind=kind,
-        step="exchange",
-        data={**(data or {}), "choices": [list(c) for c in choices]},
-        now=now,
-    )
-    if len(choices) == 1:
-        dialogs.advance(dialog, first_step, now, **{key: choices[0][0]})
-    return dialog

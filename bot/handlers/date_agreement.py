@@ -12,27 +12,30 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import BotApplication
+from bot.dialogs import data, store
+from bot.dialogs.engine import (
+    TEXT,
+    Conversation,
+    Turn,
+    choice_buttons,
+    register_dialog,
+    start_dialog,
+)
 from bot.domain.dates import format_time
 from bot.domain.numbers import read_clock, read_day, read_id
 from bot.domain.timeline import phase_window
 from bot.handlers.common import (
-    TEXT,
     Context,
     Unit,
     answer_callback,
     chat_id_of,
-    choice_buttons,
     clear_buttons,
-    dialog_button,
-    dialog_text,
-    register_dialog,
     send,
-    start_dialog,
     unit_of_work,
 )
 from bot.jobs.outbox import kick
 from bot.menus import aliases
-from bot.services import auth, date_agreement, dialogs, exchanges, outbox
+from bot.services import auth, date_agreement, exchanges, outbox
 from bot.ui import views
 from bot.ui.callbacks import (
     ACCEPT_PREFIX,
@@ -40,7 +43,6 @@ from bot.ui.callbacks import (
     OTHER_PREFIX,
     action_pattern,
     button_data,
-    dialog_pattern,
 )
 from bot.ui.replies import Btn, Reply, rows
 from db.models import ROLE_TEACHER, Dialog, Exchange
@@ -58,10 +60,10 @@ async def _school_holidays(uow: Unit, exchange: Exchange) -> tuple[tuple[date, d
 
 async def _question(uow: Unit, dialog: Dialog) -> Reply:
     """The question of the dialog's current step, with its buttons."""
-    data = dialog.data
+    answers = data.date(dialog)
     if dialog.step == "exchange":
         return Reply("dates.choose_exchange", buttons=choice_buttons(DATE_PREFIX, dialog))
-    exchange = await exchanges.load_exchange(uow.session, data["exchange"])
+    exchange = await exchanges.load_exchange(uow.session, answers["exchange"])
     assert exchange is not None
     programme = uow.app.programmes[exchange.programme_key]
     if dialog.step == "phase":
@@ -78,7 +80,7 @@ async def _question(uow: Unit, dialog: Dialog) -> Reply:
         return Reply(
             "dates.choose_phase", {"title": exchanges.title(exchange)}, buttons=rows(buttons, 1)
         )
-    phase = programme.phase(data["phase"])
+    phase = programme.phase(answers["phase"])
     if dialog.step == "day":
         first, last = phase_window(programme, phase.key, exchange.start_date)
         days = date_agreement.choices(
@@ -107,7 +109,7 @@ async def _question(uow: Unit, dialog: Dialog) -> Reply:
             )
         return Reply(
             "dates.ask_time",
-            {"phase": phase.name, "day": date.fromisoformat(data["day"])},
+            {"phase": phase.name, "day": date.fromisoformat(answers["day"])},
             buttons=rows(buttons, 1),
         )
     raise ValueError(dialog.step)
@@ -129,34 +131,29 @@ async def begin(update: Update, context: Context) -> None:
         else:
             choices = [(e.id, exchanges.label(e)) for e in candidates]
             dialog = await start_dialog(
-                uow,
-                chat_id,
-                kind=KIND,
-                choices=choices,
-                key="exchange",
-                first_step="phase",
+                uow, chat_id, kind=KIND, choices=choices, first_step="phase"
             )
             replies = [await _question(uow, dialog)]
     await send(update, context, lang, replies)
 
 
-async def _finish(uow: Unit, dialog: Dialog, start: time) -> tuple[list[Reply], bool]:
+async def _finish(uow: Unit, dialog: Dialog, start: time) -> Turn:
     """Store the choice (the service checks it all again): a proposal, or a decision."""
-    data = dialog.data
+    answers = data.date(dialog)
     result = await date_agreement.set_date(
         uow.session,
         uow.user,
-        data["exchange"],
-        data["phase"],
-        date.fromisoformat(data["day"]),
+        answers["exchange"],
+        answers["phase"],
+        date.fromisoformat(answers["day"]),
         start,
         programmes=uow.app.programmes,
         rules=uow.app.rules,
         today=uow.app.today(),
         now=uow.app.clock.now(),
     )
-    await dialogs.finish(uow.session, dialog.chat_id)
-    exchange = await exchanges.load_exchange(uow.session, data["exchange"])
+    await store.finish(uow.session, dialog.chat_id)
+    exchange = await exchanges.load_exchange(uow.session, answers["exchange"])
     assert exchange is not None
     params = {
         "phase": uow.app.programmes[exchange.programme_key].phase(result.phase_key).name,
@@ -174,66 +171,56 @@ async def _finish(uow: Unit, dialog: Dialog, start: time) -> tuple[list[Reply], 
     reply = views.sent_or_waiting(
         key, later, {**params, **extra}, arrives=result.arrives, tz=uow.app.settings.tz
     )
-    return [reply], True
+    return Turn([reply], queued=True)
 
 
-async def _step(uow: Unit, dialog: Dialog, value: str, how: str) -> tuple[list[Reply], bool]:
+async def _step(uow: Unit, dialog: Dialog, value: str, how: str) -> Turn:
     """Apply one answer (a button value or typed text) to the current step."""
     typed = how == TEXT
     now = uow.app.clock.now()
     step = dialog.step
-    picked = None if typed else dialogs.chosen(dialog, value)
+    picked = None if typed else store.chosen(dialog, value)
     if step == "exchange" and picked is not None:
-        dialogs.advance(dialog, "phase", now, exchange=picked)
-        return [await _question(uow, dialog)], False
+        store.advance(dialog, "phase", now, {"exchange": picked})
+        return Turn([await _question(uow, dialog)])
     if step == "phase" and not typed and value.startswith("p:"):
-        exchange = await exchanges.load_exchange(uow.session, dialog.data["exchange"])
+        exchange = await exchanges.load_exchange(uow.session, data.date(dialog)["exchange"])
         assert exchange is not None
         if value[2:] in date_agreement.day_phase_keys(
             exchange, uow.app.programmes[exchange.programme_key]
         ):
-            dialogs.advance(dialog, "day", now, phase=value[2:])
-            return [await _question(uow, dialog)], False
+            store.advance(dialog, "day", now, {"phase": value[2:]})
+            return Turn([await _question(uow, dialog)])
     if step == "day":
-        exchange = await exchanges.load_exchange(uow.session, dialog.data["exchange"])
+        exchange = await exchanges.load_exchange(uow.session, data.date(dialog)["exchange"])
         assert exchange is not None
         if typed:
             day = date_agreement.parse_day(value, uow.app.today())
         elif value.startswith("d:") and (pressed_day := read_day(value[2:])) is not None:
             day = pressed_day
         else:
-            return [Reply("common.button_expired")], False
+            return Turn([Reply("common.button_expired")])
         date_agreement.check_day(
             exchange,
             uow.app.programmes[exchange.programme_key],
-            dialog.data["phase"],
+            data.date(dialog)["phase"],
             day,
             today=uow.app.today(),
             school_holidays=await _school_holidays(uow, exchange),
         )
-        dialogs.advance(dialog, "time", now, day=day.isoformat())
-        return [await _question(uow, dialog)], False
+        store.advance(dialog, "time", now, {"day": day.isoformat()})
+        return Turn([await _question(uow, dialog)])
     if step == "time":
         if typed:
             start = date_agreement.parse_start(value)
         elif value.startswith("t:") and (pressed_time := read_clock(value[2:])) is not None:
             start = pressed_time
         else:
-            return [Reply("common.button_expired")], False
+            return Turn([Reply("common.button_expired")])
         return await _finish(uow, dialog, start)
     if typed:
-        return [Reply("new.use_buttons"), await _question(uow, dialog)], False
-    return [Reply("common.button_expired")], False
-
-
-async def typed_answer(update: Update, context: Context) -> None:
-    """A typed date or time in the /datum conversation."""
-    await dialog_text(update, context, kind=KIND, step=_step, ask=_question)
-
-
-async def button(update: Update, context: Context) -> None:
-    """A pressed button in the /datum conversation."""
-    await dialog_button(update, context, prefix=DATE_PREFIX, kind=KIND, step=_step, ask=_question)
+        return Turn([Reply("new.use_buttons"), await _question(uow, dialog)])
+    return Turn([Reply("common.button_expired")])
 
 
 async def decide(update: Update, context: Context) -> None:
@@ -305,7 +292,7 @@ async def _answer_replies(
         )
         return [reply], None
     # Declined: the one who declined proposes another day straight away.
-    dialog = await dialogs.start(
+    dialog = await store.start(
         uow.session,
         chat_id=chat_id_of(update),
         user_id=uow.user.id,
@@ -324,8 +311,7 @@ async def _answer_replies(
 
 def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler(aliases("datum"), begin))
-    app.add_handler(CallbackQueryHandler(button, pattern=dialog_pattern(DATE_PREFIX)))
     app.add_handler(
         CallbackQueryHandler(decide, pattern=action_pattern(ACCEPT_PREFIX, OTHER_PREFIX))
     )
-    register_dialog(app, KIND, typed_answer)
+    register_dialog(app, Conversation(KIND, _step, _question, prefix=DATE_PREFIX))

@@ -1,4 +1,4 @@
-"""/nieuw (the create-a-exchange conversation), /annuleren and /programma."""
+"""/programma (an exchange's timeline) and /archiveren."""
 
 from __future__ import annotations
 
@@ -12,140 +12,25 @@ from bot.handlers.common import (
     Context,
     Unit,
     answer_callback,
-    chat_id_of,
     clear_buttons,
-    current_dialog,
     exchange_button,
     exchange_command,
     reading,
-    register_dialog,
     send,
-    typed_text,
     unit_of_work,
 )
 from bot.menus import aliases
-from bot.services import auth, checkins, dialogs, exchanges, new_exchange
+from bot.services import auth, checkins, exchanges
 from bot.ui import views
 from bot.ui.callbacks import (
     ARCHIVE_PREFIX,
-    INVITE_PREFIX,
-    NEW_EXCHANGE_PREFIX,
     PROGRAMME_PREFIX,
     action,
     action_pattern,
     button_id,
-    dialog_pattern,
 )
 from bot.ui.replies import Btn, Reply
 from db.models import Exchange
-
-
-async def new(update: Update, context: Context) -> None:
-    """Start creating an exchange (coordinators only)."""
-    async with unit_of_work(update, context) as uow:
-        lang = uow.lang
-        try:
-            await auth.require(uow.session, uow.user, Action.CREATE_EXCHANGE)
-        except auth.NotAllowed:
-            outcome = new_exchange.Outcome([Reply("auth.not_allowed")])
-        else:
-            outcome = await new_exchange.begin(
-                uow.session,
-                chat_id=chat_id_of(update),
-                user_id=uow.user.id,
-                programmes=uow.app.programmes,
-                now=uow.app.clock.now(),
-            )
-    await send(update, context, lang, outcome.replies)
-
-
-async def _created_replies(exchange_id: int) -> list[Reply]:
-    invite = Btn(action(INVITE_PREFIX, exchange_id), key="new.btn_invite")
-    return [Reply("new.created", {"id": exchange_id}, buttons=((invite,),))]
-
-
-async def wizard_text(update: Update, context: Context) -> None:
-    """A typed answer in the /nieuw conversation."""
-    message = update.effective_message
-    assert message is not None
-    chat_id = message.chat_id
-    typed = typed_text(update)
-    async with unit_of_work(update, context) as uow:
-        lang = uow.lang
-        current = await current_dialog(uow, chat_id, lock=True)
-        if current is None or current.kind != new_exchange.KIND:
-            return
-        try:
-            await auth.require(uow.session, uow.user, Action.CREATE_EXCHANGE)
-        except auth.NotAllowed:
-            await dialogs.finish(uow.session, chat_id)
-            outcome = new_exchange.Outcome([Reply("auth.not_allowed")])
-        else:
-            outcome = await new_exchange.on_text(
-                uow.session,
-                current,
-                typed,
-                programmes=uow.app.programmes,
-                now=uow.app.clock.now(),
-                tz=uow.app.settings.tz,
-            )
-    await send(update, context, lang, outcome.replies)
-
-
-async def wizard_button(update: Update, context: Context) -> None:
-    """A pressed button in the /nieuw conversation."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    parsed = new_exchange.parse_callback(query.data)
-    async with unit_of_work(update, context) as uow:
-        lang = uow.lang
-        chat_id = chat_id_of(update)
-        dialog = await current_dialog(uow, chat_id, lock=True)
-        stale = (
-            parsed is None
-            or dialog is None
-            or dialog.kind != new_exchange.KIND
-            or dialog.version != parsed[0]
-        )
-        outcome = None
-        if not stale:
-            assert dialog is not None and parsed is not None
-            try:
-                await auth.require(uow.session, uow.user, Action.CREATE_EXCHANGE)
-            except auth.NotAllowed:
-                await dialogs.finish(uow.session, chat_id)
-                outcome = new_exchange.Outcome([Reply("auth.not_allowed")], finished=True)
-            else:
-                outcome = await new_exchange.on_choice(
-                    uow.session,
-                    dialog,
-                    parsed[1],
-                    programmes=uow.app.programmes,
-                    created_by=uow.user.id,
-                    now=uow.app.clock.now(),
-                )
-        created_id = outcome.created.id if outcome and outcome.created else None
-    if outcome is None:
-        # A button of an earlier question or of a finished conversation: say so, change nothing.
-        await answer_callback(update, context, lang, "common.button_expired")
-        await clear_buttons(update, context)
-        return
-    await answer_callback(update, context, lang)
-    await clear_buttons(update, context)
-    replies = list(outcome.replies)
-    if created_id is not None:
-        replies.extend(await _created_replies(created_id))
-    await send(update, context, lang, replies)
-
-
-async def cancel(update: Update, context: Context) -> None:
-    """Stop the conversation in progress; nothing of it is saved."""
-    async with unit_of_work(update, context) as uow:
-        lang = uow.lang
-        had = await dialogs.finish(uow.session, chat_id_of(update))
-    await send(
-        update, context, lang, [Reply("common.cancelled" if had else "common.nothing_to_cancel")]
-    )
 
 
 async def _timeline(uow: Unit, exchange: Exchange) -> list[Reply]:
@@ -234,15 +119,9 @@ async def archive_confirmed(update: Update, context: Context) -> None:
 
 
 def register(app: BotApplication) -> None:
-    app.add_handler(CommandHandler(aliases("nieuw"), new))
-    app.add_handler(CommandHandler(aliases("annuleren"), cancel))
     app.add_handler(CommandHandler(aliases("programma"), programme))
-    app.add_handler(
-        CallbackQueryHandler(wizard_button, pattern=dialog_pattern(NEW_EXCHANGE_PREFIX))
-    )
     app.add_handler(
         CallbackQueryHandler(programme_chosen, pattern=action_pattern(PROGRAMME_PREFIX))
     )
     app.add_handler(CommandHandler(aliases("archiveren"), archive))
     app.add_handler(CallbackQueryHandler(archive_confirmed, pattern=action_pattern(ARCHIVE_PREFIX)))
-    register_dialog(app, new_exchange.KIND, wizard_text)

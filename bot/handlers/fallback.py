@@ -6,13 +6,11 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import BotApplication, app_context
+from bot.dialogs.engine import conversation_of, current_dialog, dialog_text, peek_dialog
 from bot.handlers.common import (
     Context,
     answer_callback,
     chat_id_of,
-    current_dialog,
-    dialog_text_handler,
-    peek_dialog,
     reading,
     say,
     unit_of_work,
@@ -22,19 +20,19 @@ from bot.handlers.common import (
 async def text(update: Update, context: Context) -> None:
     """Route a typed answer to the chat's conversation, or point to /help.
 
-    Reading which conversation the chat is in writes nothing; the conversation's handler has
-    its own unit of work. Only a conversation that has ended (lapsed, or its exchange archived)
-    is deleted, in one write.
+    Reading which conversation the chat is in writes nothing; the answer is taken in a unit
+    of work of its own (bot/dialogs/engine.py). Only a conversation that has ended (lapsed,
+    or its exchange archived) is deleted, in one write.
     """
     app = app_context(context)
     chat_id = chat_id_of(update)
     async with reading(update, context) as uow:
         lang = uow.lang
         dialog, ended = await peek_dialog(uow, chat_id)
-        kind = dialog.kind if dialog else None
-    handler = dialog_text_handler(context, kind) if kind else None
-    if handler is not None:
-        await handler(update, context)
+        peeked = dict(dialog.data) if dialog else {}
+    conversation = conversation_of(context, dialog.kind) if dialog else None
+    if conversation is not None:
+        await dialog_text(update, context, conversation, peeked)
         return
     if ended is not None:
         async with unit_of_work(update, context) as uow:

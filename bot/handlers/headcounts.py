@@ -5,7 +5,18 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.context import BotApplication, app_context
+from bot.context import BotApplication
+from bot.dialogs import data, store
+from bot.dialogs.engine import (
+    TEXT,
+    Conversation,
+    Expired,
+    Turn,
+    choice_buttons,
+    current_dialog,
+    register_dialog,
+    start_dialog,
+)
 from bot.domain.exchange_input import InputError
 from bot.domain.headcounts import MOMENTS, check_count, next_moment
 from bot.handlers.checkins import not_today
@@ -13,33 +24,19 @@ from bot.handlers.common import (
     Context,
     Unit,
     answer_callback,
+    answer_reading_first,
     chat_id_of,
-    choice_buttons,
     clear_buttons,
-    current_dialog,
-    edit_pressed,
-    register_dialog,
     send,
-    start_dialog,
-    typed_text,
     unit_of_work,
 )
 from bot.jobs.outbox import kick
 from bot.menus import aliases
-from bot.services import checkins, dialogs, exchanges, headcounts, incidents
+from bot.services import checkins, exchanges, headcounts, incidents
 from bot.services.checkins import DayOfExchange
 from bot.texts import Markup
 from bot.ui import callbacks
-from bot.ui import replies as rendering
-from bot.ui.callbacks import (
-    COUNT_PREFIX,
-    DROP_PREFIX,
-    action_pattern,
-    button_data,
-    dialog_pattern,
-    page_of,
-    parse_button,
-)
+from bot.ui.callbacks import COUNT_PREFIX, DROP_PREFIX, action_pattern, button_data
 from bot.ui.replies import Btn, Reply, rows
 from db.models import Dialog, Exchange
 
@@ -64,7 +61,7 @@ def _keypad(dialog: Dialog) -> tuple[tuple[Btn, ...], ...]:
 
 
 async def _count_question(uow: Unit, dialog: Dialog) -> Reply:
-    data = dialog.data
+    counting = data.count(dialog)
     if dialog.step == "exchange":
         return Reply("count.choose", buttons=choice_buttons(COUNT_PREFIX, dialog))
     if dialog.step == "moment":
@@ -73,17 +70,18 @@ async def _count_question(uow: Unit, dialog: Dialog) -> Reply:
             for m in MOMENTS
         ]
         return Reply("count.ask_moment", buttons=rows(buttons, 2))
-    exchange = await exchanges.load_exchange(uow.session, data["exchange"])
+    exchange = await exchanges.load_exchange(uow.session, counting["exchange"])
     assert exchange is not None
-    side = exchanges.side_of(exchange, data["side"])
+    side = exchanges.side_of(exchange, counting["side"])
+    moment = counting["moment"]
     return Reply(
         "count.ask",
         {
             "school": side.school.name,
             "class_name": side.class_name,
             "size": side.class_size,
-            "moment": Markup(uow.app.texts.get(uow.lang, f"count.moment_{data['moment']}")),
-            "entry": data.get("entry") or "…",
+            "moment": Markup(uow.app.texts.get(uow.lang, f"count.moment_{moment}")),
+            "entry": counting.get("entry") or "…",
         },
         buttons=_keypad(dialog),
     )
@@ -125,27 +123,28 @@ async def pending_drop_questions(uow: Unit, dialog: Dialog) -> list[Reply]:
     The drop question waits until both schools are counted, so that the answer to it is never
     mistaken for the next count; when the count is abandoned, it must still be asked.
     """
-    pending = list(dialog.data.get("drops", [])) if dialog.kind == COUNT else []
+    counting = data.count(dialog)
+    pending = list(counting.get("drops", [])) if dialog.kind == COUNT else []
     if not pending:
         return []
-    dialogs.remember(dialog, uow.app.clock.now(), drops=[])
-    exchange = await exchanges.load_exchange(uow.session, dialog.data["exchange"])
+    store.remember(dialog, uow.app.clock.now(), {"drops": []})
+    exchange = await exchanges.load_exchange(uow.session, counting["exchange"])
     return await _drop_questions(uow, exchange, pending) if exchange is not None else []
 
 
 async def _save_count(uow: Unit, dialog: Dialog, value: str) -> list[Reply]:
     """Validate and store the count of the current side, then ask the next side."""
-    data = dialog.data
-    exchange = await exchanges.load_exchange(uow.session, data["exchange"])
+    counting = data.count(dialog)
+    exchange = await exchanges.load_exchange(uow.session, counting["exchange"])
     assert exchange is not None
-    side = exchanges.side_of(exchange, data["side"])
+    side = exchanges.side_of(exchange, counting["side"])
     count = check_count(value, side.class_size)
     drop = await headcounts.record_count(
         uow.session,
         exchange,
         uow.app.today(),
         side.side,
-        data["moment"],
+        counting["moment"],
         count,
         user_id=uow.user.id,
         now=uow.app.clock.now(),
@@ -153,12 +152,14 @@ async def _save_count(uow: Unit, dialog: Dialog, value: str) -> list[Reply]:
     replies = [Reply("count.saved", {"school": side.school.name, "count": count})]
     # A drop is asked about once both schools are counted: asked in between, the next typed
     # count would be read as the answer (or as an alarm's details).
-    drops = [*data.get("drops", []), *([drop.headcount_id] if drop is not None else [])]
-    if data["side"] == "A":
-        dialogs.advance(dialog, "count", uow.app.clock.now(), side="B", entry="", drops=drops)
+    drops = [*counting.get("drops", []), *([drop.headcount_id] if drop is not None else [])]
+    if counting["side"] == "A":
+        store.advance(
+            dialog, "count", uow.app.clock.now(), {"side": "B", "entry": "", "drops": drops}
+        )
         replies.append(await _count_question(uow, dialog))
     else:
-        await dialogs.finish(uow.session, dialog.chat_id)
+        await store.finish(uow.session, dialog.chat_id)
         replies += await _drop_questions(uow, exchange, drops)
     return replies
 
@@ -166,23 +167,30 @@ async def _save_count(uow: Unit, dialog: Dialog, value: str) -> list[Reply]:
 async def present(update: Update, context: Context) -> None:
     """Count pupils per school: `/aanwezig`, or `/aanwezig 24 22` for both at once."""
     args = context.args or []
-    async with unit_of_work(update, context) as uow:
-        lang = uow.lang
-        chat_id = chat_id_of(update)
-        days = await checkins.days_today(uow.session, uow.user, uow.app.programmes, uow.app.today())
-        if not days:
-            replies = [await not_today(uow)]
-        elif args and (len(args) != 2 or len(days) != 1):
-            replies = [Reply("count.shortcut_usage")]
-        elif args:
-            replies = await _shortcut(uow, days[0], args)
-        else:
-            choices = [(d.exchange.id, exchanges.label(d.exchange)) for d in days]
-            dialog = await start_dialog(
-                uow, chat_id, kind=COUNT, choices=choices, key="exchange", first_step="moment"
-            )
-            replies = [await _count_question(uow, dialog)]
-    await send(update, context, lang, replies)
+    chat_id = chat_id_of(update)
+    await answer_reading_first(
+        update,
+        context,
+        lambda uow, may_write: _present(uow, chat_id, args, may_write=may_write),
+    )
+
+
+async def _present(
+    uow: Unit, chat_id: int, args: list[str], *, may_write: bool
+) -> list[Reply] | None:
+    """The answer to /aanwezig; None when there is something to store and `may_write` is off."""
+    days = await checkins.days_today(uow.session, uow.user, uow.app.programmes, uow.app.today())
+    if not days:
+        return [await not_today(uow)]
+    if args and (len(args) != 2 or len(days) != 1):
+        return [Reply("count.shortcut_usage")]
+    if not may_write:
+        return None
+    if args:
+        return await _shortcut(uow, days[0], args)
+    choices = [(d.exchange.id, exchanges.label(d.exchange)) for d in days]
+    dialog = await start_dialog(uow, chat_id, kind=COUNT, choices=choices, first_step="moment")
+    return [await _count_question(uow, dialog)]
 
 
 async def _shortcut(uow: Unit, day: DayOfExchange, args: list[str]) -> list[Reply]:
@@ -225,80 +233,38 @@ async def _shortcut(uow: Unit, day: DayOfExchange, args: list[str]) -> list[Repl
     return replies
 
 
-async def count_typed(update: Update, context: Context) -> None:
-    """A typed number while counting."""
-    message = update.effective_message
-    assert message is not None and message.text is not None
-    async with unit_of_work(update, context) as uow:
-        lang = uow.lang
-        dialog = await current_dialog(uow, message.chat_id, lock=True)
-        if dialog is None or dialog.kind != COUNT:
-            return
-        if dialog.step != "count":
-            replies = [Reply("new.use_buttons"), await _count_question(uow, dialog)]
-        else:
-            try:
-                replies = await _save_count(uow, dialog, typed_text(update))
-            except InputError as problem:
-                replies = [Reply(problem.key, problem.params), await _count_question(uow, dialog)]
-    await send(update, context, lang, replies)
+async def _count_step(uow: Unit, dialog: Dialog, value: str, how: str) -> Turn:
+    """One answer while counting: exchange, moment, a keypad key, "ok", or a typed number.
 
-
-async def count_button(update: Update, context: Context) -> None:
-    """A button of the counting conversation: exchange, moment, keypad."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    parsed = parse_button(query.data, COUNT_PREFIX)
-    edit: Reply | None = None
-    replies: list[Reply] | None = None
-    async with unit_of_work(update, context) as uow:
-        lang = uow.lang
-        now = uow.app.clock.now()
-        dialog = await current_dialog(uow, chat_id_of(update), lock=True)
-        if dialog is not None and dialog.kind == COUNT and parsed and parsed[0] == dialog.version:
-            value = parsed[1]
-            picked = dialogs.chosen(dialog, value)
-            page = page_of(value[2:]) if value.startswith("x:") else None
-            if dialog.step == "exchange" and page is not None:
-                dialogs.remember(dialog, now, page=page)
-                replies = []
-                edit = await _count_question(uow, dialog)
-            elif dialog.step == "exchange" and picked is not None:
-                dialogs.advance(dialog, "moment", now, exchange=picked)
-                replies = [await _count_question(uow, dialog)]
-            elif dialog.step == "moment" and value.startswith("m:") and value[2:] in MOMENTS:
-                dialogs.advance(dialog, "count", now, moment=value[2:], side="A", entry="")
-                replies = [await _count_question(uow, dialog)]
-            elif dialog.step == "count" and value.startswith("k:"):
-                before = dialog.data.get("entry", "")
-                entry = before[:-1] if value == "k:del" else (before + value[2:])[: MAX_DIGITS + 1]
-                dialogs.remember(dialog, now, entry=entry)
-                # Telegram refuses an edit that changes nothing (⌫ on an empty count).
-                replies = []
-                edit = await _count_question(uow, dialog) if entry != before else None
-            elif dialog.step == "count" and value == "ok":
-                try:
-                    replies = await _save_count(uow, dialog, dialog.data.get("entry", ""))
-                except InputError as problem:
-                    dialogs.remember(dialog, now, entry="")
-                    replies = [Reply(problem.key, problem.params)]
-                    edit = await _count_question(uow, dialog)
-    if edit is None and replies is None:
-        await answer_callback(update, context, lang, "common.button_expired")
-        return
-    await answer_callback(update, context, lang)
-    if edit is not None:
-        app = app_context(context)
-        await edit_pressed(
-            update,
-            context,
-            text=rendering.text(app.texts, lang, edit),
-            reply_markup=rendering.keyboard(app.texts, lang, edit.buttons),
-        )
-    elif replies:
-        await clear_buttons(update)
-    if replies:
-        await send(update, context, lang, replies)
+    Keypad keys redraw the question in place; "ok" and a typed number save the count.
+    """
+    now = uow.app.clock.now()
+    step = dialog.step
+    if how == TEXT:
+        if step != "count":
+            return Turn([Reply("new.use_buttons"), await _count_question(uow, dialog)])
+        return Turn(await _save_count(uow, dialog, value))
+    picked = store.chosen(dialog, value)
+    if step == "exchange" and picked is not None:
+        store.advance(dialog, "moment", now, {"exchange": picked})
+        return Turn([await _count_question(uow, dialog)])
+    if step == "moment" and value.startswith("m:") and value[2:] in MOMENTS:
+        store.advance(dialog, "count", now, {"moment": value[2:], "side": "A", "entry": ""})
+        return Turn([await _count_question(uow, dialog)])
+    if step == "count" and value.startswith("k:"):
+        before = data.count(dialog).get("entry", "")
+        entry = before[:-1] if value == "k:del" else (before + value[2:])[: MAX_DIGITS + 1]
+        store.remember(dialog, now, {"entry": entry})
+        # Telegram refuses an edit that changes nothing (⌫ on an empty count).
+        return Turn(edit=await _count_question(uow, dialog) if entry != before else None)
+    if step == "count" and value == "ok":
+        try:
+            return Turn(await _save_count(uow, dialog, data.count(dialog).get("entry", "")))
+        except InputError as problem:
+            store.remember(dialog, now, {"entry": ""})
+            question = await _count_question(uow, dialog)
+            return Turn([Reply(problem.key, problem.params)], edit=question)
+    raise Expired(value)
 
 
 async def drop_answer(update: Update, context: Context) -> None:
@@ -329,7 +295,7 @@ async def drop_answer(update: Update, context: Context) -> None:
             earlier = await current_dialog(uow, chat_id)
             more = await pending_drop_questions(uow, earlier) if earlier else []
             # From now on every text the begeleider types goes to the alarm (until a command).
-            await dialogs.start(
+            await store.start(
                 uow.session,
                 chat_id=chat_id,
                 user_id=uow.user.id,
@@ -361,6 +327,5 @@ async def drop_answer(update: Update, context: Context) -> None:
 
 def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler(aliases("aanwezig"), present))
-    app.add_handler(CallbackQueryHandler(count_button, pattern=dialog_pattern(COUNT_PREFIX)))
     app.add_handler(CallbackQueryHandler(drop_answer, pattern=action_pattern(DROP_PREFIX)))
-    register_dialog(app, COUNT, count_typed)
+    register_dialog(app, Conversation(COUNT, _count_step, _count_question, prefix=COUNT_PREFIX))

@@ -11,36 +11,42 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 
 from bot.context import BotApplication, app_context
 from bot.delivery import CAPTION_LIMIT, TEXT_LIMIT, visible_len
-from bot.domain.exchange_input import InputError
-from bot.domain.incidents import CATEGORIES, URGENT_SEVERITIES, check_team
-from bot.handlers.checkins import not_today
-from bot.handlers.common import (
+from bot.dialogs import data, store
+from bot.dialogs.engine import (
     BUTTON,
     PHOTO,
     TEXT,
+    Conversation,
+    Expired,
+    Peeked,
+    Turn,
+    choice_buttons,
+    current_dialog,
+    dialog_answer,
+    peek_dialog,
+    register_dialog,
+    start_dialog,
+)
+from bot.domain.exchange_input import InputError
+from bot.domain.incidents import CATEGORIES, URGENT_SEVERITIES, check_team
+from bot.domain.permissions import Action
+from bot.handlers.checkins import not_today
+from bot.handlers.common import (
     Context,
     Unit,
     answer_callback,
+    answer_reading_first,
     chat_id_of,
-    choice_buttons,
-    clear_buttons,
-    current_dialog,
-    dialog_answer,
-    dialog_button,
-    dialog_text,
     edit_quietly,
-    peek_dialog,
     reading,
-    register_dialog,
     send,
-    start_dialog,
-    typed_text,
     unit_of_work,
 )
 from bot.handlers.headcounts import COUNT, pending_drop_questions
 from bot.jobs.outbox import kick
 from bot.menus import aliases
-from bot.services import checkins, dialogs, exchanges, incidents
+from bot.services import auth, checkins, exchanges, incidents
+from bot.services.outbox_content import alert_copy
 from bot.texts import Markup
 from bot.ui import replies as rendering
 from bot.ui import views
@@ -54,10 +60,8 @@ from bot.ui.callbacks import (
     action_pattern,
     button_data,
     button_id,
-    dialog_pattern,
-    parse_button,
 )
-from bot.ui.outbox import Rendered, alert_copy, incident_state, incident_text
+from bot.ui.outbox import Rendered, alert_message, incident_state, incident_text
 from bot.ui.replies import Btn, Reply, rows
 from db.models import Dialog, Incident, User
 
@@ -106,13 +110,13 @@ def _question(dialog: Dialog) -> Reply:
 
 def _confirm(uow: Unit, dialog: Dialog) -> Reply:
     """The summary before sending, in the reporter's language."""
-    texts, lang, data = uow.app.texts, uow.lang, dialog.data
-    severity = "urgent" if data["category"] == "missing" else data["severity"]
+    texts, lang, answers = uow.app.texts, uow.lang, data.report(dialog)
+    severity = "urgent" if answers["category"] == "missing" else answers["severity"]
     lines = [
         texts.get(
             lang,
             "incident.summary_category",
-            category=texts.plain(lang, f"incident.category_{data['category']}"),
+            category=texts.plain(lang, f"incident.category_{answers['category']}"),
         ),
         texts.get(
             lang,
@@ -120,10 +124,10 @@ def _confirm(uow: Unit, dialog: Dialog) -> Reply:
             severity=texts.plain(lang, f"incident.severity_{severity}"),
         ),
     ]
-    if data.get("team") is not None:
-        lines.append(texts.get(lang, "incident.team", team=data["team"]))
-    lines.append(texts.get(lang, "incident.what", text=data["description"]))
-    if data.get("photo"):
+    if answers.get("team") is not None:
+        lines.append(texts.get(lang, "incident.team", team=answers["team"]))
+    lines.append(texts.get(lang, "incident.what", text=answers["description"]))
+    if answers.get("photo"):
         lines.append(texts.get(lang, "incident.summary_photo"))
     buttons = (
         (Btn(button_data(REPORT_PREFIX, dialog, "send"), key="incident.btn_send"),),
@@ -138,89 +142,84 @@ def _ask(uow: Unit, dialog: Dialog) -> Reply:
 
 async def report(update: Update, context: Context) -> None:
     """Start an incident report (on an exchange day)."""
-    async with unit_of_work(update, context) as uow:
-        lang = uow.lang
-        days = await checkins.days_today(uow.session, uow.user, uow.app.programmes, uow.app.today())
-        if not days:
-            replies = [await not_today(uow)]
-        else:
-            choices = [(d.exchange.id, exchanges.label(d.exchange)) for d in days]
-            dialog = await start_dialog(
-                uow,
-                chat_id_of(update),
-                kind=REPORT,
-                choices=choices,
-                key="exchange",
-                first_step="category",
-            )
-            replies = [Reply("incident.intro"), _ask(uow, dialog)]
-    await send(update, context, lang, replies)
+    chat_id = chat_id_of(update)
+    await answer_reading_first(
+        update, context, lambda uow, may_write: _report(uow, chat_id, may_write=may_write)
+    )
 
 
-async def _step(uow: Unit, dialog: Dialog, value: str, how: str) -> tuple[list[Reply], bool]:
-    """Apply one answer: `how` is "button", "text" or "photo". Returns (replies, sent)."""
+async def _report(uow: Unit, chat_id: int, *, may_write: bool) -> list[Reply] | None:
+    """The answer to /incident; None when a report is to begin and `may_write` is off."""
+    days = await checkins.days_today(uow.session, uow.user, uow.app.programmes, uow.app.today())
+    if not days:
+        return [await not_today(uow)]
+    if not may_write:
+        return None
+    choices = [(d.exchange.id, exchanges.label(d.exchange)) for d in days]
+    dialog = await start_dialog(uow, chat_id, kind=REPORT, choices=choices, first_step="category")
+    return [Reply("incident.intro"), _ask(uow, dialog)]
+
+
+async def _step(uow: Unit, dialog: Dialog, value: str, how: str) -> Turn:
+    """Apply one answer: `how` is BUTTON, TEXT or PHOTO."""
     now = uow.app.clock.now()
     step = dialog.step
-    kind = how
-    if kind == "text" and step == "team":
-        dialogs.advance(dialog, "description", now, team=check_team(value))
-        return [_ask(uow, dialog)], False
-    if kind == "text" and step == "description":
+    if how == TEXT and step == "team":
+        store.advance(dialog, "description", now, {"team": check_team(value)})
+        return Turn([_ask(uow, dialog)])
+    if how == TEXT and step == "description":
         text = value.strip()
         if len(text) < 3:
             raise InputError("incident.description_too_short")
-        dialogs.advance(dialog, "photo", now, description=text)
-        return [_ask(uow, dialog)], False
-    if kind == "photo" and step == "photo":
-        dialogs.advance(dialog, "confirm", now, photo=value)
-        return [_ask(uow, dialog)], False
-    if kind != "button":
-        return [
-            Reply("new.use_buttons" if kind == "text" else "incident.photo_not_now"),
-            _ask(uow, dialog),
-        ], False
-    picked = dialogs.chosen(dialog, value)
+        store.advance(dialog, "photo", now, {"description": text})
+        return Turn([_ask(uow, dialog)])
+    if how == PHOTO and step == "photo":
+        store.advance(dialog, "confirm", now, {"photo": value})
+        return Turn([_ask(uow, dialog)])
+    if how != BUTTON:
+        wanted = Reply("new.use_buttons" if how == TEXT else "incident.photo_not_now")
+        return Turn([wanted, _ask(uow, dialog)])
+    picked = store.chosen(dialog, value)
     if step == "exchange" and picked is not None:
-        dialogs.advance(dialog, "category", now, exchange=picked)
+        store.advance(dialog, "category", now, {"exchange": picked})
     elif step == "category" and value.startswith("c:") and value[2:] in CATEGORIES:
         category = value[2:]
         # A missing pupil is always urgent: no need to ask.
-        dialogs.advance(
-            dialog, "team" if category == "missing" else "severity", now, category=category
-        )
+        next_step = "team" if category == "missing" else "severity"
+        store.advance(dialog, next_step, now, {"category": category})
     elif step == "severity" and value in ("s:low", "s:medium", "s:high"):
-        dialogs.advance(dialog, "team", now, severity=value[2:])
+        store.advance(dialog, "team", now, {"severity": value[2:]})
     elif step == "team" and value.startswith("t:"):
         team = None if value == "t:none" else check_team(value[2:])
-        dialogs.advance(dialog, "description", now, team=team)
+        store.advance(dialog, "description", now, {"team": team})
     elif step == "photo" and value == "nophoto":
-        dialogs.advance(dialog, "confirm", now, photo=None)
+        store.advance(dialog, "confirm", now, {"photo": None})
     elif step == "confirm" and value == "cancel":
-        await dialogs.finish(uow.session, dialog.chat_id)
-        return [Reply("common.cancelled")], False
+        await store.finish(uow.session, dialog.chat_id)
+        return Turn([Reply("common.cancelled")])
     elif step == "confirm" and value == "send":
-        return await _send_report(uow, dialog), True
+        return Turn(await _send_report(uow, dialog), queued=True)
     else:
-        return [Reply("common.button_expired")], False
-    return [_ask(uow, dialog)], False
+        return Turn([Reply("common.button_expired")])
+    return Turn([_ask(uow, dialog)])
 
 
 async def _send_report(uow: Unit, dialog: Dialog) -> list[Reply]:
-    data = dialog.data
-    await dialogs.finish(uow.session, dialog.chat_id)
-    if not await checkins.may_work(uow.session, uow.user, data["exchange"]):
+    answers = data.report(dialog)
+    await store.finish(uow.session, dialog.chat_id)
+    if not await checkins.may_work(uow.session, uow.user, answers["exchange"]):
         return [Reply("auth.not_allowed")]
-    exchange = await exchanges.load_exchange(uow.session, data["exchange"])
+    exchange = await exchanges.load_exchange(uow.session, answers["exchange"])
     assert exchange is not None
     incident = await incidents.report(
         uow.session,
         exchange,
         reported_by=uow.user.id,
-        category=data["category"],
-        severity=data.get("severity"),
-        team_number=data.get("team"),
-        description=data["description"],
-        photo_file_id=data.get("photo"),
+        category=answers["category"],
+        severity=answers.get("severity"),
+        team_number=answers.get("team"),
+        description=answers["description"],
+        photo_file_id=answers.get("photo"),
         now=uow.app.clock.now(),
         ack_window=uow.app.ack_window,
     )
@@ -243,16 +242,7 @@ async def _ask_async(uow: Unit, dialog: Dialog) -> Reply:
     return _ask(uow, dialog)
 
 
-async def report_text(update: Update, context: Context) -> None:
-    """A typed answer in the incident report."""
-    await dialog_text(update, context, kind=REPORT, step=_step, ask=_ask_async)
-
-
-async def report_button(update: Update, context: Context) -> None:
-    """A button of the incident report (a second tap on Versturen finds it gone)."""
-    await dialog_button(
-        update, context, prefix=REPORT_PREFIX, kind=REPORT, step=_step, ask=_ask_async
-    )
+REPORT_CONVERSATION = Conversation(REPORT, _step, _ask_async, prefix=REPORT_PREFIX)
 
 
 async def photo(update: Update, context: Context) -> None:
@@ -267,74 +257,63 @@ async def photo(update: Update, context: Context) -> None:
     if app_dialog_kind == REPORT:
         # Kept as Telegram's file id: the bot stores no copy of the picture.
         await dialog_answer(
-            update,
-            context,
-            kind=REPORT,
-            how=PHOTO,
-            value=message.photo[-1].file_id,
-            version=None,
-            step=_step,
-            ask=_ask_async,
+            update, context, REPORT_CONVERSATION, how=PHOTO, value=message.photo[-1].file_id
         )
         return
     await send(update, context, lang, [Reply("fallback.other")])
 
 
-async def note_text(update: Update, context: Context) -> None:
+async def _lock_alarm(uow: Unit, peeked: Peeked) -> None:
+    """The incident is locked before the conversation, as when the alarm is solved (which
+    ends this conversation): a note and a resolution at once wait, never deadlock."""
+    incident_id = peeked.get("incident")
+    if isinstance(incident_id, int):
+        await incidents.load(uow.session, incident_id, lock=True)
+
+
+async def _note_gone(uow: Unit, peeked: Peeked) -> list[Reply]:
+    """The note mode ended between reading the chat and now (the alarm was solved)."""
+    incident_id = peeked.get("incident")
+    incident = (
+        await incidents.load(uow.session, incident_id) if isinstance(incident_id, int) else None
+    )
+    solved = incident is not None and incident.status == "resolved"
+    key = "incident.note_after_resolved" if solved else "fallback.free_text"
+    return [Reply(key, {"id": incident_id})]
+
+
+async def _note_step(uow: Unit, dialog: Dialog, value: str, how: str) -> Turn:
     """Whatever the reporter types after a missing-pupil alarm goes to everyone alerted."""
-    message = update.effective_message
-    assert message is not None and message.text is not None
-    app = app_context(context)
-    async with app.db.read() as session:
-        peeked = await session.get(Dialog, message.chat_id)
-        incident_id = peeked.data.get("incident") if peeked and peeked.kind == NOTE else None
-    queued = False
-    async with unit_of_work(update, context) as uow:
-        lang = uow.lang
-        now = uow.app.clock.now()
-        # The incident is locked before the conversation, as when the alarm is solved (which
-        # ends this conversation): a note and a resolution at once wait, never deadlock.
-        incident = (
-            await incidents.load(uow.session, incident_id, lock=True)
-            if isinstance(incident_id, int)
-            else None
-        )
-        dialog = await current_dialog(uow, message.chat_id, lock=True)
-        text = typed_text(update).strip()
-        if dialog is None or dialog.kind != NOTE or dialog.data.get("incident") != incident_id:
-            # Solved (or otherwise ended) between reading the chat and now.
-            solved = incident is not None and incident.status == "resolved"
-            key = "incident.note_after_resolved" if solved else "fallback.free_text"
-            replies = [Reply(key, {"id": incident_id})]
-        elif incident is None or incident.reported_by != uow.user.id:
-            await dialogs.finish(uow.session, message.chat_id)
-            replies = [Reply("auth.not_allowed")]
-        elif incident.status == "resolved":
-            # Solved: chatting on would alarm everyone again for nothing.
-            await dialogs.finish(uow.session, message.chat_id)
-            replies = [Reply("incident.note_after_resolved", {"id": incident.id})]
-        elif not text:
-            replies = []
-        else:
-            # The note mode stays: the next message goes to the alarm too (see NOTE_DIALOG_TTL).
-            dialogs.remember(dialog, now)
-            await incidents.add_note(uow.session, incident, text, user_id=uow.user.id, now=now)
-            arrives = await incidents.delivery_time(
-                uow.session, incident, now=now, rules=uow.app.rules
-            )
-            replies = [
-                views.sent_or_waiting(
-                    "incident.note_sent",
-                    "incident.note_sent_later",
-                    {"id": incident.id},
-                    arrives=arrives,
-                    tz=uow.app.settings.tz,
-                )
-            ]
-            queued = True
-    await send(update, context, lang, replies)
-    if queued:
-        kick(context.application)
+    now = uow.app.clock.now()
+    incident = await incidents.load(uow.session, data.note(dialog)["incident"], lock=True)
+    text = value.strip()
+    if incident is None or incident.reported_by != uow.user.id:
+        raise auth.NotAllowed(Action.FIELD_WORK)
+    if incident.status == "resolved":
+        # Solved: chatting on would alarm everyone again for nothing.
+        await store.finish(uow.session, dialog.chat_id)
+        return Turn([Reply("incident.note_after_resolved", {"id": incident.id})])
+    if not text:
+        return Turn()
+    # The note mode stays: the next message goes to the alarm too (see NOTE_DIALOG_TTL).
+    store.remember(dialog, now)
+    await incidents.add_note(uow.session, incident, text, user_id=uow.user.id, now=now)
+    arrives = await incidents.delivery_time(uow.session, incident, now=now, rules=uow.app.rules)
+    sent = views.sent_or_waiting(
+        "incident.note_sent",
+        "incident.note_sent_later",
+        {"id": incident.id},
+        arrives=arrives,
+        tz=uow.app.settings.tz,
+    )
+    return Turn([sent], queued=True)
+
+
+async def _note_ask(uow: Unit, dialog: Dialog) -> Reply:
+    raise ValueError("the note mode asks nothing")
+
+
+NOTE_CONVERSATION = Conversation(NOTE, _note_step, _note_ask, first=_lock_alarm, gone=_note_gone)
 
 
 async def before_command(update: Update, context: Context) -> None:
@@ -347,7 +326,7 @@ async def before_command(update: Update, context: Context) -> None:
     async with app.db.read() as session:
         peeked = await session.get(Dialog, chat.id)
         kind = peeked.kind if peeked is not None else None
-        waiting = bool(peeked is not None and peeked.data.get("drops"))
+        waiting = bool(peeked is not None and data.count(peeked).get("drops"))
     if kind != NOTE and not (kind == COUNT and waiting):
         return
     replies: list[Reply] = []
@@ -355,8 +334,8 @@ async def before_command(update: Update, context: Context) -> None:
         lang = uow.lang
         dialog = await current_dialog(uow, chat.id, lock=True)
         if dialog is not None and dialog.kind == NOTE:
-            await dialogs.finish(uow.session, chat.id)
-            incident_id = dialog.data["incident"]
+            await store.finish(uow.session, chat.id)
+            incident_id = data.note(dialog)["incident"]
             # Said only while the alarm is open: once solved, the reporter was told so.
             if await incidents.is_open(uow.session, incident_id):
                 replies = [Reply("incident.note_mode_ended", {"id": incident_id})]
@@ -409,7 +388,7 @@ async def _start_resolution(update: Update, context: Context, raw: str, action: 
             # The note replaces whatever this chat was doing; a count's drops are asked first.
             earlier = await current_dialog(uow, chat_id)
             replies = await pending_drop_questions(uow, earlier) if earlier else []
-            dialog = await dialogs.start(
+            dialog = await store.start(
                 uow.session,
                 chat_id=chat_id,
                 user_id=uow.user.id,
@@ -441,81 +420,50 @@ async def close(update: Update, context: Context) -> None:
     await _start_resolution(update, context, query.data.removeprefix(CLOSE_PREFIX), "close")
 
 
-async def _resolution_answer(
-    update: Update, context: Context, *, how: str, value: str, version: int | None
-) -> None:
+async def _resolution_step(uow: Unit, dialog: Dialog, value: str, how: str) -> Turn:
     """The note (typed, or none with the button) that closes an incident; then every copy of
     the alert says who solved it, and the reporter hears it."""
-    replies: list[Reply] | None = None
-    solved: int | None = None
-    async with unit_of_work(update, context) as uow:
-        lang = uow.lang
-        chat_id = chat_id_of(update)
-        dialog = await current_dialog(uow, chat_id, lock=True)
-        current = (
-            dialog is not None
-            and dialog.kind == RESOLUTION
-            and (how == TEXT or (dialog.version == version and value == "none"))
-        )
-        note = value.strip() if how == TEXT else None
-        if current and how == TEXT and not note:
-            assert dialog is not None
-            replies = [await _resolution_question(uow, dialog)]
-        elif current:
-            assert dialog is not None
-            await dialogs.finish(uow.session, chat_id)
-            incident_id = int(dialog.data["incident"])
-            incident = await incidents.load(uow.session, incident_id, lock=True)
-            action = dialog.data["action"]
-            # Checked again: the exchange may have been archived while the note was being typed.
-            if incident is not None and not await incidents.may_act(
-                uow.session, uow.user, incident, action
-            ):
-                replies = [Reply("auth.not_allowed")]
-            elif incident is not None and await incidents.resolve(
-                uow.session,
-                incident,
-                user_id=uow.user.id,
-                note=note,
-                now=uow.app.clock.now(),
-                action=action,
-            ):
-                solved = incident_id
-                replies = [Reply("incident.resolved", {"id": incident_id})]
-            else:
-                replies = [Reply("incident.already_resolved", {"id": incident_id})]
-    if how == BUTTON:
-        expired = "common.button_expired" if replies is None else None
-        await answer_callback(update, context, lang, expired)
-        await clear_buttons(update, context)
-    await send(update, context, lang, replies or [])
-    if solved is not None:
-        await update_copies(context, solved)
-        kick(context.application)
+    if how == BUTTON and value != "none":
+        raise Expired(value)
+    note = value.strip() if how == TEXT else None
+    if how == TEXT and not note:
+        return Turn([await _resolution_question(uow, dialog)])
+    await store.finish(uow.session, dialog.chat_id)
+    solving = data.resolution(dialog)
+    incident_id = int(solving["incident"])
+    incident = await incidents.load(uow.session, incident_id, lock=True)
+    action = solving["action"]
+    # Checked again: the exchange may have been archived while the note was being typed.
+    if incident is not None and not await incidents.may_act(
+        uow.session, uow.user, incident, action
+    ):
+        return Turn([Reply("auth.not_allowed")])
+    if incident is not None and await incidents.resolve(
+        uow.session,
+        incident,
+        user_id=uow.user.id,
+        note=note,
+        now=uow.app.clock.now(),
+        action=action,
+    ):
+
+        async def refresh(context: Context) -> None:
+            await update_copies(context, incident_id)
+
+        return Turn([Reply("incident.resolved", {"id": incident_id})], queued=True, after=refresh)
+    return Turn([Reply("incident.already_resolved", {"id": incident_id})])
 
 
 async def _resolution_question(uow: Unit, dialog: Dialog) -> Reply:
     skip = Btn(button_data(RESOLUTION_PREFIX, dialog, "none"), key="incident.btn_no_note")
-    return Reply("incident.ask_resolution", {"id": dialog.data["incident"]}, buttons=((skip,),))
-
-
-async def resolution_text(update: Update, context: Context) -> None:
-    """The typed note that closes an incident."""
-    await _resolution_answer(update, context, how=TEXT, value=typed_text(update), version=None)
-
-
-async def resolution_button(update: Update, context: Context) -> None:
-    """Close the incident without a note."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    parsed = parse_button(query.data, RESOLUTION_PREFIX)
-    await _resolution_answer(
-        update,
-        context,
-        how=BUTTON,
-        value=parsed[1] if parsed else "",
-        version=parsed[0] if parsed else None,
+    return Reply(
+        "incident.ask_resolution", {"id": data.resolution(dialog)["incident"]}, buttons=((skip,),)
     )
+
+
+RESOLUTION_CONVERSATION = Conversation(
+    RESOLUTION, _resolution_step, _resolution_question, prefix=RESOLUTION_PREFIX
+)
 
 
 # -- every copy of an alert shows who acted ----------------------------------------------------
@@ -540,9 +488,16 @@ async def update_copies(context: Context, incident_id: int) -> None:
             copies = await incidents.alert_copies(session, incident_id) if incident else []
             for copy in copies:
                 assert incident is not None
-                rendered = await alert_copy(session, app, copy, incident)
-                if rendered is None:
+                alert = await alert_copy(session, copy, incident)
+                if alert is None:
                     continue
+                rendered = alert_message(
+                    app.texts,
+                    copy.language,
+                    alert,
+                    tz=app.settings.tz,
+                    ack_minutes=app.settings.incident_ack_minutes,
+                )
                 limit = CAPTION_LIMIT if copy.as_caption else TEXT_LIMIT
                 fits = visible_len(rendered.text) <= limit
                 # Grown past what its message holds (a caption, or the last part of a long
@@ -626,16 +581,12 @@ async def _list_item(uow: Unit, incident: Incident) -> Reply:
 def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("incident", report))
     app.add_handler(CommandHandler(aliases("incidenten"), list_open))
-    app.add_handler(CallbackQueryHandler(report_button, pattern=dialog_pattern(REPORT_PREFIX)))
     app.add_handler(CallbackQueryHandler(acknowledge, pattern=action_pattern(ACK_PREFIX)))
     app.add_handler(CallbackQueryHandler(resolve, pattern=action_pattern(RESOLVE_PREFIX)))
     app.add_handler(CallbackQueryHandler(close, pattern=action_pattern(CLOSE_PREFIX)))
-    app.add_handler(
-        CallbackQueryHandler(resolution_button, pattern=dialog_pattern(RESOLUTION_PREFIX))
-    )
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.PHOTO, photo))
-    register_dialog(app, REPORT, report_text)
-    register_dialog(app, NOTE, note_text)
+    register_dialog(app, REPORT_CONVERSATION)
+    register_dialog(app, NOTE_CONVERSATION)
     # Group -1 runs before the command's own handler (group 0), for every new command.
     app.add_handler(
         MessageHandler(
@@ -644,4 +595,4 @@ def register(app: BotApplication) -> None:
         ),
         group=-1,
     )
-    register_dialog(app, RESOLUTION, resolution_text)
+    register_dialog(app, RESOLUTION_CONVERSATION)

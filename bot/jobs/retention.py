@@ -10,8 +10,8 @@ from sqlalchemy import delete, func, select, update
 from telegram.ext import ContextTypes
 
 from bot.context import KEY, AppContext, BotApplication
+from bot.dialogs.store import DIALOG_TTL
 from bot.domain.timeline import exchange_ended
-from bot.services.dialogs import DIALOG_TTL
 from db.models import CheckIn, Dialog, ExchangePhase, Incident, IncidentAction, OutboxMessage
 from db.session import rowcount
 

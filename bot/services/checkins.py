@@ -92,6 +92,19 @@ async def todays_checkin(session: AsyncSession, user_id: int, today: date) -> Ch
     )
 
 
+async def share_location(
+    session: AsyncSession, user: User, today: date, *, latitude: float, longitude: float
+) -> bool:
+    """Keep a shared location with the user's latest check-in of today; False without one
+    (or when its exchange takes no more field work, e.g. it was archived)."""
+    row = await todays_checkin(session, user.id, today)
+    if row is None or not await may_work(session, user, row.exchange_id):
+        return False
+    row.latitude = latitude
+    row.longitude = longitude
+    return True
+
+
 async def checked_in_users(session: AsyncSession, exchange_id: int, day: date) -> set[int]:
     rows = await session.scalars(
         select(CheckIn.user_id).where(CheckIn.exchange_id == exchange_id, CheckIn.day == day)

@@ -18,13 +18,12 @@ data of each fits 64 bytes.
 
 from __future__ import annotations
 
-from bot.domain.numbers import read_id
-
 # The conversation buttons' data is written and read with the dialog it belongs to.
-from bot.services.dialogs import MORE as MORE
-from bot.services.dialogs import button_data as button_data
-from bot.services.dialogs import page_of as page_of
-from bot.services.dialogs import parse_button as parse_button
+from bot.dialogs.store import MORE as MORE
+from bot.dialogs.store import button_data as button_data
+from bot.dialogs.store import page_of as page_of
+from bot.dialogs.store import parse_button as parse_button
+from bot.domain.numbers import read_id
 
 # -- actions on one thing: `<prefix><id>` ----------------------------------------------------
 

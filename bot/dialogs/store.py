@@ -1,14 +1,15 @@
-"""Multi-step conversations kept in the database, so a restart loses no answer."""
+"""The conversation rows: one per chat, kept in the database so a restart loses no answer."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.dialogs import data
+from bot.dialogs.data import DialogData
 from bot.domain.numbers import MAX_ID, read_id, read_int
 from db.models import STATUS_ARCHIVED, CheckIn, Dialog, Exchange, Incident
 from db.session import rowcount
@@ -20,6 +21,9 @@ DIALOG_TTL = timedelta(hours=24)
 # report half typed an hour ago is stale). Computed from the settings and passed in
 # (`AppContext.dialog_ttls`), never kept in a module.
 Lifetimes = Mapping[str, timedelta]
+
+# What `lookup` reports when it ended a conversation because its exchange was archived.
+ARCHIVED = "archived"
 
 
 def lifetime(ttls: Lifetimes, kind: str) -> timedelta:
@@ -71,22 +75,26 @@ async def peek(
     return (None, ended) if ended is not None else (dialog, None)
 
 
-# What `lookup` reports when it ended a conversation because its exchange was archived.
-ARCHIVED = "archived"
+async def exists(session: AsyncSession, chat_id: int) -> bool:
+    """Whether the chat has a conversation row at all (ended or not)."""
+    found = await session.scalar(select(Dialog.chat_id).where(Dialog.chat_id == chat_id))
+    return found is not None
 
 
 async def _about_archived_exchange(session: AsyncSession, dialog: Dialog) -> bool:
     """Whether the conversation is about an archived exchange (directly, or through an incident
     or a check-in of it). Read without locks: the exchange's own lock is taken by the write."""
-    data = dialog.data or {}
-    exchange_id = data.get("exchange")
-    if exchange_id is None and isinstance(data.get("incident"), int):
+    about = data.refs(dialog)
+    exchange_id = about.get("exchange")
+    incident_id = about.get("incident")
+    checkin_id = about.get("checkin")
+    if exchange_id is None and isinstance(incident_id, int):
         exchange_id = await session.scalar(
-            select(Incident.exchange_id).where(Incident.id == data["incident"])
+            select(Incident.exchange_id).where(Incident.id == incident_id)
         )
-    if exchange_id is None and isinstance(data.get("checkin"), int):
+    if exchange_id is None and isinstance(checkin_id, int):
         exchange_id = await session.scalar(
-            select(CheckIn.exchange_id).where(CheckIn.id == data["checkin"])
+            select(CheckIn.exchange_id).where(CheckIn.id == checkin_id)
         )
     if not isinstance(exchange_id, int):
         return False
@@ -112,29 +120,42 @@ async def start(
     user_id: int,
     kind: str,
     step: str,
-    data: dict[str, Any],
+    data: DialogData,
     now: datetime,
 ) -> Dialog:
     """Begin a conversation, replacing whatever this chat had going."""
     await session.execute(delete(Dialog).where(Dialog.chat_id == chat_id))
     dialog = Dialog(
-        chat_id=chat_id, user_id=user_id, kind=kind, step=step, data=data, version=1, updated_at=now
+        chat_id=chat_id,
+        user_id=user_id,
+        kind=kind,
+        step=step,
+        data=dict(data),
+        version=1,
+        updated_at=now,
     )
     session.add(dialog)
     await session.flush()
     return dialog
 
 
-def remember(dialog: Dialog, now: datetime, **changes: Any) -> None:
+def _merged(dialog: Dialog, changes: DialogData | None) -> None:
+    # A new dict, so SQLAlchemy sees the JSON column change.
+    merged = dict(dialog.data or {})
+    if changes:
+        merged.update(changes)
+    dialog.data = merged
+
+
+def remember(dialog: Dialog, now: datetime, changes: DialogData | None = None) -> None:
     """Store answers without moving on (the buttons of the question stay valid)."""
-    dialog.data = {**dialog.data, **changes}
+    _merged(dialog, changes)
     dialog.updated_at = now
 
 
-def advance(dialog: Dialog, step: str, now: datetime, **changes: Any) -> None:
+def advance(dialog: Dialog, step: str, now: datetime, changes: DialogData | None = None) -> None:
     """Move to `step`, storing the answers given so far."""
-    # A new dict, so SQLAlchemy sees the JSON column change.
-    dialog.data = {**dialog.data, **changes}
+    _merged(dialog, changes)
     dialog.step = step
     dialog.version += 1
     dialog.updated_at = now
@@ -151,9 +172,9 @@ def button_data(prefix: str, dialog: Dialog, value: str) -> str:
     return f"{prefix}:{dialog.version}:{value}"
 
 
-def parse_button(data: str, prefix: str) -> tuple[int, str] | None:
+def parse_button(raw: str, prefix: str) -> tuple[int, str] | None:
     """'<prefix>:<version>:<value>' → (version, value), or None when malformed."""
-    parts = data.split(":", 2)
+    parts = raw.split(":", 2)
     version = read_id(parts[1]) if len(parts) == 3 and parts[0] == prefix else None
     if version is None:
         return None
@@ -166,7 +187,8 @@ def chosen(dialog: Dialog, value: str) -> int | None:
     picked = read_id(raw) if raw != value else None
     if picked is None:
         return None
-    return picked if picked in {choice[0] for choice in dialog.data.get("choices", [])} else None
+    offered = {choice[0] for choice in data.choosing(dialog).get("choices", [])}
+    return picked if picked in offered else None
 
 
 # Marks a 'Meer…' button of a paged list: '<prefix>+<offset>' (or 'x:+<offset>' in a dialog).
