@@ -25,6 +25,8 @@ migrate: $(VENV)/.run-deps
 	@$(BIN)/python -m bot migrate
 
 # SQLite always; PostgreSQL too when it answers (REQUIRE_POSTGRES=1 makes its absence fatal).
+# tests.run_pytest runs on TEST_WORKERS (default 3) xdist workers, each with its own database
+# (on PostgreSQL <db>_gw0, <db>_gw1, … created on first use).
 test: $(VENV)/.dev-deps
 	@$(MAKE) --no-print-directory test-sqlite
 	@if $(BIN)/python -m tests.pg_available "$(POSTGRES_URL)"; then \
@@ -45,9 +47,10 @@ test-postgres: $(VENV)/.dev-deps
 
 # The season simulation alone, writing what every person received to season-transcript.md.
 # SQLite unless SEASON_DATABASE_URL names a PostgreSQL database (its schema is dropped).
+# One process (-n 0): a single test gains nothing from workers, and it uses that database itself.
 season: $(VENV)/.dev-deps
 	@DATABASE_URL="$(SEASON_DATABASE_URL)" SEASON_TRANSCRIPT="$(CURDIR)/season-transcript.md" \
-		$(BIN)/python -m tests.run_pytest -q \
+		$(BIN)/python -m tests.run_pytest -q -n 0 \
 		tests/test_season.py; status=$$?; \
 		echo "Transcript: $(CURDIR)/season-transcript.md"; exit $$status
 

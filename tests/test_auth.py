@@ -13,7 +13,7 @@ from bot.domain.programme import load_programmes
 from bot.services import auth, exchanges
 from db.models import ROLE_BEGELEIDER, ROLE_TEACHER, STATUS_ARCHIVED, Membership, User
 from db.session import Database
-from tests.conftest import START
+from tests.fixtures import START
 
 # Who, for each action: (coordinator, teacher of this pair, begeleider of this pair,
 # teacher of another pair, someone in no pair at all).

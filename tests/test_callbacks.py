@@ -25,6 +25,7 @@ from bot.handlers import (
     headcounts,
     incidents,
     invites,
+    new_exchange,
     outbox,
     start,
     today,
@@ -118,6 +119,7 @@ def test_each_button_reaches_the_handler_of_its_prefix_only() -> None:
     for module in (
         edits,
         start,
+        new_exchange,
         exchanges,
         invites,
         checklists,

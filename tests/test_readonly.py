@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services.users import SEEN_PRECISION
 from db.models import User
 from db.session import Database
-from tests.conftest import AMS
+from tests.fixtures import AMS, said
 from tests.flows import Pair, pair
 from tests.harness import Harness
 
@@ -154,3 +154,49 @@ async def test_a_lapsed_report_is_ended_in_one_write(
     again = await h.send(members.begeleider, "Er is iets gebeurd")
     assert "duurde te lang" not in again[-1].text
     assert writes.none
+
+
+async def test_cancelling_nothing_writes_nothing(
+    harness: Harness, known: tuple[Pair, Writes]
+) -> None:
+    h = harness
+    members, writes = known
+    reply = await h.send(members.coordinator, "/annuleren")
+    assert reply[-1].text == said("common.nothing_to_cancel")
+    assert writes.none, (writes.transactions, writes.statements)
+    # With a conversation to stop, one write stops it.
+    await h.send(members.coordinator, "/nieuw")
+    writes.reset()
+    assert (await h.send(members.coordinator, "/annuleren"))[-1].text == said("common.cancelled")
+    assert writes.transactions == 1
+
+
+FIELD_COMMANDS = ["/incident", "/aanwezig", "/aanwezig 24 22", "/checkin", "/checkout"]
+
+
+async def test_field_commands_on_another_day_write_nothing(
+    harness: Harness, known: tuple[Pair, Writes]
+) -> None:
+    h = harness
+    members, writes = known
+    # The pair's first exchange day is weeks away: each command only says so.
+    for command in FIELD_COMMANDS:
+        assert await h.send(members.begeleider, command), command
+        assert writes.none, (command, writes.transactions, writes.statements)
+
+
+async def test_field_commands_on_the_day_write_once(
+    harness: Harness, known: tuple[Pair, Writes]
+) -> None:
+    h = harness
+    members, writes = known
+    await h.run_until(DAY_1)
+    await h.send(members.begeleider, "/help")  # "last seen" is brought up to date first
+    # Before checking in there is nothing to check out: that only reads.
+    writes.reset()
+    assert await h.send(members.begeleider, "/checkout")
+    assert writes.none, (writes.transactions, writes.statements)
+    for command in ["/checkin", "/checkout", "/incident", "/aanwezig"]:
+        writes.reset()
+        assert await h.send(members.begeleider, command), command
+        assert writes.transactions == 1, (command, writes.transactions)

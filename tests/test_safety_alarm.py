@@ -13,16 +13,16 @@ from sqlalchemy import select
 
 from db.models import DateProposal, Dialog, Headcount, Incident, IncidentAction, OutboxMessage
 from fake_telegram import BotMessage, FakeUser
-from tests.conftest import AMS
+from tests.fixtures import AMS, said
 from tests.flows import Pair, only, pair
 from tests.harness import Harness
 
 AMS_DAY = (2027, 2, 10)  # exchange day 1 of the default pair (starts 08:45)
-SEEN = "Gezien ✋"
-SOLVED = "Opgelost ✅"
-MISSING = "Nee – vermist kind melden"
-HOME = "Ja, ze zijn naar huis / opgehaald"
-ELSEWHERE = "Ze zijn bij de andere groep / elders in beeld"
+SEEN = said("incident.btn_ack")
+SOLVED = said("incident.btn_resolve")
+MISSING = said("count.btn_missing")
+HOME = said("count.btn_all_fine")
+ELSEWHERE = said("count.btn_elsewhere")
 
 
 def at(hour: int, minute: int) -> datetime:

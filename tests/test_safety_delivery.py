@@ -27,11 +27,11 @@ from db.models import (
     User,
 )
 from fake_telegram import BotMessage
-from tests.conftest import AMS, START, make_settings
+from tests.fixtures import AMS, START, make_settings, said
 from tests.flows import Pair, only, pair
 from tests.harness import Harness
 
-SORRY = "Sorry"
+SORRY = said("errors.sorry")
 
 
 def assert_fits(messages: Sequence[BotMessage]) -> None:

@@ -27,13 +27,13 @@ from db.models import (
 )
 from db.session import Database
 from fake_telegram import BotMessage, FakeUser
-from tests.conftest import AMS, COORDINATOR_ID
+from tests.fixtures import AMS, COORDINATOR_ID, said
 from tests.flows import create_exchange as create_via_chat
 from tests.flows import only, pair
 from tests.harness import Harness
 
 DAY_1 = datetime(2027, 2, 10, 8, 20, tzinfo=AMS)  # exchange day 1 of a pair starting 1 February
-SORRY = "Sorry, er ging iets mis"
+SORRY = said("errors.sorry")
 ERROR_ALERT = "Fout in de bot"
 HUGE = "9999999999"  # ten digits: beyond PostgreSQL's INTEGER
 # What Telegram answers to an edit with nothing left to do; the bot treats both as done.

@@ -29,13 +29,13 @@ from db.models import (
 )
 from db.session import Database
 from fake_telegram import BotMessage, FakeUser
-from tests.conftest import AMS, COORDINATOR_ID, START, make_settings
+from tests.fixtures import AMS, COORDINATOR_ID, START, make_settings, said, said_any
 from tests.flows import Pair, create_exchange, make_invites, only, pair
 from tests.harness import Harness
 
-SORRY = "Sorry, er ging iets mis"
+SORRY = said("errors.sorry")
 ARCHIVED = "gearchiveerd"
-NOT_ALLOWED = "Dat mag je niet doen"
+NOT_ALLOWED = said("auth.not_allowed")
 EXPIRED = "werkt niet meer"
 DAY_1 = datetime(2027, 2, 10, 8, 20, tzinfo=AMS)
 
@@ -43,7 +43,7 @@ DAY_1 = datetime(2027, 2, 10, 8, 20, tzinfo=AMS)
 def sorry_calls(h: Harness) -> list[str]:
     """Every apology of the error handler (and alert to a coordinator) sent so far."""
     texts = [str(c.params.get("text", "")) for c in h.tg.calls_to("sendMessage")]
-    return [t for t in texts if SORRY in t or "Fout in de bot" in t]
+    return [t for t in texts if SORRY in t or said_any("errors.alert").search(t)]
 
 
 async def together(
@@ -361,7 +361,7 @@ async def test_own_valid_link_does_not_reset_the_throttle(harness: Harness) -> N
 
 # -- 12. Edits are not new input ---------------------------------------------------------------
 
-NOT_READ = "Bewerkte berichten lees ik niet."
+NOT_READ = said("edits.not_read")
 
 
 async def edit(h: Harness, user: FakeUser, new_text: str) -> list[BotMessage]:

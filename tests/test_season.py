@@ -27,7 +27,7 @@ from telegram.ext import AIORateLimiter
 from db.models import ChecklistTick, IncidentAction
 from db.session import Database
 from fake_telegram import FakeUser
-from tests.conftest import AMS, START, make_settings
+from tests.fixtures import AMS, START, make_settings
 from tests.harness import Harness
 from tests.season import invariants, transcript
 from tests.season.cast import PairSpec, Person, build_cast
@@ -641,6 +641,7 @@ def unthrottled_limiter(**kwargs: Any) -> AIORateLimiter:
     return AIORateLimiter(**{**kwargs, "overall_max_rate": 0})
 
 
+@pytest.mark.slow
 async def test_a_whole_season(
     database: Database, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from db.models import DateProposal, ExchangePhase
-from tests.conftest import AMS
+from tests.fixtures import AMS, said, said_any
 from tests.flows import Pair, only, pair
 from tests.harness import Harness
 
@@ -30,9 +30,21 @@ async def phase(h: Harness, key: str) -> tuple[date, time | None, bool]:
 async def to_day_question(h: Harness, p: Pair, user: object = None) -> None:
     who = user or p.teacher_a
     question = only(await h.send(who, "/datum"))  # type: ignore[arg-type]
-    assert "Voor welk onderdeel" in question.text
+    assert question.text == said("dates.choose_phase", title="De Avonturijn – De Odyssee")
     day = only(await h.press(who, question, "Uitwisselingsdag 1"))  # type: ignore[arg-type]
-    assert "Op welke dag is Uitwisselingsdag 1" in day.text
+    assert said_any("dates.ask_day").match(day.text) and "Uitwisselingsdag 1" in day.text
+
+
+BAD_DAYS = [
+    ("zaterdag 13 februari", "dates.weekend"),
+    ("13-2-2027", "dates.weekend"),
+    ("17-2-2027", "dates.outside_window"),
+    ("4-1-2027", "dates.in_past"),
+    ("morgen", "dates.outside_window"),
+    ("31-2-2027", "input.date_nonexistent"),
+    ("volgende week", "input.date_unrecognised"),
+    ("maandag 9 februari", "input.date_weekday_mismatch"),
+]
 
 
 async def test_teachers_agree_a_date_and_everything_is_replanned(harness: Harness) -> None:
@@ -51,7 +63,14 @@ async def test_teachers_agree_a_date_and_everything_is_replanned(harness: Harnes
     time_question = only(await h.press(p.teacher_a, day_question, "donderdag 11 februari"))
     assert time_question.button_texts == ["08:45"]
     sent = only(await h.send(p.teacher_a, "9.30"))
-    assert "verstuurd naar Bas" in sent.text
+    assert sent.text == said(
+        "dates.proposed",
+        phase="Uitwisselingsdag 1",
+        day="donderdag 11 februari",
+        time="09:30",
+        names="Bas",
+    )
+
     assert await phase(h, "exchange_day_1") == (date(2027, 2, 10), time(8, 45), False)
 
     await h.dispatch()
@@ -61,20 +80,20 @@ async def test_teachers_agree_a_date_and_everything_is_replanned(harness: Harnes
         "Anouk (De Avonturijn) stelt voor: Uitwisselingsdag 1 op donderdag 11 februari, 09:30"
         in proposal.text
     )
-    assert proposal.button_texts == ["Akkoord", "Ander voorstel"]
+    assert proposal.button_texts == [said("dates.btn_accept"), said("dates.btn_other")]
     # Only the other school decides: the proposer's own press is refused.
     forged = await h.press_data(
         p.teacher_a, proposal.message_id, proposal.buttons[0][0].callback_data, force=True
     )
-    assert forged == [] and "Dat mag je niet" in h.tg.callback_answers[-1]["text"]
+    assert forged == [] and h.tg.callback_answers[-1]["text"] == said("auth.not_allowed")
 
-    accepted = only(await h.press(p.teacher_b, proposal, "Akkoord"))
-    assert "Afgesproken" in accepted.text
+    accepted = only(await h.press(p.teacher_b, proposal, said("dates.btn_accept")))
+    assert said_any("dates.accepted").match(accepted.text)
     assert await phase(h, "exchange_day_1") == (date(2027, 2, 11), time(9, 30), True)
     await h.dispatch()
     for user in (p.teacher_a, p.coordinator):
         notice = h.tg.last_message(user.id)
-        assert notice is not None and "Afgesproken voor #1" in notice.text
+        assert notice is not None and said_any("dates.agreed_notice").match(notice.text)
         assert "donderdag 11 februari, 09:30" in notice.text
     # The day schedule moved with the date.
     await h.run_until(datetime(2027, 2, 12, tzinfo=AMS))
@@ -92,7 +111,7 @@ async def test_teachers_agree_a_date_and_everything_is_replanned(harness: Harnes
     await h.press_data(
         p.teacher_b, proposal.message_id, proposal.buttons[0][0].callback_data, force=True
     )
-    assert h.tg.callback_answers[-1]["text"] == "Je hebt dit voorstel al geaccepteerd."
+    assert h.tg.callback_answers[-1]["text"] == said("dates.already_accepted")
 
 
 async def test_other_teacher_asks_for_another_date(harness: Harness) -> None:
@@ -104,14 +123,21 @@ async def test_other_teacher_asks_for_another_date(harness: Harness) -> None:
     await h.dispatch()
     proposal = h.tg.last_message(p.teacher_b.id)
     question = only(await h.press(p.teacher_b, proposal, "Ander voorstel"))  # type: ignore[arg-type]
-    assert "Op welke dag is Uitwisselingsdag 1" in question.text
+    assert said_any("dates.ask_day").match(question.text)
     await h.dispatch()
-    assert "wil een andere datum" in h.tg.last_message(p.teacher_a.id).text  # type: ignore[union-attr]
+    declined = h.tg.last_message(p.teacher_a.id).text  # type: ignore[union-attr]
+    assert declined == said(
+        "dates.declined_notice",
+        name="Bas",
+        phase="Uitwisselingsdag 1",
+        title="De Avonturijn – De Odyssee",
+    )
     await h.press(p.teacher_b, question, "vrijdag 12 februari")
     await h.press(p.teacher_b, h.tg.last_message(p.teacher_b.id), "08:45")  # type: ignore[arg-type]
     await h.dispatch()
     counter = h.tg.last_message(p.teacher_a.id)
-    assert counter is not None and "Bas (De Odyssee) stelt voor" in counter.text
+    assert counter is not None and said_any("dates.proposal_notice").match(counter.text)
+    assert counter.text.startswith("Bas (De Odyssee)")
     await h.press(p.teacher_a, counter, "Akkoord")
     assert await phase(h, "exchange_day_1") == (date(2027, 2, 12), time(8, 45), True)
     async with h.db.read() as session:  # type: ignore[union-attr]
@@ -128,24 +154,12 @@ async def test_coordinator_sets_a_date_directly(harness: Harness) -> None:
     day = only(await h.press(p.coordinator, question, "Afsluiting"))
     tq = only(await h.press(p.coordinator, day, "donderdag 25 februari"))
     done = only(await h.send(p.coordinator, "14:00"))
-    assert "Vastgelegd" in done.text
+    assert said_any("dates.set").match(done.text)
     assert await phase(h, "closing") == (date(2027, 2, 25), time(14, 0), True)
     await h.dispatch()
     for teacher in (p.teacher_a, p.teacher_b):
         assert "Afsluiting: donderdag 25 februari, 14:00" in h.tg.last_message(teacher.id).text  # type: ignore[union-attr]
     assert tq.button_texts == ["13:00"]
-
-
-BAD_DAYS = [
-    ("zaterdag 13 februari", "zaterdag of zondag"),
-    ("13-2-2027", "zaterdag of zondag"),
-    ("17-2-2027", "buiten de periode"),
-    ("4-1-2027", "al voorbij"),
-    ("morgen", "buiten de periode"),
-    ("31-2-2027", "bestaat niet"),
-    ("volgende week", "begrijp ik niet"),
-    ("maandag 9 februari", "weekdag past niet"),
-]
 
 
 @pytest.mark.parametrize(("typed", "problem"), BAD_DAYS)
@@ -157,8 +171,8 @@ async def test_bad_day_is_explained_and_changes_nothing(
     await to_day_question(h, p)
     replies = await h.send(p.teacher_a, typed)
     assert len(replies) == 2
-    assert problem in replies[0].text
-    assert "Op welke dag" in replies[1].text
+    assert said_any(problem).fullmatch(replies[0].text)
+    assert said_any("dates.ask_day").match(replies[1].text)
     assert await phase(h, "exchange_day_1") == (date(2027, 2, 10), time(8, 45), False)
 
 
@@ -168,13 +182,13 @@ async def test_bad_time_is_explained(harness: Harness) -> None:
     await to_day_question(h, p)
     await h.send(p.teacher_a, "11-2-2027")
     for typed, problem in (
-        ("half negen", "begrijp ik niet"),
-        ("23:00", "tussen 07:00 en 18:00"),
-        ("25:00", "begrijp ik niet"),
+        ("half negen", said("dates.time_unrecognised")),
+        ("23:00", said("dates.time_out_of_hours", earliest="07:00", latest="18:00")),
+        ("25:00", said("dates.time_unrecognised")),
     ):
         replies = await h.send(p.teacher_a, typed)
-        assert problem in replies[0].text, typed
-        assert "Hoe laat begint" in replies[1].text
+        assert replies[0].text == problem, typed
+        assert said_any("dates.ask_time").match(replies[1].text)
     async with h.db.read() as session:  # type: ignore[union-attr]
         assert (await session.scalars(select(DateProposal))).all() == []
 
@@ -188,7 +202,7 @@ async def test_order_public_and_school_holidays(
     await to_day_question(h, p)
     assert "dinsdag 27 april" not in h.tg.last_message(p.teacher_a.id).button_texts  # type: ignore[union-attr]
     replies = await h.send(p.teacher_a, "27-4-2027")
-    assert "feestdag" in replies[0].text
+    assert replies[0].text == said("dates.public_holiday")
     # School holidays of the region (Noord) loaded from a file are refused as well.
     csv = tmp_path / "vakanties.csv"
     csv.write_text("regio;naam;begin;eind\nnoord;Meivakantie;24-04-2027;02-05-2027\n", "utf-8")
@@ -203,15 +217,15 @@ async def test_order_public_and_school_holidays(
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "1 vakantieperiode(s) toegevoegd" in result.stdout
+    assert said("holidays.done", added=1, updated=0, replanned=1) in result.stdout
     replies = await h.send(p.teacher_a, "28-4-2027")
-    assert "schoolvakantie" in replies[0].text
+    assert replies[0].text == said("dates.school_holiday")
     # Day 1 cannot move after day 2's date.
     await h.send(p.teacher_a, "/annuleren")
     question = only(await h.send(p.teacher_a, "/datum"))
     await h.press(p.teacher_a, question, "Uitwisselingsdag 2")
     replies = await h.send(p.teacher_a, "26-4-2027")
-    assert "buiten de periode" in replies[0].text
+    assert said_any("dates.outside_window").fullmatch(replies[0].text)
     # The digest of the holiday week is skipped.
     await h.run_until(datetime(2027, 5, 20, tzinfo=AMS))
     digests = [x.local for x in await h.pushes() if x.kind == "digest" and x.user_id == 2001]

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from db.models import Dialog, Exchange, School
-from tests.conftest import COORDINATOR_ID
+from tests.fixtures import COORDINATOR_ID, said
 from tests.flows import only
 from tests.harness import Harness
 
@@ -87,11 +87,13 @@ async def test_cancel_at_any_step_saves_nothing(harness: Harness) -> None:
     await to_step(h, "start")
     await h.send(h.user(COORDINATOR_ID), "12 februari")
     reply = only(await h.send(h.user(COORDINATOR_ID), "/annuleren"))
-    assert "niets opgeslagen" in reply.text
+    assert reply.text == said("common.cancelled")
     assert await exchanges_and_schools(h) == (0, 0)
-    assert "niets om te stoppen" in only(await h.send(h.user(COORDINATOR_ID), "/annuleren")).text
+    again = only(await h.send(h.user(COORDINATOR_ID), "/annuleren")).text
+    assert again == said("common.nothing_to_cancel")
     # After cancelling, typed text is no longer taken as an answer.
-    assert "/help" in only(await h.send(h.user(COORDINATOR_ID), "De Klimop")).text
+    typed = only(await h.send(h.user(COORDINATOR_ID), "De Klimop")).text
+    assert typed == said("fallback.free_text")
 
 
 async def test_start_date_is_moved_to_its_monday_and_summarised(harness: Harness) -> None:
@@ -100,12 +102,12 @@ async def test_start_date_is_moved_to_its_monday_and_summarised(harness: Harness
     confirm = only(await h.send(h.user(COORDINATOR_ID), "4 februari"))
     assert "maandag 1 februari – vrijdag 5 februari" in confirm.text
     assert "voorlopig" in confirm.text
-    assert confirm.button_texts == ["Opslaan", "Stoppen, niets opslaan"]
+    assert confirm.button_texts == [said("new.btn_save"), said("new.btn_cancel")]
     # Typing instead of pressing a button at the confirmation asks for the button.
     replies = await h.send(h.user(COORDINATOR_ID), "ja")
-    assert "knoppen" in replies[0].text
-    cancelled = only(await h.press(h.user(COORDINATOR_ID), replies[-1], "Stoppen, niets opslaan"))
-    assert "niets opgeslagen" in cancelled.text
+    assert replies[0].text == said("new.use_buttons")
+    cancelled = only(await h.press(h.user(COORDINATOR_ID), replies[-1], said("new.btn_cancel")))
+    assert cancelled.text == said("common.cancelled")
     assert await exchanges_and_schools(h) == (0, 0)
 
 
@@ -120,7 +122,7 @@ async def test_button_of_an_earlier_step_is_refused(harness: Harness) -> None:
         c, programme_question.message_id, programme_question.buttons[0][0].callback_data, force=True
     )
     assert stale == []
-    assert "eerdere vraag" in h.tg.callback_answers[-1]["text"]
+    assert h.tg.callback_answers[-1]["text"] == said("common.button_expired")
     async with h.db.read() as session:  # type: ignore[union-attr]
         dialog = await session.get(Dialog, COORDINATOR_ID)
         assert dialog is not None and dialog.step == "city_new"
