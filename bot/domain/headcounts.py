@@ -17,12 +17,12 @@ def check_count(text: str | int, class_size: int) -> int:
     """A headcount as typed: a whole number from 0 to the class size plus a small margin."""
     raw = str(text).strip()
     if raw.startswith("-") and read_int(raw[1:], lo=0, hi=MAX_ID) is not None:
-        raise InputError("count.negative")
+        raise InputError("headcounts.negative")
     value = read_int(raw, lo=0, hi=MAX_ID)
     if value is None:
-        raise InputError("count.not_a_number", maximum=class_size + COUNT_MARGIN)
+        raise InputError("headcounts.not_a_number", maximum=class_size + COUNT_MARGIN)
     if value > class_size + COUNT_MARGIN:
-        raise InputError("count.too_many", size=class_size, maximum=class_size + COUNT_MARGIN)
+        raise InputError("headcounts.too_many", size=class_size, maximum=class_size + COUNT_MARGIN)
     return value
 
 

@@ -17,7 +17,7 @@ MAX_TEAM_NUMBER = 20
 def check_team(text: str) -> int:
     team = read_int(text.strip().lstrip("#"), lo=1, hi=MAX_TEAM_NUMBER)
     if team is None:
-        raise InputError("incident.bad_team", maximum=MAX_TEAM_NUMBER)
+        raise InputError("incidents.bad_team", maximum=MAX_TEAM_NUMBER)
     return team
 
 

@@ -212,7 +212,7 @@ async def _checkout_replies(uow: Unit, dialog: Dialog, value: str, *, typed: boo
             return [await _checkout_question(uow, dialog)]
         return await _finish_checkout(uow, dialog, text)
     if typed:
-        return [Reply("new.use_buttons"), await _checkout_question(uow, dialog)]
+        return [Reply("common.use_buttons"), await _checkout_question(uow, dialog)]
     picked = store.chosen(dialog, value)
     if step == "exchange" and picked is not None:
         store.advance(dialog, "rating", now, {"checkin": picked})

@@ -35,7 +35,7 @@ async def _view(uow: Unit, exchange: Exchange) -> list[Reply]:
     if not mine and uow.user.is_coordinator:
         sides = await checklists.progress(uow.session, exchange, programme)
         body = views.progress(app.texts, lang, exchange, sides)
-        return [Reply("checklist.progress", {"body": body})]
+        return [Reply("checklists.progress", {"body": body})]
     lines: list[str] = []
     buttons: list[Btn] = []
     for membership in mine:
@@ -48,7 +48,7 @@ async def _view(uow: Unit, exchange: Exchange) -> list[Reply]:
             lines.append(
                 app.texts.get(
                     lang,
-                    "checklist.line",
+                    "checklists.line",
                     item=entry.item.text.get(lang),
                     deadline=format_date(entry.deadline, lang),
                 )
@@ -56,15 +56,15 @@ async def _view(uow: Unit, exchange: Exchange) -> list[Reply]:
             buttons.append(check_button(app.texts, lang, exchange.id, entry))
     title = exchanges.title(exchange)
     if not buttons:
-        return [Reply("checklist.empty", {"title": title})]
+        return [Reply("checklists.empty", {"title": title})]
     params = {"id": exchange.id, "title": title, "lines": Markup("\n".join(lines))}
-    return [Reply("checklist.view", params, buttons=rows(buttons, 1))]
+    return [Reply("checklists.view", params, buttons=rows(buttons, 1))]
 
 
 async def checklist(update: Update, context: Context) -> None:
     """Show the user's current checklist, or let them choose an exchange."""
     await exchange_command(
-        update, context, prefix=CHECKLIST_PREFIX, choose_key="checklist.choose", view=_view
+        update, context, prefix=CHECKLIST_PREFIX, choose_key="checklists.choose", view=_view
     )
 
 
@@ -137,7 +137,7 @@ async def toggle(update: Update, context: Context) -> None:
         return
     done, ticked = result
     await answer_callback(
-        update, context, lang, "checklist.ticked" if done else "checklist.unticked"
+        update, context, lang, "checklists.ticked" if done else "checklists.unticked"
     )
     message = query.message
     # An inaccessible message (deleted, or too old) has no keyboard to relabel.

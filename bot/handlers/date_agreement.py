@@ -62,7 +62,7 @@ async def _question(uow: Unit, dialog: Dialog) -> Reply:
     """The question of the dialog's current step, with its buttons."""
     answers = data.date(dialog)
     if dialog.step == "exchange":
-        return Reply("dates.choose_exchange", buttons=choice_buttons(DATE_PREFIX, dialog))
+        return Reply("date_agreement.choose_exchange", buttons=choice_buttons(DATE_PREFIX, dialog))
     exchange = await exchanges.load_exchange(uow.session, answers["exchange"])
     assert exchange is not None
     programme = uow.app.programmes[exchange.programme_key]
@@ -73,12 +73,16 @@ async def _question(uow: Unit, dialog: Dialog) -> Reply:
             buttons.append(
                 Btn(
                     _data(dialog, f"p:{key}"),
-                    key="dates.btn_phase_agreed" if row.agreed else "dates.btn_phase",
+                    key="date_agreement.btn_phase_agreed"
+                    if row.agreed
+                    else "date_agreement.btn_phase",
                     params={"phase": programme.phase(key).name, "date": row.starts_on},
                 )
             )
         return Reply(
-            "dates.choose_phase", {"title": exchanges.title(exchange)}, buttons=rows(buttons, 1)
+            "date_agreement.choose_phase",
+            {"title": exchanges.title(exchange)},
+            buttons=rows(buttons, 1),
         )
     phase = programme.phase(answers["phase"])
     if dialog.step == "day":
@@ -91,10 +95,12 @@ async def _question(uow: Unit, dialog: Dialog) -> Reply:
             school_holidays=await _school_holidays(uow, exchange),
         )
         buttons = [
-            Btn(_data(dialog, f"d:{d.isoformat()}"), key="dates.btn_day", params={"day": d})
+            Btn(
+                _data(dialog, f"d:{d.isoformat()}"), key="date_agreement.btn_day", params={"day": d}
+            )
             for d in days
         ]
-        key = "dates.ask_day" if days else "dates.no_days"
+        key = "date_agreement.ask_day" if days else "date_agreement.no_days"
         return Reply(
             key, {"phase": phase.name, "first": first, "last": last}, buttons=rows(buttons, 2)
         )
@@ -108,7 +114,7 @@ async def _question(uow: Unit, dialog: Dialog) -> Reply:
                 Btn(_data(dialog, f"t:{current.strftime('%H%M')}"), label=format_time(current))
             )
         return Reply(
-            "dates.ask_time",
+            "date_agreement.ask_time",
             {"phase": phase.name, "day": date.fromisoformat(answers["day"])},
             buttons=rows(buttons, 1),
         )
@@ -127,7 +133,7 @@ async def begin(update: Update, context: Context) -> None:
         ]
         chat_id = chat_id_of(update)
         if not candidates:
-            replies = [Reply("dates.none")]
+            replies = [Reply("date_agreement.none")]
         else:
             choices = [(e.id, exchanges.label(e)) for e in candidates]
             dialog = await start_dialog(
@@ -162,12 +168,15 @@ async def _finish(uow: Unit, dialog: Dialog, start: time) -> Turn:
     }
     extra: dict[str, object] = {}
     if result.decided:
-        key, later = "dates.set", "dates.set_later"
+        key, later = "date_agreement.set", "date_agreement.set_later"
     elif result.names:
-        key, later = "dates.proposed", "dates.proposed_later"
+        key, later = "date_agreement.proposed", "date_agreement.proposed_later"
         extra["names"] = ", ".join(result.names)
     else:
-        key, later = "dates.proposed_to_coordinator", "dates.proposed_to_coordinator_later"
+        key, later = (
+            "date_agreement.proposed_to_coordinator",
+            "date_agreement.proposed_to_coordinator_later",
+        )
     reply = views.sent_or_waiting(
         key, later, {**params, **extra}, arrives=result.arrives, tz=uow.app.settings.tz
     )
@@ -219,7 +228,7 @@ async def _step(uow: Unit, dialog: Dialog, value: str, how: str) -> Turn:
             return Turn([Reply("common.button_expired")])
         return await _finish(uow, dialog, start)
     if typed:
-        return Turn([Reply("new.use_buttons"), await _question(uow, dialog)])
+        return Turn([Reply("common.use_buttons"), await _question(uow, dialog)])
     return Turn([Reply("common.button_expired")])
 
 
@@ -268,24 +277,27 @@ async def _answer_replies(
     """What the one who answered a proposal sees (replies, or a toast)."""
     outcome = date_agreement.Outcome
     if answer.outcome is outcome.GONE:
-        return [], "dates.already_decided"
+        return [], "date_agreement.already_decided"
     if answer.outcome is outcome.ALREADY_ACCEPTED:
-        return [], "dates.already_accepted"
+        return [], "date_agreement.already_accepted"
     if answer.outcome is outcome.ALREADY_DECLINED:
-        return [], "dates.already_declined"
+        return [], "date_agreement.already_declined"
     assert answer.exchange_id is not None and answer.phase_key is not None
     if answer.outcome is outcome.IMPOSSIBLE:
         assert answer.problem is not None
         problem = answer.problem
-        return [Reply(problem.key, problem.params), Reply("dates.no_longer_possible")], None
+        return [
+            Reply(problem.key, problem.params),
+            Reply("date_agreement.no_longer_possible"),
+        ], None
     exchange = await exchanges.load_exchange(uow.session, answer.exchange_id)
     assert exchange is not None
     tz = uow.app.settings.tz
     if answer.outcome is outcome.ACCEPTED:
         phase = uow.app.programmes[exchange.programme_key].phase(answer.phase_key)
         reply = views.sent_or_waiting(
-            "dates.accepted",
-            "dates.accepted_later",
+            "date_agreement.accepted",
+            "date_agreement.accepted_later",
             {"phase": phase.name, "day": answer.day},
             arrives=answer.arrives,
             tz=tz,
@@ -305,7 +317,9 @@ async def _answer_replies(
     if answer.arrives is not None:
         # The proposer hears of it only when quiet hours end: say so, before the question.
         notice = {"name": answer.proposer or ""}
-        replies.insert(0, views.waiting("dates.declined_later", notice, answer.arrives, tz))
+        replies.insert(
+            0, views.waiting("date_agreement.declined_later", notice, answer.arrives, tz)
+        )
     return replies, None
 
 

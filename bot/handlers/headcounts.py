@@ -63,24 +63,24 @@ def _keypad(dialog: Dialog) -> tuple[tuple[Btn, ...], ...]:
 async def _count_question(uow: Unit, dialog: Dialog) -> Reply:
     counting = data.count(dialog)
     if dialog.step == "exchange":
-        return Reply("count.choose", buttons=choice_buttons(COUNT_PREFIX, dialog))
+        return Reply("headcounts.choose", buttons=choice_buttons(COUNT_PREFIX, dialog))
     if dialog.step == "moment":
         buttons = [
-            Btn(button_data(COUNT_PREFIX, dialog, f"m:{m}"), key=f"count.moment_{m}")
+            Btn(button_data(COUNT_PREFIX, dialog, f"m:{m}"), key=f"headcounts.moment_{m}")
             for m in MOMENTS
         ]
-        return Reply("count.ask_moment", buttons=rows(buttons, 2))
+        return Reply("headcounts.ask_moment", buttons=rows(buttons, 2))
     exchange = await exchanges.load_exchange(uow.session, counting["exchange"])
     assert exchange is not None
     side = exchanges.side_of(exchange, counting["side"])
     moment = counting["moment"]
     return Reply(
-        "count.ask",
+        "headcounts.ask",
         {
             "school": side.school.name,
             "class_name": side.class_name,
             "size": side.class_size,
-            "moment": Markup(uow.app.texts.get(uow.lang, f"count.moment_{moment}")),
+            "moment": Markup(uow.app.texts.get(uow.lang, f"headcounts.moment_{moment}")),
             "entry": counting.get("entry") or "…",
         },
         buttons=_keypad(dialog),
@@ -93,20 +93,20 @@ DROP_CHOICES = {"ok": "home", "else": "elsewhere", "miss": "missing"}
 
 def _drop_reply(uow: Unit, exchange: Exchange, drop: headcounts.Drop) -> Reply:
     texts, lang = uow.app.texts, uow.lang
-    pupils = "count.pupils_one" if drop.fewer == 1 else "count.pupils_many"
+    pupils = "headcounts.pupils_one" if drop.fewer == 1 else "headcounts.pupils_many"
     return Reply(
-        "count.drop",
+        "headcounts.drop",
         {
             "pupils": texts.plain(lang, pupils, count=drop.fewer),
             "school": exchanges.side_of(exchange, drop.side).school.name,
-            "moment": Markup(texts.get(lang, f"count.moment_{drop.previous_moment}")),
+            "moment": Markup(texts.get(lang, f"headcounts.moment_{drop.previous_moment}")),
             "before": drop.before,
             "after": drop.after,
         },
         buttons=(
-            (Btn(callbacks.drop("ok", drop.headcount_id), key="count.btn_all_fine"),),
-            (Btn(callbacks.drop("else", drop.headcount_id), key="count.btn_elsewhere"),),
-            (Btn(callbacks.drop("miss", drop.headcount_id), key="count.btn_missing"),),
+            (Btn(callbacks.drop("ok", drop.headcount_id), key="headcounts.btn_all_fine"),),
+            (Btn(callbacks.drop("else", drop.headcount_id), key="headcounts.btn_elsewhere"),),
+            (Btn(callbacks.drop("miss", drop.headcount_id), key="headcounts.btn_missing"),),
         ),
     )
 
@@ -149,7 +149,7 @@ async def _save_count(uow: Unit, dialog: Dialog, value: str) -> list[Reply]:
         user_id=uow.user.id,
         now=uow.app.clock.now(),
     )
-    replies = [Reply("count.saved", {"school": side.school.name, "count": count})]
+    replies = [Reply("headcounts.saved", {"school": side.school.name, "count": count})]
     # A drop is asked about once both schools are counted: asked in between, the next typed
     # count would be read as the answer (or as an alarm's details).
     drops = [*counting.get("drops", []), *([drop.headcount_id] if drop is not None else [])]
@@ -183,7 +183,7 @@ async def _present(
     if not days:
         return [await not_today(uow)]
     if args and (len(args) != 2 or len(days) != 1):
-        return [Reply("count.shortcut_usage")]
+        return [Reply("headcounts.shortcut_usage")]
     if not may_write:
         return None
     if args:
@@ -199,7 +199,7 @@ async def _shortcut(uow: Unit, day: DayOfExchange, args: list[str]) -> list[Repl
     try:
         counts = [check_count(arg, side.class_size) for arg, side in zip(args, sides, strict=True)]
     except InputError as problem:
-        return [Reply(problem.key, problem.params), Reply("count.shortcut_usage")]
+        return [Reply(problem.key, problem.params), Reply("headcounts.shortcut_usage")]
     # Today's counted moments in the order they were taken: the next is the one after the
     # latest, so a skipped moment is not counted hours later in place of the right one.
     counted = [
@@ -219,15 +219,15 @@ async def _shortcut(uow: Unit, day: DayOfExchange, args: list[str]) -> list[Repl
             user_id=uow.user.id,
             now=uow.app.clock.now(),
         )
-        replies.append(Reply("count.saved", {"school": side.school.name, "count": count}))
+        replies.append(Reply("headcounts.saved", {"school": side.school.name, "count": count}))
         if drop is not None:
             drops.append(drop.headcount_id)
     replies += await _drop_questions(uow, exchange, drops)
     replies.insert(
         0,
         Reply(
-            "count.moment_used",
-            {"moment": Markup(uow.app.texts.get(uow.lang, f"count.moment_{moment}"))},
+            "headcounts.moment_used",
+            {"moment": Markup(uow.app.texts.get(uow.lang, f"headcounts.moment_{moment}"))},
         ),
     )
     return replies
@@ -242,7 +242,7 @@ async def _count_step(uow: Unit, dialog: Dialog, value: str, how: str) -> Turn:
     step = dialog.step
     if how == TEXT:
         if step != "count":
-            return Turn([Reply("new.use_buttons"), await _count_question(uow, dialog)])
+            return Turn([Reply("common.use_buttons"), await _count_question(uow, dialog)])
         return Turn(await _save_count(uow, dialog, value))
     picked = store.chosen(dialog, value)
     if step == "exchange" and picked is not None:
@@ -304,18 +304,20 @@ async def drop_answer(update: Update, context: Context) -> None:
                 data={"incident": alarm.id},
                 now=uow.app.clock.now(),
             )
-            replies = [Reply("incident.missing_sent", {"id": alarm.id}), *more]
+            replies = [Reply("incidents.missing_sent", {"id": alarm.id}), *more]
         elif result.outcome == "recorded":
-            replies = [Reply("count.all_fine" if answer == "home" else "count.elsewhere")]
+            replies = [Reply("headcounts.all_fine" if answer == "home" else "headcounts.elsewhere")]
     if result.outcome == "not_allowed":
         await answer_callback(update, context, lang, "auth.not_allowed")
         return
     if result.outcome == "expired":
-        await answer_callback(update, context, lang, "count.drop_expired")
+        await answer_callback(update, context, lang, "headcounts.drop_expired")
     elif result.outcome == "answered" and result.incident is not None:
-        await answer_callback(update, context, lang, "count.drop_alarmed", id=result.incident.id)
+        await answer_callback(
+            update, context, lang, "headcounts.drop_alarmed", id=result.incident.id
+        )
     elif result.outcome == "answered":
-        await answer_callback(update, context, lang, "count.drop_answered")
+        await answer_callback(update, context, lang, "headcounts.drop_answered")
     else:
         await answer_callback(update, context, lang)
     # Whatever the outcome, this question's buttons have done their work.

@@ -80,31 +80,35 @@ def _question(dialog: Dialog) -> Reply:
     step = dialog.step
     if step == "exchange":
         return Reply(
-            "incident.choose",
+            "incidents.choose",
             buttons=choice_buttons(REPORT_PREFIX, dialog),
         )
     if step == "category":
         return Reply(
-            "incident.ask_category",
-            buttons=rows([b(f"c:{c}", key=f"incident.category_{c}") for c in CATEGORIES], 2),
+            "incidents.ask_category",
+            buttons=rows([b(f"c:{c}", key=f"incidents.category_{c}") for c in CATEGORIES], 2),
         )
     if step == "severity":
         return Reply(
-            "incident.ask_severity",
+            "incidents.ask_severity",
             buttons=(
-                tuple(b(f"s:{s}", key=f"incident.severity_{s}") for s in ("low", "medium", "high")),
+                tuple(
+                    b(f"s:{s}", key=f"incidents.severity_{s}") for s in ("low", "medium", "high")
+                ),
             ),
         )
     if step == "team":
         numbers = [b(f"t:{n}", label=str(n)) for n in range(1, TEAM_BUTTONS + 1)]
         return Reply(
-            "incident.ask_team",
-            buttons=(*rows(numbers, 4), (b("t:none", key="incident.btn_no_team"),)),
+            "incidents.ask_team",
+            buttons=(*rows(numbers, 4), (b("t:none", key="incidents.btn_no_team"),)),
         )
     if step == "description":
-        return Reply("incident.ask_description")
+        return Reply("incidents.ask_description")
     if step == "photo":
-        return Reply("incident.ask_photo", buttons=((b("nophoto", key="incident.btn_no_photo"),),))
+        return Reply(
+            "incidents.ask_photo", buttons=((b("nophoto", key="incidents.btn_no_photo"),),)
+        )
     raise ValueError(step)
 
 
@@ -115,25 +119,25 @@ def _confirm(uow: Unit, dialog: Dialog) -> Reply:
     lines = [
         texts.get(
             lang,
-            "incident.summary_category",
-            category=texts.plain(lang, f"incident.category_{answers['category']}"),
+            "incidents.summary_category",
+            category=texts.plain(lang, f"incidents.category_{answers['category']}"),
         ),
         texts.get(
             lang,
-            "incident.summary_severity",
-            severity=texts.plain(lang, f"incident.severity_{severity}"),
+            "incidents.summary_severity",
+            severity=texts.plain(lang, f"incidents.severity_{severity}"),
         ),
     ]
     if answers.get("team") is not None:
-        lines.append(texts.get(lang, "incident.team", team=answers["team"]))
-    lines.append(texts.get(lang, "incident.what", text=answers["description"]))
+        lines.append(texts.get(lang, "incidents.team", team=answers["team"]))
+    lines.append(texts.get(lang, "incidents.what", text=answers["description"]))
     if answers.get("photo"):
-        lines.append(texts.get(lang, "incident.summary_photo"))
+        lines.append(texts.get(lang, "incidents.summary_photo"))
     buttons = (
-        (Btn(button_data(REPORT_PREFIX, dialog, "send"), key="incident.btn_send"),),
-        (Btn(button_data(REPORT_PREFIX, dialog, "cancel"), key="incident.btn_cancel"),),
+        (Btn(button_data(REPORT_PREFIX, dialog, "send"), key="incidents.btn_send"),),
+        (Btn(button_data(REPORT_PREFIX, dialog, "cancel"), key="incidents.btn_cancel"),),
     )
-    return Reply("incident.confirm", {"summary": Markup("\n".join(lines))}, buttons=buttons)
+    return Reply("incidents.confirm", {"summary": Markup("\n".join(lines))}, buttons=buttons)
 
 
 def _ask(uow: Unit, dialog: Dialog) -> Reply:
@@ -157,7 +161,7 @@ async def _report(uow: Unit, chat_id: int, *, may_write: bool) -> list[Reply] | 
         return None
     choices = [(d.exchange.id, exchanges.label(d.exchange)) for d in days]
     dialog = await start_dialog(uow, chat_id, kind=REPORT, choices=choices, first_step="category")
-    return [Reply("incident.intro"), _ask(uow, dialog)]
+    return [Reply("incidents.intro"), _ask(uow, dialog)]
 
 
 async def _step(uow: Unit, dialog: Dialog, value: str, how: str) -> Turn:
@@ -170,14 +174,14 @@ async def _step(uow: Unit, dialog: Dialog, value: str, how: str) -> Turn:
     if how == TEXT and step == "description":
         text = value.strip()
         if len(text) < 3:
-            raise InputError("incident.description_too_short")
+            raise InputError("incidents.description_too_short")
         store.advance(dialog, "photo", now, {"description": text})
         return Turn([_ask(uow, dialog)])
     if how == PHOTO and step == "photo":
         store.advance(dialog, "confirm", now, {"photo": value})
         return Turn([_ask(uow, dialog)])
     if how != BUTTON:
-        wanted = Reply("new.use_buttons" if how == TEXT else "incident.photo_not_now")
+        wanted = Reply("common.use_buttons" if how == TEXT else "incidents.photo_not_now")
         return Turn([wanted, _ask(uow, dialog)])
     picked = store.chosen(dialog, value)
     if step == "exchange" and picked is not None:
@@ -224,13 +228,13 @@ async def _send_report(uow: Unit, dialog: Dialog) -> list[Reply]:
         ack_window=uow.app.ack_window,
     )
     if incident.severity in URGENT_SEVERITIES:
-        return [Reply("incident.sent_urgent", {"id": incident.id})]
+        return [Reply("incidents.sent_urgent", {"id": incident.id})]
     arrives = await incidents.delivery_time(
         uow.session, incident, now=uow.app.clock.now(), rules=uow.app.rules
     )
     reply = views.sent_or_waiting(
-        "incident.sent",
-        "incident.sent_later",
+        "incidents.sent",
+        "incidents.sent_later",
         {"id": incident.id},
         arrives=arrives,
         tz=uow.app.settings.tz,
@@ -278,7 +282,7 @@ async def _note_gone(uow: Unit, peeked: Peeked) -> list[Reply]:
         await incidents.load(uow.session, incident_id) if isinstance(incident_id, int) else None
     )
     solved = incident is not None and incident.status == "resolved"
-    key = "incident.note_after_resolved" if solved else "fallback.free_text"
+    key = "incidents.note_after_resolved" if solved else "fallback.free_text"
     return [Reply(key, {"id": incident_id})]
 
 
@@ -292,7 +296,7 @@ async def _note_step(uow: Unit, dialog: Dialog, value: str, how: str) -> Turn:
     if incident.status == "resolved":
         # Solved: chatting on would alarm everyone again for nothing.
         await store.finish(uow.session, dialog.chat_id)
-        return Turn([Reply("incident.note_after_resolved", {"id": incident.id})])
+        return Turn([Reply("incidents.note_after_resolved", {"id": incident.id})])
     if not text:
         return Turn()
     # The note mode stays: the next message goes to the alarm too (see NOTE_DIALOG_TTL).
@@ -300,8 +304,8 @@ async def _note_step(uow: Unit, dialog: Dialog, value: str, how: str) -> Turn:
     await incidents.add_note(uow.session, incident, text, user_id=uow.user.id, now=now)
     arrives = await incidents.delivery_time(uow.session, incident, now=now, rules=uow.app.rules)
     sent = views.sent_or_waiting(
-        "incident.note_sent",
-        "incident.note_sent_later",
+        "incidents.note_sent",
+        "incidents.note_sent_later",
         {"id": incident.id},
         arrives=arrives,
         tz=uow.app.settings.tz,
@@ -338,7 +342,7 @@ async def before_command(update: Update, context: Context) -> None:
             incident_id = data.note(dialog)["incident"]
             # Said only while the alarm is open: once solved, the reporter was told so.
             if await incidents.is_open(uow.session, incident_id):
-                replies = [Reply("incident.note_mode_ended", {"id": incident_id})]
+                replies = [Reply("incidents.note_mode_ended", {"id": incident_id})]
         elif dialog is not None:
             replies = await pending_drop_questions(uow, dialog)
     await send(update, context, lang, replies)
@@ -361,15 +365,15 @@ async def acknowledge(update: Update, context: Context) -> None:
         toast = "auth.not_allowed"
         if incident is not None and await incidents.may_handle(uow.session, uow.user, incident):
             if incident.status == "resolved":
-                toast = "incident.already_resolved"
+                toast = "incidents.already_resolved"
             elif await incidents.acknowledge(
                 uow.session, incident, user_id=uow.user.id, now=uow.app.clock.now()
             ):
-                toast = "incident.acknowledged"
+                toast = "incidents.acknowledged"
             else:
-                toast = "incident.already_acknowledged"
+                toast = "incidents.already_acknowledged"
     await answer_callback(update, context, lang, toast, id=raw)
-    if toast == "incident.acknowledged" and incident_id is not None:
+    if toast == "incidents.acknowledged" and incident_id is not None:
         await update_copies(context, incident_id)
         kick(context.application)
 
@@ -399,7 +403,7 @@ async def _start_resolution(update: Update, context: Context, raw: str, action: 
             )
             replies.append(await _resolution_question(uow, dialog))
     if not replies:
-        key = "incident.already_resolved" if allowed else "auth.not_allowed"
+        key = "incidents.already_resolved" if allowed else "auth.not_allowed"
         await answer_callback(update, context, lang, key, id=raw)
         return
     await answer_callback(update, context, lang)
@@ -450,14 +454,14 @@ async def _resolution_step(uow: Unit, dialog: Dialog, value: str, how: str) -> T
         async def refresh(context: Context) -> None:
             await update_copies(context, incident_id)
 
-        return Turn([Reply("incident.resolved", {"id": incident_id})], queued=True, after=refresh)
-    return Turn([Reply("incident.already_resolved", {"id": incident_id})])
+        return Turn([Reply("incidents.resolved", {"id": incident_id})], queued=True, after=refresh)
+    return Turn([Reply("incidents.already_resolved", {"id": incident_id})])
 
 
 async def _resolution_question(uow: Unit, dialog: Dialog) -> Reply:
-    skip = Btn(button_data(RESOLUTION_PREFIX, dialog, "none"), key="incident.btn_no_note")
+    skip = Btn(button_data(RESOLUTION_PREFIX, dialog, "none"), key="incidents.btn_no_note")
     return Reply(
-        "incident.ask_resolution", {"id": data.resolution(dialog)["incident"]}, buttons=((skip,),)
+        "incidents.ask_resolution", {"id": data.resolution(dialog)["incident"]}, buttons=((skip,),)
     )
 
 
@@ -543,9 +547,9 @@ async def list_open(update: Update, context: Context) -> None:
         lang = uow.lang
         found = await incidents.visible_open(uow.session, uow.user)
         replies = (
-            [Reply("incident.list_empty")]
+            [Reply("incidents.list_empty")]
             if not found
-            else [Reply("incident.list_header", {"count": len(found)})]
+            else [Reply("incidents.list_header", {"count": len(found)})]
         )
         for incident in found[:20]:
             replies.append(await _list_item(uow, incident))
@@ -570,12 +574,12 @@ async def _list_item(uow: Unit, incident: Incident) -> Reply:
             (
                 Btn(
                     action(CLOSE_PREFIX, incident.id),
-                    key="incident.btn_close",
+                    key="incidents.btn_close",
                     params={"id": incident.id},
                 ),
             ),
         )
-    return Reply("incident.list_item", {"body": Markup(body)}, buttons=buttons)
+    return Reply("incidents.list_item", {"body": Markup(body)}, buttons=buttons)
 
 
 def register(app: BotApplication) -> None:

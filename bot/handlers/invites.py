@@ -60,13 +60,13 @@ async def _invite_replies(
             invite = new.invite
             if invite.side:
                 school = exchanges.side_of(exchange, invite.side).school.name
-                label = app.texts.get(lang, "invite.for_teacher", side=invite.side, school=school)
+                label = app.texts.get(lang, "invites.for_teacher", side=invite.side, school=school)
             else:
-                label = app.texts.get(lang, "invite.for_begeleider")
+                label = app.texts.get(lang, "invites.for_begeleider")
             lines.append(
                 app.texts.get(
                     lang,
-                    "invite.line",
+                    "invites.line",
                     label=Markup(label),
                     link=_link(app.bot_username, new.token),
                     uses=invite.max_uses,
@@ -75,9 +75,9 @@ async def _invite_replies(
         # Stored as the first moment the links no longer work; people read the last day.
         expires = (created[0].invite.expires_at - timedelta(seconds=1)).astimezone(app.settings.tz)
         ids = [n.invite.id for n in created]
-        revoke = Btn(callbacks.revoke(exchange_id, ids), key="invite.btn_revoke")
+        revoke = Btn(callbacks.revoke(exchange_id, ids), key="invites.btn_revoke")
         reply = Reply(
-            "invite.links",
+            "invites.links",
             {
                 "id": exchange.id,
                 "title": exchanges.title(exchange),
@@ -111,7 +111,7 @@ async def invite(update: Update, context: Context) -> None:
         await send(update, context, lang, replies)
         return
     if arg is not None:
-        await send(update, context, lang, [Reply("invite.bad_number")])
+        await send(update, context, lang, [Reply("invites.bad_number")])
         return
     if not choices:
         await send(update, context, lang, [Reply("programme.none_coordinator")])
@@ -125,7 +125,7 @@ async def invite(update: Update, context: Context) -> None:
         update,
         context,
         lang,
-        [Reply("invite.choose", {"count": len(choices)}, buttons=buttons)],
+        [Reply("invites.choose", {"count": len(choices)}, buttons=buttons)],
     )
 
 
@@ -171,10 +171,10 @@ async def revoke(update: Update, context: Context) -> None:
     if not allowed:
         await answer_callback(update, context, lang, "auth.not_allowed")
         return
-    await answer_callback(update, context, lang, "invite.revoked_toast", count=count)
+    await answer_callback(update, context, lang, "invites.revoked_toast", count=count)
     if count:
         # A second tap finds nothing left to revoke: the message already says what was done.
-        revoked = Reply("invite.revoked", {"id": exchange_id, "count": count})
+        revoked = Reply("invites.revoked", {"id": exchange_id, "count": count})
         await edit_pressed(update, context, text=text(app.texts, lang, revoked))
 
 

@@ -39,41 +39,45 @@ async def _question(uow: Unit, dialog: Dialog) -> Reply:
     programmes = uow.app.programmes
     if step == "programme":
         buttons = [_b(dialog, f"p:{p.key}", label=p.name) for p in programmes.values()]
-        return Reply("new.ask_programme", buttons=rows(buttons, 1))
+        return Reply("new_exchange.ask_programme", buttons=rows(buttons, 1))
     if step == "city":
         cities = answers.get("cities", [])
         city_buttons = [_b(dialog, f"c:{i}", label=c) for i, c in enumerate(cities)]
-        city_buttons.append(_b(dialog, "c:new", key="new.btn_other_city"))
-        return Reply("new.ask_city", buttons=rows(city_buttons, 2))
+        city_buttons.append(_b(dialog, "c:new", key="new_exchange.btn_other_city"))
+        return Reply("new_exchange.ask_city", buttons=rows(city_buttons, 2))
     if step == "city_new":
-        return Reply("new.ask_city_new")
+        return Reply("new_exchange.ask_city_new")
     if step == "region":
         buttons = [_b(dialog, f"r:{r}", key=f"region.{r}") for r in REGIONS]
-        return Reply("new.ask_region", {"city": answers["city"]}, buttons=rows(buttons, 3))
+        return Reply("new_exchange.ask_region", {"city": answers["city"]}, buttons=rows(buttons, 3))
     side = new_exchange.side_of(step)
     if step.startswith("school_"):
-        return Reply("new.ask_school", {"side": side.upper(), "city": answers["city"]})
+        return Reply("new_exchange.ask_school", {"side": side.upper(), "city": answers["city"]})
     if step.startswith("address_"):
-        skip = _b(dialog, "skip", key="new.btn_skip_address")
-        return Reply("new.ask_address", {"school": data.school(answers, side)}, buttons=((skip,),))
+        skip = _b(dialog, "skip", key="new_exchange.btn_skip_address")
+        return Reply(
+            "new_exchange.ask_address", {"school": data.school(answers, side)}, buttons=((skip,),)
+        )
     if step.startswith("class_"):
         buttons = [_b(dialog, f"g:{k}", label=v) for k, v in CLASS_CHOICES.items()]
         return Reply(
-            "new.ask_class", {"school": data.school(answers, side)}, buttons=rows(buttons, 3)
+            "new_exchange.ask_class",
+            {"school": data.school(answers, side)},
+            buttons=rows(buttons, 3),
         )
     if step.startswith("size_"):
-        return Reply("new.ask_size", {"school": data.school(answers, side)})
+        return Reply("new_exchange.ask_size", {"school": data.school(answers, side)})
     if step == "start":
-        return Reply("new.ask_start")
+        return Reply("new_exchange.ask_start")
     if step == "confirm":
         programme = programmes[answers["programme"]]
         summary = Deferred(partial(views.new_exchange_summary, data=answers, programme=programme))
         return Reply(
-            "new.confirm",
+            "new_exchange.confirm",
             {"summary": summary},
             buttons=(
-                (_b(dialog, "save", key="new.btn_save"),),
-                (_b(dialog, "cancel", key="new.btn_cancel"),),
+                (_b(dialog, "save", key="new_exchange.btn_save"),),
+                (_b(dialog, "cancel", key="new_exchange.btn_cancel"),),
             ),
         )
     raise ValueError(f"unknown step {step}")
@@ -95,14 +99,14 @@ async def new(update: Update, context: Context) -> None:
                 programmes=uow.app.programmes,
                 now=uow.app.clock.now(),
             )
-            intro = [Reply("new.intro")] if dialog.step == "programme" else []
+            intro = [Reply("new_exchange.intro")] if dialog.step == "programme" else []
             replies = [*intro, await _question(uow, dialog)]
     await send(update, context, lang, replies)
 
 
 def _created(exchange_id: int) -> Reply:
-    invite = Btn(action(INVITE_PREFIX, exchange_id), key="new.btn_invite")
-    return Reply("new.created", {"id": exchange_id}, buttons=((invite,),))
+    invite = Btn(action(INVITE_PREFIX, exchange_id), key="new_exchange.btn_invite")
+    return Reply("new_exchange.created", {"id": exchange_id}, buttons=((invite,),))
 
 
 async def _choice(uow: Unit, dialog: Dialog, value: str) -> Turn:
@@ -145,7 +149,7 @@ async def _step(uow: Unit, dialog: Dialog, value: str, how: str) -> Turn:
             uow.session, dialog, value, now=uow.app.clock.now(), tz=uow.app.settings.tz
         )
         question = await _question(uow, dialog)
-        return Turn([question] if taken else [Reply("new.use_buttons"), question])
+        return Turn([question] if taken else [Reply("common.use_buttons"), question])
     try:
         return await _choice(uow, dialog, value)
     except new_exchange.NotOffered:

@@ -68,28 +68,32 @@ def check_day(
     """`day` if it can be agreed for the phase; InputError with the reason otherwise."""
     first, last = phase_window(programme, phase_key, exchange.start_date)
     if day < today:
-        raise InputError("dates.in_past")
+        raise InputError("date_agreement.in_past")
     if day.weekday() >= 5:
-        raise InputError("dates.weekend")
+        raise InputError("date_agreement.weekend")
     if not first <= day <= last:
-        raise InputError("dates.outside_window", first=first, last=last)
+        raise InputError("date_agreement.outside_window", first=first, last=last)
     if is_public_holiday(day):
-        raise InputError("dates.public_holiday")
+        raise InputError("date_agreement.public_holiday")
     if in_periods(day, school_holidays):
-        raise InputError("dates.school_holiday")
+        raise InputError("date_agreement.school_holiday")
     order = day_phase_keys(exchange, programme)
     position = order.index(phase_key)
     for other_key in order[:position]:
         other = phase_row(exchange, other_key)
         if other.starts_on >= day:
             raise InputError(
-                "dates.after_other", phase=programme.phase(other_key).name, other=other.starts_on
+                "date_agreement.after_other",
+                phase=programme.phase(other_key).name,
+                other=other.starts_on,
             )
     for other_key in order[position + 1 :]:
         other = phase_row(exchange, other_key)
         if other.starts_on <= day:
             raise InputError(
-                "dates.before_other", phase=programme.phase(other_key).name, other=other.starts_on
+                "date_agreement.before_other",
+                phase=programme.phase(other_key).name,
+                other=other.starts_on,
             )
     return day
 
@@ -105,9 +109,11 @@ def parse_start(text: str) -> time:
     try:
         value = parse_time(text)
     except DateParseError as error:
-        raise InputError("dates.time_unrecognised") from error
+        raise InputError("date_agreement.time_unrecognised") from error
     if not EARLIEST_START <= value <= LATEST_START:
-        raise InputError("dates.time_out_of_hours", earliest=EARLIEST_START, latest=LATEST_START)
+        raise InputError(
+            "date_agreement.time_out_of_hours", earliest=EARLIEST_START, latest=LATEST_START
+        )
     return value
 
 

@@ -150,7 +150,7 @@ def _parse_row(
         if school is not None and class_name is not None and size is not None:
             sides.append(SideInput(school, address, class_name, size))
     if len(sides) == 2 and same_school(sides[0].school, sides[1].school):
-        problems.append(LineProblem(number, "school_b", "new.same_school"))
+        problems.append(LineProblem(number, "school_b", "new_exchange.same_school"))
         return None
     if programme not in programmes or city is None or start is None or len(sides) != 2:
         return None

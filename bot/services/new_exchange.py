@@ -167,7 +167,7 @@ async def _set_school(session: AsyncSession, dialog: Dialog, text: str, now: dat
     name = clean_school(text)
     other = answers.get("school_a") if side == "b" else None
     if other and same_school(name, other):
-        raise InputError("new.same_school")
+        raise InputError("new_exchange.same_school")
     known = await exchanges.find_school(session, answers["city"], name)
     changes = _school(side, known.name if known else name)
     next_step = _NEXT[dialog.step]

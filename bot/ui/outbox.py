@@ -257,7 +257,7 @@ def proposal(texts: Texts, lang: str, content: Proposal) -> Rendered:
         when = f"{when}, {format_time(found.start_time)}"
     text = texts.get(
         lang,
-        "dates.proposal_notice",
+        "date_agreement.proposal_notice",
         name=content.proposer,
         school=school,
         phase=content.programme.phase(found.phase_key).name.get(lang),
@@ -267,8 +267,10 @@ def proposal(texts: Texts, lang: str, content: Proposal) -> Rendered:
     )
     buttons = (
         (
-            Btn(callbacks.action(callbacks.ACCEPT_PREFIX, found.id), key="dates.btn_accept"),
-            Btn(callbacks.action(callbacks.OTHER_PREFIX, found.id), key="dates.btn_other"),
+            Btn(
+                callbacks.action(callbacks.ACCEPT_PREFIX, found.id), key="date_agreement.btn_accept"
+            ),
+            Btn(callbacks.action(callbacks.OTHER_PREFIX, found.id), key="date_agreement.btn_other"),
         ),
     )
     return Rendered(text, buttons)
@@ -279,7 +281,7 @@ def agreed(texts: Texts, lang: str, content: Agreed) -> Rendered:
     return Rendered(
         texts.get(
             lang,
-            "dates.agreed_notice",
+            "date_agreement.agreed_notice",
             id=exchange.id,
             title=exchanges.title(exchange),
             line=Markup(day_line(texts, lang, exchange, content.programme, content.day)),
@@ -291,7 +293,7 @@ def declined(texts: Texts, lang: str, content: Declined) -> Rendered:
     return Rendered(
         texts.get(
             lang,
-            "dates.declined_notice",
+            "date_agreement.declined_notice",
             name=content.by,
             phase=content.programme.phase(content.phase_key).name.get(lang),
             title=exchanges.title(content.exchange),
@@ -372,11 +374,11 @@ def incident_buttons(incident: Incident) -> tuple[tuple[Btn, ...], ...]:
     if incident.status == "resolved":
         return ()
     resolve = Btn(
-        callbacks.action(callbacks.RESOLVE_PREFIX, incident.id), key="incident.btn_resolve"
+        callbacks.action(callbacks.RESOLVE_PREFIX, incident.id), key="incidents.btn_resolve"
     )
     if incident.status == "acknowledged":
         return ((resolve,),)
-    ack = Btn(callbacks.action(callbacks.ACK_PREFIX, incident.id), key="incident.btn_ack")
+    ack = Btn(callbacks.action(callbacks.ACK_PREFIX, incident.id), key="incidents.btn_ack")
     return ((ack, resolve),)
 
 
@@ -395,13 +397,13 @@ def _actor(action: IncidentAction) -> str:
 
 def drop_line(texts: Texts, lang: str, drop: headcounts.Drop, school: str) -> str:
     """ "2 leerlingen van Het Kompas minder dan bij aankomst (22 → 20)"."""
-    key = "count.pupils_one" if drop.fewer == 1 else "count.pupils_many"
+    key = "headcounts.pupils_one" if drop.fewer == 1 else "headcounts.pupils_many"
     return texts.get(
         lang,
-        "count.drop_line",
+        "headcounts.drop_line",
         pupils=texts.plain(lang, key, count=drop.fewer),
         school=school,
-        moment=texts.plain(lang, f"count.moment_{drop.previous_moment}"),
+        moment=texts.plain(lang, f"headcounts.moment_{drop.previous_moment}"),
         before=drop.before,
         after=drop.after,
     )
@@ -415,7 +417,7 @@ def incident_state(texts: Texts, lang: str, incident: Incident, tz: ZoneInfo) ->
         lines.append(
             texts.get(
                 lang,
-                "incident.seen_by",
+                "incidents.seen_by",
                 name=_actor(acks[0]),
                 time=_moment(lang, acks[0].at, incident.created_at, tz),
             )
@@ -424,10 +426,10 @@ def incident_state(texts: Texts, lang: str, incident: Incident, tz: ZoneInfo) ->
         names = ", ".join(
             f"{_actor(a)} ({_moment(lang, a.at, incident.created_at, tz)})" for a in acks
         )
-        lines.append(texts.get(lang, "incident.seen_by_several", names=names))
+        lines.append(texts.get(lang, "incidents.seen_by_several", names=names))
     done = next((a for a in incident.actions if a.action in ("resolve", "close")), None)
     if done is not None:
-        key = f"incident.{'resolved' if done.action == 'resolve' else 'closed'}_by"
+        key = f"incidents.{'resolved' if done.action == 'resolve' else 'closed'}_by"
         lines.append(
             texts.get(
                 lang,
@@ -438,7 +440,7 @@ def incident_state(texts: Texts, lang: str, incident: Incident, tz: ZoneInfo) ->
             )
         )
     elif incident.status == "resolved":
-        lines.append(texts.get(lang, "incident.resolved_state"))
+        lines.append(texts.get(lang, "incidents.resolved_state"))
     return lines
 
 
@@ -455,13 +457,13 @@ def incident_text(
     lines = [
         texts.get(
             lang,
-            f"incident.head_{incident.severity}",
+            f"incidents.head_{incident.severity}",
             id=incident.id,
-            category=texts.plain(lang, f"incident.category_{incident.category}"),
+            category=texts.plain(lang, f"incidents.category_{incident.category}"),
         ),
         texts.get(
             lang,
-            "incident.where",
+            "incidents.where",
             id=exchange.id,
             title=exchanges.title(exchange),
             time=format_time(when.time()),
@@ -473,9 +475,9 @@ def incident_text(
         school = exchanges.side_of(exchange, drop.side).school.name
         lines.append(drop_line(texts, lang, drop, school))
     if incident.team_number is not None:
-        lines.append(texts.get(lang, "incident.team", team=incident.team_number))
+        lines.append(texts.get(lang, "incidents.team", team=incident.team_number))
     if incident.description:
-        lines.append(texts.get(lang, "incident.what", text=incident.description))
+        lines.append(texts.get(lang, "incidents.what", text=incident.description))
     lines += incident_state(texts, lang, incident, tz)
     return "\n".join(lines)
 
@@ -488,21 +490,21 @@ def alert_message(
     incident = alert.incident
     buttons = incident_buttons(incident)
     if alert.kind == INCIDENT_UPDATE:
-        lines = [texts.get(lang, "incident.update", id=incident.id, note=alert.note)]
+        lines = [texts.get(lang, "incidents.update", id=incident.id, note=alert.note)]
         lines += incident_state(texts, lang, incident, tz)
         return Rendered("\n".join(lines), buttons)
     body = incident_text(texts, lang, incident, alert.exchange, alert.reporter, tz)
     if alert.kind == INCIDENT_REPEAT:
-        repeat = texts.get(lang, "incident.repeat", minutes=ack_minutes)
+        repeat = texts.get(lang, "incidents.repeat", minutes=ack_minutes)
         body = f"{repeat}\n{body}"
     caption = None
     if incident.photo_file_id:
         caption = texts.get(
             lang,
-            "incident.photo_caption",
+            "incidents.photo_caption",
             id=incident.id,
-            category=texts.plain(lang, f"incident.category_{incident.category}"),
-            severity=texts.plain(lang, f"incident.severity_{incident.severity}").lower(),
+            category=texts.plain(lang, f"incidents.category_{incident.category}"),
+            severity=texts.plain(lang, f"incidents.severity_{incident.severity}").lower(),
         )
     return Rendered(body, buttons, photo=incident.photo_file_id, file_caption=caption)
 
@@ -517,6 +519,6 @@ def reporter_notice(texts: Texts, lang: str, notice: ReporterNotice, *, tz: Zone
         "note": action.note or "",
     }
     if notice.kind == INCIDENT_SEEN:
-        return Rendered(texts.get(lang, "incident.seen_notice", **params))
-    key = "incident.solved_notice" if action.action == "resolve" else "incident.closed_notice"
+        return Rendered(texts.get(lang, "incidents.seen_notice", **params))
+    key = "incidents.solved_notice" if action.action == "resolve" else "incidents.closed_notice"
     return Rendered(texts.get(lang, f"{key}_note" if action.note else key, **params))

@@ -273,27 +273,27 @@ def progress(texts: Texts, lang: str, exchange: Exchange, sides: Sequence[SidePr
     for side in sides:
         if side.side in ("A", "B"):
             who = texts.get(
-                lang, "checklist.side_teachers", school=side_of(exchange, side.side).school.name
+                lang, "checklists.side_teachers", school=side_of(exchange, side.side).school.name
             )
         else:
-            who = texts.get(lang, "checklist.side_begeleiders")
+            who = texts.get(lang, "checklists.side_begeleiders")
         lines.append("")
         lines.append(
             texts.get(
-                lang, "checklist.progress_line", who=Markup(who), done=side.done, total=side.total
+                lang, "checklists.progress_line", who=Markup(who), done=side.done, total=side.total
             )
         )
         for entry in side.open_items[:8]:
             lines.append(
                 texts.get(
                     lang,
-                    "checklist.line",
+                    "checklists.line",
                     item=entry.item.text.get(lang),
                     deadline=format_date(entry.deadline, lang),
                 )
             )
         if len(side.open_items) > 8:
-            lines.append(texts.get(lang, "checklist.more", count=len(side.open_items) - 8))
+            lines.append(texts.get(lang, "checklists.more", count=len(side.open_items) - 8))
     return _join(lines)
 
 
