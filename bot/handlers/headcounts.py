@@ -18,7 +18,7 @@ from bot.dialogs.engine import (
     start_dialog,
 )
 from bot.domain.exchange_input import InputError
-from bot.domain.headcounts import MOMENTS, check_count, next_moment
+from bot.domain.headcounts import MOMENTS, check_count
 from bot.handlers.checkins import not_today
 from bot.handlers.common import (
     Context,
@@ -194,43 +194,26 @@ async def _present(
 
 
 async def _shortcut(uow: Unit, day: DayOfExchange, args: list[str]) -> list[Reply]:
-    exchange = day.exchange
-    sides = [exchanges.side_of(exchange, "A"), exchanges.side_of(exchange, "B")]
     try:
-        counts = [check_count(arg, side.class_size) for arg, side in zip(args, sides, strict=True)]
-    except InputError as problem:
-        return [Reply(problem.key, problem.params), Reply("headcounts.shortcut_usage")]
-    # Today's counted moments in the order they were taken: the next is the one after the
-    # latest, so a skipped moment is not counted hours later in place of the right one.
-    counted = [
-        h.moment for h in await headcounts.counts_today(uow.session, exchange.id, uow.app.today())
-    ]
-    moment = next_moment(counted)
-    replies = []
-    drops = []
-    for side, count in zip(sides, counts, strict=True):
-        drop = await headcounts.record_count(
+        both = await headcounts.record_both(
             uow.session,
-            exchange,
+            day.exchange,
             uow.app.today(),
-            side.side,
-            moment,
-            count,
+            args,
             user_id=uow.user.id,
             now=uow.app.clock.now(),
         )
-        replies.append(Reply("headcounts.saved", {"school": side.school.name, "count": count}))
-        if drop is not None:
-            drops.append(drop.headcount_id)
-    replies += await _drop_questions(uow, exchange, drops)
-    replies.insert(
-        0,
-        Reply(
-            "headcounts.moment_used",
-            {"moment": Markup(uow.app.texts.get(uow.lang, f"headcounts.moment_{moment}"))},
+    except InputError as problem:
+        return [Reply(problem.key, problem.params), Reply("headcounts.shortcut_usage")]
+    moment = Markup(uow.app.texts.get(uow.lang, f"headcounts.moment_{both.moment}"))
+    return [
+        Reply("headcounts.moment_used", {"moment": moment}),
+        *(
+            Reply("headcounts.saved", {"school": side.school.name, "count": count})
+            for side, count in both.counts
         ),
-    )
-    return replies
+        *await _drop_questions(uow, day.exchange, list(both.drops)),
+    ]
 
 
 async def _count_step(uow: Unit, dialog: Dialog, value: str, how: str) -> Turn:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.headcounts import check_count, next_moment
 from bot.domain.permissions import Action
 from bot.services import auth, exchanges, incidents
 from db.models import (
     STATUS_ACTIVE,
     Exchange,
+    ExchangeSide,
     Headcount,
     Incident,
     User,
@@ -81,6 +84,43 @@ async def record_count(
     session.add(row)
     await session.flush()
     return Drop.of(row)
+
+
+@dataclass(frozen=True)
+class BothCounted:
+    """`/aanwezig 24 22`: the moment the counts were taken for, and the drops among them."""
+
+    moment: str
+    counts: tuple[tuple[ExchangeSide, int], ...]
+    drops: tuple[int, ...]  # headcount ids whose count is lower than before
+
+
+async def record_both(
+    session: AsyncSession,
+    exchange: Exchange,
+    day: date,
+    typed: Sequence[str],
+    *,
+    user_id: int,
+    now: datetime,
+) -> BothCounted:
+    """Both schools' counts at once, for the moment after the latest one counted today.
+
+    Raises InputError for a count that cannot be (nothing is stored then). The next moment
+    follows the latest, so a skipped moment is not counted hours later in place of the right
+    one (`next_moment`).
+    """
+    sides = (exchanges.side_of(exchange, "A"), exchanges.side_of(exchange, "B"))
+    counts = [check_count(raw, side.class_size) for raw, side in zip(typed, sides, strict=True)]
+    moment = next_moment([h.moment for h in await counts_today(session, exchange.id, day)])
+    drops = []
+    for side, count in zip(sides, counts, strict=True):
+        drop = await record_count(
+            session, exchange, day, side.side, moment, count, user_id=user_id, now=now
+        )
+        if drop is not None:
+            drops.append(drop.headcount_id)
+    return BothCounted(moment, tuple(zip(sides, counts, strict=True)), tuple(drops))
 
 
 async def drops(session: AsyncSession, headcount_ids: list[int]) -> list[Drop]:
