@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.permissions import Action, changes_something, is_allowed
-from db.models import STATUS_ARCHIVED, Exchange, Membership, User
+from db.models import ROLE_TEACHER, STATUS_ARCHIVED, Exchange, Membership, User
 
 
 class NotAllowed(Exception):
@@ -77,6 +77,40 @@ async def require_exchange(
         # Members lose sight of an archived exchange; coordinators keep it for the record.
         raise NotAllowed(action, exchange_id)
     if not is_allowed(action, is_coordinator=user.is_coordinator, roles_in_exchange=roles):
+        raise NotAllowed(action, exchange_id)
+    return exchange
+
+
+async def teaching_side(session: AsyncSession, user_id: int, exchange_id: int) -> str | None:
+    """The class ("A" or "B") the user teaches in the exchange, if they are one of its teachers."""
+    found: str | None = await session.scalar(
+        select(Membership.side)
+        .where(
+            Membership.user_id == user_id,
+            Membership.exchange_id == exchange_id,
+            Membership.role == ROLE_TEACHER,
+        )
+        .limit(1)
+    )
+    return found
+
+
+async def require_side(
+    session: AsyncSession,
+    user: User,
+    action: Action,
+    exchange_id: int,
+    side: str,
+    *,
+    own: bool = True,
+) -> Exchange:
+    """`require_exchange`, and for anyone but a coordinator: the user teaches class `side`
+    (`own`), or the other class (not `own`: a class does not answer its own proposal)."""
+    exchange = await require_exchange(session, user, action, exchange_id)
+    if user.is_coordinator:
+        return exchange
+    teaches = await teaching_side(session, user.id, exchange_id)
+    if teaches is None or (teaches == side) != own:
         raise NotAllowed(action, exchange_id)
     return exchange
 

@@ -230,9 +230,9 @@ async def may_set(session: AsyncSession, user: User, exchange_id: int) -> Setter
         exchange = await auth.require_exchange(session, user, Action.PROPOSE_DATE, exchange_id)
     else:
         return Setter(exchange, None, True)
-    memberships = await exchanges.memberships_of(session, user.id, exchange_id)
-    teacher = next(m for m in memberships if m.role == ROLE_TEACHER)
-    return Setter(exchange, teacher.side, False)
+    side = await auth.teaching_side(session, user.id, exchange_id)
+    assert side is not None  # PROPOSE_DATE is a teacher's right
+    return Setter(exchange, side, False)
 
 
 @dataclass(frozen=True)
@@ -380,9 +380,10 @@ async def answer_proposal(
     if found is None:
         return Answer(Outcome.GONE)
     setter = await may_set(session, user, found.exchange_id)
-    if not setter.decides and setter.side == found.side:
-        # The proposer's own class does not answer its own proposal.
-        raise auth.NotAllowed(Action.PROPOSE_DATE, found.exchange_id)
+    if not setter.decides:
+        await auth.require_side(
+            session, user, Action.PROPOSE_DATE, found.exchange_id, found.side or "", own=False
+        )
     # Locked after the exchange (taken by auth): every writer of an exchange locks in that order.
     proposal = await pending_proposal(session, proposal_id)
     if proposal is None:

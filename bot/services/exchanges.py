@@ -187,17 +187,20 @@ async def region_of_city(session: AsyncSession, city: str) -> str | None:
 
 
 async def set_class_size(
-    session: AsyncSession, exchange_id: int, side: str, size: int
-) -> ExchangeSide | None:
-    """Change the number of pupils of one side (teachers know it best, and it changes)."""
+    session: AsyncSession, user: User, exchange_id: int, side: str, size: int
+) -> ExchangeSide:
+    """Change the number of pupils of one side (teachers know it best, and it changes): a
+    coordinator, or a teacher of that class. auth.NotAllowed (or Archived) otherwise."""
+    await auth.require_side(session, user, Action.CHANGE_CLASS, exchange_id, side)
     row = await session.scalar(
         select(ExchangeSide)
         .where(ExchangeSide.exchange_id == exchange_id, ExchangeSide.side == side)
         # Only the side's row: PostgreSQL cannot lock the school joined in beside it.
         .with_for_update(of=ExchangeSide)
     )
-    if row is not None:
-        row.class_size = size
+    if row is None:
+        raise auth.NotAllowed(Action.CHANGE_CLASS, exchange_id)
+    row.class_size = size
     return row
 
 
