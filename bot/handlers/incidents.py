@@ -359,21 +359,14 @@ async def acknowledge(update: Update, context: Context) -> None:
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
         incident_id = button_id(raw, "")
-        incident = (
-            await incidents.load(uow.session, incident_id, lock=True) if incident_id else None
+        outcome = (
+            await incidents.take_up(uow.session, uow.user, incident_id, now=uow.app.clock.now())
+            if incident_id is not None
+            else "not_allowed"
         )
-        toast = "auth.not_allowed"
-        if incident is not None and await incidents.may_handle(uow.session, uow.user, incident):
-            if incident.status == "resolved":
-                toast = "incidents.already_resolved"
-            elif await incidents.acknowledge(
-                uow.session, incident, user_id=uow.user.id, now=uow.app.clock.now()
-            ):
-                toast = "incidents.acknowledged"
-            else:
-                toast = "incidents.already_acknowledged"
+    toast = "auth.not_allowed" if outcome == "not_allowed" else f"incidents.{outcome}"
     await answer_callback(update, context, lang, toast, id=raw)
-    if toast == "incidents.acknowledged" and incident_id is not None:
+    if outcome == "acknowledged" and incident_id is not None:
         await update_copies(context, incident_id)
         kick(context.application)
 

@@ -225,6 +225,19 @@ async def _tell_reporter(
     )
 
 
+async def take_up(session: AsyncSession, user: User, incident_id: int, *, now: datetime) -> str:
+    """ "Gezien" pressed: "acknowledged", "already_acknowledged" (by this user),
+    "already_resolved", or "not_allowed" (no such incident, not the user's, archived)."""
+    incident = await load(session, incident_id, lock=True)
+    if incident is None or not await may_handle(session, user, incident):
+        return "not_allowed"
+    if incident.status == "resolved":
+        return "already_resolved"
+    if await acknowledge(session, incident, user_id=user.id, now=now):
+        return "acknowledged"
+    return "already_acknowledged"
+
+
 async def acknowledge(
     session: AsyncSession, incident: Incident, *, user_id: int, now: datetime
 ) -> bool:
