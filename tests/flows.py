@@ -76,7 +76,7 @@ async def make_invites(h: Harness, coordinator: FakeUser, exchange_id: int) -> I
 
 
 @dataclass
-class Pair:
+class JoinedExchange:
     exchange_id: int
     coordinator: FakeUser
     teacher_a: FakeUser
@@ -84,8 +84,10 @@ class Pair:
     begeleider: FakeUser
 
 
-async def pair(h: Harness, *, start: str = "1 februari", city: str = "Amsterdam") -> Pair:
-    """A pair with one teacher per school and a begeleider, all joined."""
+async def joined_exchange(
+    h: Harness, *, start: str = "1 februari", city: str = "Amsterdam"
+) -> JoinedExchange:
+    """An exchange with one teacher per school and a begeleider, all joined."""
     coordinator = h.user(1000, "Carla", username="carla_wimw")
     exchange_id = await create_exchange(h, coordinator, start=start, city=city)
     invites = await make_invites(h, coordinator, exchange_id)
@@ -95,4 +97,4 @@ async def pair(h: Harness, *, start: str = "1 februari", city: str = "Amsterdam"
     await h.send(teacher_a, f"/start {invites.teacher_a}")
     await h.send(teacher_b, f"/start {invites.teacher_b}")
     await h.send(begeleider, f"/start {invites.begeleider}")
-    return Pair(exchange_id, coordinator, teacher_a, teacher_b, begeleider)
+    return JoinedExchange(exchange_id, coordinator, teacher_a, teacher_b, begeleider)

@@ -1,4 +1,4 @@
-"""The one authorization place against a real database: own pair, another pair, no pair."""
+"""The one authorization place against a real database: own, another or no exchange."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from db.models import ROLE_BEGELEIDER, ROLE_TEACHER, STATUS_ARCHIVED, Membership
 from db.session import Database
 from tests.fixtures import START
 
-# Who, for each action: (coordinator, teacher of this pair, begeleider of this pair,
-# teacher of another pair, someone in no pair at all).
+# Who, for each action: (coordinator, teacher of this exchange, begeleider of this exchange,
+# teacher of another exchange, someone in no exchange at all).
 EXPECTED = {
     Action.VIEW_EXCHANGE: (True, True, True, False, False),
     Action.TICK_CHECKLIST: (False, True, True, False, False),
@@ -30,7 +30,7 @@ EXPECTED = {
 PEOPLE = ("coordinator", "teacher", "begeleider", "foreign_teacher", "stranger")
 
 
-def _pair(school_a: str, school_b: str) -> ExchangeInput:
+def _exchange_input(school_a: str, school_b: str) -> ExchangeInput:
     return ExchangeInput(
         programme_key="standaard",
         city="Amsterdam",
@@ -62,10 +62,14 @@ async def _setup(database: Database) -> tuple[int, dict[str, User]]:
         session.add_all(people.values())
         await session.flush()
         ours = await exchanges.create_exchange(
-            session, _pair("De Avonturijn", "De Odyssee"), programme, created_by=100, now=START
+            session,
+            _exchange_input("De Avonturijn", "De Odyssee"),
+            programme,
+            created_by=100,
+            now=START,
         )
         theirs = await exchanges.create_exchange(
-            session, _pair("De Klimop", "Het Anker"), programme, created_by=100, now=START
+            session, _exchange_input("De Klimop", "Het Anker"), programme, created_by=100, now=START
         )
         session.add_all(
             [
@@ -105,7 +109,7 @@ async def test_each_person_may_do_what_the_table_says(database: Database, action
     assert allowed == EXPECTED[action]
 
 
-async def test_an_archived_pair_refuses_every_change_and_a_missing_one_says_nothing(
+async def test_an_archived_exchange_refuses_every_change_and_a_missing_one_says_nothing(
     database: Database,
 ) -> None:
     exchange_id, people = await _setup(database)
@@ -132,7 +136,7 @@ async def test_an_archived_pair_refuses_every_change_and_a_missing_one_says_noth
                     session, people[name], Action.VIEW_EXCHANGE, exchange_id
                 )
             assert type(refused.value) is auth.NotAllowed
-        # An id that does not exist is refused like somebody else's pair.
+        # An id that does not exist is refused like somebody else's exchange.
         with pytest.raises(auth.NotAllowed) as missing:
             await auth.require_exchange(session, people["teacher"], Action.VIEW_EXCHANGE, 99_999)
         assert type(missing.value) is auth.NotAllowed

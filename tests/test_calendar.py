@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from tests.fixtures import AMS
-from tests.flows import pair
+from tests.flows import joined_exchange
 from tests.harness import Harness
 
 
@@ -13,7 +13,7 @@ async def test_agenda_is_an_ics_file_with_stable_uids(harness: Harness) -> None:
     import icalendar
 
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await h.send(p.teacher_a, "/agenda")
     document = h.tg.messages(p.teacher_a.id)[-1].document
     assert document is not None and document.filename == "uitwisseling-1.ics"

@@ -40,10 +40,10 @@ def test_every_key_used_in_the_code_exists() -> None:
     dynamic = {f"input.date_{r}" for r in ("unrecognised", "nonexistent", "weekday_mismatch")}
     dynamic |= {f"exchange.host_{h}" for h in ("online", "both")}
     dynamic |= {"fallback.lapsed_incident"}
-    dynamic |= {f"incident.category_{c}" for c in CATEGORIES}
-    dynamic |= {f"incident.severity_{s}" for s in SEVERITIES}
-    dynamic |= {f"incident.head_{s}" for s in SEVERITIES}
-    dynamic |= {f"count.moment_{m}" for m in MOMENTS}
+    dynamic |= {f"incidents.category_{c}" for c in CATEGORIES}
+    dynamic |= {f"incidents.severity_{s}" for s in SEVERITIES}
+    dynamic |= {f"incidents.head_{s}" for s in SEVERITIES}
+    dynamic |= {f"headcounts.moment_{m}" for m in MOMENTS}
     dynamic |= {f"region.{r}" for r in REGIONS}
     dynamic |= {f"commands.{c}" for role in COMMANDS_BY_ROLE.values() for c in role}
     missing = sorted(k for k in used | dynamic if not texts.has(k))

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from db.models import CheckIn, Headcount
 from tests.fixtures import AMS, said
-from tests.flows import only, pair
+from tests.flows import joined_exchange, only
 from tests.harness import Harness
 
 DAY_1 = datetime(2027, 2, 10, 8, 20, tzinfo=AMS)  # exchange day 1 (default), starts 08:45
@@ -23,7 +23,7 @@ async def keypad(h: Harness, user, number: str) -> list:  # type: ignore[no-unty
 
 async def test_a_whole_exchange_day(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await h.run_until(DAY_1)
     b = p.begeleider
 
@@ -46,12 +46,14 @@ async def test_a_whole_exchange_day(harness: Harness) -> None:
     question = only(await h.press(b, moment, "aankomst"))
     assert "De Avonturijn" in question.text and "24 in de klas" in question.text
     replies = await keypad(h, b, "24")
-    assert said("count.saved", school="De Avonturijn", count=24) in replies[0].text
+    assert said("headcounts.saved", school="De Avonturijn", count=24) in replies[0].text
     assert "De Odyssee" in replies[1].text
-    assert said("count.saved", school="De Odyssee", count=22) in only(await h.send(b, "22")).text
+    assert (
+        said("headcounts.saved", school="De Odyssee", count=22) in only(await h.send(b, "22")).text
+    )
     # Leaving for the neighbourhood, with the shortcut.
     replies = await h.send(b, "/aanwezig 24 22")
-    assert said("count.moment_departure") in replies[0].text
+    assert said("headcounts.moment_departure") in replies[0].text
     # Back from the scavenger hunt: three fewer of school A.
     h.clock.set(datetime(2027, 2, 10, 11, 30, tzinfo=AMS))
     moment = only(await h.send(b, "/aanwezig"))
@@ -61,36 +63,36 @@ async def test_a_whole_exchange_day(harness: Harness) -> None:
     replies = await h.send(b, "22")
     drop = next(r for r in replies if "minder" in r.text)
     assert drop.text == said(
-        "count.drop",
-        pupils=said("count.pupils_many", count=3),
+        "headcounts.drop",
+        pupils=said("headcounts.pupils_many", count=3),
         school="De Avonturijn",
-        moment=said("count.moment_departure"),
+        moment=said("headcounts.moment_departure"),
         before=24,
         after=21,
     )
     assert drop.button_texts == [
-        said("count.btn_all_fine"),
-        said("count.btn_elsewhere"),
-        said("count.btn_missing"),
+        said("headcounts.btn_all_fine"),
+        said("headcounts.btn_elsewhere"),
+        said("headcounts.btn_missing"),
     ]
-    alarm = only(await h.press(b, drop, said("count.btn_missing")))
-    assert said("incident.missing_sent", id=1) in alarm.text
+    alarm = only(await h.press(b, drop, said("headcounts.btn_missing")))
+    assert said("incidents.missing_sent", id=1) in alarm.text
     await h.dispatch()
     for user in (p.coordinator, p.teacher_a, p.teacher_b):
         alert = h.tg.last_message(user.id)
-        category = said("incident.category_missing")
+        category = said("incidents.category_missing")
         assert alert is not None
-        assert said("incident.head_urgent", id=1, category=category) in alert.text
-        assert alert.button_texts == [said("incident.btn_ack"), said("incident.btn_resolve")]
+        assert said("incidents.head_urgent", id=1, category=category) in alert.text
+        assert alert.button_texts == [said("incidents.btn_ack"), said("incidents.btn_resolve")]
     details = only(await h.send(b, "Team 3, laatst gezien bij de speeltuin"))
-    assert details.text == said("incident.note_sent", id=1)
+    assert details.text == said("incidents.note_sent", id=1)
     await h.dispatch()
     assert "speeltuin" in h.tg.last_message(p.teacher_a.id).text  # type: ignore[union-attr]
 
     # A teacher acknowledges; there is no repeat after ten minutes.
     alert = next(m for m in h.tg.messages(p.teacher_a.id) if "URGENT #1" in m.text)
-    await h.press(p.teacher_a, alert, said("incident.btn_ack"))
-    assert h.tg.callback_answers[-1]["text"] == said("incident.acknowledged", id=1)
+    await h.press(p.teacher_a, alert, said("incidents.btn_ack"))
+    assert h.tg.callback_answers[-1]["text"] == said("incidents.acknowledged", id=1)
     await h.run_until(datetime(2027, 2, 10, 11, 45, tzinfo=AMS))
     repeats = [x for x in await h.pushes("skipped") if x.kind == "incident_repeat"]
     assert [x.error for x in repeats] == ["acknowledged"]
@@ -133,7 +135,7 @@ async def test_a_whole_exchange_day(harness: Harness) -> None:
 
 async def test_field_commands_outside_an_exchange_day(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     for command in ("/checkin", "/aanwezig", "/incident"):
         reply = only(await h.send(p.begeleider, command)).text
         assert reply.startswith(said("field.not_today", next=""))
@@ -143,7 +145,7 @@ async def test_field_commands_outside_an_exchange_day(harness: Harness) -> None:
 
 async def test_a_check_in_sent_while_the_bot_restarts_still_counts(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await h.run_until(DAY_1)
     await h.stop_bot()
     update_id = h.tg.push_text(p.begeleider, "/checkin")

@@ -5,19 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 
 from tests.fixtures import AMS, said, said_any
-from tests.flows import pair
+from tests.flows import joined_exchange
 from tests.harness import Harness
 
 
 async def test_ticked_items_are_never_nagged(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     view = (await h.send(p.teacher_a, "/checklist"))[-1]
-    assert said_any("checklist.view").match(view.text)
+    assert said_any("checklists.view").match(view.text)
     label = next(t for t in view.button_texts if "Projectboekjes" in t)
     assert label.startswith("⬜")
     await h.press(p.teacher_a, view, label)
-    assert h.tg.callback_answers[-1]["text"] == said("checklist.ticked")
+    assert h.tg.callback_answers[-1]["text"] == said("checklists.ticked")
     pressed = next(m for m in h.tg.messages(p.teacher_a.id) if m.message_id == view.message_id)
     assert any(t.startswith("✅ Projectboekjes") for t in pressed.button_texts)
     # Both teachers of the class share ticks; the other school does not.
@@ -33,12 +33,12 @@ async def test_ticked_items_are_never_nagged(harness: Harness) -> None:
     assert said_any("nag.text").match(nag.text) and "vrijdag 29 januari" in nag.text
     # Ticking from the nag itself works too.
     await h.press(p.teacher_b, nag, nag.button_texts[0])
-    assert h.tg.callback_answers[-1]["text"] == said("checklist.ticked")
+    assert h.tg.callback_answers[-1]["text"] == said("checklists.ticked")
 
 
 async def test_coordinator_sees_checklist_progress(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     view = (await h.send(p.teacher_a, "/checklist"))[-1]
     await h.press(p.teacher_a, view, next(t for t in view.button_texts if "Projectboekjes" in t))
     progress = (await h.send(p.coordinator, "/checklist"))[-1].text

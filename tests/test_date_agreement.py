@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from db.models import DateProposal, ExchangePhase
 from tests.fixtures import AMS, said, said_any
-from tests.flows import Pair, only, pair
+from tests.flows import JoinedExchange, joined_exchange, only
 from tests.harness import Harness
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,20 +27,20 @@ async def phase(h: Harness, key: str) -> tuple[date, time | None, bool]:
         return row.starts_on, row.start_time, row.agreed
 
 
-async def to_day_question(h: Harness, p: Pair, user: object = None) -> None:
+async def to_day_question(h: Harness, p: JoinedExchange, user: object = None) -> None:
     who = user or p.teacher_a
     question = only(await h.send(who, "/datum"))  # type: ignore[arg-type]
-    assert question.text == said("dates.choose_phase", title="De Avonturijn – De Odyssee")
+    assert question.text == said("date_agreement.choose_phase", title="De Avonturijn – De Odyssee")
     day = only(await h.press(who, question, "Uitwisselingsdag 1"))  # type: ignore[arg-type]
-    assert said_any("dates.ask_day").match(day.text) and "Uitwisselingsdag 1" in day.text
+    assert said_any("date_agreement.ask_day").match(day.text) and "Uitwisselingsdag 1" in day.text
 
 
 BAD_DAYS = [
-    ("zaterdag 13 februari", "dates.weekend"),
-    ("13-2-2027", "dates.weekend"),
-    ("17-2-2027", "dates.outside_window"),
-    ("4-1-2027", "dates.in_past"),
-    ("morgen", "dates.outside_window"),
+    ("zaterdag 13 februari", "date_agreement.weekend"),
+    ("13-2-2027", "date_agreement.weekend"),
+    ("17-2-2027", "date_agreement.outside_window"),
+    ("4-1-2027", "date_agreement.in_past"),
+    ("morgen", "date_agreement.outside_window"),
     ("31-2-2027", "input.date_nonexistent"),
     ("volgende week", "input.date_unrecognised"),
     ("maandag 9 februari", "input.date_weekday_mismatch"),
@@ -49,7 +49,7 @@ BAD_DAYS = [
 
 async def test_teachers_agree_a_date_and_everything_is_replanned(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await to_day_question(h, p)
     day_question = h.tg.last_message(p.teacher_a.id)
     assert day_question is not None
@@ -64,7 +64,7 @@ async def test_teachers_agree_a_date_and_everything_is_replanned(harness: Harnes
     assert time_question.button_texts == ["08:45"]
     sent = only(await h.send(p.teacher_a, "9.30"))
     assert sent.text == said(
-        "dates.proposed",
+        "date_agreement.proposed",
         phase="Uitwisselingsdag 1",
         day="donderdag 11 februari",
         time="09:30",
@@ -80,20 +80,23 @@ async def test_teachers_agree_a_date_and_everything_is_replanned(harness: Harnes
         "Anouk (De Avonturijn) stelt voor: Uitwisselingsdag 1 op donderdag 11 februari, 09:30"
         in proposal.text
     )
-    assert proposal.button_texts == [said("dates.btn_accept"), said("dates.btn_other")]
+    assert proposal.button_texts == [
+        said("date_agreement.btn_accept"),
+        said("date_agreement.btn_other"),
+    ]
     # Only the other school decides: the proposer's own press is refused.
     forged = await h.press_data(
         p.teacher_a, proposal.message_id, proposal.buttons[0][0].callback_data, force=True
     )
     assert forged == [] and h.tg.callback_answers[-1]["text"] == said("auth.not_allowed")
 
-    accepted = only(await h.press(p.teacher_b, proposal, said("dates.btn_accept")))
-    assert said_any("dates.accepted").match(accepted.text)
+    accepted = only(await h.press(p.teacher_b, proposal, said("date_agreement.btn_accept")))
+    assert said_any("date_agreement.accepted").match(accepted.text)
     assert await phase(h, "exchange_day_1") == (date(2027, 2, 11), time(9, 30), True)
     await h.dispatch()
     for user in (p.teacher_a, p.coordinator):
         notice = h.tg.last_message(user.id)
-        assert notice is not None and said_any("dates.agreed_notice").match(notice.text)
+        assert notice is not None and said_any("date_agreement.agreed_notice").match(notice.text)
         assert "donderdag 11 februari, 09:30" in notice.text
     # The day schedule moved with the date.
     await h.run_until(datetime(2027, 2, 12, tzinfo=AMS))
@@ -111,23 +114,23 @@ async def test_teachers_agree_a_date_and_everything_is_replanned(harness: Harnes
     await h.press_data(
         p.teacher_b, proposal.message_id, proposal.buttons[0][0].callback_data, force=True
     )
-    assert h.tg.callback_answers[-1]["text"] == said("dates.already_accepted")
+    assert h.tg.callback_answers[-1]["text"] == said("date_agreement.already_accepted")
 
 
 async def test_other_teacher_asks_for_another_date(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await to_day_question(h, p)
     await h.press(p.teacher_a, h.tg.last_message(p.teacher_a.id), "dinsdag 9 februari")  # type: ignore[arg-type]
     await h.press(p.teacher_a, h.tg.last_message(p.teacher_a.id), "08:45")  # type: ignore[arg-type]
     await h.dispatch()
     proposal = h.tg.last_message(p.teacher_b.id)
     question = only(await h.press(p.teacher_b, proposal, "Ander voorstel"))  # type: ignore[arg-type]
-    assert said_any("dates.ask_day").match(question.text)
+    assert said_any("date_agreement.ask_day").match(question.text)
     await h.dispatch()
     declined = h.tg.last_message(p.teacher_a.id).text  # type: ignore[union-attr]
     assert declined == said(
-        "dates.declined_notice",
+        "date_agreement.declined_notice",
         name="Bas",
         phase="Uitwisselingsdag 1",
         title="De Avonturijn – De Odyssee",
@@ -136,7 +139,7 @@ async def test_other_teacher_asks_for_another_date(harness: Harness) -> None:
     await h.press(p.teacher_b, h.tg.last_message(p.teacher_b.id), "08:45")  # type: ignore[arg-type]
     await h.dispatch()
     counter = h.tg.last_message(p.teacher_a.id)
-    assert counter is not None and said_any("dates.proposal_notice").match(counter.text)
+    assert counter is not None and said_any("date_agreement.proposal_notice").match(counter.text)
     assert counter.text.startswith("Bas (De Odyssee)")
     await h.press(p.teacher_a, counter, "Akkoord")
     assert await phase(h, "exchange_day_1") == (date(2027, 2, 12), time(8, 45), True)
@@ -149,12 +152,12 @@ async def test_other_teacher_asks_for_another_date(harness: Harness) -> None:
 
 async def test_coordinator_sets_a_date_directly(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     question = only(await h.send(p.coordinator, "/datum"))
     day = only(await h.press(p.coordinator, question, "Afsluiting"))
     tq = only(await h.press(p.coordinator, day, "donderdag 25 februari"))
     done = only(await h.send(p.coordinator, "14:00"))
-    assert said_any("dates.set").match(done.text)
+    assert said_any("date_agreement.set").match(done.text)
     assert await phase(h, "closing") == (date(2027, 2, 25), time(14, 0), True)
     await h.dispatch()
     for teacher in (p.teacher_a, p.teacher_b):
@@ -167,28 +170,28 @@ async def test_bad_day_is_explained_and_changes_nothing(
     harness: Harness, typed: str, problem: str
 ) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await to_day_question(h, p)
     replies = await h.send(p.teacher_a, typed)
     assert len(replies) == 2
     assert said_any(problem).fullmatch(replies[0].text)
-    assert said_any("dates.ask_day").match(replies[1].text)
+    assert said_any("date_agreement.ask_day").match(replies[1].text)
     assert await phase(h, "exchange_day_1") == (date(2027, 2, 10), time(8, 45), False)
 
 
 async def test_bad_time_is_explained(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await to_day_question(h, p)
     await h.send(p.teacher_a, "11-2-2027")
     for typed, problem in (
-        ("half negen", said("dates.time_unrecognised")),
-        ("23:00", said("dates.time_out_of_hours", earliest="07:00", latest="18:00")),
-        ("25:00", said("dates.time_unrecognised")),
+        ("half negen", said("date_agreement.time_unrecognised")),
+        ("23:00", said("date_agreement.time_out_of_hours", earliest="07:00", latest="18:00")),
+        ("25:00", said("date_agreement.time_unrecognised")),
     ):
         replies = await h.send(p.teacher_a, typed)
         assert replies[0].text == problem, typed
-        assert said_any("dates.ask_time").match(replies[1].text)
+        assert said_any("date_agreement.ask_time").match(replies[1].text)
     async with h.db.read() as session:  # type: ignore[union-attr]
         assert (await session.scalars(select(DateProposal))).all() == []
 
@@ -198,11 +201,11 @@ async def test_order_public_and_school_holidays(
 ) -> None:
     h = harness
     h.clock.set(datetime(2027, 4, 5, 9, 0, tzinfo=AMS))
-    p = await pair(h, start="19 april")  # King's Day 27 April is in week 2
+    p = await joined_exchange(h, start="19 april")  # King's Day 27 April is in week 2
     await to_day_question(h, p)
     assert "dinsdag 27 april" not in h.tg.last_message(p.teacher_a.id).button_texts  # type: ignore[union-attr]
     replies = await h.send(p.teacher_a, "27-4-2027")
-    assert replies[0].text == said("dates.public_holiday")
+    assert replies[0].text == said("date_agreement.public_holiday")
     # School holidays of the region (Noord) loaded from a file are refused as well.
     csv = tmp_path / "vakanties.csv"
     csv.write_text("regio;naam;begin;eind\nnoord;Meivakantie;24-04-2027;02-05-2027\n", "utf-8")
@@ -219,13 +222,13 @@ async def test_order_public_and_school_holidays(
     assert result.returncode == 0, result.stderr
     assert said("holidays.done", added=1, updated=0, replanned=1) in result.stdout
     replies = await h.send(p.teacher_a, "28-4-2027")
-    assert replies[0].text == said("dates.school_holiday")
+    assert replies[0].text == said("date_agreement.school_holiday")
     # Day 1 cannot move after day 2's date.
     await h.send(p.teacher_a, "/annuleren")
     question = only(await h.send(p.teacher_a, "/datum"))
     await h.press(p.teacher_a, question, "Uitwisselingsdag 2")
     replies = await h.send(p.teacher_a, "26-4-2027")
-    assert said_any("dates.outside_window").fullmatch(replies[0].text)
+    assert said_any("date_agreement.outside_window").fullmatch(replies[0].text)
     # The digest of the holiday week is skipped.
     await h.run_until(datetime(2027, 5, 20, tzinfo=AMS))
     digests = [x.local for x in await h.pushes() if x.kind == "digest" and x.user_id == 2001]

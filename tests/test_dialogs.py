@@ -16,10 +16,10 @@ from bot.handlers.headcounts import COUNT
 from db.models import Dialog, Headcount
 from fake_telegram import BotMessage
 from tests.fixtures import AMS, said
-from tests.flows import Pair, only, pair
+from tests.flows import JoinedExchange, joined_exchange, only
 from tests.harness import Harness
 
-DAY_1 = datetime(2027, 2, 10, 8, 20, tzinfo=AMS)  # exchange day 1 of `pair`
+DAY_1 = datetime(2027, 2, 10, 8, 20, tzinfo=AMS)  # exchange day 1 of `joined_exchange`
 
 
 async def _dialog(h: Harness, chat_id: int) -> tuple[str, str, int, dict[str, Any]] | None:
@@ -36,9 +36,9 @@ async def _headcounts(h: Harness) -> int:
         return int(await session.scalar(select(func.count()).select_from(Headcount)) or 0)
 
 
-async def _reporting(h: Harness) -> tuple[Pair, BotMessage]:
+async def _reporting(h: Harness) -> tuple[JoinedExchange, BotMessage]:
     """A begeleider on an exchange day, asked for the category of an incident."""
-    p = await pair(h)
+    p = await joined_exchange(h)
     await h.run_until(DAY_1)
     question = (await h.send(p.begeleider, "/incident"))[-1]
     assert "Schade" in question.button_texts
@@ -115,7 +115,7 @@ async def test_an_answer_for_another_kind_is_not_taken(harness: Harness) -> None
 
 async def test_a_step_edits_the_pressed_message_in_place(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await h.run_until(DAY_1)
     b = p.begeleider
     moment = only(await h.send(b, "/aanwezig"))
@@ -166,7 +166,7 @@ async def test_a_lapsed_conversation_takes_no_answer(harness: Harness) -> None:
 
 async def test_a_row_stored_before_the_typed_data_still_loads(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await h.run_until(DAY_1)
     b = p.begeleider
     # A count halfway, its JSON exactly as the bot has always stored it.

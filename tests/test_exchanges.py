@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from db.models import Exchange, ExchangePhase, ExchangeSide, Invite, Membership, School
 from tests.fixtures import AMS, COORDINATOR_ID, said, said_any
-from tests.flows import create_exchange, make_invites, only, pair
+from tests.flows import create_exchange, joined_exchange, make_invites, only
 from tests.harness import Harness
 
 
@@ -18,9 +18,9 @@ async def count(h: Harness, model: type) -> int:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-async def test_archiving_a_pair_cancels_what_was_planned(harness: Harness) -> None:
+async def test_archiving_an_exchange_cancels_what_was_planned(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     refused = (await h.send(p.teacher_a, "/archiveren 1"))[-1].text
     assert refused == said("auth.not_allowed")
     confirm = (await h.send(p.coordinator, "/archiveren 1"))[-1]
@@ -49,7 +49,7 @@ async def test_coordinator_creates_invites_and_members_join(harness: Harness) ->
     assert exchange_id == 1
     invites = await make_invites(h, coordinator, exchange_id)
     assert "De Avonturijn – De Odyssee" in invites.message.text
-    assert invites.message.button_texts == [said("invite.btn_revoke")]
+    assert invites.message.button_texts == [said("invites.btn_revoke")]
 
     welcome = only(await h.send(teacher_a, f"/start {invites.teacher_a}"))
     assert said_any("join.welcome_teacher").match(welcome.text)

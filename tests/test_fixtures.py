@@ -29,16 +29,16 @@ def test_each_worker_has_its_own_database(url: str, worker: str | None, expected
 
 def test_said_is_what_the_user_reads() -> None:
     # Parameters are filled in and escaped, markup is gone, as after Telegram parsed it.
-    saved = said("count.saved", school="A & B", count=3)
+    saved = said("headcounts.saved", school="A & B", count=3)
     assert "A & B" in saved and "&amp;" not in saved and "3" in saved
-    raw = get_texts().raw("nl", "incident.ask_description")
+    raw = get_texts().raw("nl", "incidents.ask_description")
     assert "<b>" in raw
-    assert said("incident.ask_description") == re.sub(r"</?b>", "", raw)
+    assert said("incidents.ask_description") == re.sub(r"</?b>", "", raw)
     assert said("language.changed", "en") == get_texts().raw("en", "language.changed")
 
 
 def test_said_any_matches_any_parameters_and_nothing_else() -> None:
-    pattern = said_any("count.too_many")
-    assert pattern.fullmatch(said("count.too_many", size=26, maximum=31))
-    assert pattern.fullmatch(said("count.too_many", size="veel", maximum="meer"))
-    assert not pattern.search(said("count.negative"))
+    pattern = said_any("headcounts.too_many")
+    assert pattern.fullmatch(said("headcounts.too_many", size=26, maximum=31))
+    assert pattern.fullmatch(said("headcounts.too_many", size="veel", maximum="meer"))
+    assert not pattern.search(said("headcounts.negative"))

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from db.models import CheckIn, Incident, IncidentAction
 from tests.fixtures import AMS, START, make_settings, said
-from tests.flows import Pair, only, pair
+from tests.flows import JoinedExchange, joined_exchange, only
 from tests.harness import Harness
 
 DAY_1 = datetime(2027, 2, 10, 8, 20, tzinfo=AMS)  # exchange day 1 (default), starts 08:45
@@ -19,7 +19,7 @@ async def incidents_in_db(h: Harness) -> list[Incident]:
         return list(await session.scalars(select(Incident).order_by(Incident.id)))
 
 
-async def who_may(h: Harness, p: Pair) -> dict[str, tuple[bool, bool]]:
+async def who_may(h: Harness, p: JoinedExchange) -> dict[str, tuple[bool, bool]]:
     """For each person: (can check in today, sees incident #1 in /incidenten)."""
     people = {
         "coordinator": p.coordinator,
@@ -44,17 +44,17 @@ async def test_unacknowledged_urgent_incident_is_repeated_to_every_coordinator(
     async with Harness(
         database_url, start=START, make_settings=make_settings, coordinator_ids=(1000, 1001)
     ) as h:
-        p = await pair(h)
+        p = await joined_exchange(h)
         other_coordinator = h.user(1001, "Dirk")
         await h.send(other_coordinator, "/start")
         await h.run_until(DAY_1)
         b = p.begeleider
         replies = await h.send(b, "/incident")
-        assert replies[0].text != said("incident.ask_description")  # the intro; names come later
+        assert replies[0].text != said("incidents.ask_description")  # the intro; names come later
         await h.press(b, replies[-1], "Ruzie tussen leerlingen")
         await h.press(b, h.tg.last_message(b.id), "Hoog")  # type: ignore[arg-type]
         await h.press(b, h.tg.last_message(b.id), "3")  # type: ignore[arg-type]
-        assert h.tg.last_message(b.id).text == said("incident.ask_description")  # type: ignore[union-attr]
+        assert h.tg.last_message(b.id).text == said("incidents.ask_description")  # type: ignore[union-attr]
         await h.send(b, "Duwen en schelden bij het klimrek")
         confirm = only(await h.press(b, h.tg.last_message(b.id), "Geen foto"))  # type: ignore[arg-type]
         assert "Ruzie tussen leerlingen" in confirm.text and "Hoog" in confirm.text
@@ -66,7 +66,7 @@ async def test_unacknowledged_urgent_incident_is_repeated_to_every_coordinator(
         assert len(await incidents_in_db(h)) == 1
         await h.dispatch()
         alerted = sorted(x.user_id for x in await h.pushes() if x.kind == "incident_alert")
-        assert alerted == [1000, 2001, 2002]  # the pair's coordinator and both teachers
+        assert alerted == [1000, 2001, 2002]  # the exchange's coordinator and both teachers
         await h.run_until(h.clock.now() + timedelta(minutes=9))
         assert [x for x in await h.pushes() if x.kind == "incident_repeat"] == []
         await h.run_until(h.clock.now() + timedelta(minutes=2))
@@ -74,12 +74,12 @@ async def test_unacknowledged_urgent_incident_is_repeated_to_every_coordinator(
         assert repeats == [1000, 1001]
         repeat = h.tg.last_message(1001)
         assert repeat is not None and "#1" in repeat.text
-        assert said("incident.repeat", minutes=10) in repeat.text
+        assert said("incidents.repeat", minutes=10) in repeat.text
         # The coordinator resolves it with a note.
         ask = only(await h.press(other_coordinator, repeat, "Opgelost ✅"))
-        assert ask.text == said("incident.ask_resolution", id=1)
+        assert ask.text == said("incidents.ask_resolution", id=1)
         done = only(await h.send(other_coordinator, "Gesprek gehad met beide teams"))
-        assert done.text == said("incident.resolved", id=1)
+        assert done.text == said("incidents.resolved", id=1)
         async with h.db.read() as session:
             incident = await session.scalar(select(Incident))
             actions = (
@@ -89,12 +89,12 @@ async def test_unacknowledged_urgent_incident_is_repeated_to_every_coordinator(
             ).all()
         assert incident is not None and incident.status == "resolved"
         assert [tuple(a) for a in actions] == [(1001, "resolve", "Gesprek gehad met beide teams")]
-        assert only(await h.send(p.coordinator, "/incidenten")).text == said("incident.list_empty")
+        assert only(await h.send(p.coordinator, "/incidenten")).text == said("incidents.list_empty")
 
 
 async def test_low_incident_with_photo_goes_to_the_coordinator_only(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await h.run_until(DAY_1)
     b = p.begeleider
     replies = await h.send(b, "/incident")
@@ -105,7 +105,7 @@ async def test_low_incident_with_photo_goes_to_the_coordinator_only(harness: Har
     mark = h.tg.last_message_id(b.id)
     await h.processed(h.tg.push_photo(b, caption=None))
     confirm = only(h.tg.messages_since(b.id, mark))
-    assert said("incident.summary_photo") in confirm.text
+    assert said("incidents.summary_photo") in confirm.text
     await h.press(b, confirm, "Versturen")
     await h.run_until(h.clock.now() + timedelta(minutes=30))
     alerts = [x.user_id for x in await h.pushes() if x.kind.startswith("incident")]
@@ -118,7 +118,7 @@ async def test_low_incident_with_photo_goes_to_the_coordinator_only(harness: Har
 
 async def test_incident_cancelled_or_timed_out_saves_nothing(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await h.run_until(DAY_1)
     b = p.begeleider
     replies = await h.send(b, "/incident")
@@ -126,7 +126,7 @@ async def test_incident_cancelled_or_timed_out_saves_nothing(harness: Harness) -
     assert only(await h.send(b, "/annuleren")).text == said("common.cancelled")
     replies = await h.send(b, "/incident")
     await h.press(b, replies[-1], "Vermist kind")  # missing: no severity question
-    assert h.tg.last_message(b.id).text == said("incident.ask_team")  # type: ignore[union-attr]
+    assert h.tg.last_message(b.id).text == said("incidents.ask_team")  # type: ignore[union-attr]
     h.clock.advance(timedelta(minutes=31))
     assert only(await h.send(b, "Team 2")).text == said("fallback.lapsed_incident")
     assert await incidents_in_db(h) == []
@@ -134,8 +134,8 @@ async def test_incident_cancelled_or_timed_out_saves_nothing(harness: Harness) -
 
 async def test_authorization_matrix(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
-    # A second pair, with its own teacher, on the same day.
+    p = await joined_exchange(h)
+    # A second exchange, with its own teacher, on the same day.
     from tests.flows import create_exchange, make_invites
 
     second = await create_exchange(h, p.coordinator, school_a="De Klimop", school_b="Het Anker")
@@ -157,12 +157,12 @@ async def test_authorization_matrix(harness: Harness) -> None:
     matrix = await who_may(h, p)
     assert matrix == {
         "coordinator": (True, True),
-        "teacher": (True, True),  # teachers of the pair see its incidents
+        "teacher": (True, True),  # teachers of the exchange see its incidents
         "begeleider": (True, False),  # another begeleider's report is not theirs to see
         "reporter": (True, True),  # their own report
         "stranger": (False, False),
     }
-    # A teacher of the other pair sees nothing of this one and cannot act on it.
+    # A teacher of the other exchange sees nothing of this one and cannot act on it.
     listing = (await h.send(foreign_teacher, "/incidenten"))[-1].text
     assert "#1" not in listing
     alert_message = h.tg.messages(p.coordinator.id)[-1]
@@ -182,7 +182,7 @@ async def test_incident_texts_are_purged_after_the_retention_period(harness: Har
     from bot.jobs.retention import purge
 
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await h.run_until(DAY_1)
     b = p.begeleider
     await h.send(b, "/checkin")
@@ -216,7 +216,7 @@ async def test_incident_texts_are_purged_after_the_retention_period(harness: Har
 
 async def test_urgent_alerts_ignore_quiet_hours(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     h.clock.set(datetime(2027, 2, 10, 21, 30, tzinfo=AMS))  # the evening of an exchange day
     replies = await h.send(p.begeleider, "/incident")
     await h.press(p.begeleider, replies[-1], "Verwonding of ziek")
@@ -236,7 +236,7 @@ async def test_urgent_alerts_ignore_quiet_hours(harness: Harness) -> None:
 
 async def test_coordinator_closes_an_incident_from_the_list(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await h.run_until(DAY_1)
     replies = await h.send(p.teacher_b, "/incident")
     await h.press(p.teacher_b, replies[-1], "Iets anders")
@@ -245,16 +245,16 @@ async def test_coordinator_closes_an_incident_from_the_list(harness: Harness) ->
     await h.send(p.teacher_b, "Lunchpakketten vergeten")
     await h.press(p.teacher_b, h.tg.last_message(p.teacher_b.id), "Geen foto")  # type: ignore[arg-type]
     sent = only(await h.press(p.teacher_b, h.tg.last_message(p.teacher_b.id), "Versturen"))  # type: ignore[arg-type]
-    assert sent.text == said("incident.sent", id=1)
+    assert sent.text == said("incidents.sent", id=1)
     listing = await h.send(p.coordinator, "/incidenten")
-    assert listing[0].text == said("incident.list_header", count=1)
+    assert listing[0].text == said("incidents.list_header", count=1)
     item = listing[1]
-    category = said("incident.category_other")
-    assert said("incident.head_low", id=1, category=category) in item.text
-    assert said("incident.team", team=4) in item.text
+    category = said("incidents.category_other")
+    assert said("incidents.head_low", id=1, category=category) in item.text
+    assert said("incidents.team", team=4) in item.text
     ask = only(await h.press(p.coordinator, item, "Afsluiten #1"))
     done = only(await h.press(p.coordinator, ask, "Zonder toelichting"))
-    assert done.text == said("incident.resolved", id=1)
+    assert done.text == said("incidents.resolved", id=1)
     async with h.db.read() as session:  # type: ignore[union-attr]
         action = await session.scalar(select(IncidentAction))
     assert action is not None and (action.user_id, action.action, action.note) == (
@@ -262,4 +262,4 @@ async def test_coordinator_closes_an_incident_from_the_list(harness: Harness) ->
         "close",
         None,
     )
-    assert only(await h.send(p.teacher_b, "/incidenten")).text == said("incident.list_empty")
+    assert only(await h.send(p.teacher_b, "/incidenten")).text == said("incidents.list_empty")

@@ -51,11 +51,11 @@ async def test_unknown_expired_used_up_and_revoked_links_get_one_answer(harness:
     await h.send(h.user(6003, "C"), f"/start {invites.teacher_a}")
     answers.append(only(await h.send(h.user(6004, "D"), f"/start {invites.teacher_a}")).text)
     # Revoked.
-    revoked = await h.press(h.user(COORDINATOR_ID), invites.message, said("invite.btn_revoke"))
+    revoked = await h.press(h.user(COORDINATOR_ID), invites.message, said("invites.btn_revoke"))
     assert revoked == []  # the links message is edited, nothing new is sent
-    assert h.tg.callback_answers[-1]["text"] == said("invite.revoked_toast", count=3)
+    assert h.tg.callback_answers[-1]["text"] == said("invites.revoked_toast", count=3)
     edited = h.tg.messages(COORDINATOR_ID)
-    assert any(m.text == said("invite.revoked", id=1, count=3) for m in edited)
+    assert any(m.text == said("invites.revoked", id=1, count=3) for m in edited)
     assert all("start=" not in m.text for m in edited)
     answers.append(only(await h.send(h.user(6005, "E"), f"/start {invites.teacher_b}")).text)
     assert all(a == INVALID for a in answers), answers
@@ -123,4 +123,4 @@ async def test_coordinator_chooses_exchange_for_invites(harness: Harness) -> Non
     links = only(await h.press(coordinator, choice, "De Klimop"))
     assert "#2 De Klimop – Het Anker" in links.text
     assert only(await h.send(coordinator, "/uitnodigen 99")).text == said("auth.not_allowed")
-    assert only(await h.send(coordinator, "/uitnodigen twee")).text == said("invite.bad_number")
+    assert only(await h.send(coordinator, "/uitnodigen twee")).text == said("invites.bad_number")

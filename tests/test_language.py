@@ -20,7 +20,7 @@ async def test_language_switch_changes_replies_and_menu(harness: Harness) -> Non
     assert "new" in menu and "nieuw" not in menu
     # Dutch command names keep working for English users.
     replies = await h.send(coordinator, "/nieuw")
-    assert replies[0].text == said("new.intro", "en")
+    assert replies[0].text == said("new_exchange.intro", "en")
     assert only(await h.send(coordinator, "/annuleren")).text == said("common.cancelled", "en")
     assert only(await h.send(coordinator, "/taal nl")).text == said("language.changed")
     async with h.db.read() as session:  # type: ignore[union-attr]

@@ -102,11 +102,13 @@ async def test_start_date_is_moved_to_its_monday_and_summarised(harness: Harness
     confirm = only(await h.send(h.user(COORDINATOR_ID), "4 februari"))
     assert "maandag 1 februari – vrijdag 5 februari" in confirm.text
     assert "voorlopig" in confirm.text
-    assert confirm.button_texts == [said("new.btn_save"), said("new.btn_cancel")]
+    assert confirm.button_texts == [said("new_exchange.btn_save"), said("new_exchange.btn_cancel")]
     # Typing instead of pressing a button at the confirmation asks for the button.
     replies = await h.send(h.user(COORDINATOR_ID), "ja")
-    assert replies[0].text == said("new.use_buttons")
-    cancelled = only(await h.press(h.user(COORDINATOR_ID), replies[-1], said("new.btn_cancel")))
+    assert replies[0].text == said("common.use_buttons")
+    cancelled = only(
+        await h.press(h.user(COORDINATOR_ID), replies[-1], said("new_exchange.btn_cancel"))
+    )
     assert cancelled.text == said("common.cancelled")
     assert await exchanges_and_schools(h) == (0, 0)
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from bot.jobs.outbox import run_dispatch
 from tests.fixtures import AMS, START, make_settings, said, said_any
-from tests.flows import Pair, only, pair
+from tests.flows import JoinedExchange, joined_exchange, only
 from tests.harness import Harness
 
 
@@ -23,7 +23,7 @@ def kinds_at(pushes: list, user_id: int) -> list[tuple[str, str]]:  # type: igno
 
 async def test_restart_between_due_time_and_sending_sends_once(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await h.run_until(datetime(2027, 1, 31, 12, 0, tzinfo=AMS))
     h.clock.set(datetime(2027, 2, 1, 8, 5, tzinfo=AMS))  # the digest is due, nobody sent it yet
     await h.restart()
@@ -45,7 +45,7 @@ async def test_process_killed_after_claiming_is_recovered_once(harness: Harness)
     from bot.services import outbox
 
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await h.run_until(datetime(2027, 1, 31, 12, 0, tzinfo=AMS))
     h.clock.set(datetime(2027, 2, 1, 8, 0, tzinfo=AMS))
     assert h.context is not None and h.db is not None
@@ -66,7 +66,7 @@ async def test_process_killed_after_claiming_is_recovered_once(harness: Harness)
 
 async def test_digest_up_to_12_hours_late_says_so(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await h.run_until(datetime(2027, 1, 31, 12, 0, tzinfo=AMS))
     await downtime(h, datetime(2027, 2, 1, 19, 0, tzinfo=AMS))
     await h.dispatch()
@@ -79,7 +79,7 @@ async def test_digest_up_to_12_hours_late_says_so(harness: Harness) -> None:
 
 async def test_too_late_pushes_are_skipped_with_the_reason(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await h.run_until(datetime(2027, 1, 31, 12, 0, tzinfo=AMS))
     await downtime(h, datetime(2027, 2, 2, 9, 0, tzinfo=AMS))
     await h.dispatch()
@@ -93,7 +93,7 @@ async def test_too_late_pushes_are_skipped_with_the_reason(harness: Harness) -> 
 
 async def test_day_schedule_only_on_its_own_day(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await h.run_until(datetime(2027, 2, 9, 12, 0, tzinfo=AMS))
     await downtime(h, datetime(2027, 2, 10, 16, 0, tzinfo=AMS))
     await h.dispatch()
@@ -110,7 +110,7 @@ async def test_late_rows_go_out_at_the_normal_rate(database, database_url: str) 
     async with Harness(
         database_url, start=START, make_settings=make_settings, dispatch_batch_size=2
     ) as h:
-        await pair(h)
+        await joined_exchange(h)
         await h.run_until(datetime(2027, 1, 31, 12, 0, tzinfo=AMS))
         await downtime(h, datetime(2027, 2, 1, 9, 0, tzinfo=AMS))
         assert h.context is not None and h.app is not None
@@ -131,7 +131,7 @@ async def test_late_rows_go_out_at_the_normal_rate(database, database_url: str) 
 
 async def test_a_proposal_made_at_night_waits_for_the_morning(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     h.clock.set(datetime(2027, 2, 2, 22, 15, tzinfo=AMS))
     question = only(await h.send(p.teacher_a, "/datum"))
     day = only(await h.press(p.teacher_a, question, "Uitwisselingsdag 1"))
@@ -146,7 +146,7 @@ async def test_a_proposal_made_at_night_waits_for_the_morning(harness: Harness) 
 
 async def test_transient_errors_are_retried_and_flood_control_respected(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await h.run_until(datetime(2027, 1, 28, 14, 0, tzinfo=AMS))
     h.clock.set(datetime(2027, 1, 28, 15, 0, tzinfo=AMS))
     h.tg.fail_next("sendMessage", status=502, description="Bad Gateway")
@@ -162,7 +162,7 @@ async def test_transient_errors_are_retried_and_flood_control_respected(harness:
 
 async def test_after_max_attempts_a_row_fails_and_coordinators_see_it(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await h.run_until(datetime(2027, 1, 28, 14, 0, tzinfo=AMS))
     h.clock.set(datetime(2027, 1, 28, 15, 0, tzinfo=AMS))
     h.tg.fail_next("sendMessage", status=500, description="Internal Server Error", times=10)
@@ -187,7 +187,7 @@ async def test_jobs_run_by_themselves(database, database_url: str) -> None:  # t
     )
     h.automatic_dispatch = True
     async with h:
-        p: Pair = await pair(h)
+        p: JoinedExchange = await joined_exchange(h)
         question = only(await h.send(p.teacher_a, "/datum"))
         day = only(await h.press(p.teacher_a, question, "Uitwisselingsdag 1"))
         await h.press(p.teacher_a, day, "donderdag 11 februari")
@@ -195,7 +195,7 @@ async def test_jobs_run_by_themselves(database, database_url: str) -> None:  # t
         await h.press(p.teacher_a, h.tg.last_message(p.teacher_a.id), "08:45")  # type: ignore[arg-type]
         # No manual dispatch: the change itself wakes the dispatcher.
         proposal = await h.tg.wait_for_message(p.teacher_b.id, after_message_id=mark, timeout=10)
-        assert said_any("dates.proposal_notice").match(proposal.text)
+        assert said_any("date_agreement.proposal_notice").match(proposal.text)
 
 
 async def test_two_dispatchers_at_once_send_each_row_once(harness: Harness) -> None:
@@ -206,7 +206,7 @@ async def test_two_dispatchers_at_once_send_each_row_once(harness: Harness) -> N
     from db.session import Database
 
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await h.run_until(datetime(2027, 1, 31, 12, 0, tzinfo=AMS))
     h.clock.set(datetime(2027, 2, 1, 9, 0, tzinfo=AMS))
     assert h.context is not None and h.app is not None

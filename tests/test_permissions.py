@@ -33,7 +33,7 @@ def test_matrix(action: Action) -> None:
     assert is_allowed(action, is_coordinator=True, roles_in_exchange=()) is coordinator
     assert is_allowed(action, is_coordinator=False, roles_in_exchange={"teacher"}) is teacher
     assert is_allowed(action, is_coordinator=False, roles_in_exchange={"begeleider"}) is begeleider
-    # A teacher of another pair and a stranger both have no role in this one; telling them
+    # A teacher of another exchange and a stranger both have no role in this one; telling them
     # apart takes the database (tests/test_auth.py).
     assert is_allowed(action, is_coordinator=False, roles_in_exchange=()) is nobody
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from tests.fixtures import AMS, COORDINATOR_ID, said
-from tests.flows import create_exchange, make_invites, only, pair
+from tests.flows import create_exchange, joined_exchange, make_invites, only
 from tests.harness import Harness, Push
 
 
@@ -54,7 +54,7 @@ BEGELEIDER = [
 
 async def test_four_weeks_reach_the_right_people_at_the_right_local_time(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await h.run_until(datetime(2027, 3, 8, tzinfo=AMS))
     sent = await h.pushes()
     assert for_user(sent, p.teacher_a.id) == TEACHER_A
@@ -106,7 +106,7 @@ async def test_digests_keep_their_local_time_across_the_spring_clock_change(
     harness: Harness,
 ) -> None:
     h = harness
-    p = await pair(h, start="22 maart")  # summer time starts on Sunday 28 March 2027
+    p = await joined_exchange(h, start="22 maart")  # summer time starts on Sunday 28 March 2027
     await h.run_until(datetime(2027, 4, 20, tzinfo=AMS))
     sent = [
         x for x in await h.pushes() if x.user_id == p.teacher_a.id and x.kind != "checklist_nag"
@@ -131,7 +131,7 @@ async def test_digests_keep_their_local_time_across_the_autumn_clock_change(
 ) -> None:
     h = harness
     h.clock.set(datetime(2027, 10, 4, 9, 0, tzinfo=AMS))
-    p = await pair(h, start="25 oktober")  # winter time starts on Sunday 31 October 2027
+    p = await joined_exchange(h, start="25 oktober")  # winter time starts on Sunday 31 October 2027
     await h.run_until(datetime(2027, 11, 25, tzinfo=AMS))
     digests = [x for x in await h.pushes() if x.user_id == p.teacher_a.id and x.kind == "digest"]
     assert [x.local for x in digests] == [
@@ -145,7 +145,7 @@ async def test_digests_keep_their_local_time_across_the_autumn_clock_change(
 
 async def test_a_user_who_blocked_the_bot_stops_getting_pushes(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     h.tg.block_user(p.teacher_b.id)
     await h.run_until(datetime(2027, 2, 1, 9, 0, tzinfo=AMS))
     assert [x.local for x in await h.pushes() if x.user_id == p.teacher_b.id] == []

@@ -15,12 +15,12 @@ from bot.services.users import SEEN_PRECISION
 from db.models import User
 from db.session import Database
 from tests.fixtures import AMS, said
-from tests.flows import Pair, pair
+from tests.flows import JoinedExchange, joined_exchange
 from tests.harness import Harness
 
 READ_ONLY = ["/help", "/programma", "/vandaag", "/incidenten", "/agenda", "/berichten"]
 WRITES = ("INSERT", "UPDATE", "DELETE")
-DAY_1 = datetime(2027, 2, 10, 8, 20, tzinfo=AMS)  # exchange day 1 of `pair`
+DAY_1 = datetime(2027, 2, 10, 8, 20, tzinfo=AMS)  # exchange day 1 of `joined_exchange`
 
 
 class Writes:
@@ -54,9 +54,9 @@ class Writes:
 
 
 @pytest.fixture
-async def known(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> tuple[Pair, Writes]:
-    """A pair whose members have all written to the bot, and a counter of what is written."""
-    members = await pair(harness)
+async def known(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> tuple[JoinedExchange, Writes]:
+    """An exchange whose members have all written to the bot, and a counter of what is written."""
+    members = await joined_exchange(harness)
     assert harness.db is not None
     return members, Writes(harness.db, monkeypatch)
 
@@ -68,7 +68,7 @@ async def _name_of(h: Harness, user_id: int) -> str | None:
 
 
 async def test_read_only_commands_write_nothing(
-    harness: Harness, known: tuple[Pair, Writes]
+    harness: Harness, known: tuple[JoinedExchange, Writes]
 ) -> None:
     h = harness
     members, writes = known
@@ -80,7 +80,7 @@ async def test_read_only_commands_write_nothing(
 
 
 async def test_greeting_and_asking_write_nothing(
-    harness: Harness, known: tuple[Pair, Writes]
+    harness: Harness, known: tuple[JoinedExchange, Writes]
 ) -> None:
     h = harness
     members, writes = known
@@ -91,7 +91,9 @@ async def test_greeting_and_asking_write_nothing(
         assert writes.none, (command, writes.transactions, writes.statements)
 
 
-async def test_last_seen_is_kept_once_an_hour(harness: Harness, known: tuple[Pair, Writes]) -> None:
+async def test_last_seen_is_kept_once_an_hour(
+    harness: Harness, known: tuple[JoinedExchange, Writes]
+) -> None:
     h = harness
     members, writes = known
     h.clock.set(h.clock.now() + SEEN_PRECISION + timedelta(minutes=1))
@@ -103,7 +105,9 @@ async def test_last_seen_is_kept_once_an_hour(harness: Harness, known: tuple[Pai
     assert writes.none
 
 
-async def test_a_new_name_is_written(harness: Harness, known: tuple[Pair, Writes]) -> None:
+async def test_a_new_name_is_written(
+    harness: Harness, known: tuple[JoinedExchange, Writes]
+) -> None:
     h = harness
     members, writes = known
     renamed = h.user(members.teacher_a.id, "Anouk", last_name="de Vries")
@@ -116,7 +120,7 @@ async def test_a_new_name_is_written(harness: Harness, known: tuple[Pair, Writes
 
 
 async def test_a_first_message_writes_the_user(
-    harness: Harness, known: tuple[Pair, Writes]
+    harness: Harness, known: tuple[JoinedExchange, Writes]
 ) -> None:
     h = harness
     _members, writes = known
@@ -129,7 +133,9 @@ async def test_a_first_message_writes_the_user(
     assert writes.none
 
 
-async def test_a_change_keeps_its_one_write(harness: Harness, known: tuple[Pair, Writes]) -> None:
+async def test_a_change_keeps_its_one_write(
+    harness: Harness, known: tuple[JoinedExchange, Writes]
+) -> None:
     h = harness
     members, writes = known
     await h.send(members.teacher_a, "/taal en")
@@ -138,7 +144,7 @@ async def test_a_change_keeps_its_one_write(harness: Harness, known: tuple[Pair,
 
 
 async def test_a_lapsed_report_is_ended_in_one_write(
-    harness: Harness, known: tuple[Pair, Writes]
+    harness: Harness, known: tuple[JoinedExchange, Writes]
 ) -> None:
     h = harness
     members, writes = known
@@ -157,7 +163,7 @@ async def test_a_lapsed_report_is_ended_in_one_write(
 
 
 async def test_cancelling_nothing_writes_nothing(
-    harness: Harness, known: tuple[Pair, Writes]
+    harness: Harness, known: tuple[JoinedExchange, Writes]
 ) -> None:
     h = harness
     members, writes = known
@@ -175,18 +181,18 @@ FIELD_COMMANDS = ["/incident", "/aanwezig", "/aanwezig 24 22", "/checkin", "/che
 
 
 async def test_field_commands_on_another_day_write_nothing(
-    harness: Harness, known: tuple[Pair, Writes]
+    harness: Harness, known: tuple[JoinedExchange, Writes]
 ) -> None:
     h = harness
     members, writes = known
-    # The pair's first exchange day is weeks away: each command only says so.
+    # The exchange's first exchange day is weeks away: each command only says so.
     for command in FIELD_COMMANDS:
         assert await h.send(members.begeleider, command), command
         assert writes.none, (command, writes.transactions, writes.statements)
 
 
 async def test_field_commands_on_the_day_write_once(
-    harness: Harness, known: tuple[Pair, Writes]
+    harness: Harness, known: tuple[JoinedExchange, Writes]
 ) -> None:
     h = harness
     members, writes = known

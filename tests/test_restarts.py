@@ -40,11 +40,11 @@ async def test_wizard_survives_a_restart_midway(harness: Harness) -> None:
     replies = await h.send(coordinator, "/nieuw")
     await h.press(coordinator, replies[-1], "Uitwisseling in 4 weken")
     region = only(await h.send(coordinator, "Utrecht"))
-    assert region.text == said("new.ask_region", city="Utrecht")
+    assert region.text == said("new_exchange.ask_region", city="Utrecht")
     await h.press(coordinator, region, "Midden")
     await h.restart()
     question = only(await h.send(coordinator, "De Klimop"))
-    assert question.text == said("new.ask_address", school="De Klimop")
+    assert question.text == said("new_exchange.ask_address", school="De Klimop")
 
 
 async def test_message_sent_while_the_bot_was_down_is_answered(harness: Harness) -> None:

@@ -14,15 +14,15 @@ from sqlalchemy import select
 from db.models import DateProposal, Dialog, Headcount, Incident, IncidentAction, OutboxMessage
 from fake_telegram import BotMessage, FakeUser
 from tests.fixtures import AMS, said
-from tests.flows import Pair, only, pair
+from tests.flows import JoinedExchange, joined_exchange, only
 from tests.harness import Harness
 
-AMS_DAY = (2027, 2, 10)  # exchange day 1 of the default pair (starts 08:45)
-SEEN = said("incident.btn_ack")
-SOLVED = said("incident.btn_resolve")
-MISSING = said("count.btn_missing")
-HOME = said("count.btn_all_fine")
-ELSEWHERE = said("count.btn_elsewhere")
+AMS_DAY = (2027, 2, 10)  # exchange day 1 of the default exchange (starts 08:45)
+SEEN = said("incidents.btn_ack")
+SOLVED = said("incidents.btn_resolve")
+MISSING = said("headcounts.btn_missing")
+HOME = said("headcounts.btn_all_fine")
+ELSEWHERE = said("headcounts.btn_elsewhere")
 
 
 def at(hour: int, minute: int) -> datetime:
@@ -55,7 +55,7 @@ async def rows_of(h: Harness, kind: str) -> list[OutboxMessage]:
         )
 
 
-async def arrival_and_a_drop(h: Harness, p: Pair) -> BotMessage:
+async def arrival_and_a_drop(h: Harness, p: JoinedExchange) -> BotMessage:
     """Count 24/22 at arrival; back from the scavenger hunt school A has two fewer.
 
     Returns the drop question, which comes once both schools are counted.
@@ -74,7 +74,7 @@ async def arrival_and_a_drop(h: Harness, p: Pair) -> BotMessage:
     return only([r for r in replies if "minder" in r.text])
 
 
-async def raise_alarm(h: Harness, p: Pair) -> BotMessage:
+async def raise_alarm(h: Harness, p: JoinedExchange) -> BotMessage:
     drop = await arrival_and_a_drop(h, p)
     confirmation = only(await h.press(p.begeleider, drop, MISSING))
     assert "Alarm #1 is verstuurd" in confirmation.text
@@ -99,7 +99,7 @@ async def alert_copies(h: Harness) -> list[BotMessage]:
 
 async def test_everything_typed_after_the_alarm_goes_to_everyone_alerted(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     b = p.begeleider
     drop = await arrival_and_a_drop(h, p)
     assert (
@@ -136,7 +136,7 @@ async def test_everything_typed_after_the_alarm_goes_to_everyone_alerted(harness
 
 async def test_the_note_mode_lapses_after_a_few_quiet_hours(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await raise_alarm(h, p)
     h.clock.advance(timedelta(hours=2))
     assert "Aanvulling op #1" in only(await h.send(p.begeleider, "Nog niet gevonden")).text
@@ -148,7 +148,7 @@ async def test_the_note_mode_lapses_after_a_few_quiet_hours(harness: Harness) ->
 
 async def test_a_drop_is_still_asked_when_the_count_is_left_unfinished(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     b = p.begeleider
     h.clock.set(at(8, 50))
     await h.send(b, "/aanwezig 24 22")
@@ -168,7 +168,7 @@ async def test_a_drop_is_still_asked_when_the_count_is_left_unfinished(harness: 
 
 async def test_the_alarm_says_how_many_and_the_answer_is_recorded(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await raise_alarm(h, p)
     for user in (p.coordinator, p.teacher_a, p.teacher_b):
         alert = next(m for m in h.tg.messages(user.id) if "URGENT #1: Vermist kind" in m.text)
@@ -187,7 +187,7 @@ async def test_the_alarm_says_how_many_and_the_answer_is_recorded(harness: Harne
 
 async def test_a_drop_with_the_shortcut_can_be_elsewhere_in_view(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     b = p.begeleider
     h.clock.set(at(8, 50))
     await h.send(b, "/aanwezig 24 22")
@@ -217,7 +217,7 @@ async def test_a_drop_with_the_shortcut_can_be_elsewhere_in_view(harness: Harnes
 
 async def test_every_copy_says_who_has_seen_and_who_solved_it(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     b = p.begeleider
     await raise_alarm(h, p)
     await h.send(b, "Team 3, laatst gezien bij de speeltuin")
@@ -282,7 +282,7 @@ async def test_every_copy_says_who_has_seen_and_who_solved_it(harness: Harness) 
 
 async def test_a_copy_sent_after_someone_acted_shows_it(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     drop = await arrival_and_a_drop(h, p)
     await h.press(p.begeleider, drop, MISSING)
     # Anouk hears of it by phone and marks it seen before the alerts have gone out.
@@ -300,7 +300,7 @@ async def test_a_copy_sent_after_someone_acted_shows_it(harness: Harness) -> Non
 
 async def test_a_photo_alert_is_edited_in_its_caption(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     h.clock.set(at(9, 0))
     replies = await h.send(p.begeleider, "/incident")
     await h.press(p.begeleider, replies[-1], "Schade")
@@ -328,7 +328,7 @@ async def test_a_full_caption_keeps_its_words_and_gets_the_state_beneath(
     harness: Harness,
 ) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     h.clock.set(at(9, 0))
     b = p.begeleider
     # Just short enough to be the photo's caption; "Gezien door …" would not fit in it too.
@@ -355,7 +355,7 @@ async def test_a_full_caption_keeps_its_words_and_gets_the_state_beneath(
 
 async def test_closing_from_the_list_updates_every_copy(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await raise_alarm(h, p)
     h.clock.set(at(12, 0))
     listing = await h.send(p.coordinator, "/incidenten")
@@ -378,7 +378,7 @@ async def test_closing_from_the_list_updates_every_copy(harness: Harness) -> Non
 
 async def test_two_taps_at_once_raise_one_alarm(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     drop = await arrival_and_a_drop(h, p)
     data = next(b.callback_data for row in drop.buttons for b in row if b.text == MISSING)
     assert data is not None
@@ -403,7 +403,7 @@ async def test_two_taps_at_once_raise_one_alarm(harness: Harness) -> None:
 
 async def test_an_old_or_answered_drop_button_changes_nothing(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     b = p.begeleider
     drop = await arrival_and_a_drop(h, p)
     data = next(x.callback_data for row in drop.buttons for x in row if x.text == MISSING)
@@ -420,9 +420,9 @@ async def test_an_old_or_answered_drop_button_changes_nothing(harness: Harness) 
     assert await incidents(h) == []
 
 
-async def test_a_drop_button_of_an_archived_pair_raises_nothing(harness: Harness) -> None:
+async def test_a_drop_button_of_an_archived_exchange_raises_nothing(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     b = p.begeleider
     drop = await arrival_and_a_drop(h, p)
     confirm = only(await h.send(p.coordinator, f"/archiveren {p.exchange_id}"))
@@ -446,7 +446,7 @@ async def note_mode_of(h: Harness, user: FakeUser) -> Dialog | None:
 
 async def test_solving_the_alarm_ends_the_note_mode_at_once(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     b = p.begeleider
     await raise_alarm(h, p)
     await h.send(b, "Team 3, laatst gezien bij de speeltuin")
@@ -480,7 +480,7 @@ async def test_closing_the_alarm_from_the_list_ends_the_note_mode_quietly(
     harness: Harness,
 ) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     b = p.begeleider
     await raise_alarm(h, p)
     h.clock.set(at(12, 0))
@@ -498,7 +498,7 @@ async def test_a_command_while_the_alarm_is_open_still_says_the_mode_ends(
     harness: Harness,
 ) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     b = p.begeleider
     await raise_alarm(h, p)
     h.clock.set(at(11, 40))
@@ -512,7 +512,7 @@ async def test_a_note_and_the_solution_at_the_same_moment_never_deadlock(
     harness: Harness,
 ) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     b = p.begeleider
     h.clock.set(at(9, 0))
     for number in range(1, 6):
@@ -554,7 +554,7 @@ async def test_a_note_and_the_solution_at_the_same_moment_never_deadlock(
 
 async def test_the_shortcut_counts_the_moment_after_the_latest_one(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     b = p.begeleider
     h.clock.set(at(8, 50))
     assert (await h.send(b, "/aanwezig 24 22"))[0].text == "Telling: aankomst."
@@ -588,7 +588,7 @@ async def test_the_shortcut_counts_the_moment_after_the_latest_one(harness: Harn
 
 async def test_the_incident_summary_labels_the_kind_and_what_happened(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     b = p.begeleider
     h.clock.set(at(9, 0))
     replies = await h.send(b, "/incident")
@@ -608,7 +608,7 @@ async def test_the_incident_summary_labels_the_kind_and_what_happened(harness: H
 
 async def test_an_edit_is_answered_in_plain_words(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     b = p.begeleider
     h.clock.set(at(8, 50))
     await h.send(b, "/aanwezig 24 22")
@@ -621,7 +621,7 @@ async def test_an_edit_is_answered_in_plain_words(harness: Harness) -> None:
     assert [c.count for c in await headcounts(h)] == [24, 22]
 
 
-async def proposal_to_teacher_b(h: Harness, p: Pair) -> BotMessage:
+async def proposal_to_teacher_b(h: Harness, p: JoinedExchange) -> BotMessage:
     """Anouk proposes Thursday 11 February; returns the proposal as Bas sees it."""
     question = only(await h.send(p.teacher_a, "/datum"))
     day = only(await h.press(p.teacher_a, question, "Uitwisselingsdag 1"))
@@ -635,7 +635,7 @@ async def proposal_to_teacher_b(h: Harness, p: Pair) -> BotMessage:
 
 async def test_a_double_tap_on_akkoord_tells_who_accepted_so(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     proposal = await proposal_to_teacher_b(h, p)
     data = proposal.buttons[0][0].callback_data
     assert data is not None
@@ -660,7 +660,7 @@ async def test_a_double_tap_on_akkoord_tells_who_accepted_so(harness: Harness) -
 
 async def test_a_double_tap_on_ander_voorstel_says_it_was_asked(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     proposal = await proposal_to_teacher_b(h, p)
     data = proposal.buttons[0][1].callback_data
     assert data is not None
@@ -680,7 +680,7 @@ async def test_a_long_description_and_addition_are_kept_and_delivered_whole(
 ) -> None:
     """Nothing a begeleider types is cut: not in the database, not in what others receive."""
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await raise_alarm(h, p)
     words = [f"woord{n}" for n in range(600)]  # about 4,000 characters, one message
     long_text = " ".join(words)

@@ -28,7 +28,7 @@ from db.models import (
 )
 from fake_telegram import BotMessage
 from tests.fixtures import AMS, START, make_settings, said
-from tests.flows import Pair, only, pair
+from tests.flows import JoinedExchange, joined_exchange, only
 from tests.harness import Harness
 
 SORRY = said("errors.sorry")
@@ -61,7 +61,7 @@ def test_split_measures_like_telegram_and_loses_nothing() -> None:
     assert visible_len("🦆" * 600) == 1200 and len("🦆" * 600) < CAPTION_LIMIT
 
 
-async def report_incident(h: Harness, p: Pair, description: str) -> None:
+async def report_incident(h: Harness, p: JoinedExchange, description: str) -> None:
     b = p.begeleider
     replies = await h.send(b, "/incident")
     await h.press(b, replies[-1], "Schade")
@@ -76,7 +76,7 @@ async def report_incident(h: Harness, p: Pair, description: str) -> None:
 
 async def test_incident_with_photo_and_long_text_reaches_everyone_whole(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     # Under 1,024 characters, but over 1,024 UTF-16 units: the emoji count double.
     description = " ".join(["Ruit kapot 🪟🔨🪟🔨"] * 60)
     assert len(description) < CAPTION_LIMIT < utf16_len(description)
@@ -105,7 +105,7 @@ async def test_a_photo_whose_text_goes_separately_says_what_it_belongs_to(
     harness: Harness,
 ) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     description = " ".join(["Ruit kapot 🪟🔨🪟🔨"] * 60)
     await h.run_until(datetime(2027, 2, 10, 9, 0, tzinfo=AMS))
     await report_incident(h, p, description)
@@ -149,7 +149,7 @@ async def test_a_photo_whose_text_goes_separately_says_what_it_belongs_to(
 
 async def test_a_photo_with_a_short_text_carries_it_as_its_caption(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await h.run_until(datetime(2027, 2, 10, 9, 0, tzinfo=AMS))
     await report_incident(h, p, "Ruit van de gymzaal gebarsten")
     await h.run_until(h.clock.now() + timedelta(minutes=1))
@@ -159,7 +159,7 @@ async def test_a_photo_with_a_short_text_carries_it_as_its_caption(harness: Harn
     assert h.tg.messages(p.coordinator.id)[-1].message_id == photo.message_id
 
 
-async def import_pairs(h: Harness, count: int, start: date) -> list[int]:
+async def import_exchanges(h: Harness, count: int, start: date) -> list[int]:
     assert h.db is not None and h.context is not None
     lines = ["programme;city;start_date;school_a;class_a;size_a;school_b;class_b;size_b;region"]
     for n in range(count):
@@ -177,11 +177,11 @@ async def import_pairs(h: Harness, count: int, start: date) -> list[int]:
 
 
 async def test_long_lists_are_split_not_sorry(harness: Harness) -> None:
-    """/klas with 37 pairs and /vandaag on a day with 37 exchange days."""
+    """/klas with 37 exchanges and /vandaag on a day with 37 exchange days."""
     h = harness
     coordinator = h.user(1000, "Carla", username="carla_wimw")
     await h.send(coordinator, "/start")
-    ids = await import_pairs(h, 37, date(2027, 2, 1))
+    ids = await import_exchanges(h, 37, date(2027, 2, 1))
     replies = await h.send(coordinator, "/klas")
     assert not any(SORRY in m.text for m in replies)
     assert len(replies) > 2  # the list in several messages, then how to change a size
@@ -208,7 +208,7 @@ async def test_long_lists_are_split_not_sorry(harness: Harness) -> None:
 
 async def test_programme_with_two_long_evaluations_is_split(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     remarks = [
         " ".join([f"Dag {n}: de kinderen werkten goed samen 👍 en vroegen door."] * 45)
         for n in (1, 2)
@@ -242,7 +242,7 @@ async def test_programme_with_two_long_evaluations_is_split(harness: Harness) ->
 # -- point 6: nothing lost silently -------------------------------------------------------------
 
 
-async def propose(h: Harness, p: Pair, day_button: str = "donderdag 11 februari") -> None:
+async def propose(h: Harness, p: JoinedExchange, day_button: str = "donderdag 11 februari") -> None:
     question = only(await h.send(p.teacher_a, "/datum"))
     day = only(await h.press(p.teacher_a, question, "Uitwisselingsdag 1"))
     await h.press(p.teacher_a, day, day_button)
@@ -253,7 +253,7 @@ async def test_friday_evening_proposal_reaches_the_other_teacher_on_monday(
     harness: Harness,
 ) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await h.run_until(datetime(2027, 1, 29, 21, 0, tzinfo=AMS))
     h.clock.set(datetime(2027, 1, 29, 21, 30, tzinfo=AMS))  # Friday evening
     await propose(h, p)
@@ -272,7 +272,7 @@ TOLD_COORDINATOR = ("day_schedule", "checkin_missing")
 ROUTINE = ("digest", "follow_up", "checklist_nag")
 
 
-async def rows_of_every_kind(h: Harness, p: Pair) -> dict[str, int]:
+async def rows_of_every_kind(h: Harness, p: JoinedExchange) -> dict[str, int]:
     """One row of every kind for teacher B, each with a subject that still stands."""
     assert h.db is not None
     now = h.clock.now()
@@ -380,7 +380,7 @@ async def test_every_kind_late_in_every_way_is_heard_of(
     database: object, database_url: str, way: str
 ) -> None:
     async with Harness(database_url, start=START, make_settings=make_settings) as h:
-        p = await pair(h)
+        p = await joined_exchange(h)
         # Everything planned so far goes out first; then nothing else is due for a while.
         await h.run_until(datetime(2027, 1, 20, 10, 0, tzinfo=AMS))
         if way == "quiet_hours":
@@ -436,7 +436,7 @@ async def test_every_kind_late_in_every_way_is_heard_of(
         for text in heard.values():
             assert "Niet aangekomen" in text and "Bas" in text
         # Routine pushes tell nobody, but the coordinator sees in /berichten what did not go,
-        # in words: what it was, to whom, in which pair, and why.
+        # in words: what it was, to whom, in which exchange, and why.
         status = "\n".join(m.text for m in await h.send(p.coordinator, "/berichten"))
         for kind in ROUTINE:
             if settled[kind].status != "sent":
@@ -448,8 +448,8 @@ async def test_every_kind_late_in_every_way_is_heard_of(
 
 
 BLOCK_NOTICE = (
-    "⚠️ Ghislaine (begeleider, {pair}) heeft de bot geblokkeerd: ze krijgt geen berichten van de "
-    "bot tot ze zelf weer iets stuurt. Neem zo nodig zelf contact op."
+    "⚠️ Ghislaine (begeleider, {exchange}) heeft de bot geblokkeerd: ze krijgt geen berichten van "
+    "de bot tot ze zelf weer iets stuurt. Neem zo nodig zelf contact op."
 )
 
 
@@ -463,15 +463,15 @@ async def rows_of(h: Harness, user_id: int) -> dict[tuple[str, str], str]:
         }
 
 
-async def test_a_block_is_told_once_per_pair_and_each_message_only_when_due(
+async def test_a_block_is_told_once_per_exchange_and_each_message_only_when_due(
     harness: Harness,
 ) -> None:
     """Sunday: Ghislaine blocks the bot. Monday 08:00 her digest finds out."""
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     assert h.db is not None
-    # She is begeleider of a second pair too.
-    [second] = await import_pairs(h, 1, date(2027, 2, 1))
+    # She is begeleider of a second exchange too.
+    [second] = await import_exchanges(h, 1, date(2027, 2, 1))
     async with h.db.write() as session:
         session.add(
             Membership(
@@ -482,8 +482,8 @@ async def test_a_block_is_told_once_per_pair_and_each_message_only_when_due(
                 joined_at=h.clock.now(),
             )
         )
-    first_pair = f"#{p.exchange_id} De Avonturijn – De Odyssee"
-    second_pair = f"#{second} Basisschool De Regenboog 0 – Openbare Basisschool Het Kompas 0"
+    first_exchange = f"#{p.exchange_id} De Avonturijn – De Odyssee"
+    second_exchange = f"#{second} Basisschool De Regenboog 0 – Openbare Basisschool Het Kompas 0"
     await h.run_until(datetime(2027, 2, 7, 12, 0, tzinfo=AMS))  # Sunday
     h.tg.block_user(p.begeleider.id)
     mark = h.tg.last_message_id(p.coordinator.id)
@@ -491,9 +491,12 @@ async def test_a_block_is_told_once_per_pair_and_each_message_only_when_due(
 
     monday = [m.text for m in h.tg.messages_since(p.coordinator.id, mark)]
     about_her = [t for t in monday if "Ghislaine" in t]
-    # Once per pair she is in; nothing about messages that are not due yet.
+    # Once per exchange she is in; nothing about messages that are not due yet.
     assert sorted(about_her) == sorted(
-        [BLOCK_NOTICE.format(pair=first_pair), BLOCK_NOTICE.format(pair=second_pair)]
+        [
+            BLOCK_NOTICE.format(exchange=first_exchange),
+            BLOCK_NOTICE.format(exchange=second_exchange),
+        ]
     ), about_her
     assert not any("Niet aangekomen" in t or "dagprogramma" in t for t in monday), monday
     rows = await rows_of(h, p.begeleider.id)
@@ -518,35 +521,35 @@ async def test_a_block_is_told_once_per_pair_and_each_message_only_when_due(
     assert rows[("day_schedule", "2027-02-10 07:30")] == "blocked"
     assert rows[("day_schedule", "2027-02-17 07:30")] == "pending"
 
-    # /berichten says it in words: what, to whom, in which pair, why.
+    # /berichten says it in words: what, to whom, in which exchange, why.
     status = "\n".join(m.text for m in await h.send(p.coordinator, "/berichten"))
     for what in ("weekbrief", "herinnering checklist", "dagprogramma"):
-        assert f"{what} aan Ghislaine ({first_pair}): geblokkeerd" in status, (what, status)
+        assert f"{what} aan Ghislaine ({first_exchange}): geblokkeerd" in status, (what, status)
     assert str(p.begeleider.id) not in status and "blocked" not in status
     async with h.db.write() as session:
         reader = await session.get(User, p.coordinator.id)
         assert reader is not None
         reader.language = "en"
     status = "\n".join(m.text for m in await h.send(p.coordinator, "/berichten"))
-    assert f"weekly digest to Ghislaine ({first_pair}): blocked" in status, status
-    assert f"day schedule to Ghislaine ({first_pair}): blocked" in status, status
+    assert f"weekly digest to Ghislaine ({first_exchange}): blocked" in status, status
+    assert f"day schedule to Ghislaine ({first_exchange}): blocked" in status, status
     assert "weekbrief" not in status and "geblokkeerd" not in status
     async with h.db.write() as session:
         reader = await session.get(User, p.coordinator.id)
         assert reader is not None
         reader.language = "nl"
 
-    # She writes to the bot again: the coordinator hears it (once per pair), and her next
-    # day schedule simply goes out.
+    # She writes to the bot again: the coordinator hears it (once per exchange), and her
+    # next day schedule simply goes out.
     h.tg.unblock_user(p.begeleider.id)
     mark = h.tg.last_message_id(p.coordinator.id)
     await h.send(p.begeleider, "/vandaag")
     await h.run_until(h.clock.now() + timedelta(minutes=1))
     back = [m.text for m in h.tg.messages_since(p.coordinator.id, mark) if "Ghislaine" in m.text]
     assert sorted(back) == sorted(
-        f"✅ Ghislaine (begeleider, {pair_}) heeft de bot weer een bericht gestuurd en krijgt "
+        f"✅ Ghislaine (begeleider, {label}) heeft de bot weer een bericht gestuurd en krijgt "
         "weer berichten van de bot."
-        for pair_ in (first_pair, second_pair)
+        for label in (first_exchange, second_exchange)
     ), back
     mark = h.tg.last_message_id(p.begeleider.id)
     coordinator_mark = h.tg.last_message_id(p.coordinator.id)
@@ -561,7 +564,7 @@ async def test_a_block_seen_in_quiet_hours_waits_for_the_morning(harness: Harnes
     """A row of a user who blocked the bot is settled when it would have gone out, not before:
     if she writes again before the morning, the message still reaches her."""
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     assert h.db is not None
     await h.run_until(datetime(2027, 2, 8, 9, 0, tzinfo=AMS))
     async with h.db.write() as session:
@@ -593,7 +596,7 @@ async def test_a_block_seen_in_quiet_hours_waits_for_the_morning(harness: Harnes
 # -- point 7: timeouts are not failures ---------------------------------------------------------
 
 
-async def proposal_copies(h: Harness, p: Pair) -> int:
+async def proposal_copies(h: Harness, p: JoinedExchange) -> int:
     return sum("stelt voor" in m.text for m in h.tg.messages(p.teacher_b.id))
 
 
@@ -607,7 +610,7 @@ async def proposal_row(h: Harness) -> OutboxMessage:
     return row
 
 
-async def wait_for_copies(h: Harness, p: Pair, copies: int) -> None:
+async def wait_for_copies(h: Harness, p: JoinedExchange, copies: int) -> None:
     """Until the fake has stored `copies` proposals for teacher B (held answers finish later)."""
     for _ in range(copies):
         await h.tg.wait_for_call(
@@ -627,7 +630,7 @@ async def test_a_slow_answer_is_tried_once_more_and_never_failed(
     async with Harness(
         database_url, start=START, make_settings=make_settings, send_read_timeout_seconds=1.0
     ) as h:
-        p = await pair(h)
+        p = await joined_exchange(h)
         await propose(h, p)
         # Telegram is slow (for one call, or for a whole minute): each answer comes after
         # the client has given up, but the message is delivered.
@@ -659,7 +662,7 @@ async def test_a_dropped_connection_after_delivery_is_not_a_failure(
     harness: Harness, drops: int
 ) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await propose(h, p)
     h.tg.drop_next("sendMessage", times=drops)
     await h.run_until(h.clock.now() + timedelta(hours=2))
@@ -672,7 +675,7 @@ async def test_a_dropped_connection_after_delivery_is_not_a_failure(
 async def test_connection_refused_is_retried_normally(harness: Harness) -> None:
     """Nothing reached Telegram: no uncertainty, the usual retries, one copy."""
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await propose(h, p)
     h.tg.fail_next("sendMessage", status=502, times=2)
     await h.run_until(h.clock.now() + timedelta(hours=1))
@@ -686,7 +689,7 @@ async def test_connection_refused_is_retried_normally(harness: Harness) -> None:
 WAITS = "buiten schooltijd sturen we geen berichten"
 
 
-async def report_low_incident(h: Harness, p: Pair, description: str) -> BotMessage:
+async def report_low_incident(h: Harness, p: JoinedExchange, description: str) -> BotMessage:
     """The begeleider reports low-severity damage without a photo; returns the bot's reply."""
     b = p.begeleider
     replies = await h.send(b, "/incident")
@@ -702,7 +705,7 @@ async def test_a_proposal_on_friday_evening_says_it_goes_on_monday_at_seven(
     harness: Harness,
 ) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await h.run_until(datetime(2027, 1, 29, 21, 0, tzinfo=AMS))
     h.clock.set(datetime(2027, 1, 29, 21, 30, tzinfo=AMS))  # Friday evening
     await propose(h, p)
@@ -725,7 +728,7 @@ async def test_an_agreement_or_decline_in_the_evening_says_when_the_others_hear(
     harness: Harness,
 ) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await h.run_until(datetime(2027, 1, 28, 10, 0, tzinfo=AMS))  # Thursday morning
     await propose(h, p)
     await h.dispatch()
@@ -760,7 +763,7 @@ async def test_a_low_incident_in_the_evening_says_it_goes_in_the_morning(
     harness: Harness,
 ) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await h.run_until(datetime(2027, 2, 10, 21, 30, tzinfo=AMS))  # Wednesday, exchange day 1
     reply = await report_low_incident(h, p, "Ruit van de gymzaal gebarsten")
     assert "gaat donderdag 11 februari om 07:00 naar de coördinator" in reply.text
@@ -773,7 +776,7 @@ async def test_a_low_incident_in_the_evening_says_it_goes_in_the_morning(
 
 async def test_the_same_actions_in_school_hours_say_sent(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await h.run_until(datetime(2027, 1, 28, 10, 0, tzinfo=AMS))  # Thursday morning
     await propose(h, p)
     reply = h.tg.last_message(p.teacher_a.id)

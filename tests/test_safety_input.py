@@ -29,10 +29,10 @@ from db.session import Database
 from fake_telegram import BotMessage, FakeUser
 from tests.fixtures import AMS, COORDINATOR_ID, said
 from tests.flows import create_exchange as create_via_chat
-from tests.flows import only, pair
+from tests.flows import joined_exchange, only
 from tests.harness import Harness
 
-DAY_1 = datetime(2027, 2, 10, 8, 20, tzinfo=AMS)  # exchange day 1 of a pair starting 1 February
+DAY_1 = datetime(2027, 2, 10, 8, 20, tzinfo=AMS)  # exchange day 1 of an exchange from 1 February
 SORRY = said("errors.sorry")
 ERROR_ALERT = "Fout in de bot"
 HUGE = "9999999999"  # ten digits: beyond PostgreSQL's INTEGER
@@ -79,7 +79,7 @@ async def press_twice(h: Harness, user: FakeUser, message: BotMessage, label: st
 
 async def test_odd_numbers_in_commands_get_an_answer(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     c = p.coordinator
     answers = {
         "/klas 1² A 25": "/klas",
@@ -117,7 +117,7 @@ async def test_odd_numbers_in_commands_get_an_answer(harness: Harness) -> None:
 
 async def test_forged_buttons_with_odd_numbers_are_refused_quietly(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await h.run_until(DAY_1)
     c, b = p.coordinator, p.begeleider
     anchor = only(await h.send(c, "/help"))
@@ -184,7 +184,7 @@ async def test_control_characters_are_removed_from_typed_text(harness: Harness) 
         names = set(await session.scalars(select(School.name)))
     assert "De Avonturijn" in names
 
-    p = await pair(h)  # the same coordinator; the schools are reused
+    p = await joined_exchange(h)  # the same coordinator; the schools are reused
     assert p.exchange_id != exchange_id
     await h.run_until(DAY_1)
     b = p.begeleider
@@ -229,7 +229,7 @@ async def test_double_taps_on_every_kind_of_button_are_harmless(harness: Harness
     choice = only(await h.send(coordinator, "/taal"))
     await press_twice(h, coordinator, choice, choice.button_texts[0])
 
-    p = await pair(h)
+    p = await joined_exchange(h)
     c, a, b = p.coordinator, p.teacher_a, p.begeleider
     # Invite links: a double tap on revoke.
     links = only(await h.send(c, f"/uitnodigen {p.exchange_id}"))
@@ -350,7 +350,7 @@ async def test_the_name_key_migration_merges_schools_that_differed_only_in_case(
 # -- 17. long lists page -----------------------------------------------------------------
 
 
-async def _many_pairs(h: Harness, count: int) -> None:
+async def _many_exchanges(h: Harness, count: int) -> None:
     programmes = load_programmes()
     programme = next(iter(programmes.values()))
     async with h.db.write() as session:  # type: ignore[union-attr]
@@ -383,7 +383,7 @@ async def test_long_lists_page_newest_first_with_more(harness: Harness) -> None:
     h = harness
     coordinator = h.user(COORDINATOR_ID, "Carla", username="carla_wimw")
     await h.send(coordinator, "/start")
-    await _many_pairs(h, 37)
+    await _many_exchanges(h, 37)
 
     chooser = only(await h.send(coordinator, "/programma"))
     assert "37" in chooser.text
@@ -406,7 +406,7 @@ async def test_long_lists_page_newest_first_with_more(harness: Harness) -> None:
     calendar = only(await h.press(coordinator, chooser, oldest))
     assert calendar.document is not None
 
-    # A conversation's choice pages the same way: /datum for pair 1.
+    # A conversation's choice pages the same way: /datum for exchange 1.
     chooser = only(await h.send(coordinator, "/datum"))
     assert len(chooser.button_texts) == 11
     chooser = await _page_to(h, coordinator, chooser, oldest)
@@ -470,9 +470,9 @@ def test_database_away_at_start_gives_one_clear_line_per_try() -> None:
         assert "Gestopt." in output and code == 130
 
 
-async def test_restart_replans_every_active_pair(harness: Harness) -> None:
+async def test_restart_replans_every_active_exchange(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
 
     async def pending() -> int:
         async with h.db.read() as session:  # type: ignore[union-attr]

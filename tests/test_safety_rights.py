@@ -1,6 +1,6 @@
-"""Issue 7, points 8–13: locks in one order, rights that follow the setting, archived pairs
-read-only, a throttle nobody can reset, edits that are not new input, and logs without
-secrets or what people typed."""
+"""Issue 7, points 8–13: locks in one order, rights that follow the setting, archived
+exchanges read-only, a throttle nobody can reset, edits that are not new input, and logs
+without secrets or what people typed."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from db.models import (
 from db.session import Database
 from fake_telegram import BotMessage, FakeUser
 from tests.fixtures import AMS, COORDINATOR_ID, START, make_settings, said, said_any
-from tests.flows import Pair, create_exchange, make_invites, only, pair
+from tests.flows import JoinedExchange, create_exchange, joined_exchange, make_invites, only
 from tests.harness import Harness
 
 SORRY = said("errors.sorry")
@@ -69,7 +69,7 @@ async def to_time_question(h: Harness, teacher: FakeUser, day: str) -> None:
 
 async def test_crossing_proposals_are_all_kept_and_never_deadlock(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     rounds = 20
     for number in range(1, rounds + 1):
         await to_time_question(h, p.teacher_a, "dinsdag 9 februari")
@@ -247,7 +247,7 @@ async def test_a_coordinator_appoints_another_and_only_they_revoke_it(
     ]
 
 
-# -- 10. An archived pair is read-only everywhere ---------------------------------------------
+# -- 10. An archived exchange is read-only everywhere -----------------------------------------
 
 # Tables whose rows no refused action may change (users see last_seen_at move; dialogs end).
 UNCHANGED = [t for t in Base.metadata.sorted_tables if t.name not in ("users", "dialogs")]
@@ -279,9 +279,9 @@ async def press_old(
     return await h.press_data(user, message.message_id, str(data), force=True)
 
 
-async def test_an_archived_pair_refuses_every_old_button_and_command(harness: Harness) -> None:
+async def test_an_archived_exchange_refuses_every_old_button_and_command(harness: Harness) -> None:
     h = harness
-    p: Pair = await pair(h)
+    p: JoinedExchange = await joined_exchange(h)
     # Before archiving: an open proposal, a checklist, an alarm, open questions.
     await to_time_question(h, p.teacher_a, "donderdag 11 februari")
     await h.send(p.teacher_a, "9.30")
@@ -343,7 +343,7 @@ async def test_an_archived_pair_refuses_every_old_button_and_command(harness: Ha
 
 async def test_own_valid_link_does_not_reset_the_throttle(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     invites = await make_invites(h, p.coordinator, p.exchange_id)
     guesser = h.user(2002, "Bas")  # already a teacher of side B
     for attempt in range(3):
@@ -372,7 +372,7 @@ async def edit(h: Harness, user: FakeUser, new_text: str) -> list[BotMessage]:
 
 async def test_an_edited_count_is_not_counted_again(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     await h.run_until(DAY_1)
     await h.send(p.begeleider, "/checkin")
     await h.send(p.begeleider, "/aanwezig 24 22")
@@ -467,7 +467,7 @@ async def test_debug_logs_hold_no_token_and_nothing_anyone_typed(
             telegram_token=RAW_TOKEN,
             log_level="DEBUG",
         ) as h:
-            p = await pair(h)
+            p = await joined_exchange(h)
             # A typed answer in a conversation.
             replies = await h.send(p.coordinator, "/nieuw")
             await h.press(p.coordinator, replies[-1], "Uitwisseling in 4 weken")

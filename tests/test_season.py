@@ -1,4 +1,4 @@
-"""A whole season: one coordinator, twenty pairs in three cities, four weeks each.
+"""A whole season: one coordinator, twenty exchanges in three cities, four weeks each.
 
 People do what people do: they join late or never, propose a date on Friday evening and get
 an answer on Monday, tick the same checklist from two phones, tap twice, edit a message, lose
@@ -30,13 +30,13 @@ from fake_telegram import FakeUser
 from tests.fixtures import AMS, START, make_settings
 from tests.harness import Harness
 from tests.season import invariants, transcript
-from tests.season.cast import PairSpec, Person, build_cast
+from tests.season.cast import ExchangeSpec, Person, build_cast
 from tests.season.driver import Season
 from tests.season.steps import (
     checkout,
     create_via_bot,
     headcounts,
-    import_pairs,
+    import_exchanges,
     incidents_of,
     invite,
     join,
@@ -90,51 +90,51 @@ async def play(s: Season, events: list[Event]) -> None:
 
 async def create_and_invite(s: Season) -> dict[int, list[str]]:
     await s.type(s.coordinator, "/start")
-    by_bot = [p for p in s.pairs if p.via_bot]
-    for pair in by_bot:
-        pair.exchange_id = await create_via_bot(s, pair, double_save=pair.number == 2)
+    by_bot = [p for p in s.exchanges if p.via_bot]
+    for spec in by_bot:
+        spec.exchange_id = await create_via_bot(s, spec, double_save=spec.number == 2)
     s.h.clock.advance(timedelta(minutes=20))
-    imported = [p for p in s.pairs if not p.via_bot]
+    imported = [p for p in s.exchanges if not p.via_bot]
     s.log.act(
         s.h.clock,
         s.coordinator.id,
         "typed",
         f"(python -m bot import seizoen.csv: {len(imported)} koppels)",
     )
-    for pair, exchange_id in zip(imported, await import_pairs(s, imported), strict=True):
-        pair.exchange_id = exchange_id
-    return {pair.number: await invite(s, pair) for pair in s.pairs}
+    for spec, exchange_id in zip(imported, await import_exchanges(s, imported), strict=True):
+        spec.exchange_id = exchange_id
+    return {spec.number: await invite(s, spec) for spec in s.exchanges}
 
 
 def joining(s: Season, tokens: dict[int, list[str]]) -> list[Event]:
     """Most people join in the first days; some late, one teacher and one begeleider never."""
     events: list[Event] = []
-    for pair in s.pairs:
-        for k, person in enumerate(pair.teachers + pair.begeleiders):
-            if pair.number == 7 and person.side == "B":
+    for spec in s.exchanges:
+        for k, person in enumerate(spec.teachers + spec.begeleiders):
+            if spec.number == 7 and person.side == "B":
                 continue  # this teacher never joins
-            when = local(date(2027, 1, 11 + (pair.number + k) % 4), 10 + k, 5 * (pair.number % 8))
-            if pair.number == 2 and person.side == "A" and person is pair.teacher("A", 1):
+            when = local(date(2027, 1, 11 + (spec.number + k) % 4), 10 + k, 5 * (spec.number % 8))
+            if spec.number == 2 and person.side == "A" and person is spec.teacher("A", 1):
                 when = local(date(2027, 1, 25), 16, 10)  # the job-share colleague, later
-            if pair.number == 4 and person.side == "B":
+            if spec.number == 4 and person.side == "B":
                 when = local(date(2027, 2, 2), 19, 40)  # late: the programme is under way
-            if pair.number == 10 and person.role == "begeleider":
+            if spec.number == 10 and person.role == "begeleider":
                 when = local(date(2027, 2, 23), 20, 15)  # the evening before the first day
             # Links work for two weeks: whoever comes later asks the coordinator for a new one.
             fresh = when > START + timedelta(days=13)
             events.append(
-                Event(when, f"{person.name} joins", _joiner(s, pair, person, tokens, fresh))
+                Event(when, f"{person.name} joins", _joiner(s, spec, person, tokens, fresh))
             )
     return events
 
 
 def _joiner(
-    s: Season, pair: PairSpec, person: Person, tokens: dict[int, list[str]], fresh: bool
+    s: Season, spec: ExchangeSpec, person: Person, tokens: dict[int, list[str]], fresh: bool
 ) -> Callable[[], Awaitable[None]]:
     async def run() -> None:
         if fresh:
-            tokens[pair.number] = await invite(s, pair)
-        await join(s, person, tokens[pair.number])
+            tokens[spec.number] = await invite(s, spec)
+        await join(s, person, tokens[spec.number])
 
     return run
 
@@ -143,22 +143,22 @@ def _joiner(
 
 
 async def propose(
-    s: Season, pair: PairSpec, who: Person | FakeUser, phase: str, day: str, hhmm: str
+    s: Season, spec: ExchangeSpec, who: Person | FakeUser, phase: str, day: str, hhmm: str
 ) -> None:
     replies = await s.type(who, "/datum")
     if "Voor welke uitwisseling" in replies[-1].text:
-        replies = await s.tap(who, replies[-1], f"#{pair.exchange_id}")
+        replies = await s.tap(who, replies[-1], f"#{spec.exchange_id}")
     replies = await s.tap(who, replies[-1], phase)
     replies = await s.tap(who, replies[-1], day)
     await s.type(who, hhmm)
 
 
 def date_events(s: Season) -> list[Event]:
-    p1, p3, p7 = s.pairs[0], s.pairs[2], s.pairs[6]
+    p1, p3, p7 = s.exchanges[0], s.exchanges[2], s.exchanges[6]
     events = []
 
     async def friday_evening() -> None:
-        # Friday 21:30: teacher A of pair 1 proposes the first exchange day.
+        # Friday 21:30: teacher A of exchange 1 proposes the first exchange day.
         await propose(s, p1, p1.teacher("A"), "Uitwisselingsdag 1", "donderdag 11 februari", "9:00")
 
     async def monday_answer() -> None:
@@ -205,7 +205,7 @@ def date_events(s: Season) -> list[Event]:
         await s.type(s.coordinator, "13:30")
 
     async def to_the_coordinator() -> None:
-        # Teacher B of pair 7 never joined: the proposal goes to the coordinator.
+        # Teacher B of exchange 7 never joined: the proposal goes to the coordinator.
         await propose(s, p7, p7.teacher("A"), "Uitwisselingsdag 2", "woensdag 17 februari", "8:30")
         await s.until(s.h.clock.now() + timedelta(minutes=25))
         proposal = s.last(s.coordinator, "stelt voor")
@@ -224,7 +224,7 @@ def date_events(s: Season) -> list[Event]:
 
 
 def checklist_events(s: Season) -> list[Event]:
-    p2, p5 = s.pairs[1], s.pairs[4]
+    p2, p5 = s.exchanges[1], s.exchanges[4]
     first, second = p2.teacher("A", 0), p2.teacher("A", 1)
 
     async def both_tick() -> None:
@@ -255,7 +255,7 @@ def checklist_events(s: Season) -> list[Event]:
         s.log.expect(
             key in ticks,
             "two teachers of one class ticking the same item leave it ticked",
-            f"pair 2: {second.name} pressed '{button.text}' after {first.name} had ticked it; "
+            f"exchange 2: {second.name} pressed '{button.text}' after {first.name} had ticked it; "
             f"ticked now: {sorted(ticks)}",
         )
 
@@ -276,19 +276,19 @@ def checklist_events(s: Season) -> list[Event]:
         s.log.expect(
             ticks,
             "a double tap on an open item in a reminder leaves it ticked",
-            f"pair 5: '{label}' is open again after a double tap",
+            f"exchange 5: '{label}' is open again after a double tap",
         )
 
     events = [
         Event(local(date(2027, 2, 8), 8, 40), "both teachers tick", both_tick),
         Event(local(date(2027, 2, 10), 15, 20), "double tap a nag", double_tap_nag),
     ]
-    # The teachers of pairs 1 and 4 do what a reminder asks the same afternoon.
+    # The teachers of exchanges 1 and 4 do what a reminder asks the same afternoon.
     day = date(2027, 1, 28)
     while day <= date(2027, 3, 12):
         if day.weekday() < 5:
-            for pair in (s.pairs[0], s.pairs[3]):
-                for teacher in pair.teachers:
+            for spec in (s.exchanges[0], s.exchanges[3]):
+                for teacher in spec.teachers:
                     events.append(
                         Event(local(day, 16, 30), "ticks", _tick_reminders(s, teacher, day))
                     )
@@ -313,35 +313,35 @@ def _tick_reminders(s: Season, teacher: Person, day: date) -> Callable[[], Await
 async def day_events(s: Season) -> list[Event]:
     """Check-ins and counts on every exchange day; the special days get their story."""
     events: list[Event] = []
-    for pair in s.pairs:
-        dates = await phase_dates(s, pair.exchange_id)
+    for spec in s.exchanges:
+        dates = await phase_dates(s, spec.exchange_id)
         for phase in ("exchange_day_1", "exchange_day_2", "closing"):
             day, start, _ = dates[phase]
             start = start or time(8, 45)
-            for k, b in enumerate(pair.begeleiders):
-                forgets = (pair.number == 11 and phase == "exchange_day_2") or (
-                    pair.number == 12 and phase == "closing"
+            for k, b in enumerate(spec.begeleiders):
+                forgets = (spec.number == 11 and phase == "exchange_day_2") or (
+                    spec.number == 12 and phase == "closing"
                 )
-                if forgets or (pair.number == 9 and phase == "exchange_day_1"):
+                if forgets or (spec.number == 9 and phase == "exchange_day_1"):
                     continue
                 arrive = datetime.combine(day, start, tzinfo=AMS) - timedelta(minutes=25 - k)
                 events.append(Event(arrive, f"{b.name} checks in", _checkin(s, b)))
-                if k == 0 and phase == "exchange_day_1" and pair.number not in (1, 8):
+                if k == 0 and phase == "exchange_day_1" and spec.number not in (1, 8):
                     events.append(
-                        Event(arrive + timedelta(minutes=30), "count", _count(s, pair, b))
+                        Event(arrive + timedelta(minutes=30), "count", _count(s, spec, b))
                     )
-                    if pair.number % 3 == 0:  # some check out with an evaluation
+                    if spec.number % 3 == 0:  # some check out with an evaluation
                         events.append(
                             Event(arrive + timedelta(hours=6), "checkout", _checkout(s, b))
                         )
-        if pair.number == 1:
-            events += alarm_story(s, pair, dates["exchange_day_1"][0])
-        if pair.number == 8:
-            events += photo_story(s, pair, dates["exchange_day_1"][0])
-        if pair.number == 15:
-            events += restart_story(s, pair, dates["exchange_day_1"][0])
-        if pair.number == 9:
-            events += blocked_story(s, pair, dates["exchange_day_1"][0])
+        if spec.number == 1:
+            events += alarm_story(s, spec, dates["exchange_day_1"][0])
+        if spec.number == 8:
+            events += photo_story(s, spec, dates["exchange_day_1"][0])
+        if spec.number == 15:
+            events += restart_story(s, spec, dates["exchange_day_1"][0])
+        if spec.number == 9:
+            events += blocked_story(s, spec, dates["exchange_day_1"][0])
     return events
 
 
@@ -354,9 +354,9 @@ def _checkin(s: Season, person: Person) -> Callable[[], Awaitable[None]]:
     return run
 
 
-def _count(s: Season, pair: PairSpec, person: Person) -> Callable[[], Awaitable[None]]:
+def _count(s: Season, spec: ExchangeSpec, person: Person) -> Callable[[], Awaitable[None]]:
     async def run() -> None:
-        await s.type(person, f"/aanwezig {pair.size_a} {pair.size_b}")
+        await s.type(person, f"/aanwezig {spec.size_a} {spec.size_b}")
 
     return run
 
@@ -368,20 +368,20 @@ def _checkout(s: Season, person: Person) -> Callable[[], Awaitable[None]]:
     return run
 
 
-def alarm_story(s: Season, pair: PairSpec, day: date) -> list[Event]:
-    """Pair 1, day 1: an edited count, a drop, a missing pupil, details, Gezien, Opgelost."""
-    b = pair.begeleiders[0]
-    teacher_a, teacher_b = pair.teacher("A"), pair.teacher("B")
+def alarm_story(s: Season, spec: ExchangeSpec, day: date) -> list[Event]:
+    """Exchange 1, day 1: an edited count, a drop, a missing pupil, details, Gezien, Opgelost."""
+    b = spec.begeleiders[0]
+    teacher_a, teacher_b = spec.teacher("A"), spec.teacher("B")
     everyone = [s.people[1000], teacher_a, teacher_b]
     state: dict[str, int] = {}
 
     async def arrival_count_edited() -> None:
-        typed = f"/aanwezig {pair.size_a} {pair.size_b}"
-        edited = f"/aanwezig {pair.size_a} {pair.size_b - 1}"
+        typed = f"/aanwezig {spec.size_a} {spec.size_b}"
+        edited = f"/aanwezig {spec.size_a} {spec.size_b - 1}"
         await s.send_then_edit(b, typed, edited)
-        counts = await headcounts(s, pair.exchange_id)
+        counts = await headcounts(s, spec.exchange_id)
         s.log.expect(
-            counts == [("arrival", "A", pair.size_a), ("arrival", "B", pair.size_b)],
+            counts == [("arrival", "A", spec.size_a), ("arrival", "B", spec.size_b)],
             "an edited /aanwezig is not recorded as another count",
             counts,
         )
@@ -389,23 +389,23 @@ def alarm_story(s: Season, pair: PairSpec, day: date) -> list[Event]:
     async def the_drop() -> None:
         moment = (await s.type(b, "/aanwezig"))[-1]
         await s.tap(b, moment, "terug van de speurtocht")
-        replies = await keypad(s, b, pair.size_a - 2)
+        replies = await keypad(s, b, spec.size_a - 2)
         drop = next((m for m in replies if "minder" in (m.text or "")), None)
         if drop is None:
             # The drop question may come once both schools are counted.
-            replies = await s.type(b, str(pair.size_b))
+            replies = await s.type(b, str(spec.size_b))
             drop = next((m for m in replies if "minder" in (m.text or "")), None)
         s.log.expect(drop is not None, "a lower count asks whether everyone is accounted for")
         if drop is None:
             return
         s.log.expect(
-            f"{pair.size_a} → {pair.size_a - 2}" in drop.text or "aankomst" in drop.text,
+            f"{spec.size_a} → {spec.size_a - 2}" in drop.text or "aankomst" in drop.text,
             "the drop question says compared with which count",
             drop.text,
         )
         state["messages"] = s.h.tg.last_message_id(b.user_id)
         await s.tap(b, drop, "vermist kind", double=True)
-        missing = [i for i in await incidents_of(s, pair.exchange_id) if i.category == "missing"]
+        missing = [i for i in await incidents_of(s, spec.exchange_id) if i.category == "missing"]
         s.log.expect(
             len(missing) == 1,
             "a double tap on 'Nee – vermist kind melden' raises one alarm",
@@ -415,7 +415,7 @@ def alarm_story(s: Season, pair: PairSpec, day: date) -> list[Event]:
         for person in everyone:
             alert = s.first(person, "URGENT")
             s.log.expect(
-                alert is not None and f"({pair.size_a} → {pair.size_a - 2})" in alert.text,
+                alert is not None and f"({spec.size_a} → {spec.size_a - 2})" in alert.text,
                 "the alarm says how many are missing (22 → 20)",
                 f"{person.name}: {alert.text if alert else None}",
             )
@@ -444,7 +444,7 @@ def alarm_story(s: Season, pair: PairSpec, day: date) -> list[Event]:
                 "every addition to the alarm reaches everyone who got the alarm",
                 f"{person.name} got: {[m.text for m in s.messages(person)][-3:]}",
             )
-            wrong = f"{pair.size_b}" in received.split("Aanvulling")[-1][:40]
+            wrong = f"{spec.size_b}" in received.split("Aanvulling")[-1][:40]
             s.log.expect(not wrong, "a count is never sent as the alarm's details", person.name)
 
     async def seen() -> None:
@@ -507,11 +507,11 @@ def alarm_story(s: Season, pair: PairSpec, day: date) -> list[Event]:
         s.log.expect(told, "the begeleider who raised the alarm hears it is resolved", told)
 
     async def end_of_day() -> None:
-        replies = await s.type(b, f"/aanwezig {pair.size_a} {pair.size_b}")
-        counted = (await headcounts(s, pair.exchange_id))[-1][0]
+        replies = await s.type(b, f"/aanwezig {spec.size_a} {spec.size_b}")
+        counted = (await headcounts(s, spec.exchange_id))[-1][0]
         if counted != "end":
             s.log.observations.append(
-                f"Pair 1: '/aanwezig {pair.size_a} {pair.size_b}' at 14:20, after the count "
+                f"Exchange 1: '/aanwezig {spec.size_a} {spec.size_b}' at 14:20, after the count "
                 f"'terug van de speurtocht', was stored as moment '{counted}' "
                 f"({[m.text for m in replies][:2]}): the shortcut takes the first moment not "
                 "counted yet, not the one that fits the time of day."
@@ -529,9 +529,9 @@ def alarm_story(s: Season, pair: PairSpec, day: date) -> list[Event]:
     ]
 
 
-def photo_story(s: Season, pair: PairSpec, day: date) -> list[Event]:
-    """Pair 8, day 1: a high incident with a photo and a description longer than a caption."""
-    b = pair.begeleiders[0]
+def photo_story(s: Season, spec: ExchangeSpec, day: date) -> list[Event]:
+    """Exchange 8, day 1: a high incident with a photo and a description longer than a caption."""
+    b = spec.begeleiders[0]
 
     async def report() -> None:
         replies = await s.type(b, "/incident")
@@ -544,7 +544,7 @@ def photo_story(s: Season, pair: PairSpec, day: date) -> list[Event]:
         replies = await s.photo(b)
         await s.tap(b, replies[-1], "Versturen")
         await s.until(s.h.clock.now() + timedelta(seconds=30))
-        for person in (s.people[1000], pair.teacher("A"), pair.teacher("B")):
+        for person in (s.people[1000], spec.teacher("A"), spec.teacher("B")):
             got = [m for m in s.messages(person) if m.message_id > 0]
             photos = [m for m in got if m.photo is not None]
             text = "\n".join(m.text or "" for m in got)
@@ -556,13 +556,13 @@ def photo_story(s: Season, pair: PairSpec, day: date) -> list[Event]:
             )
 
     async def ack() -> None:
-        alert = s.last(pair.teacher("A"), "Melding")
+        alert = s.last(spec.teacher("A"), "Melding")
         if alert is not None and alert.button_texts:
-            await s.tap(pair.teacher("A"), alert, "Gezien")
+            await s.tap(spec.teacher("A"), alert, "Gezien")
 
     async def rest_of_day() -> None:
-        for person in pair.begeleiders:
-            await s.type(person, f"/aanwezig {pair.size_a} {pair.size_b}")
+        for person in spec.begeleiders:
+            await s.type(person, f"/aanwezig {spec.size_a} {spec.size_b}")
             await checkout(s, person, "4")
 
     return [
@@ -572,9 +572,9 @@ def photo_story(s: Season, pair: PairSpec, day: date) -> list[Event]:
     ]
 
 
-def restart_story(s: Season, pair: PairSpec, day: date) -> list[Event]:
-    """Pair 15, day 1: the bot restarts while a begeleider is halfway through a report."""
-    b = pair.begeleiders[0]
+def restart_story(s: Season, spec: ExchangeSpec, day: date) -> list[Event]:
+    """Exchange 15, day 1: the bot restarts while a begeleider is halfway through a report."""
+    b = spec.begeleiders[0]
 
     async def halfway() -> None:
         replies = await s.type(b, "/incident")
@@ -603,9 +603,9 @@ def restart_story(s: Season, pair: PairSpec, day: date) -> list[Event]:
     ]
 
 
-def blocked_story(s: Season, pair: PairSpec, day: date) -> list[Event]:
-    """Pair 9: a begeleider blocks the bot over the weekend and comes back on the day."""
-    b = pair.begeleiders[0]
+def blocked_story(s: Season, spec: ExchangeSpec, day: date) -> list[Event]:
+    """Exchange 9: a begeleider blocks the bot over the weekend and comes back on the day."""
+    b = spec.begeleiders[0]
 
     async def block() -> None:
         s.block(b)
@@ -693,7 +693,7 @@ async def play_season(s: Season) -> None:
     await s.until(END - timedelta(hours=2))
     await s.type(s.coordinator, "/berichten")
     replies = await s.type(s.coordinator, "/programma")
-    for _ in range(3):  # pair #1 may be on a later page of the choice
+    for _ in range(3):  # exchange #1 may be on a later page of the choice
         if not replies or not replies[-1].button_texts:
             break
         choice = replies[-1]

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from tests.fixtures import AMS, said
-from tests.flows import pair
+from tests.flows import joined_exchange
 from tests.harness import Harness
 
 
 async def test_vandaag_and_the_next_day(harness: Harness) -> None:
     h = harness
-    p = await pair(h)
+    p = await joined_exchange(h)
     reply = (await h.send(p.begeleider, "/vandaag"))[-1].text
     assert reply.startswith(said("today.nothing", next=""))
     assert "Uitwisselingsdag 1: woensdag 10 februari, 08:45" in reply

@@ -1,8 +1,8 @@
-"""Who plays the season: one coordinator and twenty pairs in three cities.
+"""Who plays the season: one coordinator and twenty exchanges in three cities.
 
-Three cohorts start a week apart, so on most days some pairs are preparing, some have an
-exchange day and some are closing. Ids follow one rule (pair n: teachers 2000 + 10n + k,
-begeleiders 3000 + 10n + k) so a transcript line can always be traced to its pair.
+Three cohorts start a week apart, so on most days some exchanges are preparing, some have an
+exchange day and some are closing. Ids follow one rule (exchange n: teachers 2000 + 10n + k,
+begeleiders 3000 + 10n + k) so a transcript line can always be traced to its exchange.
 """
 
 from __future__ import annotations
@@ -158,7 +158,7 @@ class Person:
 
 
 @dataclass
-class PairSpec:
+class ExchangeSpec:
     number: int  # 1..20, the order of creation (and the exchange id)
     city: str
     start: date
@@ -183,10 +183,10 @@ class PairSpec:
         return [t for t in self.teachers if t.side == side][n]
 
 
-def build_cast() -> list[PairSpec]:
-    """Twenty pairs: 7 in Amsterdam, 7 in Rotterdam, 6 in Utrecht, three start weeks."""
+def build_cast() -> list[ExchangeSpec]:
+    """Twenty exchanges: 7 in Amsterdam, 7 in Rotterdam, 6 in Utrecht, three start weeks."""
     per_city = {"Amsterdam": 7, "Rotterdam": 7, "Utrecht": 6}
-    pairs: list[PairSpec] = []
+    specs: list[ExchangeSpec] = []
     teacher_names = iter(TEACHER_NAMES)
     begeleider_names = iter(BEGELEIDER_NAMES)
     number = 0
@@ -194,7 +194,7 @@ def build_cast() -> list[PairSpec]:
         schools = SCHOOLS[city]
         for k in range(count):
             number += 1
-            spec = PairSpec(
+            spec = ExchangeSpec(
                 number=number,
                 city=city,
                 start=STARTS[k % 3],
@@ -202,7 +202,7 @@ def build_cast() -> list[PairSpec]:
                 school_b=schools[2 * k + 1],
                 size_a=20 + (number * 7) % 11,
                 size_b=19 + (number * 5) % 12,
-                # The first pair of each city (and a second in Amsterdam) goes through /nieuw;
+                # The first exchange of each city (and a second in Amsterdam) goes through /nieuw;
                 # the rest are imported.
                 via_bot=k < (2 if city == "Amsterdam" else 1),
             )
@@ -212,25 +212,25 @@ def build_cast() -> list[PairSpec]:
                 Person(base + 3, next(teacher_names), "teacher", "B"),
             ]
             if number == 2:
-                # Two teachers share class A of pair 2 (a job share): both tick the checklist.
+                # Two teachers share class A of exchange 2 (a job share): both tick the checklist.
                 spec.teachers.insert(1, Person(base + 2, next(teacher_names), "teacher", "A"))
             bases = 3000 + 10 * number
             spec.begeleiders = [Person(bases + 1, next(begeleider_names), "begeleider")]
             if number in (1, 8):
                 spec.begeleiders.append(Person(bases + 2, next(begeleider_names), "begeleider"))
             if number == 13:
-                spec.begeleiders = []  # nobody ever signs up as begeleider for pair 13
-            pairs.append(spec)
-    return pairs
+                spec.begeleiders = []  # nobody ever signs up as begeleider for exchange 13
+            specs.append(spec)
+    return specs
 
 
-def csv_for(pairs: list[PairSpec]) -> str:
-    """The imported pairs as the CSV file a coordinator would hand to `python -m bot import`."""
+def csv_for(specs: list[ExchangeSpec]) -> str:
+    """The imported exchanges as the CSV file a coordinator would hand to `python -m bot import`."""
     lines = [
         "programme;city;start_date;school_a;address_a;class_a;size_a;"
         "school_b;address_b;class_b;size_b;region"
     ]
-    for p in pairs:
+    for p in specs:
         lines.append(
             ";".join(
                 [

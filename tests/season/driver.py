@@ -11,7 +11,7 @@ from telegram import Update
 
 from fake_telegram import BotMessage, FakeUser
 from tests.harness import Harness
-from tests.season.cast import COORDINATOR_ID, COORDINATOR_NAME, PairSpec, Person
+from tests.season.cast import COORDINATOR_ID, COORDINATOR_NAME, ExchangeSpec, Person
 from tests.season.recorder import Log, StampedCalls
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -23,17 +23,17 @@ HUMAN_PAUSE = timedelta(seconds=15)
 class Season:
     """The harness, the cast and a log of what everyone did."""
 
-    def __init__(self, h: Harness, pairs: list[PairSpec]) -> None:
+    def __init__(self, h: Harness, specs: list[ExchangeSpec]) -> None:
         self.h = h
-        self.pairs = pairs
+        self.exchanges = specs
         self.log = Log()
         self.error_calls: list[str] = []
         self.users: dict[int, FakeUser] = {}
         self.people: dict[int, Person] = {
             COORDINATOR_ID: Person(COORDINATOR_ID, COORDINATOR_NAME, "coordinator")
         }
-        for pair in pairs:
-            for person in pair.teachers + pair.begeleiders:
+        for spec in specs:
+            for person in spec.teachers + spec.begeleiders:
                 self.people[person.user_id] = person
         self.query_user: dict[str, int] = {}
         # Users who had blocked the bot at some time (their 403s are expected).

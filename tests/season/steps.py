@@ -1,4 +1,4 @@
-"""The small things people do many times in a season: make a pair, join, count, report."""
+"""The small things people do many times in a season: make an exchange, join, count, report."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from bot.domain.dates import format_date
 from bot.services import importer
 from db.models import Exchange, ExchangePhase, Headcount, Incident
 from fake_telegram import BotMessage
-from tests.season.cast import PairSpec, Person, csv_for
+from tests.season.cast import ExchangeSpec, Person, csv_for
 from tests.season.driver import Season
 
 
@@ -26,31 +26,31 @@ async def exchange_count(s: Season) -> int:
         return int(await session.scalar(select(func.count()).select_from(Exchange)) or 0)
 
 
-async def create_via_bot(s: Season, pair: PairSpec, *, double_save: bool = False) -> int:
+async def create_via_bot(s: Season, spec: ExchangeSpec, *, double_save: bool = False) -> int:
     """The coordinator walks through /nieuw; returns the new exchange's id."""
     c = s.coordinator
     replies = await s.type(c, "/nieuw")
     replies = await s.tap(c, replies[-1], "Uitwisseling in 4 weken")
     question = replies[-1]
-    if pair.city in question.button_texts:
-        replies = await s.tap(c, question, pair.city)
+    if spec.city in question.button_texts:
+        replies = await s.tap(c, question, spec.city)
     else:
         if "Andere stad" in question.button_texts:
             question = (await s.tap(c, question, "Andere stad"))[-1]
-        replies = await s.type(c, pair.city)
+        replies = await s.type(c, spec.city)
     if "regio" in replies[-1].text:
-        replies = await s.tap(c, replies[-1], pair.region.capitalize())
-    replies = await s.type(c, pair.school_a[0])
+        replies = await s.tap(c, replies[-1], spec.region.capitalize())
+    replies = await s.type(c, spec.school_a[0])
     if "adres" in replies[-1].text:
-        replies = await s.type(c, pair.school_a[1])
+        replies = await s.type(c, spec.school_a[1])
     replies = await s.tap(c, replies[-1], "groep 8")
-    replies = await s.type(c, str(pair.size_a))
-    replies = await s.type(c, pair.school_b[0])
+    replies = await s.type(c, str(spec.size_a))
+    replies = await s.type(c, spec.school_b[0])
     if "adres" in replies[-1].text:
-        replies = await s.type(c, pair.school_b[1])
+        replies = await s.type(c, spec.school_b[1])
     replies = await s.tap(c, replies[-1], "groep 7/8")
-    replies = await s.type(c, str(pair.size_b))
-    replies = await s.type(c, dutch_date(pair.start))
+    replies = await s.type(c, str(spec.size_b))
+    replies = await s.type(c, dutch_date(spec.start))
     confirm = replies[-1]
     assert "Klopt dit?" in confirm.text, confirm.text
     before = await exchange_count(s)
@@ -58,8 +58,8 @@ async def create_via_bot(s: Season, pair: PairSpec, *, double_save: bool = False
     created = [m for m in replies if "is aangemaakt" in (m.text or "")]
     s.log.expect(
         await exchange_count(s) == before + 1 and len(created) == 1,
-        "one tap (or a double tap) on Opslaan creates exactly one pair",
-        f"pairs before {before}, after {await exchange_count(s)}; replies "
+        "one tap (or a double tap) on Opslaan creates exactly one exchange",
+        f"exchanges before {before}, after {await exchange_count(s)}; replies "
         f"{[m.text for m in replies]}",
     )
     match = re.search(r"#(\d+)", created[0].text if created else "")
@@ -67,11 +67,11 @@ async def create_via_bot(s: Season, pair: PairSpec, *, double_save: bool = False
     return int(match.group(1))
 
 
-async def import_pairs(s: Season, pairs: list[PairSpec]) -> list[int]:
+async def import_exchanges(s: Season, specs: list[ExchangeSpec]) -> list[int]:
     """What `python -m bot import season.csv` does, on the season's database and clock."""
     assert s.h.db is not None and s.h.context is not None
     today = s.h.clock.now().astimezone(s.h.settings.tz).date()
-    parsed = importer.parse_csv(csv_for(pairs), s.h.context.programmes, today)
+    parsed = importer.parse_csv(csv_for(specs), s.h.context.programmes, today)
     assert not parsed.problems and parsed.header_problem is None, parsed.problems
     async with s.h.db.write() as session:
         return await importer.import_rows(
@@ -79,9 +79,9 @@ async def import_pairs(s: Season, pairs: list[PairSpec]) -> list[int]:
         )
 
 
-async def invite(s: Season, pair: PairSpec) -> list[str]:
+async def invite(s: Season, spec: ExchangeSpec) -> list[str]:
     """The coordinator makes the three invite links: teacher A, teacher B, begeleider."""
-    message = (await s.type(s.coordinator, f"/uitnodigen {pair.exchange_id}"))[-1]
+    message = (await s.type(s.coordinator, f"/uitnodigen {spec.exchange_id}"))[-1]
     tokens = s.invite_tokens(message)
     assert len(tokens) == 3, message.text
     return tokens
@@ -145,7 +145,7 @@ async def pick_first(s: Season, person: Person, message: BotMessage) -> list[Bot
 async def checkout(s: Season, person: Person, rating: str = "4") -> None:
     replies = await s.type(person, "/checkout")
     if len(replies) == 1 and replies[0].button_texts and "1 = slecht" not in replies[0].text:
-        replies = await pick_first(s, person, replies[-1])  # several pairs today: the first
+        replies = await pick_first(s, person, replies[-1])  # several exchanges today: the first
     if not replies or not replies[-1].button_texts:
         return
     replies = await s.tap(person, replies[-1], rating)

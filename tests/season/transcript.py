@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.season.cast import COORDINATOR_ID, PairSpec, Person
+from tests.season.cast import COORDINATOR_ID, ExchangeSpec, Person
 from tests.season.driver import Season
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -184,13 +184,13 @@ def write(season: Season, path: Path, *, summary: list[str]) -> None:
         "",
         *_person_section(season.people[COORDINATOR_ID], by_chat.get(COORDINATOR_ID, [])),
     ]
-    pair: PairSpec
-    for pair in season.pairs:
+    spec: ExchangeSpec
+    for spec in season.exchanges:
         out += [
-            f"## Koppel {pair.number} (uitwisseling #{pair.exchange_id}): {pair.label}, "
-            f"start {pair.start:%d-%m-%Y}, {'via /nieuw' if pair.via_bot else 'geïmporteerd'}",
+            f"## Koppel {spec.number} (uitwisseling #{spec.exchange_id}): {spec.label}, "
+            f"start {spec.start:%d-%m-%Y}, {'via /nieuw' if spec.via_bot else 'geïmporteerd'}",
             "",
         ]
-        for person in pair.teachers + pair.begeleiders:
+        for person in spec.teachers + spec.begeleiders:
             out += _person_section(person, by_chat.get(person.user_id, []))
     path.write_text("\n".join(out) + "\n", encoding="utf-8")

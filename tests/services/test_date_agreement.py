@@ -193,10 +193,10 @@ async def test_a_day_that_cannot_be_agreed_changes_nothing(database: Database) -
     default = await day_1(database)
     with pytest.raises(InputError) as saturday:
         await set_date(database, COORDINATOR, w.exchange_id, date(2027, 2, 13))
-    assert saturday.value.key == "dates.weekend"
+    assert saturday.value.key == "date_agreement.weekend"
     with pytest.raises(InputError) as outside:
         await set_date(database, TEACHER_A, w.exchange_id, date(2027, 2, 17))
-    assert outside.value.key == "dates.outside_window"
+    assert outside.value.key == "date_agreement.outside_window"
     assert await day_1(database) == default
     assert await count(database, DateProposal) == 0
     assert await count(database, OutboxMessage, OutboxMessage.kind.like("date_%")) == 0

@@ -251,7 +251,7 @@ def test_a_proposal_names_who_proposes_and_has_the_buttons_to_answer(texts, prog
     rendered = write(texts, Proposal(found, programme, proposal, "Bram"))
     assert rendered.text == texts.get(
         "nl",
-        "dates.proposal_notice",
+        "date_agreement.proposal_notice",
         name="Bram",
         school="Het Anker",
         phase=programme.phase("exchange_day_1").name.get("nl"),
@@ -271,12 +271,12 @@ def test_agreed_and_declined_dates(texts, programme) -> None:
     agreed = write(texts, Agreed(found, programme, day))
     line = day_line(texts, "nl", found, programme, day)
     assert agreed.text == texts.get(
-        "nl", "dates.agreed_notice", id=7, title=TITLE, line=Markup(line)
+        "nl", "date_agreement.agreed_notice", id=7, title=TITLE, line=Markup(line)
     )
     declined = write(texts, Declined(found, programme, "closing", "Anouk"), lang="en")
     assert declined.text == texts.get(
         "en",
-        "dates.declined_notice",
+        "date_agreement.declined_notice",
         name="Anouk",
         phase=programme.phase("closing").name.get("en"),
         title=TITLE,
@@ -317,14 +317,14 @@ def test_an_alert_says_what_happened_with_both_buttons_while_open(texts, program
     assert rendered.text.splitlines()[:2] == [
         texts.get(
             "nl",
-            "incident.head_high",
+            "incidents.head_high",
             id=12,
-            category=texts.plain("nl", "incident.category_injury"),
+            category=texts.plain("nl", "incidents.category_injury"),
         ),
-        texts.get("nl", "incident.where", id=7, title=TITLE, time="10:05", name="Cees"),
+        texts.get("nl", "incidents.where", id=7, title=TITLE, time="10:05", name="Cees"),
     ]
-    assert texts.get("nl", "incident.team", team=3) in rendered.text
-    assert texts.get("nl", "incident.what", text="Gevallen op het plein") in rendered.text
+    assert texts.get("nl", "incidents.team", team=3) in rendered.text
+    assert texts.get("nl", "incidents.what", text="Gevallen op het plein") in rendered.text
     assert button_data(rendered) == [
         callbacks.action(callbacks.ACK_PREFIX, 12),
         callbacks.action(callbacks.RESOLVE_PREFIX, 12),
@@ -332,16 +332,16 @@ def test_an_alert_says_what_happened_with_both_buttons_while_open(texts, program
     assert rendered.photo == "photo-file-id"
     assert rendered.file_caption == texts.get(
         "nl",
-        "incident.photo_caption",
+        "incidents.photo_caption",
         id=12,
-        category=texts.plain("nl", "incident.category_injury"),
-        severity=texts.plain("nl", "incident.severity_high").lower(),
+        category=texts.plain("nl", "incidents.category_injury"),
+        severity=texts.plain("nl", "incidents.severity_high").lower(),
     )
 
 
 def test_a_repeat_says_how_long_nobody_answered(texts, programme) -> None:
     rendered = write(texts, Alert(INCIDENT_REPEAT, exchange(programme), incident(), "Cees"))
-    assert rendered.text.splitlines()[0] == texts.get("nl", "incident.repeat", minutes=ACK_MINUTES)
+    assert rendered.text.splitlines()[0] == texts.get("nl", "incidents.repeat", minutes=ACK_MINUTES)
     assert rendered.photo is None and rendered.file_caption is None
 
 
@@ -351,8 +351,8 @@ def test_an_addition_shows_the_note_and_who_has_seen_it(texts, programme) -> Non
     alert = Alert(INCIDENT_UPDATE, exchange(programme), found, "Cees", note="Bij de poort")
     rendered = write(texts, alert)
     assert rendered.text.splitlines() == [
-        texts.get("nl", "incident.update", id=12, note="Bij de poort"),
-        texts.get("nl", "incident.seen_by", name="Anouk", time="10:08"),
+        texts.get("nl", "incidents.update", id=12, note="Bij de poort"),
+        texts.get("nl", "incidents.seen_by", name="Anouk", time="10:08"),
     ]
     assert button_data(rendered) == [callbacks.action(callbacks.RESOLVE_PREFIX, 12)]
 
@@ -363,7 +363,7 @@ def test_a_solved_alert_has_no_buttons_and_says_who_solved_it(texts, programme) 
     rendered = write(texts, Alert(INCIDENT_ALERT, exchange(programme), found, "Cees"))
     assert rendered.text.endswith(
         texts.get(
-            "nl", "incident.resolved_by_note", name="Bram", time="10:25", note="Pleister erop"
+            "nl", "incidents.resolved_by_note", name="Bram", time="10:25", note="Pleister erop"
         )
     )
     assert rendered.buttons == ()
@@ -376,18 +376,18 @@ def test_the_reporter_hears_who_saw_and_who_solved_it(texts) -> None:
     act(found, "close", COORDINATOR, 30)
     seen, solved, closed = found.actions
     assert write(texts, ReporterNotice(INCIDENT_SEEN, found, seen)).text == texts.get(
-        "nl", "incident.seen_notice", id=12, name="Anouk", time="10:07", note=""
+        "nl", "incidents.seen_notice", id=12, name="Anouk", time="10:07", note=""
     )
     assert write(texts, ReporterNotice(INCIDENT_SOLVED, found, solved)).text == texts.get(
         "nl",
-        "incident.solved_notice_note",
+        "incidents.solved_notice_note",
         id=12,
         name="Bram",
         time="10:25",
         note="Pleister erop",
     )
     assert write(texts, ReporterNotice(INCIDENT_SOLVED, found, closed)).text == texts.get(
-        "nl", "incident.closed_notice", id=12, name="Karin", time="10:35", note=""
+        "nl", "incidents.closed_notice", id=12, name="Karin", time="10:35", note=""
     )
 
 
