@@ -165,6 +165,43 @@ async def test_coordinator_sets_a_date_directly(harness: Harness) -> None:
     assert tq.button_texts == ["13:00"]
 
 
+async def _set(h: Harness, p: JoinedExchange, phase: str, day: str, typed_time: str) -> None:
+    question = only(await h.send(p.coordinator, "/datum"))
+    days = only(await h.press(p.coordinator, question, phase))
+    only(await h.press(p.coordinator, days, day))
+    done = only(await h.send(p.coordinator, typed_time))
+    assert said_any("date_agreement.set").match(done.text)
+    await h.dispatch()
+
+
+async def test_every_member_hears_of_a_date_and_where_it_was_when_it_moves(
+    harness: Harness,
+) -> None:
+    h = harness
+    p = await joined_exchange(h)
+    # Agreed for the first time: everyone hears it, the begeleider too; a provisional day
+    # does not "move".
+    await _set(h, p, "Uitwisselingsdag 1", "donderdag 11 februari", "9:00")
+    for member in (p.teacher_a, p.teacher_b, p.begeleider):
+        notice = h.tg.last_message(member.id)
+        assert notice is not None
+        assert said_any("date_agreement.agreed_notice").match(notice.text), notice.text
+        assert "donderdag 11 februari, 09:00" in notice.text
+    # Moved once agreed: they hear where it is now and where it was.
+    await _set(h, p, "Uitwisselingsdag 1", "vrijdag 12 februari", "8:45")
+    for member in (p.teacher_a, p.teacher_b, p.begeleider):
+        notice = h.tg.last_message(member.id)
+        assert notice is not None
+        assert said_any("date_agreement.moved_notice").match(notice.text), notice.text
+        assert "vrijdag 12 februari, 08:45" in notice.text
+        assert "(was donderdag 11 februari, 09:00)" in notice.text
+    # The coordinator who moved it is not told what they did.
+    assert not any(
+        said_any("date_agreement.moved_notice").match(m.text)
+        for m in h.tg.messages(p.coordinator.id)
+    )
+
+
 @pytest.mark.parametrize(("typed", "problem"), BAD_DAYS)
 async def test_bad_day_is_explained_and_changes_nothing(
     harness: Harness, typed: str, problem: str

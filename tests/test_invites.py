@@ -37,7 +37,9 @@ async def test_tokens_are_random_long_and_stored_hashed(harness: Harness) -> Non
     assert sorted(stored) == sorted(hash_token(t) for t in tokens)
     assert not set(tokens) & set(stored)
     assert f"t.me/{h.tg.bot_username}?start=" in invites.message.text
-    assert "tot en met maandag 25 januari" in invites.message.text
+    # Made on 11 January for an exchange starting 1 February: they work until its first week
+    # is over, not just the 14 days.
+    assert "tot en met zondag 7 februari" in invites.message.text
 
 
 async def test_unknown_expired_used_up_and_revoked_links_get_one_answer(harness: Harness) -> None:
@@ -66,8 +68,9 @@ async def test_unknown_expired_used_up_and_revoked_links_get_one_answer(harness:
 async def test_link_works_through_its_last_day_and_not_after(harness: Harness) -> None:
     h = harness
     _, invites = await setup(h)
-    # Made on Monday 11 January at 09:00; it works up to and including 25 January.
-    h.clock.advance(timedelta(days=14, hours=14, minutes=59))
+    # Made on Monday 11 January at 09:00; it works up to and including Sunday 7 February, the
+    # end of the exchange's first week.
+    h.clock.advance(timedelta(days=27, hours=14, minutes=59))
     joined = only(await h.send(h.user(6001, "A"), f"/start {invites.begeleider}"))
     assert said_any("join.welcome_begeleider").match(joined.text)
     h.clock.advance(timedelta(minutes=2))
@@ -124,3 +127,63 @@ async def test_coordinator_chooses_exchange_for_invites(harness: Harness) -> Non
     assert "#2 De Klimop – Het Anker" in links.text
     assert only(await h.send(coordinator, "/uitnodigen 99")).text == said("auth.not_allowed")
     assert only(await h.send(coordinator, "/uitnodigen twee")).text == said("invites.bad_number")
+
+
+async def test_the_coordinator_hears_who_joins_and_who_tried_a_link_that_no_longer_works(
+    harness: Harness,
+) -> None:
+    h = harness
+    exchange_id, invites = await setup(h)
+    coordinator = h.user(COORDINATOR_ID)
+    await h.send(h.user(6001, "Anouk"), f"/start {invites.teacher_a}")
+    await h.send(h.user(6002, "Youssef"), f"/start {invites.begeleider}")
+    await h.dispatch()
+    news = [m.text for m in h.tg.messages(COORDINATOR_ID)][-2:]
+    title = "De Avonturijn – De Odyssee"
+    assert news == [
+        said(
+            "invites.joined_notice",
+            name="Anouk",
+            role=said("undelivered.role_teacher", school="De Avonturijn"),
+            id=exchange_id,
+            title=title,
+        ),
+        said(
+            "invites.joined_notice",
+            name="Youssef",
+            role=said("undelivered.role_begeleider"),
+            id=exchange_id,
+            title=title,
+        ),
+    ]
+    # After the links expired, someone tries one: they get the usual answer, the coordinator
+    # a notice with a button that makes new links.
+    h.clock.advance(timedelta(days=38))  # Thursday 18 February, a school day
+    assert only(await h.send(h.user(6003, "Sem"), f"/start {invites.teacher_b}")).text == INVALID
+    await h.send(h.user(6003, "Sem"), f"/start {invites.teacher_b}")  # tried again: told once
+    await h.dispatch()
+    tried = [
+        m for m in h.tg.messages(COORDINATOR_ID) if said_any("invites.tried_expired").match(m.text)
+    ]
+    assert len(tried) == 1
+    assert said("undelivered.role_teacher", school="De Odyssee") in tried[0].text
+    fresh = only(await h.press(coordinator, tried[0], said("invites.btn_new")))
+    assert "start=" in fresh.text and invites.teacher_b not in fresh.text
+
+
+async def test_a_used_up_link_is_told_apart_for_the_coordinator_only(harness: Harness) -> None:
+    h = harness
+    exchange_id, invites = await setup(h)
+    await h.send(h.user(6001, "Anouk"), f"/start {invites.teacher_a}")
+    await h.send(h.user(6002, "Bas"), f"/start {invites.teacher_a}")  # a teacher link: two uses
+    assert only(await h.send(h.user(6003, "Eva"), f"/start {invites.teacher_a}")).text == INVALID
+    await h.dispatch()
+    last = h.tg.last_message(COORDINATOR_ID)
+    assert last is not None
+    assert last.text == said(
+        "invites.tried_used_up",
+        role=said("undelivered.role_teacher", school="De Avonturijn"),
+        id=exchange_id,
+        title="De Avonturijn – De Odyssee",
+    )
+    assert last.button_texts == [said("invites.btn_new")]

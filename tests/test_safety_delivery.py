@@ -631,6 +631,7 @@ async def test_a_slow_answer_is_tried_once_more_and_never_failed(
         database_url, start=START, make_settings=make_settings, send_read_timeout_seconds=1.0
     ) as h:
         p = await joined_exchange(h)
+        await h.dispatch()  # the coordinator's news of who joined goes out first
         await propose(h, p)
         # Telegram is slow (for one call, or for a whole minute): each answer comes after
         # the client has given up, but the message is delivered.
@@ -663,6 +664,7 @@ async def test_a_dropped_connection_after_delivery_is_not_a_failure(
 ) -> None:
     h = harness
     p = await joined_exchange(h)
+    await h.dispatch()  # the coordinator's news of who joined goes out first
     await propose(h, p)
     h.tg.drop_next("sendMessage", times=drops)
     await h.run_until(h.clock.now() + timedelta(hours=2))
@@ -676,6 +678,7 @@ async def test_connection_refused_is_retried_normally(harness: Harness) -> None:
     """Nothing reached Telegram: no uncertainty, the usual retries, one copy."""
     h = harness
     p = await joined_exchange(h)
+    await h.dispatch()  # the coordinator's news of who joined goes out first
     await propose(h, p)
     h.tg.fail_next("sendMessage", status=502, times=2)
     await h.run_until(h.clock.now() + timedelta(hours=1))

@@ -473,6 +473,7 @@ def test_database_away_at_start_gives_one_clear_line_per_try() -> None:
 async def test_restart_replans_every_active_exchange(harness: Harness) -> None:
     h = harness
     p = await joined_exchange(h)
+    await h.dispatch()  # what is due now (the coordinator hears who joined) is sent first
 
     async def pending() -> int:
         async with h.db.read() as session:  # type: ignore[union-attr]

@@ -42,6 +42,10 @@ UNDELIVERED = "undelivered"
 # once when the member writes to the bot again.
 USER_BLOCKED = "user_blocked"
 USER_BACK = "user_back"
+# Coordinators hear that someone joined, and that someone tried a link that had expired or
+# was used up (with a button for new links).
+MEMBER_JOINED = "member_joined"
+INVITE_TRIED = "invite_tried"
 PLANNED_KINDS = frozenset({*KINDS, CHECKIN_MISSING})
 # Kinds that carry a copy of the alert itself (edited in place when someone acts).
 ALERT_KINDS = (INCIDENT_ALERT, INCIDENT_REPEAT, INCIDENT_UPDATE)
@@ -129,8 +133,15 @@ class ProposalPayload(TypedDict):
     proposal: int  # DateProposal.id
 
 
-class AgreedPayload(TypedDict):
+class _AgreedPhase(TypedDict):
     phase: str
+
+
+class AgreedPayload(_AgreedPhase, total=False):
+    # Where the day was before, when it moved (ISO date, "HH:MM" or "" for no time). Optional
+    # keys through total=False: NotRequired is not seen at run time in postponed annotations.
+    was_date: str
+    was_time: str
 
 
 class DeclinedPayload(TypedDict):
@@ -167,11 +178,18 @@ class UndeliveredPayload(TypedDict):
 
 
 class MemberPayload(TypedDict):
-    """A member who blocked the bot, or writes to it again."""
+    """A member who joined, blocked the bot, or writes to it again."""
 
     user: int
     role: str
     side: str | None
+
+
+class InviteTriedPayload(TypedDict):
+    """A link of this exchange was tried after it had expired or been used up."""
+
+    invite: int
+    why: str  # "expired" or "used_up"
 
 
 Payload: TypeAlias = (
@@ -187,6 +205,7 @@ Payload: TypeAlias = (
     | IncidentActionPayload
     | UndeliveredPayload
     | MemberPayload
+    | InviteTriedPayload
 )
 # Every kind of row and the payload it carries.
 PAYLOADS: Mapping[str, type[Payload]] = {
@@ -206,6 +225,8 @@ PAYLOADS: Mapping[str, type[Payload]] = {
     UNDELIVERED: UndeliveredPayload,
     USER_BLOCKED: MemberPayload,
     USER_BACK: MemberPayload,
+    MEMBER_JOINED: MemberPayload,
+    INVITE_TRIED: InviteTriedPayload,
 }
 
 P = TypeVar("P")

@@ -19,7 +19,6 @@ from bot.handlers.common import (
 from bot.menus import aliases, command_name, set_user_menu
 from bot.services import exchanges, invites
 from bot.services.exchanges import side_of, title
-from bot.services.outbox import replan_exchange
 from bot.services.users import roles_of, set_language
 from bot.texts import Markup
 from bot.ui import views
@@ -46,7 +45,14 @@ async def start(update: Update, context: Context) -> None:
         app = uow.app
         if token:
             try:
-                joined = await invites.redeem(uow.session, uow.user, token, now=app.clock.now())
+                joined = await invites.join(
+                    uow.session,
+                    uow.user,
+                    token,
+                    programmes=app.programmes,
+                    rules=app.rules,
+                    now=app.clock.now(),
+                )
             except invites.InviteError as problem:
                 if problem.problem is invites.InviteProblem.LOCKED and problem.retry_after:
                     minutes = max(1, round(problem.retry_after.total_seconds() / 60))
@@ -54,14 +60,6 @@ async def start(update: Update, context: Context) -> None:
                 else:
                     replies.append(Reply("join.invalid"))
             else:
-                if not joined.already_member:
-                    await replan_exchange(
-                        uow.session,
-                        joined.exchange_id,
-                        app.programmes,
-                        app.rules,
-                        now=app.clock.now(),
-                    )
                 exchange = await exchanges.load_exchange(uow.session, joined.exchange_id)
                 assert exchange is not None
                 programme = app.programmes[exchange.programme_key]

@@ -181,16 +181,31 @@ async def propose(
     return proposal
 
 
-def apply_date(exchange: Exchange, phase_key: str, day: date, start_time: time | None) -> None:
-    """Fix the phase on this day (a day phase lasts one day)."""
+@dataclass(frozen=True)
+class Before:
+    """Where a day phase stood before it was fixed: told to everyone when it moved."""
+
+    day: date
+    start_time: time | None
+    agreed: bool
+
+
+def apply_date(
+    exchange: Exchange, phase_key: str, day: date, start_time: time | None
+) -> Before | None:
+    """Fix the phase on this day (a day phase lasts one day); where it stood before, when the
+    day or its start time changed."""
     row = phase_row(exchange, phase_key)
-    if row.starts_on != day or (start_time is not None and row.start_time != start_time):
+    before = Before(row.starts_on, row.start_time, row.agreed)
+    moved = row.starts_on != day or (start_time is not None and row.start_time != start_time)
+    if moved:
         row.revision += 1
     row.starts_on = day
     row.ends_on = day
     if start_time is not None:
         row.start_time = start_time
     row.agreed = True
+    return before if moved else None
 
 
 async def pending_proposal(session: AsyncSession, proposal_id: int) -> DateProposal | None:
@@ -276,10 +291,10 @@ async def set_date(
         school_holidays=await outbox.holidays_for(session, exchange.region),
     )
     if setter.decides:
-        apply_date(exchange, phase_key, day, start)
+        before = apply_date(exchange, phase_key, day, start)
         await session.flush()
         await outbox.replan_exchange(session, exchange.id, programmes, rules, now=now)
-        await notify_agreed(session, exchange, phase_key, exclude=user.id, now=now)
+        await notify_agreed(session, exchange, phase_key, before, exclude=user.id, now=now)
         arrives = await outbox.delivery_time(session, exchange.id, now=now, rules=rules)
         return SetResult(True, phase_key, day, start, [], arrives)
     proposal = await propose(
@@ -305,18 +320,32 @@ async def set_date(
 
 
 async def notify_agreed(
-    session: AsyncSession, exchange: Exchange, phase_key: str, *, exclude: int, now: datetime
+    session: AsyncSession,
+    exchange: Exchange,
+    phase_key: str,
+    before: Before | None,
+    *,
+    exclude: int,
+    now: datetime,
 ) -> None:
-    """Tell both classes' teachers and the coordinator that a date is fixed."""
-    people = {m.user_id for m in exchange.memberships if m.role == ROLE_TEACHER}
+    """Tell every member (teachers and begeleiders) and the coordinator that a date is fixed,
+    and where it was before when it moved."""
+    people = {m.user_id for m in exchange.memberships}
     people |= {u.id for u in await exchanges.coordinators_of(session, exchange)}
+    payload = AgreedPayload(phase=phase_key)
+    revision = phase_row(exchange, phase_key).revision
+    if before is not None and before.agreed:
+        # Only an agreed day "moves"; a provisional one is simply agreed now.
+        payload["was_date"] = before.day.isoformat()
+        payload["was_time"] = before.start_time.strftime("%H:%M") if before.start_time else ""
     await outbox.tell(
         session,
         sorted(people - {exclude}),
         exchange_id=exchange.id,
         kind=DATE_AGREED,
-        payload=AgreedPayload(phase=phase_key),
-        dedupe_key=lambda user_id: f"agreed:{exchange.id}:{phase_key}:{user_id}:{now.isoformat()}",
+        payload=payload,
+        # One message per version of the day: agreeing the same day twice tells nobody twice.
+        dedupe_key=lambda user_id: f"agreed:{exchange.id}:{phase_key}:{revision}:{user_id}",
         now=now,
         sender_id=exclude,
     )
@@ -432,9 +461,9 @@ async def answer_proposal(
         decide(proposal, accepted=False, user_id=user.id, now=now)
         return Answer(Outcome.IMPOSSIBLE, exchange.id, phase_key, proposal.day, problem)
     decide(proposal, accepted=True, user_id=user.id, now=now)
-    apply_date(exchange, phase_key, proposal.day, proposal.start_time)
+    before = apply_date(exchange, phase_key, proposal.day, proposal.start_time)
     await session.flush()
     await outbox.replan_exchange(session, exchange.id, programmes, rules, now=now)
-    await notify_agreed(session, exchange, phase_key, exclude=user.id, now=now)
+    await notify_agreed(session, exchange, phase_key, before, exclude=user.id, now=now)
     arrives = await outbox.delivery_time(session, exchange.id, now=now, rules=rules)
     return Answer(Outcome.ACCEPTED, exchange.id, phase_key, proposal.day, arrives=arrives)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from enum import StrEnum
@@ -12,6 +13,15 @@ from typing import NoReturn
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.outbox import (
+    INVITE_TRIED,
+    MEMBER_JOINED,
+    InviteTriedPayload,
+    MemberPayload,
+    Rules,
+)
+from bot.domain.programme import Programme
+from bot.services import exchanges, outbox
 from db.models import ROLE_BEGELEIDER, ROLE_TEACHER, Exchange, Invite, Membership, User
 from db.session import rowcount
 
@@ -21,6 +31,8 @@ BAD_TOKEN_WINDOW = timedelta(hours=1)
 BAD_TOKEN_FREE_TRIES = 3
 BAD_TOKEN_BASE_LOCK = timedelta(minutes=1)
 BAD_TOKEN_MAX_LOCK = timedelta(hours=24)
+# News for the coordinator (who joined, a link that no longer works) outlasts a long weekend.
+NEWS_VALIDITY = timedelta(days=7)
 
 # The three links a coordinator hands out for one exchange.
 INVITE_KINDS: tuple[tuple[str, str | None], ...] = (
@@ -38,10 +50,21 @@ class InviteProblem(StrEnum):
 
 
 class InviteError(Exception):
-    def __init__(self, problem: InviteProblem, retry_after: timedelta | None = None) -> None:
+    def __init__(
+        self,
+        problem: InviteProblem,
+        retry_after: timedelta | None = None,
+        *,
+        lapsed: Invite | None = None,
+        why: str = "",
+    ) -> None:
         super().__init__(problem.value)
         self.problem = problem
         self.retry_after = retry_after
+        # A real link that no longer works ("expired", "used_up"): its coordinator hears of
+        # it. The user is told the same as for any bad link.
+        self.lapsed = lapsed
+        self.why = why
 
 
 @dataclass(frozen=True)
@@ -79,9 +102,11 @@ async def create_invites(
 ) -> list[NewInvite]:
     """One fresh link per role and side; only the hashes are stored.
 
-    Links work up to and including the last day (local time), which is what people read.
+    Links work up to and including the last day (local time), which is what people read, and
+    at least until the end of the exchange's first week: links made well before the start
+    still work when people get round to them.
     """
-    last_day = (now.astimezone(tz) + ttl).date()
+    last_day = max((now.astimezone(tz) + ttl).date(), exchange.start_date + timedelta(days=6))
     expires_at = datetime.combine(last_day + timedelta(days=1), time(0), tz).astimezone(UTC)
     created: list[NewInvite] = []
     for role, side in INVITE_KINDS:
@@ -134,11 +159,11 @@ def _record_failure(user: User, now: datetime) -> None:
         user.invite_locked_until = now + _lock_for(user.bad_invite_count)
 
 
-def _fail(user: User, now: datetime) -> NoReturn:
+def _fail(user: User, now: datetime, lapsed: Invite | None = None, why: str = "") -> NoReturn:
     _record_failure(user, now)
     if user.invite_locked_until is not None and user.invite_locked_until > now:
         raise InviteError(InviteProblem.LOCKED, user.invite_locked_until - now)
-    raise InviteError(InviteProblem.INVALID)
+    raise InviteError(InviteProblem.INVALID, lapsed=lapsed, why=why)
 
 
 def _looks_like_token(token: str) -> bool:
@@ -159,8 +184,10 @@ async def redeem(session: AsyncSession, user: User, token: str, *, now: datetime
         invite = await session.scalar(
             select(Invite).where(Invite.token_hash == hash_token(token)).with_for_update()
         )
-    if invite is None or invite.revoked_at is not None or invite.expires_at <= now:
+    if invite is None or invite.revoked_at is not None:
         _fail(user, now)
+    if invite.expires_at <= now:
+        _fail(user, now, invite, "expired")
     exchange = await session.get(Exchange, invite.exchange_id)
     existing = await session.scalar(
         select(Membership).where(
@@ -174,8 +201,10 @@ async def redeem(session: AsyncSession, user: User, token: str, *, now: datetime
         # count of bad tokens either: otherwise a guesser could reset the throttle with their
         # own valid link between guesses.
         return JoinResult(invite.exchange_id, existing.role, existing.side, already_member=True)
-    if invite.uses >= invite.max_uses or exchange is None or exchange.status != "active":
+    if exchange is None or exchange.status != "active":
         _fail(user, now)
+    if invite.uses >= invite.max_uses:
+        _fail(user, now, invite, "used_up")
     invite.uses += 1
     session.add(
         Membership(
@@ -191,3 +220,55 @@ async def redeem(session: AsyncSession, user: User, token: str, *, now: datetime
     # slowed per user whatever else they do; the count lapses only with its time window.
     await session.flush()
     return JoinResult(invite.exchange_id, invite.role, invite.side, already_member=False)
+
+
+async def join(
+    session: AsyncSession,
+    user: User,
+    token: str,
+    *,
+    programmes: Mapping[str, Programme],
+    rules: Rules,
+    now: datetime,
+) -> JoinResult:
+    """Join with an invite link: the member's messages are planned and the coordinator hears
+    who joined. A real link that expired or is used up is refused like any bad link, and its
+    coordinator hears that someone tried it (once a day per link), to send a new one."""
+    try:
+        joined = await redeem(session, user, token, now=now)
+    except InviteError as problem:
+        if problem.lapsed is not None:
+            await _tell_lapsed(session, problem.lapsed, problem.why, now=now)
+        raise
+    if joined.already_member:
+        return joined
+    await outbox.replan_exchange(session, joined.exchange_id, programmes, rules, now=now)
+    exchange = await exchanges.load_exchange(session, joined.exchange_id)
+    assert exchange is not None
+    await outbox.tell(
+        session,
+        [c.id for c in await exchanges.coordinators_of(session, exchange)],
+        exchange_id=exchange.id,
+        kind=MEMBER_JOINED,
+        payload=MemberPayload(user=user.id, role=joined.role, side=joined.side),
+        dedupe_key=lambda c: f"joined:{exchange.id}:{user.id}:{joined.role}:{c}",
+        now=now,
+        not_after=now + NEWS_VALIDITY,
+    )
+    return joined
+
+
+async def _tell_lapsed(session: AsyncSession, invite: Invite, why: str, *, now: datetime) -> None:
+    exchange = await exchanges.load_exchange(session, invite.exchange_id)
+    if exchange is None or exchange.status != "active":
+        return
+    await outbox.tell(
+        session,
+        [c.id for c in await exchanges.coordinators_of(session, exchange)],
+        exchange_id=exchange.id,
+        kind=INVITE_TRIED,
+        payload=InviteTriedPayload(invite=invite.id, why=why),
+        dedupe_key=lambda c: f"tried:{invite.id}:{now.date().isoformat()}:{c}",
+        now=now,
+        not_after=now + NEWS_VALIDITY,
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from typing import Any, TypeAlias
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +28,8 @@ from bot.domain.outbox import (
     FOLLOW_UP,
     INCIDENT_KINDS,
     INCIDENT_REPEAT,
+    INVITE_TRIED,
+    MEMBER_JOINED,
     REPORTER_NOTICES,
     UNDELIVERED,
     USER_BACK,
@@ -38,6 +40,7 @@ from bot.domain.outbox import (
     DigestPayload,
     IncidentActionPayload,
     IncidentPayload,
+    InviteTriedPayload,
     MemberPayload,
     NagPayload,
     ProposalPayload,
@@ -51,11 +54,13 @@ from bot.services.outbox import Claimed
 from db.models import (
     ROLE_BEGELEIDER,
     ROLE_TEACHER,
+    STATUS_ACTIVE,
     DateProposal,
     Exchange,
     ExchangePhase,
     Incident,
     IncidentAction,
+    Invite,
     Membership,
     User,
 )
@@ -127,6 +132,7 @@ class Agreed:
     exchange: Exchange
     programme: Programme
     day: ExchangePhase
+    was: tuple[date, time | None] | None = None  # where it stood before, when it moved
 
 
 @dataclass(frozen=True)
@@ -186,13 +192,23 @@ class Undelivered:
 
 @dataclass(frozen=True)
 class MemberNews:
-    """To a coordinator: a member blocked the bot (`blocked`), or writes to it again."""
+    """To a coordinator: a member joined, blocked the bot, or writes to it again (`kind`)."""
 
-    blocked: bool
+    kind: str  # MEMBER_JOINED, USER_BLOCKED or USER_BACK
     exchange: Exchange
     member: str  # their name
     role: str
     side: str | None
+
+
+@dataclass(frozen=True)
+class InviteTried:
+    """To a coordinator: someone tried a link of the exchange that expired or is used up."""
+
+    exchange: Exchange
+    role: str
+    side: str | None
+    why: str  # "expired" or "used_up"
 
 
 Content: TypeAlias = (
@@ -208,6 +224,7 @@ Content: TypeAlias = (
     | CheckinMissing
     | Undelivered
     | MemberNews
+    | InviteTried
 )
 
 
@@ -222,6 +239,8 @@ async def load(
     if programme is None:
         return Skip("programme gone")
     kind, stored = row.kind, row.payload
+    if kind in (MEMBER_JOINED, INVITE_TRIED) and exchange.status != STATUS_ACTIVE:
+        return Skip("exchange archived")
     roles: list[Membership] = []
     if kind in _FOR_MEMBERS:
         roles = await exchanges.memberships_of(session, row.user_id, exchange.id)
@@ -251,11 +270,17 @@ async def load(
         proposal_id = read_payload(ProposalPayload, stored)["proposal"]
         return await _proposal(session, exchange, programme, proposal_id)
     if kind == DATE_AGREED:
-        phase_key = read_payload(AgreedPayload, stored)["phase"]
-        phase_row = next((p for p in exchange.phases if p.phase_key == phase_key), None)
+        agreed = read_payload(AgreedPayload, stored)
+        phase_row = next((p for p in exchange.phases if p.phase_key == agreed["phase"]), None)
         if phase_row is None:
             return Skip("phase gone")
-        return Agreed(exchange, programme, phase_row)
+        was_date, was_time = agreed.get("was_date"), agreed.get("was_time")
+        was = (
+            (date.fromisoformat(was_date), time.fromisoformat(was_time) if was_time else None)
+            if was_date
+            else None
+        )
+        return Agreed(exchange, programme, phase_row, was)
     if kind in INCIDENT_KINDS:
         return await _incident(session, exchange, kind, stored)
     if kind == CHECKIN_MISSING:
@@ -265,7 +290,13 @@ async def load(
     if kind == UNDELIVERED:
         payload = read_payload(UndeliveredPayload, stored)
         return await _undelivered(session, exchange, programme, payload)
-    if kind in (USER_BLOCKED, USER_BACK):
+    if kind == INVITE_TRIED:
+        tried = read_payload(InviteTriedPayload, stored)
+        invite = await session.get(Invite, tried["invite"])
+        if invite is None:
+            return Skip("invite gone")
+        return InviteTried(exchange, invite.role, invite.side, tried["why"])
+    if kind in (USER_BLOCKED, USER_BACK, MEMBER_JOINED):
         return await _member_news(session, exchange, kind, read_payload(MemberPayload, stored))
     if kind == DATE_DECLINED:
         declined = read_payload(DeclinedPayload, stored)
@@ -418,7 +449,6 @@ async def _member_news(
     member = await session.get(User, payload["user"])
     if member is None:
         return Skip("user gone")
-    blocked = member.blocked_at is not None
-    if blocked != (kind == USER_BLOCKED):
+    if kind != MEMBER_JOINED and (member.blocked_at is not None) != (kind == USER_BLOCKED):
         return Skip("no longer true")
-    return MemberNews(blocked, exchange, member.display_name, payload["role"], payload["side"])
+    return MemberNews(kind, exchange, member.display_name, payload["role"], payload["side"])

@@ -12,7 +12,14 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.dates import format_date, format_time
-from bot.domain.outbox import INCIDENT_REPEAT, INCIDENT_SEEN, INCIDENT_UPDATE
+from bot.domain.outbox import (
+    INCIDENT_REPEAT,
+    INCIDENT_SEEN,
+    INCIDENT_UPDATE,
+    MEMBER_JOINED,
+    USER_BACK,
+    USER_BLOCKED,
+)
 from bot.domain.programme import Programme
 from bot.domain.timeline import timed_schedule
 from bot.services import checklists, exchanges, headcounts
@@ -25,6 +32,7 @@ from bot.services.outbox_content import (
     Declined,
     Digest,
     FollowUp,
+    InviteTried,
     MemberNews,
     Nag,
     Proposal,
@@ -172,6 +180,8 @@ def render(
         return checkin_missing(texts, lang, content)
     if isinstance(content, Undelivered):
         return undelivered(texts, lang, content)
+    if isinstance(content, InviteTried):
+        return invite_tried(texts, lang, content)
     return member_news(texts, lang, content)
 
 
@@ -277,16 +287,22 @@ def proposal(texts: Texts, lang: str, content: Proposal) -> Rendered:
 
 
 def agreed(texts: Texts, lang: str, content: Agreed) -> Rendered:
+    """A date is fixed; when it moved, where it was before ("was woensdag 10 maart, 08:45")."""
     exchange = content.exchange
-    return Rendered(
-        texts.get(
-            lang,
-            "date_agreement.agreed_notice",
-            id=exchange.id,
-            title=exchanges.title(exchange),
-            line=Markup(day_line(texts, lang, exchange, content.programme, content.day)),
-        )
-    )
+    params: dict[str, object] = {
+        "id": exchange.id,
+        "title": exchanges.title(exchange),
+        "line": Markup(day_line(texts, lang, exchange, content.programme, content.day)),
+    }
+    default = content.programme.phase(content.day.phase_key).default_start_time
+    now_at = (content.day.starts_on, content.day.start_time or default)
+    if content.was is None or (content.was[0], content.was[1] or default) == now_at:
+        return Rendered(texts.get(lang, "date_agreement.agreed_notice", **params))
+    was_day, was_time = content.was[0], content.was[1] or default
+    was = format_date(was_day, lang)
+    if was_time is not None:
+        was = f"{was}, {format_time(was_time)}"
+    return Rendered(texts.get(lang, "date_agreement.moved_notice", was=was, **params))
 
 
 def declined(texts: Texts, lang: str, content: Declined) -> Rendered:
@@ -331,15 +347,26 @@ def undelivered(texts: Texts, lang: str, content: Undelivered) -> Rendered:
     )
 
 
+_MEMBER_NEWS = {
+    USER_BLOCKED: "undelivered.blocked_notice",
+    USER_BACK: "undelivered.back_notice",
+    MEMBER_JOINED: "invites.joined_notice",
+}
+
+
+def _role(texts: Texts, lang: str, exchange: Exchange, role: str, side: str | None) -> str:
+    """ "leerkracht van De Odyssee" or "begeleider"."""
+    if role == ROLE_TEACHER and side in ("A", "B"):
+        school = exchanges.side_of(exchange, side).school.name
+        return texts.plain(lang, "undelivered.role_teacher", school=school)
+    return texts.plain(lang, "undelivered.role_begeleider")
+
+
 def member_news(texts: Texts, lang: str, content: MemberNews) -> Rendered:
-    """Tell a coordinator that a member blocked the bot, or writes to it again."""
+    """Tell a coordinator that a member joined, blocked the bot, or writes to it again."""
     exchange = content.exchange
-    if content.role == ROLE_TEACHER and content.side in ("A", "B"):
-        school = exchanges.side_of(exchange, content.side).school.name
-        role = texts.plain(lang, "undelivered.role_teacher", school=school)
-    else:
-        role = texts.plain(lang, "undelivered.role_begeleider")
-    key = "undelivered.blocked_notice" if content.blocked else "undelivered.back_notice"
+    role = _role(texts, lang, exchange, content.role, content.side)
+    key = _MEMBER_NEWS[content.kind]
     return Rendered(
         texts.get(
             lang,
@@ -349,6 +376,23 @@ def member_news(texts: Texts, lang: str, content: MemberNews) -> Rendered:
             id=exchange.id,
             title=exchanges.title(exchange),
         )
+    )
+
+
+def invite_tried(texts: Texts, lang: str, content: InviteTried) -> Rendered:
+    """Tell a coordinator that a link no longer works for someone, with a button for new ones."""
+    exchange = content.exchange
+    return Rendered(
+        texts.get(
+            lang,
+            f"invites.tried_{content.why}",
+            role=_role(texts, lang, exchange, content.role, content.side),
+            id=exchange.id,
+            title=exchanges.title(exchange),
+        ),
+        buttons=(
+            (Btn(callbacks.action(callbacks.INVITE_PREFIX, exchange.id), key="invites.btn_new"),),
+        ),
     )
 
 

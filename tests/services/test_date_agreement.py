@@ -121,7 +121,7 @@ async def test_the_other_school_accepts_and_the_date_is_fixed(database: Database
     assert accepted.outcome == date_agreement.Outcome.ACCEPTED and accepted.day == THURSDAY
     assert await day_1(database) == (THURSDAY, NINE, True)
     assert await proposals(database) == [(PROPOSAL_ACCEPTED, "A", TEACHER_B)]
-    assert await sent(database, "date_agreed") == [COORDINATOR, TEACHER_A]
+    assert await sent(database, "date_agreed") == [COORDINATOR, TEACHER_A, BEGELEIDER]
     again = await answer(database, TEACHER_B, proposal_id, accept=True)
     assert again.outcome == date_agreement.Outcome.ALREADY_ACCEPTED
 
@@ -166,7 +166,7 @@ async def test_a_coordinator_decides_at_once(database: Database) -> None:
     assert result.decided and result.names == []
     assert await day_1(database) == (THURSDAY, NINE, True)
     assert await proposals(database) == []
-    assert await sent(database, "date_agreed") == [TEACHER_A, TEACHER_B]
+    assert await sent(database, "date_agreed") == [TEACHER_A, TEACHER_B, BEGELEIDER]
 
 
 async def test_who_may_not_set_a_date(database: Database) -> None:

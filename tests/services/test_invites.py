@@ -59,8 +59,9 @@ async def test_three_links_are_stored_as_hashes_until_the_end_of_their_last_day(
     ]
     assert [r.token_hash for r in rows] == [invites.hash_token(c.token) for c in created]
     assert all(c.token not in r.token_hash for c, r in zip(created, rows, strict=True))
-    # 12 January + 14 days: the link works through 26 January, local time.
-    assert {r.expires_at for r in rows} == {datetime(2027, 1, 27, tzinfo=AMS).astimezone(UTC)}
+    # 12 January + 14 days is 26 January, but the exchange starts on 1 February: the link
+    # works through the end of its first week, Sunday 7 February, local time.
+    assert {r.expires_at for r in rows} == {datetime(2027, 2, 8, tzinfo=AMS).astimezone(UTC)}
 
 
 async def test_redeeming_joins_once_and_uses_the_link_once(database: Database) -> None:
@@ -97,7 +98,7 @@ async def test_used_up_revoked_expired_and_unknown_links_are_one_problem(
     other = NEWCOMER + 1
     assert await redeem(database, other, teacher_a.token) == InviteProblem.INVALID  # used up
     assert await redeem(database, other, teacher_b.token) == InviteProblem.INVALID  # revoked
-    late = datetime(2027, 1, 27, tzinfo=AMS).astimezone(UTC)
+    late = datetime(2027, 2, 8, tzinfo=AMS).astimezone(UTC)
     assert await redeem(database, other, begeleider.token, now=late) == InviteProblem.INVALID
     assert await count(database, Membership, Membership.user_id == other) == 0
     async with database.read() as session:

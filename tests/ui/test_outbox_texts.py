@@ -19,7 +19,10 @@ from bot.domain.outbox import (
     INCIDENT_SEEN,
     INCIDENT_SOLVED,
     INCIDENT_UPDATE,
+    MEMBER_JOINED,
     PAYLOADS,
+    USER_BACK,
+    USER_BLOCKED,
     DayPayload,
     IncidentNotePayload,
     NagPayload,
@@ -39,6 +42,7 @@ from bot.services.outbox_content import (
     Declined,
     Digest,
     FollowUp,
+    InviteTried,
     MemberNews,
     Nag,
     Proposal,
@@ -433,7 +437,7 @@ def test_undelivered_alert_names_the_incident(texts, programme) -> None:
 
 def test_member_news_names_the_role(texts, programme) -> None:
     found = exchange(programme)
-    blocked = write(texts, MemberNews(True, found, "Bram", ROLE_TEACHER, "B"))
+    blocked = write(texts, MemberNews(USER_BLOCKED, found, "Bram", ROLE_TEACHER, "B"))
     assert blocked.text == texts.get(
         "nl",
         "undelivered.blocked_notice",
@@ -442,7 +446,7 @@ def test_member_news_names_the_role(texts, programme) -> None:
         id=7,
         title=TITLE,
     )
-    back = write(texts, MemberNews(False, found, "Cees", ROLE_BEGELEIDER, None))
+    back = write(texts, MemberNews(USER_BACK, found, "Cees", ROLE_BEGELEIDER, None))
     assert back.text == texts.get(
         "nl",
         "undelivered.back_notice",
@@ -451,6 +455,29 @@ def test_member_news_names_the_role(texts, programme) -> None:
         id=7,
         title=TITLE,
     )
+    joined = write(texts, MemberNews(MEMBER_JOINED, found, "Youssef", ROLE_BEGELEIDER, None))
+    assert joined.text == texts.get(
+        "nl",
+        "invites.joined_notice",
+        name="Youssef",
+        role=texts.plain("nl", "undelivered.role_begeleider"),
+        id=7,
+        title=TITLE,
+    )
+
+
+def test_a_link_that_no_longer_works_offers_new_links(texts, programme) -> None:
+    found = exchange(programme)
+    for why in ("expired", "used_up"):
+        tried = write(texts, InviteTried(found, ROLE_TEACHER, "B", why))
+        assert tried.text == texts.get(
+            "nl",
+            f"invites.tried_{why}",
+            role=texts.plain("nl", "undelivered.role_teacher", school="Het Anker"),
+            id=7,
+            title=TITLE,
+        )
+        assert [[b.key for b in row] for row in tried.buttons] == [["invites.btn_new"]]
 
 
 # -- the stored payloads these texts are written from ---------------------------------------------
