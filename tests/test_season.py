@@ -719,6 +719,7 @@ async def collect(s: Season) -> list[invariants.Finding]:
         *invariants.nothing_sent_twice(s),
         *await invariants.outbox_rows_sent_once(s),
         *await invariants.quiet_hours_kept(s),
+        *await invariants.members_hear_of_agreed_dates(s),
     ]
 
 

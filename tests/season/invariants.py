@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from bot.texts import get_texts
-from db.models import OutboxMessage
+from db.models import Membership, OutboxMessage
 from tests.season.driver import Season
 from tests.season.recorder import Finding
 from tests.season.transcript import SENDS, local, odd_hour
@@ -228,6 +228,41 @@ async def quiet_hours_kept(season: Season) -> list[Finding]:
                     f"{local(row.sent_at)} {row.kind} to {who.name if who else row.user_id}",
                 )
             )
+    return found
+
+
+async def members_hear_of_agreed_dates(season: Season) -> list[Finding]:
+    """Issue 9, point 1: when a day is agreed, every member who had joined by then hears it,
+    begeleiders included (all but whoever fixed it)."""
+    assert season.h.db is not None
+    async with season.h.db.read() as session:
+        rows = list(
+            await session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "date_agreed"))
+        )
+        members = list(await session.scalars(select(Membership)))
+    told: dict[str, list[OutboxMessage]] = {}
+    for row in rows:
+        told.setdefault(row.dedupe_key.rsplit(":", 1)[0], []).append(row)
+    found = []
+    for key, group in sorted(told.items()):
+        at = min(r.created_at for r in group)
+        exchange_id = group[0].exchange_id
+        heard = {r.user_id for r in group} | {r.sender_id for r in group}
+        missing = [
+            m
+            for m in members
+            if m.exchange_id == exchange_id and m.joined_at <= at and m.user_id not in heard
+        ]
+        for m in missing:
+            who = season.people.get(m.user_id)
+            found.append(
+                Finding(
+                    "a member did not hear of an agreed date",
+                    f"{who.name if who else m.user_id} ({m.role}) for {key} at {local(at)}",
+                )
+            )
+    if not told:
+        found.append(Finding("no date was agreed in the season", "no date_agreed rows"))
     return found
 
 
