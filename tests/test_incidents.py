@@ -74,7 +74,7 @@ async def test_unacknowledged_urgent_incident_is_repeated_to_every_coordinator(
         assert repeats == [1000, 1001]
         repeat = h.tg.last_message(1001)
         assert repeat is not None and "#1" in repeat.text
-        assert said("incidents.repeat", minutes=10) in repeat.text
+        assert said("incidents.repeat", wait="10 minuten") in repeat.text
         # The coordinator resolves it with a note.
         ask = only(await h.press(other_coordinator, repeat, "Opgelost ✅"))
         assert ask.text == said("incidents.ask_resolution", id=1)

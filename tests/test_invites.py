@@ -99,7 +99,7 @@ async def test_repeated_bad_tokens_slow_the_user_down(harness: Harness) -> None:
     for attempt in range(3):
         assert only(await h.send(guesser, f"/start guess{attempt}")).text == INVALID
     locked = only(await h.send(guesser, "/start guess3")).text
-    assert locked == said("join.locked", minutes=1)
+    assert locked == said("join.locked", wait="1 minuut")  # not "1 minuten"
     # Even a valid link waits until the lock has passed.
     locked = only(await h.send(guesser, f"/start {invites.begeleider}")).text
     assert said_any("join.locked").match(locked)

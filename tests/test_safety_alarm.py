@@ -22,6 +22,7 @@ SEEN = said("incidents.btn_ack")
 SOLVED = said("incidents.btn_resolve")
 MISSING = said("headcounts.btn_missing")
 HOME = said("headcounts.btn_all_fine")
+HOME_ONE = said("headcounts.btn_all_fine_one")  # one pupil fewer
 ELSEWHERE = said("headcounts.btn_elsewhere")
 
 
@@ -129,7 +130,7 @@ async def test_everything_typed_after_the_alarm_goes_to_everyone_alerted(harness
     # Another command ends the note mode; what is typed after it is no longer passed on.
     replies = await h.send(b, "/vandaag")
     assert "Je berichten gaan niet meer naar alarm #1." in replies[0].text
-    assert "Daar kan ik niets mee" in only(await h.send(b, "Ik ga koffie halen")).text
+    assert said("fallback.free_text") in only(await h.send(b, "Ik ga koffie halen")).text
     assert len(await rows_of(h, "incident_update")) == 3 * len(details)
     h.tg.assert_no_errors()
 
@@ -158,8 +159,8 @@ async def test_a_drop_is_still_asked_when_the_count_is_left_unfinished(harness: 
     # The begeleider walks away from the count of school B and asks for the day's programme.
     replies = await h.send(b, "/vandaag")
     assert "1 leerling van De Avonturijn minder dan bij aankomst (24 → 23)" in replies[0].text
-    assert replies[0].button_texts == [HOME, ELSEWHERE, MISSING]
-    await h.press(b, replies[0], HOME)
+    assert replies[0].button_texts == [HOME_ONE, ELSEWHERE, MISSING]
+    await h.press(b, replies[0], HOME_ONE)
     assert [c.drop_answer for c in await headcounts(h)] == [None, None, "home"]
 
 
@@ -262,7 +263,7 @@ async def test_every_copy_says_who_has_seen_and_who_solved_it(harness: Harness) 
     assert told is not None
     assert "Anouk heeft je melding #1 opgelost (11:38): gevonden bij de wc" in told.text
     # The alarm is solved: the begeleider's chat no longer goes to everyone.
-    assert "Daar kan ik niets mee" in only(await h.send(b, "Gelukkig!")).text
+    assert said("fallback.free_text") in only(await h.send(b, "Gelukkig!")).text
     assert "Gelukkig" not in (only(await incidents(h)).description or "")
     async with h.db.read() as session:  # type: ignore[union-attr]
         actions = (
@@ -539,7 +540,7 @@ async def test_a_note_and_the_solution_at_the_same_moment_never_deadlock(
         if "Aanvulling" in reply:  # the detail came first, and went to everyone
             assert f"Detail {number}" in (incident.description or "")
         else:  # the solution came first: the detail is not passed on
-            assert "niet doorgestuurd" in reply or "Daar kan ik niets mee" in reply, reply
+            assert "niet doorgestuurd" in reply or said("fallback.free_text") in reply, reply
             assert f"Detail {number}" not in (incident.description or "")
         assert await note_mode_of(h, b) is None
         h.clock.advance(timedelta(minutes=5))
@@ -568,7 +569,7 @@ async def test_the_shortcut_counts_the_moment_after_the_latest_one(harness: Harn
     assert replies[0].text == "Telling: einde van de dag."
     drop = only([r for r in replies if "minder" in r.text])
     assert "1 leerling van De Odyssee minder dan bij terug van de speurtocht (22 → 21)" in drop.text
-    await h.press(b, drop, HOME)
+    await h.press(b, drop, HOME_ONE)
     # After the end of the day, a count is "tussendoor".
     h.clock.set(at(15, 0))
     assert (await h.send(b, "/aanwezig 24 21"))[0].text == "Telling: tussendoor."
@@ -665,7 +666,7 @@ async def test_a_double_tap_on_ander_voorstel_says_it_was_asked(harness: Harness
     data = proposal.buttons[0][1].callback_data
     assert data is not None
     question = only(await h.press(p.teacher_b, proposal, "Ander voorstel"))
-    assert "Op welke dag is Uitwisselingsdag 1" in question.text
+    assert "Kies de dag voor: Uitwisselingsdag 1" in question.text
     await h.press_data(p.teacher_b, proposal.message_id, data, force=True)
     assert h.tg.callback_answers[-1]["text"] == "Je hebt al om een ander voorstel gevraagd."
     # Accepting what you declined is no double tap: the proposal was decided.

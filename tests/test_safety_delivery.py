@@ -755,7 +755,7 @@ async def test_an_agreement_or_decline_in_the_evening_says_when_the_others_hear(
     h.clock.set(datetime(2027, 1, 29, 22, 0, tzinfo=AMS))
     notice, question = await h.press(p.teacher_b, second, "Ander voorstel")
     assert notice.text.startswith("Anouk hoort maandag 1 februari om 07:00 dat je een andere")
-    assert "Op welke dag is Uitwisselingsdag 1" in question.text
+    assert "Kies de dag voor: Uitwisselingsdag 1" in question.text
     await h.run_until(datetime(2027, 2, 1, 8, 0, tzinfo=AMS))
     assert ("date_declined", "2027-02-01 07:00") in [
         (x.kind, x.local) for x in await h.pushes() if x.user_id == p.teacher_a.id

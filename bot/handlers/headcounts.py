@@ -104,7 +104,14 @@ def _drop_reply(uow: Unit, exchange: Exchange, drop: headcounts.Drop) -> Reply:
             "after": drop.after,
         },
         buttons=(
-            (Btn(callbacks.drop("ok", drop.headcount_id), key="headcounts.btn_all_fine"),),
+            (
+                Btn(
+                    callbacks.drop("ok", drop.headcount_id),
+                    key="headcounts.btn_all_fine_one"
+                    if drop.fewer == 1
+                    else "headcounts.btn_all_fine",
+                ),
+            ),
             (Btn(callbacks.drop("else", drop.headcount_id), key="headcounts.btn_elsewhere"),),
             (Btn(callbacks.drop("miss", drop.headcount_id), key="headcounts.btn_missing"),),
         ),

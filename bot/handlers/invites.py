@@ -69,7 +69,7 @@ async def _invite_replies(
                     "invites.line",
                     label=Markup(label),
                     link=_link(app.bot_username, new.token),
-                    uses=invite.max_uses,
+                    people=app.texts.amount(lang, "common.people", invite.max_uses),
                 )
             )
         # Stored as the first moment the links no longer work; people read the last day.

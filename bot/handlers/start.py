@@ -56,7 +56,12 @@ async def start(update: Update, context: Context) -> None:
             except invites.InviteError as problem:
                 if problem.problem is invites.InviteProblem.LOCKED and problem.retry_after:
                     minutes = max(1, round(problem.retry_after.total_seconds() / 60))
-                    replies.append(Reply("join.locked", {"minutes": minutes}))
+                    replies.append(
+                        Reply(
+                            "join.locked",
+                            {"wait": app.texts.amount(uow.lang, "common.minutes", minutes)},
+                        )
+                    )
                 else:
                     replies.append(Reply("join.invalid"))
             else:

@@ -81,6 +81,10 @@ class Texts:
         template = self.raw(lang, key)
         return template.format_map({name: _escape(value) for name, value in params.items()})
 
+    def amount(self, lang: str, key: str, count: int) -> str:
+        """ "1 minuut" or "5 minuten": `key`_one or `key`_many, with the count filled in."""
+        return self.plain(lang, f"{key}_{'one' if count == 1 else 'many'}", count=count)
+
     def plain(self, lang: str, key: str, /, **params: object) -> str:
         """A text for places without HTML (buttons, command menus, the terminal)."""
         return self.raw(lang, key).format_map({k: str(v) for k, v in params.items()})

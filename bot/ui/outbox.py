@@ -539,7 +539,9 @@ def alert_message(
         return Rendered("\n".join(lines), buttons)
     body = incident_text(texts, lang, incident, alert.exchange, alert.reporter, tz)
     if alert.kind == INCIDENT_REPEAT:
-        repeat = texts.get(lang, "incidents.repeat", minutes=ack_minutes)
+        repeat = texts.get(
+            lang, "incidents.repeat", wait=texts.amount(lang, "common.minutes", ack_minutes)
+        )
         body = f"{repeat}\n{body}"
     caption = None
     if incident.photo_file_id:

@@ -345,7 +345,9 @@ def test_an_alert_says_what_happened_with_both_buttons_while_open(texts, program
 
 def test_a_repeat_says_how_long_nobody_answered(texts, programme) -> None:
     rendered = write(texts, Alert(INCIDENT_REPEAT, exchange(programme), incident(), "Cees"))
-    assert rendered.text.splitlines()[0] == texts.get("nl", "incidents.repeat", minutes=ACK_MINUTES)
+    assert rendered.text.splitlines()[0] == texts.get(
+        "nl", "incidents.repeat", wait=texts.amount("nl", "common.minutes", ACK_MINUTES)
+    )
     assert rendered.photo is None and rendered.file_caption is None
 
 
