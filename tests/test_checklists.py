@@ -45,3 +45,14 @@ async def test_coordinator_sees_checklist_progress(harness: Harness) -> None:
     assert "Leerkrachten De Avonturijn: 1 van" in progress
     assert "Leerkrachten De Odyssee: 0 van" in progress
     assert "Begeleiders: 0 van" in progress
+
+
+async def test_a_begeleider_reads_whom_their_tick_counts_for(harness: Harness) -> None:
+    h = harness
+    p = await joined_exchange(h)
+    h.clock.set(datetime(2027, 2, 8, 9, 0, tzinfo=AMS))  # the week of exchange day 1
+    teacher = (await h.send(p.teacher_a, "/checklist"))[-1]
+    assert said_any("checklists.view").match(teacher.text)
+    begeleider = (await h.send(p.begeleider, "/checklist"))[-1]
+    assert said_any("checklists.view_begeleider").match(begeleider.text), begeleider.text
+    assert "jullie hele klas" not in begeleider.text

@@ -24,7 +24,7 @@ from bot.ui import callbacks, views
 from bot.ui.callbacks import CHECK_PREFIX, CHECKLIST_PREFIX, action_pattern
 from bot.ui.outbox import check_button
 from bot.ui.replies import Btn, Reply, rows
-from db.models import Exchange
+from db.models import ROLE_TEACHER, Exchange
 
 
 async def _view(uow: Unit, exchange: Exchange) -> list[Reply]:
@@ -58,7 +58,10 @@ async def _view(uow: Unit, exchange: Exchange) -> list[Reply]:
     if not buttons:
         return [Reply("checklists.empty", {"title": title})]
     params = {"id": exchange.id, "title": title, "lines": Markup("\n".join(lines))}
-    return [Reply("checklists.view", params, buttons=rows(buttons, 1))]
+    # A teacher's tick counts for their class; a begeleider's for the exchange's begeleiders.
+    teaches = any(m.role == ROLE_TEACHER for m in mine)
+    key = "checklists.view" if teaches else "checklists.view_begeleider"
+    return [Reply(key, params, buttons=rows(buttons, 1))]
 
 
 async def checklist(update: Update, context: Context) -> None:
