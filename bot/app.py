@@ -66,32 +66,42 @@ def build_application(app_context: AppContext, token: str) -> BotApplication:
     application = builder.build()
     application.bot_data[KEY] = app_context
 
-    # Group -1 first: an edited message is answered there and goes no further, so no
-    # command or conversation below ever takes an edit for new input.
-    edits.register(application)
-    # One handler group: PTB runs the first handler that matches, so the order matters.
-    # Feature handlers match only their own commands and buttons; the fallbacks come last
-    # and see only what none of them took.
-    start.register(application)
-    dialogs.register(application)
-    new_exchange.register(application)
-    exchanges.register(application)
-    invites.register(application)
-    checklists.register(application)
-    date_agreement.register(application)
-    today.register(application)
-    calendar.register(application)
-    outbox.register(application)
-    checkins.register(application)
-    headcounts.register(application)
-    classes.register(application)
-    incidents.register(application)
-    coordinators.register(application)
-    fallback.register(application)
-    errors.register(application)
+    register_handlers(application)
     outbox_job.schedule(application, settings.dispatch_interval_seconds)
     retention.schedule(application, app_context)
     return application
+
+
+# Group -1 first: an edited message is answered there and goes no further, so no command or
+# conversation below ever takes an edit for new input. Then one handler group: PTB runs the
+# first handler that matches, so the order matters. Feature handlers match only their own
+# commands and buttons; the fallbacks come last and see only what none of them took.
+HANDLER_MODULES = (
+    edits,
+    start,
+    dialogs,
+    new_exchange,
+    exchanges,
+    invites,
+    checklists,
+    date_agreement,
+    today,
+    calendar,
+    outbox,
+    checkins,
+    headcounts,
+    classes,
+    incidents,
+    coordinators,
+    fallback,
+    errors,
+)
+
+
+def register_handlers(application: BotApplication) -> None:
+    """Every handler of the bot, in the order above."""
+    for module in HANDLER_MODULES:
+        module.register(application)
 
 
 async def _post_init(application: BotApplication) -> None:

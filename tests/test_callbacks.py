@@ -9,27 +9,11 @@ from pathlib import Path
 import pytest
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler
 
+from bot.app import register_handlers
 from bot.domain.holidays import REGIONS
 from bot.domain.numbers import MAX_ID
 from bot.domain.programme import MAX_KEY_LENGTH
-from bot.handlers import (
-    calendar,
-    checkins,
-    checklists,
-    classes,
-    coordinators,
-    date_agreement,
-    edits,
-    exchanges,
-    fallback,
-    headcounts,
-    incidents,
-    invites,
-    new_exchange,
-    outbox,
-    start,
-    today,
-)
+from bot.handlers import headcounts
 from bot.services.invites import INVITE_KINDS
 from bot.ui import callbacks
 from bot.ui.callbacks import (
@@ -116,25 +100,7 @@ def test_longest_data_fits_64_bytes(prefix: str) -> None:
 
 def test_each_button_reaches_the_handler_of_its_prefix_only() -> None:
     application = ApplicationBuilder().token("1:test").build()
-    for module in (
-        edits,
-        start,
-        new_exchange,
-        exchanges,
-        invites,
-        checklists,
-        date_agreement,
-        today,
-        calendar,
-        outbox,
-        checkins,
-        headcounts,
-        classes,
-        incidents,
-        coordinators,
-        fallback,
-    ):
-        module.register(application)
+    register_handlers(application)
     patterns: list[re.Pattern[str]] = [
         handler.pattern
         for group in application.handlers.values()
