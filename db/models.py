@@ -91,6 +91,10 @@ class User(Base):
     # Where coordinator rights come from: "setting" (COORDINATOR_IDS, follows the setting at
     # every start) or "command" (granted by another coordinator, kept until revoked).
     coordinator_source: Mapped[str | None] = mapped_column(String(10))
+    # A phone number for the exchange days, shown to the members of the person's exchanges
+    # only while phone_shared_at is set (the person agreed to share it).
+    phone: Mapped[str | None] = mapped_column(String(30))
+    phone_shared_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
 
@@ -322,19 +326,22 @@ class OutboxMessage(Base):
 
 
 class ChecklistTick(Base):
-    """A ticked checklist item, shared by everyone on one side (both teachers of a class)."""
+    """A ticked checklist item, held by whoever the item is for.
+
+    `holder` is "pair" for an item both classes tick once, "A" or "B" for an item of one class
+    (both its teachers), "user:<id>" for an item each person ticks for themselves.
+    """
 
     __tablename__ = "checklist_ticks"
     __table_args__ = (
         UniqueConstraint(
-            "exchange_id", "side", "item_key", name="uq_checklist_ticks_exchange_side_item"
+            "exchange_id", "holder", "item_key", name="uq_checklist_ticks_exchange_holder_item"
         ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     exchange_id: Mapped[int] = mapped_column(ForeignKey("exchanges.id", ondelete="CASCADE"))
-    # "A" or "B" for a class's teachers, "begeleider" for the begeleiders' items.
-    side: Mapped[str] = mapped_column(String(10))
+    holder: Mapped[str] = mapped_column(String(30))
     item_key: Mapped[str] = mapped_column(String(60))
     done_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     done_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -379,6 +386,24 @@ class SchoolHoliday(Base):
     name: Mapped[str] = mapped_column(String(100))
     starts_on: Mapped[dt.date] = mapped_column(Date)
     ends_on: Mapped[dt.date] = mapped_column(Date)
+
+
+class Absence(Base):
+    """A begeleider (or teacher) who said they cannot come on an exchange day."""
+
+    __tablename__ = "absences"
+    __table_args__ = (
+        UniqueConstraint("exchange_id", "day", "user_id", name="uq_absences_exchange_day_user"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    exchange_id: Mapped[int] = mapped_column(
+        ForeignKey("exchanges.id", ondelete="CASCADE"), index=True
+    )
+    phase_key: Mapped[str] = mapped_column(String(50))
+    day: Mapped[dt.date] = mapped_column(Date)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class CheckIn(Base):
@@ -505,6 +530,7 @@ class IncidentAction(Base):
 
 
 __all__ = [
+    "Absence",
     "Base",
     "CheckIn",
     "ChecklistTick",

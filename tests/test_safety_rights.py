@@ -15,7 +15,6 @@ from sqlalchemy import select, text
 
 from bot import logs
 from bot.__main__ import _setup_logging
-from bot.services.checklists import side_key
 from db.models import (
     PROPOSAL_PENDING,
     Base,
@@ -117,7 +116,7 @@ async def ticked_items(h: Harness, exchange_id: int) -> set[str]:
         rows = await session.scalars(
             select(ChecklistTick.item_key).where(
                 ChecklistTick.exchange_id == exchange_id,
-                ChecklistTick.side == side_key("teacher", "A"),
+                ChecklistTick.holder == "A",
             )
         )
         return set(rows)

@@ -247,7 +247,7 @@ def checklist_events(s: Season) -> list[Event]:
             ticks = set(
                 await session.scalars(
                     select(ChecklistTick.item_key).where(
-                        ChecklistTick.exchange_id == p2.exchange_id, ChecklistTick.side == "A"
+                        ChecklistTick.exchange_id == p2.exchange_id, ChecklistTick.holder == "A"
                     )
                 )
             )

@@ -39,7 +39,7 @@ async def _view(uow: Unit, exchange: Exchange) -> list[Reply]:
     lines: list[str] = []
     buttons: list[Btn] = []
     for membership in mine:
-        key = checklists.side_key(membership.role, membership.side)
+        key = checklists.side_key(membership.role, membership.side, membership.user_id)
         ticked = await checklists.ticked(uow.session, exchange.id, key)
         found = checklists.entries(
             programme, list(exchange.phases), membership.role, membership.side, ticked

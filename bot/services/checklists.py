@@ -14,14 +14,20 @@ from bot.domain.permissions import Action
 from bot.domain.programme import ChecklistItem, Phase, Programme
 from bot.domain.timeline import due_date
 from bot.services import auth
-from db.models import ROLE_TEACHER, ChecklistTick, Exchange, ExchangePhase, Membership, User
+from db.models import (
+    ROLE_BEGELEIDER,
+    ROLE_TEACHER,
+    ChecklistTick,
+    Exchange,
+    ExchangePhase,
+    Membership,
+    User,
+)
 
-BEGELEIDER_SIDE = "begeleider"
 
-
-def side_key(role: str, side: str | None) -> str:
-    """Ticks are shared by both teachers of one class, and by all begeleiders."""
-    return side if role == ROLE_TEACHER and side else BEGELEIDER_SIDE
+def side_key(role: str, side: str | None, user_id: int) -> str:
+    """Who holds a tick: both teachers of one class share theirs; a begeleider's is their own."""
+    return side if role == ROLE_TEACHER and side else f"user:{user_id}"
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,7 @@ def current_entries(
 async def ticked(session: AsyncSession, exchange_id: int, side: str) -> set[str]:
     rows = await session.scalars(
         select(ChecklistTick.item_key).where(
-            ChecklistTick.exchange_id == exchange_id, ChecklistTick.side == side
+            ChecklistTick.exchange_id == exchange_id, ChecklistTick.holder == side
         )
     )
     return set(rows)
@@ -92,7 +98,7 @@ async def toggle(
         select(ChecklistTick)
         .where(
             ChecklistTick.exchange_id == exchange_id,
-            ChecklistTick.side == side,
+            ChecklistTick.holder == side,
             ChecklistTick.item_key == item_key,
         )
         .with_for_update()
@@ -112,7 +118,7 @@ async def toggle(
             session.add(
                 ChecklistTick(
                     exchange_id=exchange_id,
-                    side=side,
+                    holder=side,
                     item_key=item_key,
                     done_by=user_id,
                     done_at=now,
@@ -136,16 +142,24 @@ async def progress(
 ) -> list[SideProgress]:
     """Checklist progress per side (A, B, begeleiders) for coordinators."""
     out = []
-    for role, side in ((ROLE_TEACHER, "A"), (ROLE_TEACHER, "B"), ("begeleider", None)):
-        key = side_key(role, side)
-        found = entries(
-            programme, list(exchange.phases), role, side, await ticked(session, exchange.id, key)
-        )
+    for side in ("A", "B"):
+        done = await ticked(session, exchange.id, side)
+        found = entries(programme, list(exchange.phases), ROLE_TEACHER, side, done)
         out.append(
             SideProgress(
-                key, sum(e.done for e in found), len(found), [e for e in found if not e.done]
+                side, sum(e.done for e in found), len(found), [e for e in found if not e.done]
             )
         )
+    # A begeleiders' item is done when every begeleider of the exchange has ticked it.
+    helpers = [m.user_id for m in exchange.memberships if m.role == ROLE_BEGELEIDER]
+    by_each = [await ticked(session, exchange.id, f"user:{uid}") for uid in helpers]
+    done_by_all = set.intersection(*by_each) if by_each else set()
+    found = entries(programme, list(exchange.phases), ROLE_BEGELEIDER, None, done_by_all)
+    out.append(
+        SideProgress(
+            "begeleider", sum(e.done for e in found), len(found), [e for e in found if not e.done]
+        )
+    )
     return out
 
 
@@ -184,7 +198,7 @@ async def toggle_for(
     done = await toggle(
         session,
         exchange_id,
-        side_key(member.role, member.side),
+        side_key(member.role, member.side, user.id),
         item_key,
         user_id=user.id,
         now=now,
@@ -192,5 +206,5 @@ async def toggle_for(
     )
     all_ticked: set[str] = set()
     for m in memberships:
-        all_ticked |= await ticked(session, exchange_id, side_key(m.role, m.side))
+        all_ticked |= await ticked(session, exchange_id, side_key(m.role, m.side, user.id))
     return done, all_ticked

@@ -329,7 +329,7 @@ async def _entries_for(
 ) -> list[checklists.Entry]:
     found: list[checklists.Entry] = []
     for membership in roles:
-        key = checklists.side_key(membership.role, membership.side)
+        key = checklists.side_key(membership.role, membership.side, membership.user_id)
         ticked = await checklists.ticked(session, exchange.id, key)
         found.extend(
             checklists.entries(

@@ -36,7 +36,7 @@ async def toggle(
 async def ticks(database: Database) -> list[tuple[str, str, int | None]]:
     async with database.read() as session:
         rows = await session.scalars(select(ChecklistTick).order_by(ChecklistTick.id))
-        return [(r.side, r.item_key, r.done_by) for r in rows]
+        return [(r.holder, r.item_key, r.done_by) for r in rows]
 
 
 async def test_a_tick_is_for_the_side_and_a_second_press_unticks(database: Database) -> None:
