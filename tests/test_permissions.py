@@ -24,6 +24,9 @@ EXPECTED = {
     Action.ARCHIVE: (True, False, False, False),
     Action.CHANGE_CLASS: (True, True, False, False),
     Action.APPOINT_COORDINATOR: (True, False, False, False),
+    Action.EDIT_SCHOOL: (True, True, False, False),
+    Action.EDIT_EXCHANGE: (True, False, False, False),
+    Action.REPORT_ABSENCE: (False, True, True, False),
 }
 
 

@@ -29,6 +29,9 @@ class Action(StrEnum):
     ARCHIVE = "archive"
     CHANGE_CLASS = "change_class"  # the number of pupils of a class (teachers: their own)
     APPOINT_COORDINATOR = "appoint_coordinator"  # /aanstellen, /intrekken
+    EDIT_SCHOOL = "edit_school"  # a school's address (teachers: their own school's)
+    EDIT_EXCHANGE = "edit_exchange"  # names, classes, sizes, region of an existing exchange
+    REPORT_ABSENCE = "report_absence"  # "Ik kan niet" for an exchange day
 
 
 # Global actions need the coordinator role; exchange actions need a role in that exchange
@@ -52,6 +55,9 @@ EXCHANGE_ACTIONS: dict[Action, frozenset[Role]] = {
     Action.CLOSE_INCIDENT: frozenset({Role.COORDINATOR}),
     Action.ARCHIVE: frozenset({Role.COORDINATOR}),
     Action.CHANGE_CLASS: frozenset({Role.COORDINATOR, Role.TEACHER}),
+    Action.EDIT_SCHOOL: frozenset({Role.COORDINATOR, Role.TEACHER}),
+    Action.EDIT_EXCHANGE: frozenset({Role.COORDINATOR}),
+    Action.REPORT_ABSENCE: frozenset({Role.TEACHER, Role.BEGELEIDER}),
 }
 
 
