@@ -112,7 +112,11 @@ async def _import(settings: Settings, path: Path, skip_invalid: bool) -> int:
         )
     if parsed.problems and not skip_invalid:
         print(
-            texts.plain(lang, "import.nothing_imported", count=len(parsed.problems)),
+            texts.plain(
+                lang,
+                "import.nothing_imported",
+                problems=texts.amount(lang, "import.problems", len(parsed.problems)),
+            ),
             file=sys.stderr,
         )
         return 1
@@ -124,7 +128,14 @@ async def _import(settings: Settings, path: Path, skip_invalid: bool) -> int:
     finally:
         await database.dispose()
     skipped = len({p.line for p in parsed.problems})
-    print(texts.plain(lang, "import.done", count=len(ids), skipped=skipped))
+    print(
+        texts.plain(
+            lang,
+            "import.done",
+            exchanges=texts.amount(lang, "import.exchanges", len(ids)),
+            skipped=texts.amount(lang, "import.lines", skipped),
+        )
+    )
     return 0
 
 
@@ -180,7 +191,15 @@ async def _import_holidays(settings: Settings, path: Path, region: str | None) -
             )
     finally:
         await database.dispose()
-    print(texts.plain(lang, "holidays.done", added=added, updated=updated, replanned=replanned))
+    print(
+        texts.plain(
+            lang,
+            "holidays.done",
+            added=texts.amount(lang, "holidays.periods", added),
+            updated=updated,
+            replanned=texts.amount(lang, "holidays.exchanges", replanned),
+        )
+    )
     return 0
 
 

@@ -12,6 +12,7 @@ from bot.texts import Texts
 # Commands have a Dutch and an English name; both always work, the menu shows the user's.
 ENGLISH_NAMES = {
     "nieuw": "new",
+    "wijzig": "edit",
     "uitnodigen": "invite",
     "programma": "programme",
     "taal": "language",

@@ -115,6 +115,18 @@ class State:
         messages = self.messages(chat_id)
         return messages[-1] if messages else None
 
+    def reply_keyboard(self, chat_id: int) -> JSONDict | None:
+        """The reply keyboard the chat has now: the latest one the bot sent, unless a later
+        message removed it (``remove_keyboard``), as Telegram keeps it per chat."""
+        current: JSONDict | None = None
+        for _, message in sorted(self._messages.get(chat_id, {}).items()):
+            markup = message.reply_markup or {}
+            if "keyboard" in markup:
+                current = markup
+            elif markup.get("remove_keyboard") is True:
+                current = None
+        return current
+
     def last_message_id(self, chat_id: int) -> int:
         """Id of :meth:`last_message`, ``0`` if none; use it as a mark for the wait helpers."""
         message = self.last_message(chat_id)

@@ -19,6 +19,18 @@ class Invites:
     message: BotMessage
 
 
+async def count_both(
+    h: Harness, user: FakeUser, counts: str, moment: str | None = None
+) -> list[BotMessage]:
+    """`/aanwezig <a> <b>`, then a tap on the moment (the one offered first, unless named);
+    what the bot said before the question and after the tap."""
+    replies = await h.send(user, f"/aanwezig {counts}")
+    if not replies or not replies[-1].button_texts:
+        return replies  # refused: nothing to tap
+    question = replies[-1]
+    return [*replies[:-1], *await h.press(user, question, moment or question.button_texts[0])]
+
+
 def only(messages: list[BotMessage]) -> BotMessage:
     assert len(messages) == 1, [m.text for m in messages]
     return messages[0]

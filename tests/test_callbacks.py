@@ -69,6 +69,13 @@ def _samples() -> dict[str, list[str]]:
     found[callbacks.DROP_PREFIX] = [
         callbacks.drop(answer, MAX_ID) for answer in headcounts.DROP_CHOICES
     ]
+    for prefix in (
+        callbacks.ABSENCE_PREFIX,
+        callbacks.ABSENCE_YES_PREFIX,
+        callbacks.ABSENCE_NO_PREFIX,
+        callbacks.ABSENCE_UNDO_PREFIX,
+    ):
+        found[prefix] = [callbacks.absence(prefix, MAX_ID, LONGEST_KEY)]
     for prefix in DIALOG_PREFIXES:
         found[prefix] = _dialog_samples(prefix)
     return found

@@ -35,6 +35,7 @@ async def test_a_whole_exchange_day(harness: Harness) -> None:
     mark = h.tg.last_message_id(b.id)
     await h.processed(h.tg.push_location(b, 52.3731, 4.8922))
     assert only(h.tg.messages_since(b.id, mark)).text == said("checkin.location_saved")
+    assert h.tg.reply_keyboard(b.id) is None  # the location keyboard is gone
     # Everyone is there 15 minutes before the start: the coordinator is not alarmed.
     await h.run_until(datetime(2027, 2, 10, 8, 40, tzinfo=AMS))
     assert [x.error for x in await h.pushes("skipped") if x.kind == "checkin_missing"] == [
@@ -51,9 +52,11 @@ async def test_a_whole_exchange_day(harness: Harness) -> None:
     assert (
         said("headcounts.saved", school="De Odyssee", count=22) in only(await h.send(b, "22")).text
     )
-    # Leaving for the neighbourhood, with the shortcut.
-    replies = await h.send(b, "/aanwezig 24 22")
-    assert said("headcounts.moment_departure") in replies[0].text
+    # Leaving for the neighbourhood, with the shortcut: stored only once the moment is tapped.
+    question = only(await h.send(b, "/aanwezig 24 22"))
+    assert question.button_texts[0] == said("headcounts.moment_arrival")  # the nearest by the clock
+    saved = only(await h.press(b, question, said("headcounts.moment_departure")))
+    assert said("headcounts.moment_departure") in saved.text and "De Odyssee: 22" in saved.text
     # Back from the scavenger hunt: three fewer of school A.
     h.clock.set(datetime(2027, 2, 10, 11, 30, tzinfo=AMS))
     moment = only(await h.send(b, "/aanwezig"))
@@ -66,7 +69,7 @@ async def test_a_whole_exchange_day(harness: Harness) -> None:
         "headcounts.drop",
         pupils=said("headcounts.pupils_many", count=3),
         school="De Avonturijn",
-        moment=said("headcounts.moment_departure"),
+        since=said("headcounts.since_departure"),
         before=24,
         after=21,
     )
@@ -96,8 +99,12 @@ async def test_a_whole_exchange_day(harness: Harness) -> None:
     await h.run_until(datetime(2027, 2, 10, 11, 45, tzinfo=AMS))
     repeats = [x for x in await h.pushes("skipped") if x.kind == "incident_repeat"]
     assert [x.error for x in repeats] == ["acknowledged"]
-    # The last count of school B is complete again.
-    await h.send(b, "/aanwezig 24 22")
+    # Everyone is back: at 11:45 the likely moment is "terug van de speurtocht" (12:00), not
+    # the end of the day; this count is taken in between.
+    ended, question = await h.send(b, "/aanwezig 24 22")
+    assert ended.text == said("incidents.note_mode_ended", id=1)
+    assert question.button_texts[0] == said("headcounts.moment_back")
+    await h.press(b, question, said("headcounts.moment_free"))
 
     # Check-out with the evaluation.
     h.clock.set(datetime(2027, 2, 10, 14, 30, tzinfo=AMS))
@@ -126,8 +133,8 @@ async def test_a_whole_exchange_day(harness: Harness) -> None:
         ("departure", "B", 22),
         ("back", "A", 21),
         ("back", "B", 22),
-        ("end", "A", 24),
-        ("end", "B", 22),
+        ("free", "A", 24),
+        ("free", "B", 22),
     ]
     report = only(await h.send(p.coordinator, "/programma")).text
     assert "Ghislaine: 4/5 · spanning: Wat geduw bij de lunch" in report
@@ -157,3 +164,23 @@ async def test_a_check_in_sent_while_the_bot_restarts_still_counts(harness: Harn
 
     async with h.db.read() as session:  # type: ignore[union-attr]
         assert await session.scalar(select(func.count()).select_from(CheckIn)) == 1
+
+
+async def test_the_location_keyboard_goes_when_the_begeleider_does_something_else(
+    harness: Harness,
+) -> None:
+    h = harness
+    p = await joined_exchange(h)
+    await h.run_until(DAY_1)
+    b = p.begeleider
+    await h.send(b, "/checkin")
+    assert h.tg.reply_keyboard(b.id) is not None
+    replies = await h.send(b, "/aanwezig")
+    assert replies[0].text == said("checkin.location_skipped")
+    assert h.tg.reply_keyboard(b.id) is None
+    # The command itself is answered as always, and the keyboard is not taken away twice.
+    assert said("headcounts.ask_moment") in replies[1].text
+    assert said("checkin.location_skipped") not in [r.text for r in await h.send(b, "/checkin")]
+    async with h.db.read() as session:  # type: ignore[union-attr]
+        checkin = await session.scalar(select(CheckIn))
+        assert checkin is not None and checkin.latitude is None

@@ -119,7 +119,7 @@ async def test_import_skip_invalid_imports_the_good_lines(
     csv = write_csv(tmp_path / "season.csv", GOOD_1, BAD, GOOD_2)
     result = run(["import", str(csv), "--skip-invalid"], tmp_path, DATABASE_URL=database_url)
     assert result.returncode == 0, result.stderr
-    assert "2 uitwisseling(en) geïmporteerd, 1 regel(s) overgeslagen" in result.stdout
+    assert "Geïmporteerd: 2 uitwisselingen. Overgeslagen: 1 regel." in result.stdout
     assert await exchanges_in(database_url) == [
         ("standaard", "Rotterdam", [25, 23]),
         ("online", "Leiden", [20, 21]),

@@ -35,6 +35,6 @@ async def test_one_chat_is_answered_in_the_order_it_wrote(harness: Harness) -> N
     texts = [m.text for m in h.tg.messages_since(user.id, mark)]
     assert len(texts) == 4
     assert said_any("help.text").fullmatch(texts[0])
-    assert texts[1] == said("fallback.free_text")
+    assert texts[1] == said("fallback.stranger")
     assert texts[2] == said("fallback.unknown_command")
     assert texts[3] == said("language.choose")

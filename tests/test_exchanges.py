@@ -31,7 +31,7 @@ async def test_archiving_an_exchange_cancels_what_was_planned(harness: Harness) 
     assert await h.pushes("pending") == []
     cancelled = await h.pushes("cancelled")
     assert len(cancelled) > 20
-    assert done.text == said("archive.done", id=1, cancelled=len(cancelled))
+    assert done.text == said("archive.done", id=1, cancelled=f"{len(cancelled)} geplande berichten")
     await h.run_until(datetime(2027, 3, 8, tzinfo=AMS))
     assert await h.pushes() == told  # nothing more is sent for it
     assert (await h.send(p.teacher_a, "/programma"))[-1].text == said("programme.none")
@@ -127,7 +127,14 @@ async def test_coordinator_with_several_exchanges_chooses_with_buttons(harness: 
         h, coordinator, school_a="De Klimop", school_b="Het Anker", start="8 februari"
     )
     choice = only(await h.send(coordinator, "/programma"))
-    assert choice.text == said("programme.choose", count=2)
+    # A coordinator sees every exchange in one list, those without agreed dates marked.
+    assert said_any("programme.overview").fullmatch(choice.text)
+    first = said(
+        "programme.overview_line_open",
+        label="#1 De Avonturijn – De Odyssee",
+        start="maandag 1 februari",
+    )
+    assert first in choice.text.splitlines()
     view = only(await h.press(coordinator, choice, "Het Anker"))
     assert "#2 De Klimop – Het Anker" in view.text
     # Known city and known schools are offered and reused.

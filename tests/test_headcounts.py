@@ -80,3 +80,74 @@ async def test_keypad_corrections(harness: Harness) -> None:
     assert said("headcounts.saved", school="De Avonturijn", count=23) in replies[0].text
     h.tg.assert_no_errors()
     assert [c for c in h.tg.calls if not c.ok] == []
+
+
+async def test_the_shortcut_asks_the_moment_and_stores_only_after_the_tap(
+    harness: Harness,
+) -> None:
+    h = harness
+    p = await joined_exchange(h)
+    b = p.begeleider
+    await h.run_until(datetime(2027, 2, 10, 9, 5, tzinfo=AMS))
+    question = only(await h.send(b, "/aanwezig 24 22"))
+    assert question.text == said(
+        "headcounts.ask_both_moment",
+        school_a="De Avonturijn",
+        count_a=24,
+        school_b="De Odyssee",
+        count_b=22,
+    )
+    # The likely moment first, then the rest of a day with a speurtocht, "tussendoor" last.
+    assert question.button_texts == [
+        said(f"headcounts.moment_{m}") for m in ("arrival", "departure", "back", "end", "free")
+    ]
+    async with h.db.read() as session:  # type: ignore[union-attr]
+        assert await session.scalar(select(func.count()).select_from(Headcount)) == 0
+    # A double tap stores the counts once; the second tap finds the question answered.
+    first = h.tg.push_callback(b, question.message_id, question.buttons[0][0].callback_data)
+    second = h.tg.push_callback(
+        b, question.message_id, question.buttons[0][0].callback_data, force=True
+    )
+    await h.processed(first)
+    await h.processed(second)
+    assert h.tg.callback_answers[-1]["text"] == said("common.button_expired")
+    async with h.db.read() as session:  # type: ignore[union-attr]
+        rows = (await session.execute(select(Headcount.moment, Headcount.count))).all()
+    assert sorted(tuple(r) for r in rows) == [("arrival", 22), ("arrival", 24)]
+
+    # One pupil fewer when they leave: said as a person would.
+    h.clock.set(datetime(2027, 2, 10, 10, 0, tzinfo=AMS))
+    question = only(await h.send(b, "/aanwezig 23 22"))
+    assert question.button_texts[0] == said("headcounts.moment_departure")
+    saved, drop = await h.press(b, question, said("headcounts.moment_departure"))
+    assert "De Avonturijn: 23" in saved.text
+    assert drop.text.startswith("⚠️ 1 leerling minder van De Avonturijn dan bij aankomst (24 → 23)")
+    assert drop.button_texts[0] == said("headcounts.btn_all_fine_one")
+
+    # A question left until the next day stores nothing.
+    question = only(await h.send(b, "/aanwezig 23 22"))
+    h.clock.set(datetime(2027, 2, 11, 9, 0, tzinfo=AMS))
+    assert only(await h.press(b, question, said("headcounts.moment_end"))).text == said(
+        "headcounts.both_expired"
+    )
+    async with h.db.read() as session:  # type: ignore[union-attr]
+        assert await session.scalar(select(func.count()).select_from(Headcount)) == 4
+
+
+async def test_the_closing_is_counted_at_its_own_moments(harness: Harness) -> None:
+    h = harness
+    p = await joined_exchange(h)
+    b = p.begeleider
+    await h.run_until(datetime(2027, 2, 24, 12, 50, tzinfo=AMS))  # the closing starts at 13:00
+    closing = [said(f"headcounts.moment_{m}") for m in ("arrival", "end", "free")]
+    question = only(await h.send(b, "/aanwezig 24 22"))
+    assert question.button_texts == closing
+    assert said("headcounts.moment_back") not in question.button_texts
+    await h.press(b, question, said("headcounts.moment_arrival"))
+    # The keypad of plain /aanwezig offers the same moments; near the end, the end first.
+    h.clock.set(datetime(2027, 2, 24, 14, 55, tzinfo=AMS))
+    moment = only(await h.send(b, "/aanwezig"))
+    assert moment.button_texts == [closing[1], closing[0], closing[2]]
+    question = only(await h.press(b, moment, said("headcounts.moment_end")))
+    assert said("headcounts.moment_end") in question.text
+    h.tg.assert_no_errors()

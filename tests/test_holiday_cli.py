@@ -61,7 +61,7 @@ def test_holiday_import_errors_and_summary_are_in_dutch(tmp_path: Path) -> None:
     ics_file.write_text(ICS, encoding="utf-8")
     result = run_holidays(tmp_path, str(ics_file), "--region", "zuid")
     assert result.returncode == 0, result.stderr
-    assert "1 vakantieperiode(s) toegevoegd, 0 bijgewerkt" in result.stdout
+    assert "Toegevoegd: 1 vakantieperiode; bijgewerkt: 0." in result.stdout
 
     result = run_holidays(tmp_path, str(ics_file))
     assert result.returncode == 2

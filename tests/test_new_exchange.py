@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from db.models import Dialog, Exchange, School
+from fake_telegram import BotMessage
 from tests.fixtures import COORDINATOR_ID, said
-from tests.flows import only
+from tests.flows import create_exchange, only
 from tests.harness import Harness
 
 
@@ -93,7 +95,7 @@ async def test_cancel_at_any_step_saves_nothing(harness: Harness) -> None:
     assert again == said("common.nothing_to_cancel")
     # After cancelling, typed text is no longer taken as an answer.
     typed = only(await h.send(h.user(COORDINATOR_ID), "De Klimop")).text
-    assert typed == said("fallback.free_text")
+    assert typed == said("fallback.coordinator_none")
 
 
 async def test_start_date_is_moved_to_its_monday_and_summarised(harness: Harness) -> None:
@@ -102,7 +104,11 @@ async def test_start_date_is_moved_to_its_monday_and_summarised(harness: Harness
     confirm = only(await h.send(h.user(COORDINATOR_ID), "4 februari"))
     assert "maandag 1 februari – vrijdag 5 februari" in confirm.text
     assert "voorlopig" in confirm.text
-    assert confirm.button_texts == [said("new_exchange.btn_save"), said("new_exchange.btn_cancel")]
+    assert confirm.button_texts == [
+        said("new_exchange.btn_save"),
+        said("new_exchange.btn_edit"),
+        said("new_exchange.btn_cancel"),
+    ]
     # Typing instead of pressing a button at the confirmation asks for the button.
     replies = await h.send(h.user(COORDINATOR_ID), "ja")
     assert replies[0].text == said("common.use_buttons")
@@ -141,3 +147,171 @@ async def test_double_tapped_save_creates_one_exchange(harness: Harness) -> None
     await h.processed(first)
     await h.processed(second)
     assert await exchanges_and_schools(h) == (1, 2)
+
+
+# -- "Wijzig…": one answer again, then back to the summary -----------------------------------
+
+
+async def summary(h: Harness, start: str = "1 februari") -> BotMessage:
+    """Answer every question of /nieuw validly; the summary with its buttons."""
+    await to_step(h, "start")
+    confirm = only(await h.send(h.user(COORDINATOR_ID), start))
+    assert "Klopt dit?" in confirm.text
+    return confirm
+
+
+async def change(h: Harness, confirm: BotMessage, field: str) -> BotMessage:
+    """Press "Wijzig…" under the summary and then the field's button; its question."""
+    c = h.user(COORDINATOR_ID)
+    fields = only(await h.press(c, confirm, said("new_exchange.btn_edit")))
+    assert fields.text == said("new_exchange.ask_field")
+    return only(await h.press(c, fields, field))
+
+
+async def stored(h: Harness) -> Exchange:
+    async with h.db.read() as session:  # type: ignore[union-attr]
+        exchange = await session.scalar(
+            select(Exchange).options(selectinload(Exchange.sides)).order_by(Exchange.id.desc())
+        )
+        assert exchange is not None
+        return exchange
+
+
+async def test_summary_offers_to_change_every_field(harness: Harness) -> None:
+    h = harness
+    confirm = await summary(h)
+    fields = only(await h.press(h.user(COORDINATOR_ID), confirm, said("new_exchange.btn_edit")))
+    # The region was asked (a city without earlier exchanges), so it can be changed too.
+    assert fields.button_texts == [
+        said("new_exchange.field_programme"),
+        said("new_exchange.field_city"),
+        said("new_exchange.field_school", side="A"),
+        said("new_exchange.field_school", side="B"),
+        said("new_exchange.field_address", side="A"),
+        said("new_exchange.field_address", side="B"),
+        said("new_exchange.field_class", side="A"),
+        said("new_exchange.field_class", side="B"),
+        said("new_exchange.field_size", side="A"),
+        said("new_exchange.field_size", side="B"),
+        said("new_exchange.field_start"),
+        said("new_exchange.field_region"),
+        said("new_exchange.btn_back"),
+    ]
+    back = only(await h.press(h.user(COORDINATOR_ID), fields, said("new_exchange.btn_back")))
+    assert back.text == confirm.text
+
+
+async def test_a_typo_is_fixed_and_the_summary_comes_back(harness: Harness) -> None:
+    h = harness
+    c = h.user(COORDINATOR_ID)
+    confirm = await summary(h)
+    question = await change(h, confirm, said("new_exchange.field_school", side="B"))
+    assert "school B" in question.text
+    assert said("new_exchange.btn_keep") in question.button_texts
+    # The same checks as the first time: too short, or the same school as A.
+    replies = await h.send(c, "X")
+    assert "te kort" in replies[0].text and "school B" in replies[1].text
+    replies = await h.send(c, "de avonturijn")
+    assert replies[0].text == said("new_exchange.same_school")
+    # A good answer leads back to the summary, not to the address of school B.
+    again = only(await h.send(c, "De Odyssee Noord"))
+    assert "Klopt dit?" in again.text
+    assert "De Odyssee Noord" in again.text and "Noordweg 4" in again.text
+    assert "De Avonturijn" in again.text and "Kolenkit 1" in again.text
+    only(await h.press(c, again, said("new_exchange.btn_save")))
+    exchange = await stored(h)
+    async with h.db.read() as session:  # type: ignore[union-attr]
+        names = set(await session.scalars(select(School.name)))
+    assert names == {"De Avonturijn", "De Odyssee Noord"}
+    assert sorted(s.class_size for s in exchange.sides) == [22, 24]
+
+
+async def test_leave_as_it_is_changes_nothing(harness: Harness) -> None:
+    h = harness
+    c = h.user(COORDINATOR_ID)
+    confirm = await summary(h)
+    question = await change(h, confirm, said("new_exchange.field_size", side="A"))
+    replies = await h.send(c, "99")
+    assert "1 tot 40" in replies[0].text and "Hoeveel leerlingen" in replies[1].text
+    back = only(await h.press(c, replies[-1], said("new_exchange.btn_keep")))
+    assert back.text == confirm.text
+    assert question.text.startswith("Hoeveel leerlingen")
+
+
+async def test_a_new_start_date_moves_the_provisional_dates(harness: Harness) -> None:
+    h = harness
+    c = h.user(COORDINATOR_ID)
+    confirm = await summary(h, "1 februari")
+    assert "maandag 1 februari – vrijdag 5 februari" in confirm.text
+    await change(h, confirm, said("new_exchange.field_start"))
+    again = only(await h.send(c, "10 februari"))
+    assert "maandag 8 februari – vrijdag 12 februari" in again.text
+    assert "maandag 1 februari" not in again.text
+    only(await h.press(c, again, said("new_exchange.btn_save")))
+    assert (await stored(h)).start_date.isoformat() == "2027-02-08"
+
+
+async def test_a_class_is_changed_with_its_buttons(harness: Harness) -> None:
+    h = harness
+    c = h.user(COORDINATOR_ID)
+    confirm = await summary(h)
+    question = await change(h, confirm, said("new_exchange.field_class", side="A"))
+    assert "groep 7/8" in question.button_texts
+    again = only(await h.press(c, question, "groep 7/8"))
+    assert "De Avonturijn, groep 7/8 (24 leerlingen)" in again.text
+
+
+async def test_another_city_asks_its_region_and_reuses_its_schools(harness: Harness) -> None:
+    h = harness
+    c = h.user(COORDINATOR_ID, "Carla")
+    # Rotterdam is known (region zuid), with De Avonturijn at Kolenkitbuurt 12.
+    await create_exchange(h, c, city="Rotterdam", region="Zuid")
+    confirm = await summary(h)
+    assert "Kolenkit 1" in confirm.text
+    question = await change(h, confirm, said("new_exchange.field_city"))
+    assert "Rotterdam" in question.button_texts
+    # A known city: its region is taken, its school's address too.
+    again = only(await h.press(c, question, "Rotterdam"))
+    assert "Klopt dit?" in again.text
+    assert "De Avonturijn, groep 8 (24 leerlingen) – Kolenkitbuurt 12" in again.text
+    fields = only(await h.press(c, again, said("new_exchange.btn_edit")))
+    assert said("new_exchange.field_region") not in fields.button_texts
+    # A city never seen before: its region is asked (with no way around it), then the summary.
+    question = only(await h.press(c, fields, said("new_exchange.field_city")))
+    typed = only(await h.press(c, question, said("new_exchange.btn_other_city")))
+    region = only(await h.send(c, "Utrecht"))
+    assert region.text == said("new_exchange.ask_region", city="Utrecht")
+    assert said("new_exchange.btn_keep") not in region.button_texts
+    assert typed.text == said("new_exchange.ask_city_new")
+    again = only(await h.press(c, region, "Midden"))
+    assert "Klopt dit?" in again.text and "Utrecht" in again.text
+    # The Rotterdam address belonged to the Rotterdam school: it is not kept for Utrecht.
+    assert "Kolenkitbuurt 12" not in again.text
+    only(await h.press(c, again, said("new_exchange.btn_save")))
+    exchange = await stored(h)
+    assert (exchange.city, exchange.region) == ("Utrecht", "midden")
+
+
+async def test_an_older_summary_is_stale_after_a_change(harness: Harness) -> None:
+    h = harness
+    c = h.user(COORDINATOR_ID)
+    confirm = await summary(h)
+    save = confirm.buttons[0][0].callback_data
+    await change(h, confirm, said("new_exchange.field_start"))
+    # The first summary's "Opslaan", pressed while the start date is being asked again.
+    assert await h.press_data(c, confirm.message_id, save, force=True) == []
+    assert h.tg.callback_answers[-1]["text"] == said("common.button_expired")
+    assert await exchanges_and_schools(h) == (0, 0)
+
+
+async def test_another_programme_changes_the_dates_shown(harness: Harness) -> None:
+    h = harness
+    c = h.user(COORDINATOR_ID)
+    confirm = await summary(h)
+    question = await change(h, confirm, said("new_exchange.field_programme"))
+    assert question.text == said("new_exchange.ask_programme")
+    again = only(await h.press(c, question, "Vriendschapsscholen (een schooljaar)"))
+    assert "Klopt dit?" in again.text
+    assert "Kennismaking" in again.text and again.text != confirm.text
+    only(await h.press(c, again, said("new_exchange.btn_save")))
+    assert (await stored(h)).programme_key == "vriendschapsscholen"

@@ -70,10 +70,8 @@ async def test_digest_up_to_12_hours_late_says_so(harness: Harness) -> None:
     await h.run_until(datetime(2027, 1, 31, 12, 0, tzinfo=AMS))
     await downtime(h, datetime(2027, 2, 1, 19, 0, tzinfo=AMS))
     await h.dispatch()
-    assert kinds_at(await h.pushes(), p.teacher_a.id)[-2:] == [
-        ("checklist_nag", "2027-02-01 19:00"),
-        ("digest", "2027-02-01 19:00"),
-    ]
+    # The reminder of that Monday is in the digest (it is not sent apart).
+    assert kinds_at(await h.pushes(), p.teacher_a.id)[-1:] == [("digest", "2027-02-01 19:00")]
     assert said("digest.late") in h.tg.messages(p.teacher_a.id)[-1].text
 
 
@@ -85,7 +83,6 @@ async def test_too_late_pushes_are_skipped_with_the_reason(harness: Harness) -> 
     await h.dispatch()
     skipped = kinds_at(await h.pushes("skipped"), p.teacher_a.id)
     assert ("digest", "2027-02-01 08:00") in skipped  # more than 12 hours late
-    assert ("checklist_nag", "2027-02-01 07:00") in skipped  # its deadline has passed
     errors = {x.error for x in await h.pushes("skipped")}
     assert errors == {"too_late"}
     assert not any("Week 1 van 4" in m.text for m in h.tg.messages(p.teacher_a.id))
@@ -108,25 +105,20 @@ async def test_day_schedule_only_on_its_own_day(harness: Harness) -> None:
 
 async def test_late_rows_go_out_at_the_normal_rate(database, database_url: str) -> None:  # type: ignore[no-untyped-def]
     async with Harness(
-        database_url, start=START, make_settings=make_settings, dispatch_batch_size=2
+        database_url, start=START, make_settings=make_settings, dispatch_batch_size=1
     ) as h:
         await joined_exchange(h)
         await h.run_until(datetime(2027, 1, 31, 12, 0, tzinfo=AMS))
         await downtime(h, datetime(2027, 2, 1, 9, 0, tzinfo=AMS))
         assert h.context is not None and h.app is not None
         before = len(await h.pushes())
-        assert await run_dispatch(h.context, h.app.bot) == 2
-        assert len(await h.pushes()) == before + 2
-        assert await run_dispatch(h.context, h.app.bot) == 2
+        assert await run_dispatch(h.context, h.app.bot) == 1
+        assert len(await h.pushes()) == before + 1
+        assert await run_dispatch(h.context, h.app.bot) == 1
         await h.dispatch()
         sent = (await h.pushes())[before:]
-        # Two nags and two digests (teachers A and B), each exactly once.
-        assert sorted((x.user_id, x.kind) for x in sent) == [
-            (2001, "checklist_nag"),
-            (2001, "digest"),
-            (2002, "checklist_nag"),
-            (2002, "digest"),
-        ]
+        # The two digests (teachers A and B; that Monday's reminders are in them), once each.
+        assert sorted((x.user_id, x.kind) for x in sent) == [(2001, "digest"), (2002, "digest")]
 
 
 async def test_a_proposal_made_at_night_waits_for_the_morning(harness: Harness) -> None:
@@ -225,9 +217,7 @@ async def test_two_dispatchers_at_once_send_each_row_once(harness: Harness) -> N
         await other_db.dispose()
     sent = [x for x in await h.pushes() if x.local.startswith("2027-02-01")]
     assert sorted((x.user_id, x.kind) for x in sent) == [
-        (p.teacher_a.id, "checklist_nag"),
         (p.teacher_a.id, "digest"),
-        (p.teacher_b.id, "checklist_nag"),
         (p.teacher_b.id, "digest"),
     ]
     assert sum("Week 1 van 4" in m.text for m in h.tg.messages(p.teacher_a.id)) == 1

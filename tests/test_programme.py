@@ -15,39 +15,35 @@ def for_user(pushes: list[Push], user_id: int) -> list[tuple[str, str]]:
 
 TEACHER_A = [
     ("checklist_nag", "2027-01-28 15:00"),
-    ("checklist_nag", "2027-02-01 07:00"),  # Sunday's nag waits for Monday morning
+    # Sunday's reminder would wait for Monday 07:00: the digest an hour later lists its items.
     ("digest", "2027-02-01 08:00"),
     ("checklist_nag", "2027-02-02 15:00"),
     ("checklist_nag", "2027-02-03 15:00"),
     ("checklist_nag", "2027-02-04 15:00"),
-    ("checklist_nag", "2027-02-08 07:00"),
+    # No date agreed yet: a reminder on the first day of the week's second half without
+    # another message.
+    ("date_reminder", "2027-02-05 08:00"),
     ("digest", "2027-02-08 08:00"),
-    ("checklist_nag", "2027-02-08 15:00"),
     ("day_schedule", "2027-02-10 07:30"),
     ("checklist_nag", "2027-02-11 15:00"),
-    ("checklist_nag", "2027-02-15 07:00"),
     ("digest", "2027-02-15 08:00"),
     ("checklist_nag", "2027-02-16 15:00"),
     ("day_schedule", "2027-02-17 07:30"),
     ("checklist_nag", "2027-02-18 15:00"),
-    ("checklist_nag", "2027-02-22 07:00"),
     ("digest", "2027-02-22 08:00"),
-    ("checklist_nag", "2027-02-22 15:00"),
     ("checklist_nag", "2027-02-23 15:00"),
     ("day_schedule", "2027-02-24 07:30"),
     ("follow_up", "2027-03-01 08:00"),
 ]
 
 
+# Reminders that would go out on the day of a digest are in the digest instead.
 BEGELEIDER = [
     ("digest", "2027-02-08 08:00"),
-    ("checklist_nag", "2027-02-08 15:00"),
     ("day_schedule", "2027-02-10 07:30"),
     ("digest", "2027-02-15 08:00"),
-    ("checklist_nag", "2027-02-15 15:00"),
     ("day_schedule", "2027-02-17 07:30"),
     ("digest", "2027-02-22 08:00"),
-    ("checklist_nag", "2027-02-22 15:00"),
     ("day_schedule", "2027-02-24 07:30"),
 ]
 
@@ -67,17 +63,12 @@ async def test_four_weeks_reach_the_right_people_at_the_right_local_time(harness
     # B hosts day 2 and visits for day 1 and the closing: other tasks, other nag days.
     assert [x[1] for x in b if x[0] == "checklist_nag"] == [
         "2027-01-28 15:00",
-        "2027-02-01 07:00",
         "2027-02-02 15:00",
         "2027-02-03 15:00",
         "2027-02-04 15:00",
-        "2027-02-08 07:00",
         "2027-02-11 15:00",
-        "2027-02-15 07:00",
-        "2027-02-15 15:00",
         "2027-02-16 15:00",
         "2027-02-18 15:00",
-        "2027-02-22 15:00",
     ]
     # The coordinator heard who joined; the begeleider never checked in: the coordinator
     # hears it 15 minutes before each start.
@@ -98,7 +89,8 @@ async def test_four_weeks_reach_the_right_people_at_the_right_local_time(harness
     assert "/datum" in digest.text
     assert any("Toestemming" in t or "toestemming" in t for t in digest.button_texts)
     schedule = next(m for m in msgs_a if m.text.startswith("Uitwisselingsdag 1 · woensdag"))
-    assert "Gastschool: De Avonturijn, Kolenkitbuurt 12" in schedule.text
+    assert "De Avonturijn (gastschool): Kolenkitbuurt 12" in schedule.text
+    assert "De Odyssee komt om 08:45 bij jullie op bezoek." in schedule.text
     assert "08:45–" in schedule.text and "Begeleiders: Ghislaine" in schedule.text
     assert "Carla (@carla_wimw)" in schedule.text
     follow_up = next(m for m in msgs_a if "We houden contact" in m.text)
@@ -117,6 +109,9 @@ async def test_digests_keep_their_local_time_across_the_spring_clock_change(
     ]
     assert [(x.kind, x.local) for x in sent] == [
         ("digest", "2027-03-22 08:00"),
+        # No free day before day 1 (the reminders of the checklist, Easter Monday, the
+        # digest on Tuesday): the reminder to agree the dates comes on Wednesday of week 1.
+        ("date_reminder", "2027-03-24 08:00"),
         # Easter Monday is a public holiday: the digest comes on Tuesday morning instead.
         ("digest", "2027-03-30 07:00"),
         ("day_schedule", "2027-03-31 07:30"),
@@ -165,7 +160,7 @@ async def test_a_user_who_blocked_the_bot_stops_getting_pushes(harness: Harness)
     await h.run_until(datetime(2027, 2, 2, 9, 0, tzinfo=AMS))
     back = for_user(await h.pushes(), p.teacher_b.id)
     # What was missed and still matters arrives now; later pushes keep their own time.
-    assert back == [("checklist_nag", "2027-02-01 09:00"), ("digest", "2027-02-01 09:00")]
+    assert back == [("digest", "2027-02-01 09:00")]
     assert said("digest.late") in h.tg.messages(p.teacher_b.id)[-1].text
 
 

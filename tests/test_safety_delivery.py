@@ -448,8 +448,8 @@ async def test_every_kind_late_in_every_way_is_heard_of(
 
 
 BLOCK_NOTICE = (
-    "⚠️ Ghislaine (begeleider, {exchange}) heeft de bot geblokkeerd: ze krijgt geen berichten van "
-    "de bot tot ze zelf weer iets stuurt. Neem zo nodig zelf contact op."
+    "⚠️ Ghislaine (begeleider, {exchange}) heeft de bot geblokkeerd en krijgt geen berichten "
+    "meer, tot hij of zij de bot zelf weer iets stuurt. Neem zo nodig zelf contact op."
 )
 
 
@@ -513,17 +513,17 @@ async def test_a_block_is_told_once_per_exchange_and_each_message_only_when_due(
     assert len(undelivered) == 1, wednesday
     assert "het dagprogramma van woensdag 10 februari voor Ghislaine" in undelivered[0]
     assert (
-        "Ghislaine heeft de bot geblokkeerd en krijgt geen berichten van de bot tot ze zelf "
-        "weer iets stuurt." in undelivered[0]
+        "Ghislaine heeft de bot geblokkeerd en krijgt geen berichten meer, tot hij of zij de "
+        "bot zelf weer iets stuurt." in undelivered[0]
     )
-    assert not any("heeft de bot geblokkeerd:" in t for t in wednesday)  # told once, Monday
+    assert not any(t.startswith("⚠️ Ghislaine (begeleider") for t in wednesday)  # told once, Monday
     rows = await rows_of(h, p.begeleider.id)
     assert rows[("day_schedule", "2027-02-10 07:30")] == "blocked"
     assert rows[("day_schedule", "2027-02-17 07:30")] == "pending"
 
     # /berichten says it in words: what, to whom, in which exchange, why.
     status = "\n".join(m.text for m in await h.send(p.coordinator, "/berichten"))
-    for what in ("weekbrief", "herinnering checklist", "dagprogramma"):
+    for what in ("weekbrief", "dagprogramma"):
         assert f"{what} aan Ghislaine ({first_exchange}): geblokkeerd" in status, (what, status)
     assert str(p.begeleider.id) not in status and "blocked" not in status
     async with h.db.write() as session:

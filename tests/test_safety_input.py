@@ -204,10 +204,10 @@ async def test_control_characters_are_removed_from_typed_text(harness: Harness) 
     assert alert is not None and "Fiets omgevallen bij de ingang" in alert.text
 
     await h.send(b, "/checkin")
-    rating = only(await h.send(b, "/checkout"))
+    rating = (await h.send(b, "/checkout"))[-1]  # after the location keyboard is taken away
     tension = only(await h.press(b, rating, "4"))
     remarks = only(await h.press(b, tension, "Nee"))
-    assert "Nog iets" in remarks.text
+    assert "nog iets" in remarks.text
     assert "Dank je wel" in only(await h.send(b, "Goed\x00 gegaan\x7f")).text
     async with h.db.read() as session:  # type: ignore[union-attr]
         checkin = await session.scalar(select(CheckIn))

@@ -29,7 +29,14 @@ from db.models import (
 from db.session import Database
 from fake_telegram import BotMessage, FakeUser
 from tests.fixtures import AMS, COORDINATOR_ID, START, make_settings, said, said_any
-from tests.flows import JoinedExchange, create_exchange, joined_exchange, make_invites, only
+from tests.flows import (
+    JoinedExchange,
+    count_both,
+    create_exchange,
+    joined_exchange,
+    make_invites,
+    only,
+)
 from tests.harness import Harness
 
 SORRY = said("errors.sorry")
@@ -291,8 +298,8 @@ async def test_an_archived_exchange_refuses_every_old_button_and_command(harness
     await h.run_until(DAY_1)
     b = p.begeleider
     await h.send(b, "/checkin")
-    await h.send(b, "/aanwezig 24 22")
-    drop = next(m for m in await h.send(b, "/aanwezig 21 22") if "minder" in m.text)
+    await count_both(h, b, "24 22")
+    drop = next(m for m in await count_both(h, b, "21 22") if "minder" in m.text)
     await h.press(b, drop, "vermist")
     await h.dispatch()
     alert = next(m for m in h.tg.messages(p.teacher_a.id) if "Gezien" in str(m.button_texts))
@@ -374,7 +381,7 @@ async def test_an_edited_count_is_not_counted_again(harness: Harness) -> None:
     p = await joined_exchange(h)
     await h.run_until(DAY_1)
     await h.send(p.begeleider, "/checkin")
-    await h.send(p.begeleider, "/aanwezig 24 22")
+    await count_both(h, p.begeleider, "24 22")
     assert NOT_READ in only(await edit(h, p.begeleider, "/aanwezig 24 21")).text
     async with h.db.read() as session:  # type: ignore[union-attr]
         counts = list(await session.scalars(select(Headcount.count).order_by(Headcount.id)))
@@ -476,8 +483,8 @@ async def test_debug_logs_hold_no_token_and_nothing_anyone_typed(
             await h.run_until(DAY_1)
             b = p.begeleider
             await h.send(b, "/checkin")
-            await h.send(b, "/aanwezig 24 22")
-            drop = next(m for m in await h.send(b, "/aanwezig 21 22") if "minder" in m.text)
+            await count_both(h, b, "24 22")
+            drop = next(m for m in await count_both(h, b, "21 22") if "minder" in m.text)
             await h.press(b, drop, "vermist")
             await h.send(b, SECRET_NOTE)
             await h.dispatch()

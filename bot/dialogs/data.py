@@ -29,6 +29,14 @@ class CountData(Choosing, total=False):
     drops: list[int]  # headcounts lower than before, asked about once both are counted
 
 
+class BothCountData(TypedDict, total=False):
+    """`/aanwezig 24 22`: both schools' counts, stored once the moment is tapped."""
+
+    exchange: int
+    day: str  # ISO date of the exchange day counted
+    counts: list[int]  # school A, school B
+
+
 class ReportData(Choosing, total=False):
     """/incident: a guided report."""
 
@@ -86,6 +94,24 @@ class NewExchangeData(TypedDict, total=False):
     class_b: str
     size_b: int
     start: str  # ISO date, a Monday
+    region_asked: bool  # the region was asked (a city without earlier exchanges)
+    known_a: bool  # the address of school A was taken from a school already known
+    known_b: bool
+    editing: str | None  # the field being changed from the summary ("Wijzig…")
+
+
+class SchoolData(TypedDict, total=False):
+    """/school: the address (of `side`) or the phone number being typed."""
+
+    exchange: int  # the exchange whose /school view it came from, if any
+    side: str  # "A" or "B": whose address
+
+
+class EditExchangeData(Choosing, total=False):
+    """/wijzig: the exchange being changed, and a school offered for one of its sides."""
+
+    exchange: int
+    school: int  # an existing school with the name typed (to take it, or not)
 
 
 class Refs(TypedDict, total=False):
@@ -100,12 +126,15 @@ class Refs(TypedDict, total=False):
 DialogData = (
     Choosing
     | CountData
+    | BothCountData
     | ReportData
     | CheckoutData
     | DateData
     | NoteData
     | ResolutionData
     | NewExchangeData
+    | SchoolData
+    | EditExchangeData
 )
 
 
@@ -115,6 +144,10 @@ def choosing(dialog: Dialog) -> Choosing:
 
 def count(dialog: Dialog) -> CountData:
     return cast(CountData, dialog.data)
+
+
+def both_counts(dialog: Dialog) -> BothCountData:
+    return cast(BothCountData, dialog.data)
 
 
 def report(dialog: Dialog) -> ReportData:
@@ -139,6 +172,14 @@ def resolution(dialog: Dialog) -> ResolutionData:
 
 def new_exchange(dialog: Dialog) -> NewExchangeData:
     return cast(NewExchangeData, dialog.data)
+
+
+def edit_exchange(dialog: Dialog) -> EditExchangeData:
+    return cast(EditExchangeData, dialog.data)
+
+
+def school_edit(dialog: Dialog) -> SchoolData:
+    return cast(SchoolData, dialog.data)
 
 
 def refs(dialog: Dialog) -> Refs:

@@ -2,7 +2,8 @@
 
 Every event keeps a stable UID, so importing the file again after a date changed updates the
 event in the calendar instead of adding a second one; SEQUENCE tells the calendar which version
-is newer. The output is deterministic: the same events and stamp give the same bytes.
+is newer. A date not agreed yet is TENTATIVE, an agreed one CONFIRMED. The output is
+deterministic: the same events and stamp give the same bytes.
 """
 
 from __future__ import annotations
@@ -30,11 +31,25 @@ class CalendarEvent:
     duration: timedelta | None  # None with a start time: the event has a start only
     # Raise it whenever the event changes, so calendars take the new version over the old.
     sequence: int = 0
+    # A provisional date, still to be agreed: the calendar shows it as tentative.
+    tentative: bool = False
 
 
 def event_uid(exchange_id: int, phase_key: str) -> str:
     """The stable UID of a phase of an exchange, e.g. "wijkbot-exchange-12-closing@wijkbot"."""
     return f"wijkbot-exchange-{exchange_id}-{phase_key}@{UID_DOMAIN}"
+
+
+def event_sequence(revision: int, agreed: bool) -> int:
+    """The SEQUENCE of a phase's event: higher for every new version of it.
+
+    `revision` rises whenever the date or time changes; agreeing a provisional date without
+    moving it changes only its status, and that must count as newer too (an agreed date is
+    never made provisional again without a new revision).
+    """
+    if revision < 0:
+        raise ValueError("revision must be ≥ 0")
+    return 2 * revision + (1 if agreed else 0)
 
 
 def exchange_calendar(
@@ -87,6 +102,7 @@ def _vevent(event: CalendarEvent, tz: ZoneInfo, stamp: datetime) -> icalendar.Ev
     vevent.add("uid", event.uid)
     vevent.add("dtstamp", stamp)
     vevent.add("sequence", event.sequence)
+    vevent.add("status", "TENTATIVE" if event.tentative else "CONFIRMED")
     vevent.add("summary", event.summary)
     if event.description:
         vevent.add("description", event.description)

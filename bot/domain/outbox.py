@@ -46,7 +46,12 @@ USER_BACK = "user_back"
 # was used up (with a button for new links).
 MEMBER_JOINED = "member_joined"
 INVITE_TRIED = "invite_tried"
-PLANNED_KINDS = frozenset({*KINDS, CHECKIN_MISSING})
+# Coordinators hear at once that a member cannot come on an exchange day, or can after all;
+# the member who said so is the sender, and hears if it does not arrive.
+ABSENCE_NEWS = "absence_news"
+# Planned too: teachers of a pair whose dates are still open hear so in the first week.
+DATE_REMINDER = "date_reminder"
+PLANNED_KINDS = frozenset({*KINDS, CHECKIN_MISSING, DATE_REMINDER})
 # Kinds that carry a copy of the alert itself (edited in place when someone acts).
 ALERT_KINDS = (INCIDENT_ALERT, INCIDENT_REPEAT, INCIDENT_UPDATE)
 # Messages to whoever raised an incident: someone has seen it, someone has solved it.
@@ -79,6 +84,7 @@ TELL_SENDER = frozenset(
         # The reporter hears who took an alarm up or solved it; that person is the sender.
         INCIDENT_SEEN,
         INCIDENT_SOLVED,
+        ABSENCE_NEWS,
     }
 )
 TELL_COORDINATOR = frozenset({DAY_SCHEDULE, CHECKIN_MISSING})
@@ -192,6 +198,21 @@ class InviteTriedPayload(TypedDict):
     why: str  # "expired" or "used_up"
 
 
+class AbsencePayload(TypedDict):
+    """A member cannot come on a day (`absent`), or can after all: who, which day."""
+
+    user: int
+    phase: str
+    date: str  # the day it was said for: a moved day makes the row stale
+    absent: bool
+
+
+class DateReminderPayload(TypedDict):
+    """The reminder to agree the dates: which are still open is read when it goes out."""
+
+    date: str  # the day it was planned for: days before it are over, not open
+
+
 Payload: TypeAlias = (
     DigestPayload
     | FollowUpPayload
@@ -206,9 +227,12 @@ Payload: TypeAlias = (
     | UndeliveredPayload
     | MemberPayload
     | InviteTriedPayload
+    | DateReminderPayload
+    | AbsencePayload
 )
 # Every kind of row and the payload it carries.
 PAYLOADS: Mapping[str, type[Payload]] = {
+    ABSENCE_NEWS: AbsencePayload,
     DIGEST: DigestPayload,
     FOLLOW_UP: FollowUpPayload,
     DAY_SCHEDULE: DayPayload,
@@ -227,6 +251,7 @@ PAYLOADS: Mapping[str, type[Payload]] = {
     USER_BACK: MemberPayload,
     MEMBER_JOINED: MemberPayload,
     INVITE_TRIED: InviteTriedPayload,
+    DATE_REMINDER: DateReminderPayload,
 }
 
 P = TypeVar("P")
@@ -478,6 +503,7 @@ def plan_messages(snapshot: ExchangeSnapshot, rules: Rules = DEFAULT_RULES) -> l
         *_day_schedules(snapshot, phases, recipients, rules),
         *_nags(snapshot, phases, recipients, rules),
     ]
+    wishes += _date_reminders(snapshot, phases, recipients, rules, planned=wishes)
     pushes: list[PlannedMessage] = []
     for wish in wishes:
         due_at = next_allowed(wish.at, rules, snapshot.school_holidays)
@@ -651,6 +677,15 @@ def _nags(
         for item in phase.checklist
     ]
     deadlines = sorted({deadline for deadline, _, _ in items})
+    # A reminder that would go out on a day the reader gets a digest (often Monday 07:00, moved
+    # there from the weekend, or 15:00 for a Tuesday deadline) is folded into that digest: its
+    # items are due that day or the next, so the digest lists them (services.checklists.to_do),
+    # and a teacher gets one routine message that day, not two.
+    holidays = snapshot.school_holidays
+    digest_days = {
+        (wish.user_id, next_allowed(wish.at, rules, holidays).astimezone(rules.tz).date())
+        for wish in _digests(snapshot, phases, recipients, rules)
+    }
     for recipient in recipients:
         for deadline in deadlines:
             keys = [
@@ -661,14 +696,78 @@ def _nags(
             ]
             if not keys:
                 continue
+            at = _local(deadline - timedelta(days=rules.nag_lead_days), rules.nag_time, rules)
+            due = next_allowed(at, rules, holidays).astimezone(rules.tz)
+            if (recipient.user_id, due.date()) in digest_days:
+                continue
             yield _Wish(
                 user_id=recipient.user_id,
                 kind=CHECKLIST_NAG,
-                at=_local(deadline - timedelta(days=rules.nag_lead_days), rules.nag_time, rules),
+                at=at,
                 dedupe_key=f"nag:{snapshot.id}:{recipient.user_id}:{deadline.isoformat()}",
                 payload=NagPayload(deadline=deadline.isoformat(), items=keys),
                 not_after=_end_of_day(deadline, rules),
             )
+
+
+# The reminder to agree the dates goes out from the Wednesday of the first week, on the first
+# school day within this many days on which the teacher gets no other planned message.
+_REMINDER_FROM = timedelta(days=2)
+_REMINDER_SEARCH_DAYS = 10
+
+
+def _date_reminders(
+    snapshot: ExchangeSnapshot,
+    phases: Sequence[tuple[Phase, PhaseDates]],
+    recipients: Sequence[_Recipient],
+    rules: Rules,
+    *,
+    planned: Sequence[_Wish],
+) -> list[_Wish]:
+    """A friendly reminder to each teacher to agree the dates, while a day phase is open.
+
+    It comes in the middle of the first week (Wednesday, at the digest's time) or, when the
+    teacher already gets a message that day (`planned`), on the next school day that is free:
+    a teacher hears from the programme at most once on a normal school day. It must come
+    before the first open day, or it is too late for that day: with no free day before then it
+    comes on the first possible one anyway. Never on or after the first open day.
+    """
+    still_open = [
+        dates.starts_on for phase, dates in phases if phase.kind == "day" and not dates.agreed
+    ]
+    if not still_open:
+        return []
+    first = min(dates.starts_on for _, dates in phases)
+    start = programme_start(first) + _REMINDER_FROM
+    days = [
+        start + timedelta(days=n)
+        for n in range(_REMINDER_SEARCH_DAYS)
+        if _allowed_day(start + timedelta(days=n), snapshot.school_holidays)
+        and start + timedelta(days=n) < min(still_open)
+    ]
+    if not days:
+        return []
+    wishes = []
+    for recipient in recipients:
+        if not recipient.has_role(TEACHER):
+            continue
+        busy = {
+            next_allowed(w.at, rules, snapshot.school_holidays).astimezone(rules.tz).date()
+            for w in planned
+            if w.user_id == recipient.user_id
+        }
+        day = next((d for d in days if d not in busy), days[0])
+        wishes.append(
+            _Wish(
+                user_id=recipient.user_id,
+                kind=DATE_REMINDER,
+                at=_local(day, rules.digest_time, rules),
+                dedupe_key=f"date_reminder:{snapshot.id}:{recipient.user_id}",
+                payload=DateReminderPayload(date=day.isoformat()),
+                grace=rules.digest_grace,
+            )
+        )
+    return wishes
 
 
 def _check_unique(pushes: Sequence[PlannedMessage]) -> None:

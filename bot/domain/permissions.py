@@ -104,6 +104,7 @@ COMMANDS_BY_ROLE: dict[Role | None, tuple[str, ...]] = {
         "incident",
         "incidenten",
         "klas",
+        "school",
         "agenda",
     ),
     Role.BEGELEIDER: (
@@ -120,12 +121,14 @@ COMMANDS_BY_ROLE: dict[Role | None, tuple[str, ...]] = {
     Role.COORDINATOR: (
         "nieuw",
         "uitnodigen",
+        "wijzig",
         "programma",
         "vandaag",
         "checklist",
         "datum",
         "incidenten",
         "klas",
+        "school",
         "agenda",
         "berichten",
         "archiveren",

@@ -19,6 +19,9 @@ LANGUAGES = ("nl", "en")
 ROLES = ("teacher", "begeleider")
 HOSTS = ("A", "B", "both", "online")
 SIDES = ("all", "host", "guest")
+# Who ticks a checklist item: the pair (one tick for both schools), the class (both teachers of
+# one school share the tick) or each person for themselves.
+SCOPES = ("pair", "class", "person")
 KINDS = ("week", "day")
 DURATION_DAYS = {"week": 5, "day": 1}
 DAYS_PER_WEEK = 7
@@ -63,6 +66,9 @@ class ChecklistItem:
     text: Text
     due_days_before: int  # negative: that many days after the phase's first day
     side: str = "all"  # "all" | "host" | "guest": which school's teacher it is for
+    # "pair" | "class" | "person": whose tick it is. Templates must say; "class" here only so
+    # that code building an item by hand gets the teachers' usual sharing.
+    scope: str = "class"
 
     def applies_to(self, role: str, side: str | None, host: str) -> bool:
         """Whether the item is for someone with `role` on `side` in a phase hosted by `host`.
@@ -96,10 +102,22 @@ class Phase:
     # Set on phases expanded from a `repeat`: "meeting" and 3 for meeting_03.
     series: str | None = None
     number: int | None = None
+    # A short name that tells checklist items of different days apart ("Dag 1").
+    label: Text | None = None
 
     @property
     def end_offset_days(self) -> int:
         return self.offset_days + self.duration_days - 1
+
+    @property
+    def item_label(self) -> Text | None:
+        """What a checklist item of this phase is prefixed with: "Dag 1 · Vervoer geregeld".
+
+        The `label` of the template, else a day phase's name; a week phase needs none.
+        """
+        if self.label is not None:
+            return self.label
+        return self.name if self.kind == "day" else None
 
 
 @dataclass(frozen=True)
@@ -331,12 +349,14 @@ class _Reader:
                 "repeat",
                 "every_days",
                 "alternate_host",
+                "label",
             ),
         )
         key = self.key(table["key"], f"{path}.key")
         kind = self.choice(table["kind"], f"{path}.kind", KINDS)
         duration = DURATION_DAYS[kind]
         name = self.text(table["name"], f"{path}.name")
+        label = self.text(table["label"], f"{path}.label") if "label" in table else None
         description = self.text(table["description"], f"{path}.description")
         offset = self.integer(table["offset_days"], f"{path}.offset_days", minimum=0)
         host = self.choice(table["host"], f"{path}.host", HOSTS)
@@ -387,6 +407,7 @@ class _Reader:
             needs_begeleider=needs_begeleider,
             schedule=schedule,
             checklist=checklist,
+            label=label,
         )
         if "repeat" in table:
             return self.expand(phase, table, path)
@@ -454,7 +475,10 @@ class _Reader:
         for index, raw_item in enumerate(raw):
             item_path = f"{path}[{index}]"
             table = self.fields(
-                raw_item, item_path, ("key", "role", "text", "due_days_before"), ("side",)
+                raw_item,
+                item_path,
+                ("key", "role", "scope", "text", "due_days_before"),
+                ("side",),
             )
             key = self.key(table["key"], f"{item_path}.key")
             role = self.choice(table["role"], f"{item_path}.role", ROLES)
@@ -472,7 +496,19 @@ class _Reader:
                 self.fail(f"{item_path}.role", "the phase has needs_begeleider = false")
             if role == "begeleider" and side != "all":
                 self.fail(f"{item_path}.side", "a begeleider serves both schools: use 'all'")
-            items.append(ChecklistItem(key, role, text, due, side))
+            scope = self.choice(table["scope"], f"{item_path}.scope", SCOPES)
+            if scope == "class" and role != "teacher":
+                self.fail(
+                    f"{item_path}.scope",
+                    "a begeleider belongs to no class: use 'person' or 'pair'",
+                )
+            if scope == "pair" and side != "all":
+                self.fail(
+                    f"{item_path}.scope",
+                    f"a pair item is ticked once for both schools: it needs side 'all' "
+                    f"(side is {side!r})",
+                )
+            items.append(ChecklistItem(key, role, text, due, side, scope))
         return tuple(items)
 
     def expand(self, phase: Phase, table: dict[str, Any], path: str) -> list[Phase]:
@@ -505,6 +541,7 @@ class _Reader:
                     phase,
                     key=phase.key + suffix,
                     name=_number(phase.name, n),
+                    label=_number(phase.label, n) if phase.label is not None else None,
                     description=_number(phase.description, n),
                     offset_days=phase.offset_days + shift,
                     window_start_days=phase.window_start_days + shift,
@@ -594,6 +631,7 @@ def _number(text: Text, n: int) -> Text:
 
 def _mentions_placeholder(phase: Phase) -> bool:
     texts = [phase.name, phase.description]
+    texts += [phase.label] if phase.label is not None else []
     texts += [item.activity for item in phase.schedule]
     texts += [item.text for item in phase.checklist]
     return any(REPEAT_PLACEHOLDER in t.nl or REPEAT_PLACEHOLDER in t.en for t in texts)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
-from bot.context import BotApplication
+from bot.context import BotApplication, app_context
 from bot.dialogs import data, store
 from bot.dialogs.engine import (
     TEXT,
@@ -23,23 +29,33 @@ from bot.handlers.common import (
     answer_reading_first,
     chat_id_of,
     clear_buttons,
+    edit_pressed,
     exchange_buttons,
     exchange_page,
+    reading,
     send,
     unit_of_work,
 )
-from bot.services import checkins, exchanges
+from bot.jobs.outbox import kick
+from bot.services import absences, checkins, exchanges
 from bot.services.checkins import DayOfExchange
 from bot.texts import Markup
+from bot.ui import replies as render
 from bot.ui.callbacks import (
+    ABSENCE_NO_PREFIX,
+    ABSENCE_PREFIX,
+    ABSENCE_UNDO_PREFIX,
+    ABSENCE_YES_PREFIX,
     CHECKIN_PREFIX,
     CHECKOUT_PREFIX,
+    absence,
     action_pattern,
     button_data,
     button_id,
     page_of,
+    parse_absence,
 )
-from bot.ui.outbox import day_line
+from bot.ui.outbox import day_and_time, day_line
 from bot.ui.replies import Btn, Reply
 from db.models import CheckIn, Dialog, Exchange
 
@@ -79,9 +95,51 @@ async def _check_in(uow: Unit, day: DayOfExchange) -> list[Reply]:
     return [Reply("checkin.done", params, location_button="checkin.btn_location")]
 
 
+# The chats that were offered the location keyboard after a check-in and have not answered it
+# yet. Kept in memory: after a restart the keyboard merely stays until it is used.
+_LOCATION_KEYBOARDS = "location_keyboards"
+
+
+def _location_asked(context: Context) -> set[int]:
+    asked: set[int] = context.application.bot_data.setdefault(_LOCATION_KEYBOARDS, set())
+    return asked
+
+
+def _remember_location_question(context: Context, chat_id: int, replies: list[Reply]) -> None:
+    if any(r.location_button is not None for r in replies):
+        _location_asked(context).add(chat_id)
+
+
+async def location_keyboard_done(update: Update, context: Context) -> None:
+    """Take the location keyboard away once the person does something else than share it.
+
+    Runs before every other handler; it answers only in a chat that still has the keyboard,
+    and lets the update go on to its own handler.
+    """
+    chat = update.effective_chat
+    message = update.message
+    asked = _location_asked(context)
+    if chat is None or chat.id not in asked or update.edited_message is not None:
+        return
+    if message is not None and message.location is not None:
+        return  # `location` answers it
+    asked.discard(chat.id)
+    async with reading(update, context) as uow:
+        lang = uow.lang
+    await send(update, context, lang, [Reply("checkin.location_skipped", remove_keyboard=True)])
+
+
 async def checkin(update: Update, context: Context) -> None:
     """Mark the begeleider present on today's exchange day."""
-    await answer_reading_first(update, context, _checkin_replies)
+    chat_id = chat_id_of(update)
+
+    async def answer(uow: Unit, *, may_write: bool) -> list[Reply] | None:
+        replies = await _checkin_replies(uow, may_write=may_write)
+        if replies is not None:
+            _remember_location_question(context, chat_id, replies)
+        return replies
+
+    await answer_reading_first(update, context, answer)
 
 
 async def _checkin_replies(uow: Unit, *, may_write: bool) -> list[Reply] | None:
@@ -117,6 +175,7 @@ async def checkin_chosen(update: Update, context: Context) -> None:
         return
     await answer_callback(update, context, lang)
     await clear_buttons(update)
+    _remember_location_question(context, chat_id_of(update), replies)
     await send(update, context, lang, replies)
 
 
@@ -133,6 +192,7 @@ async def location(update: Update, context: Context) -> None:
             latitude=message.location.latitude,
             longitude=message.location.longitude,
         )
+    _location_asked(context).discard(chat_id_of(update))
     key = "checkin.location_saved" if saved else "checkin.location_without_checkin"
     await send(update, context, lang, [Reply(key, remove_keyboard=True)])
 
@@ -248,7 +308,180 @@ async def _finish_checkout(uow: Unit, dialog: Dialog, remarks: str | None) -> li
     return [Reply("checkout.done")]
 
 
+# -- "Ik kan niet": a begeleider (or teacher) who cannot come on an exchange day ------------
+
+# Why a tap on an absence button did nothing, as the toast says it.
+_REFUSED = {
+    "not_allowed": "auth.not_allowed",
+    "archived": "auth.archived",
+    "over": "absence.over",
+}
+
+
+def _day_params(uow: Unit, result: absences.AbsenceResult) -> dict[str, object]:
+    assert result.exchange is not None and result.day is not None
+    programme = uow.app.programmes[result.exchange.programme_key]
+    return {
+        "phase": programme.phase(result.day.phase_key).name,
+        "when": day_and_time(uow.lang, programme, result.day),
+        "id": result.exchange.id,
+        "title": exchanges.title(result.exchange),
+    }
+
+
+def _pressed(update: Update, prefix: str) -> tuple[int | None, str]:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    return parse_absence(query.data, prefix)
+
+
+async def _without_pressed_button(update: Update, context: Context) -> None:
+    """Take the pressed button off its message and leave the others (a digest keeps its
+    checklist)."""
+    query = update.callback_query
+    message = query.message if query is not None else None
+    markup = getattr(message, "reply_markup", None)
+    if query is None or not isinstance(markup, InlineKeyboardMarkup):
+        return
+    kept = [
+        list(row)
+        for row in markup.inline_keyboard
+        if all(b.callback_data != query.data for b in row)
+    ]
+    await edit_pressed(update, context, reply_markup=InlineKeyboardMarkup(kept) if kept else None)
+
+
+async def absence_asked(update: Update, context: Context) -> None:
+    """ "Ik kan niet": ask to confirm before the coordinator is told (a slip costs nothing)."""
+    exchange_id, phase_key = _pressed(update, ABSENCE_PREFIX)
+    async with reading(update, context) as uow:
+        lang = uow.lang
+        result = absences.AbsenceResult("not_allowed")
+        if exchange_id is not None:
+            result = await absences.check(
+                uow.session,
+                uow.user,
+                exchange_id,
+                phase_key,
+                programmes=uow.app.programmes,
+                today=uow.app.today(),
+            )
+        question = (
+            Reply(
+                "absence.ask",
+                _day_params(uow, result),
+                buttons=(
+                    (
+                        Btn(
+                            absence(ABSENCE_YES_PREFIX, exchange_id, phase_key),
+                            key="absence.btn_yes",
+                        ),
+                    ),
+                    (
+                        Btn(
+                            absence(ABSENCE_NO_PREFIX, exchange_id, phase_key), key="absence.btn_no"
+                        ),
+                    ),
+                ),
+            )
+            if result.outcome == "recorded" and exchange_id is not None
+            else None
+        )
+    if question is None:
+        await answer_callback(update, context, lang, _REFUSED.get(result.outcome))
+        return
+    await answer_callback(update, context, lang)
+    await send(update, context, lang, [question])
+
+
+async def absence_kept(update: Update, context: Context) -> None:
+    """ "Nee, ik kom wel": nothing changes; the question says so."""
+    async with reading(update, context) as uow:
+        lang = uow.lang
+    await answer_callback(update, context, lang)
+    app = app_context(context)
+    await edit_pressed(update, context, text=app.texts.get(lang, "absence.kept"))
+
+
+async def _absence_change(update: Update, context: Context, *, absent: bool) -> None:
+    prefix = ABSENCE_YES_PREFIX if absent else ABSENCE_UNDO_PREFIX
+    exchange_id, phase_key = _pressed(update, prefix)
+    reply: Reply | None = None
+    async with unit_of_work(update, context) as uow:
+        lang = uow.lang
+        result = absences.AbsenceResult("not_allowed")
+        if exchange_id is not None:
+            change = absences.report if absent else absences.withdraw
+            result = await change(
+                uow.session,
+                uow.user,
+                exchange_id,
+                phase_key,
+                programmes=uow.app.programmes,
+                today=uow.app.today(),
+                now=uow.app.clock.now(),
+            )
+        if result.outcome in ("recorded", "unchanged") and exchange_id is not None:
+            key = {
+                (True, "recorded"): "absence.done",
+                (True, "unchanged"): "absence.already",
+                (False, "recorded"): "absence.undone",
+                (False, "unchanged"): "absence.not_absent",
+            }[(absent, result.outcome)]
+            undo = (
+                (
+                    (
+                        Btn(
+                            absence(ABSENCE_UNDO_PREFIX, exchange_id, phase_key),
+                            key="absence.btn_undo",
+                        ),
+                    ),
+                )
+                if absent
+                else ()
+            )
+            reply = Reply(key, _day_params(uow, result), buttons=undo)
+    if reply is None:
+        await answer_callback(update, context, lang, _REFUSED.get(result.outcome))
+        return
+    await answer_callback(update, context, lang)
+    if absent:
+        # The confirmation becomes the outcome, with "Toch wel" under it.
+        app = app_context(context)
+        await edit_pressed(
+            update,
+            context,
+            text=render.text(app.texts, lang, reply),
+            reply_markup=render.keyboard(app.texts, lang, reply.buttons),
+        )
+    else:
+        await _without_pressed_button(update, context)
+        await send(update, context, lang, [reply])
+    if result.outcome == "recorded":
+        kick(context.application)
+
+
+async def absence_confirmed(update: Update, context: Context) -> None:
+    """ "Klopt, ik kan niet": stored, and the coordinator hears it at once."""
+    await _absence_change(update, context, absent=True)
+
+
+async def absence_undone(update: Update, context: Context) -> None:
+    """ "Ik kan toch wel": the absence is taken back, and the coordinator hears it."""
+    await _absence_change(update, context, absent=False)
+
+
 def register(app: BotApplication) -> None:
+    # Before every other group: the location keyboard goes once the person does anything else.
+    app.add_handler(TypeHandler(Update, location_keyboard_done), group=-2)
+    app.add_handler(CallbackQueryHandler(absence_asked, pattern=action_pattern(ABSENCE_PREFIX)))
+    app.add_handler(CallbackQueryHandler(absence_kept, pattern=action_pattern(ABSENCE_NO_PREFIX)))
+    app.add_handler(
+        CallbackQueryHandler(absence_confirmed, pattern=action_pattern(ABSENCE_YES_PREFIX))
+    )
+    app.add_handler(
+        CallbackQueryHandler(absence_undone, pattern=action_pattern(ABSENCE_UNDO_PREFIX))
+    )
     app.add_handler(CommandHandler("checkin", checkin))
     app.add_handler(CommandHandler("checkout", checkout))
     app.add_handler(CallbackQueryHandler(checkin_chosen, pattern=action_pattern(CHECKIN_PREFIX)))

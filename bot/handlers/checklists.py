@@ -1,4 +1,5 @@
-"""/checklist: prep items as toggle buttons, shared per class; progress for coordinators."""
+"""/checklist: prep items by phase as toggle buttons, ticked by whoever holds them; progress for
+coordinators."""
 
 from __future__ import annotations
 
@@ -22,46 +23,51 @@ from bot.services import auth, checklists, exchanges
 from bot.texts import Markup
 from bot.ui import callbacks, views
 from bot.ui.callbacks import CHECK_PREFIX, CHECKLIST_PREFIX, action_pattern
-from bot.ui.outbox import check_button
+from bot.ui.outbox import check_button, checklist_line
 from bot.ui.replies import Btn, Reply, rows
-from db.models import ROLE_TEACHER, Exchange
+from db.models import ROLE_TEACHER, Exchange, ExchangePhase
 
 
 async def _view(uow: Unit, exchange: Exchange) -> list[Reply]:
-    """The user's current checklist for the exchange; progress for a coordinator."""
-    app, lang = uow.app, uow.lang
+    """The user's checklist for the exchange, by phase; progress for a coordinator."""
+    app, lang, today = uow.app, uow.lang, uow.app.today()
     programme = app.programmes[exchange.programme_key]
     mine = [m for m in exchange.memberships if m.user_id == uow.user.id]
     if not mine and uow.user.is_coordinator:
-        sides = await checklists.progress(uow.session, exchange, programme)
-        body = views.progress(app.texts, lang, exchange, sides)
+        groups = await checklists.progress(uow.session, exchange, programme, today)
+        body = views.progress(app.texts, lang, exchange, groups, today)
         return [Reply("checklists.progress", {"body": body})]
+    found = checklists.current(
+        await checklists.entries_for(uow.session, exchange, programme, mine), today
+    )
+    title = exchanges.title(exchange)
+    if not found:
+        return [Reply("checklists.empty", {"title": title})]
+    rows_by_phase = {p.phase_key: p for p in exchange.phases}
     lines: list[str] = []
     buttons: list[Btn] = []
-    for membership in mine:
-        key = checklists.side_key(membership.role, membership.side, membership.user_id)
-        ticked = await checklists.ticked(uow.session, exchange.id, key)
-        found = checklists.entries(
-            programme, list(exchange.phases), membership.role, membership.side, ticked
-        )
-        for entry in checklists.current_entries(found, list(exchange.phases), app.today()):
-            lines.append(
-                app.texts.get(
-                    lang,
-                    "checklists.line",
-                    item=entry.item.text.get(lang),
-                    deadline=format_date(entry.deadline, lang),
-                )
-            )
-            buttons.append(check_button(app.texts, lang, exchange.id, entry))
-    title = exchanges.title(exchange)
-    if not buttons:
-        return [Reply("checklists.empty", {"title": title})]
-    params = {"id": exchange.id, "title": title, "lines": Markup("\n".join(lines))}
-    # A teacher's tick counts for their class; a begeleider's for the exchange's begeleiders.
+    heading = None
+    for entry in found:
+        if entry.phase.key != heading:
+            heading = entry.phase.key
+            lines += ["", _heading(uow, entry, rows_by_phase.get(heading))]
+        lines.append(checklist_line(app.texts, lang, entry, today, labelled=False, whose=True))
+        buttons.append(check_button(app.texts, lang, exchange.id, entry))
+    params = {"id": exchange.id, "title": title, "lines": Markup("\n".join(lines).strip())}
+    # Whose tick it is, as a rule: the class's for a teacher, their own for a begeleider.
     teaches = any(m.role == ROLE_TEACHER for m in mine)
     key = "checklists.view" if teaches else "checklists.view_begeleider"
     return [Reply(key, params, buttons=rows(buttons, 1))]
+
+
+def _heading(uow: Unit, entry: checklists.Entry, row: ExchangePhase | None) -> str:
+    """The phase's name, with its date for a day."""
+    name = entry.phase.name.get(uow.lang)
+    if row is None or entry.phase.kind != "day":
+        return uow.app.texts.get(uow.lang, "checklists.phase", phase=name)
+    return uow.app.texts.get(
+        uow.lang, "checklists.phase_day", phase=name, date=format_date(row.starts_on, uow.lang)
+    )
 
 
 async def checklist(update: Update, context: Context) -> None:
@@ -114,7 +120,7 @@ def _wanted(message: object, data: str) -> bool | None:
 
 
 async def toggle(update: Update, context: Context) -> None:
-    """Tick or untick a checklist item for the user's whole class, and update the buttons."""
+    """Tick or untick a checklist item for whoever holds it, and update the buttons."""
     query = update.callback_query
     assert query is not None and query.data is not None
     exchange_id, item_key = callbacks.parse_check(query.data)

@@ -40,9 +40,11 @@ from bot.ui import views
 from bot.ui.callbacks import (
     ACCEPT_PREFIX,
     DATE_PREFIX,
+    DATE_START_PREFIX,
     OTHER_PREFIX,
     action_pattern,
     button_data,
+    button_id,
 )
 from bot.ui.replies import Btn, Reply, rows
 from db.models import ROLE_TEACHER, Dialog, Exchange
@@ -121,16 +123,21 @@ async def _question(uow: Unit, dialog: Dialog) -> Reply:
     raise ValueError(dialog.step)
 
 
+async def _candidates(uow: Unit) -> list[Exchange]:
+    """The exchanges whose dates the user may set or propose."""
+    return [
+        e
+        for e in await exchanges.visible_exchanges(uow.session, uow.user)
+        if uow.user.is_coordinator
+        or ROLE_TEACHER in await auth.exchange_roles(uow.session, uow.user.id, e.id)
+    ]
+
+
 async def begin(update: Update, context: Context) -> None:
     """Start agreeing a date: choose the exchange (if several) and the phase."""
     async with unit_of_work(update, context) as uow:
         lang = uow.lang
-        candidates = [
-            e
-            for e in await exchanges.visible_exchanges(uow.session, uow.user)
-            if uow.user.is_coordinator
-            or ROLE_TEACHER in await auth.exchange_roles(uow.session, uow.user.id, e.id)
-        ]
+        candidates = await _candidates(uow)
         chat_id = chat_id_of(update)
         if not candidates:
             replies = [Reply("date_agreement.none")]
@@ -140,6 +147,32 @@ async def begin(update: Update, context: Context) -> None:
                 uow, chat_id, kind=KIND, choices=choices, first_step="phase"
             )
             replies = [await _question(uow, dialog)]
+    await send(update, context, lang, replies)
+
+
+async def begin_for(update: Update, context: Context) -> None:
+    """Start agreeing a date for the exchange whose button was pressed (in the welcome, a
+    digest, a reminder or the answer to free text): straight to choosing the phase."""
+    query = update.callback_query
+    assert query is not None
+    exchange_id = button_id(query.data, DATE_START_PREFIX)
+    replies: list[Reply] = []
+    async with unit_of_work(update, context) as uow:
+        lang = uow.lang
+        chosen = [e for e in await _candidates(uow) if e.id == exchange_id]
+        if chosen:
+            dialog = await start_dialog(
+                uow,
+                chat_id_of(update),
+                kind=KIND,
+                choices=[(chosen[0].id, exchanges.label(chosen[0]))],
+                first_step="phase",
+            )
+            replies = [await _question(uow, dialog)]
+    if not replies:
+        await answer_callback(update, context, lang, "auth.not_allowed")
+        return
+    await answer_callback(update, context, lang)
     await send(update, context, lang, replies)
 
 
@@ -325,6 +358,7 @@ async def _answer_replies(
 
 def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler(aliases("datum"), begin))
+    app.add_handler(CallbackQueryHandler(begin_for, pattern=action_pattern(DATE_START_PREFIX)))
     app.add_handler(
         CallbackQueryHandler(decide, pattern=action_pattern(ACCEPT_PREFIX, OTHER_PREFIX))
     )

@@ -14,13 +14,14 @@ from bot.handlers.common import (
     answer_callback,
     clear_buttons,
     exchange_button,
+    exchange_buttons,
     exchange_command,
     reading,
     send,
     unit_of_work,
 )
 from bot.menus import aliases
-from bot.services import auth, checkins, exchanges
+from bot.services import auth, checkins, exchanges, schools
 from bot.ui import views
 from bot.ui.callbacks import (
     ARCHIVE_PREFIX,
@@ -38,17 +39,43 @@ async def _timeline(uow: Unit, exchange: Exchange) -> list[Reply]:
     reports = (
         await checkins.day_reports(uow.session, exchange.id) if uow.user.is_coordinator else []
     )
+    coordinators = await exchanges.coordinators_of(uow.session, exchange)
     body = views.timeline(
-        uow.app.texts, uow.lang, exchange, programme, viewer_id=uow.user.id, reports=reports
+        uow.app.texts,
+        uow.lang,
+        exchange,
+        programme,
+        viewer_id=uow.user.id,
+        reports=reports,
+        reader=schools.reader_of(exchange, uow.user),
+        phones=schools.phone_book(exchange, uow.user, coordinators),
     )
     return [Reply("programme.view", {"body": body})]
 
 
 async def programme(update: Update, context: Context) -> None:
-    """Show the timeline of the user's exchange, or let them choose one."""
-    await exchange_command(
-        update, context, prefix=PROGRAMME_PREFIX, choose_key="programme.choose", view=_timeline
-    )
+    """Show the timeline of the user's exchange, or let them choose one; a coordinator with
+    several sees every exchange in a list that marks those whose dates are still open."""
+    overview: Reply | None = None
+    async with reading(update, context) as uow:
+        lang = uow.lang
+        if uow.user.is_coordinator:
+            mine = list(await exchanges.visible_exchanges(uow.session, uow.user))
+            if len(mine) > 1:
+                lines = views.overview(
+                    uow.app.texts, lang, mine, uow.app.programmes, uow.app.today()
+                )
+                overview = Reply(
+                    "programme.overview",
+                    {"count": len(mine), "lines": lines},
+                    buttons=exchange_buttons(PROGRAMME_PREFIX, mine),
+                )
+    if overview is None:
+        await exchange_command(
+            update, context, prefix=PROGRAMME_PREFIX, choose_key="programme.choose", view=_timeline
+        )
+        return
+    await send(update, context, lang, [overview])
 
 
 async def programme_chosen(update: Update, context: Context) -> None:
@@ -108,7 +135,8 @@ async def archive_confirmed(update: Update, context: Context) -> None:
             except auth.NotAllowed:
                 pass
             else:
-                done = Reply("archive.done", {"id": exchange_id, "cancelled": cancelled})
+                cancelled_text = uow.app.texts.amount(lang, "archive.messages", cancelled)
+                done = Reply("archive.done", {"id": exchange_id, "cancelled": cancelled_text})
     if done is None:
         await answer_callback(update, context, lang, refusal)
         await clear_buttons(update, context)

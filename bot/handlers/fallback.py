@@ -9,37 +9,71 @@ from bot.context import BotApplication, app_context
 from bot.dialogs.engine import conversation_of, current_dialog, dialog_text, peek_dialog
 from bot.handlers.common import (
     Context,
+    Unit,
     answer_callback,
     chat_id_of,
     reading,
     say,
+    send,
     unit_of_work,
 )
+from bot.services import exchanges, next_steps
+from bot.ui import views
+from bot.ui.replies import Reply
+
+
+async def _next_step(uow: Unit) -> Reply:
+    """The person's next step in each of their exchanges; a coordinator's overview in one
+    line; for someone in no exchange, what the bot is and how to join."""
+    app = uow.app
+    today = app.today()
+    mine = await next_steps.standings(uow.session, uow.user, app.programmes, today)
+    if mine:
+        return views.free_text_answer(app.texts, uow.lang, mine, today)
+    if uow.user.is_coordinator:
+        coordinated = await exchanges.visible_exchanges(uow.session, uow.user)
+        if not coordinated:
+            return Reply("fallback.coordinator_none")
+        open_ones = next_steps.without_dates(coordinated, app.programmes, today)
+        return Reply(
+            "fallback.coordinator",
+            {
+                "pairs": app.texts.amount(uow.lang, "fallback.pairs", len(coordinated)),
+                "open": app.texts.amount(uow.lang, "fallback.pairs_open", len(open_ones))
+                if open_ones
+                else app.texts.get(uow.lang, "fallback.all_agreed"),
+            },
+        )
+    return Reply("fallback.stranger")
 
 
 async def text(update: Update, context: Context) -> None:
-    """Route a typed answer to the chat's conversation, or point to /help.
+    """Route a typed answer to the chat's conversation, or answer with the next step.
 
     Reading which conversation the chat is in writes nothing; the answer is taken in a unit
     of work of its own (bot/dialogs/engine.py). Only a conversation that has ended (lapsed,
-    or its exchange archived) is deleted, in one write.
+    or its exchange archived) is deleted, in one write. Free text outside a conversation is
+    answered with what is next for the person (read only).
     """
     app = app_context(context)
     chat_id = chat_id_of(update)
+    answer: Reply | None = None
     async with reading(update, context) as uow:
         lang = uow.lang
         dialog, ended = await peek_dialog(uow, chat_id)
         peeked = dict(dialog.data) if dialog else {}
-    conversation = conversation_of(context, dialog.kind) if dialog else None
+        conversation = conversation_of(context, dialog.kind) if dialog else None
+        # A report left too long is dropped unsent; say so rather than ignore what was typed.
+        lapsed = f"fallback.lapsed_{ended}"
+        if conversation is None and not app.texts.has(lapsed):
+            answer = await _next_step(uow)
     if conversation is not None:
         await dialog_text(update, context, conversation, peeked)
         return
     if ended is not None:
         async with unit_of_work(update, context) as uow:
             await current_dialog(uow, chat_id)
-    # A report left too long is dropped unsent; say so rather than ignore what was typed.
-    key = f"fallback.lapsed_{ended}" if app.texts.has(f"fallback.lapsed_{ended}") else None
-    await say(update, context, lang, key or "fallback.free_text")
+    await send(update, context, lang, [answer or Reply(lapsed)])
 
 
 async def unknown_command(update: Update, context: Context) -> None:

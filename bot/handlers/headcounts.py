@@ -18,7 +18,7 @@ from bot.dialogs.engine import (
     start_dialog,
 )
 from bot.domain.exchange_input import InputError
-from bot.domain.headcounts import MOMENTS, check_count
+from bot.domain.headcounts import check_count
 from bot.handlers.checkins import not_today
 from bot.handlers.common import (
     Context,
@@ -36,11 +36,19 @@ from bot.services import checkins, exchanges, headcounts, incidents
 from bot.services.checkins import DayOfExchange
 from bot.texts import Markup
 from bot.ui import callbacks
-from bot.ui.callbacks import COUNT_PREFIX, DROP_PREFIX, action_pattern, button_data
+from bot.ui.callbacks import (
+    BOTH_COUNT_PREFIX,
+    COUNT_PREFIX,
+    DROP_PREFIX,
+    action_pattern,
+    button_data,
+)
 from bot.ui.replies import Btn, Reply, rows
 from db.models import Dialog, Exchange
 
 COUNT = "count"
+# `/aanwezig 24 22`: both counts typed, waiting for the tap that says which moment they are for.
+BOTH = "count_both"
 
 
 KEYPAD = ("1", "2", "3", "4", "5", "6", "7", "8", "9")
@@ -60,16 +68,47 @@ def _keypad(dialog: Dialog) -> tuple[tuple[Btn, ...], ...]:
     )
 
 
+async def _today(uow: Unit, exchange_id: int | None) -> DayOfExchange | None:
+    """Today's exchange day of this exchange, while the user may still count on it."""
+    days = await checkins.days_today(uow.session, uow.user, uow.app.programmes, uow.app.today())
+    return next((d for d in days if d.exchange.id == exchange_id), None)
+
+
+async def _moments(uow: Unit, day: DayOfExchange) -> tuple[str, ...]:
+    """The moments this day is counted at, the likely one (by the clock) first."""
+    return await headcounts.moments_to_offer(
+        uow.session,
+        day.exchange,
+        uow.app.programmes[day.exchange.programme_key],
+        day.phase,
+        now=uow.app.clock.now().astimezone(uow.app.settings.tz).time(),
+    )
+
+
+def _moment_buttons(
+    prefix: str, dialog: Dialog, moments: tuple[str, ...]
+) -> tuple[tuple[Btn, ...], ...]:
+    """One tap per moment: the likely one alone on top, the others two by two."""
+    buttons = [
+        Btn(button_data(prefix, dialog, f"m:{m}"), key=f"headcounts.moment_{m}") for m in moments
+    ]
+    return ((buttons[0],), *rows(buttons[1:], 2)) if buttons else ()
+
+
+def _moment_name(uow: Unit, moment: str) -> Markup:
+    return Markup(uow.app.texts.get(uow.lang, f"headcounts.moment_{moment}"))
+
+
 async def _count_question(uow: Unit, dialog: Dialog) -> Reply:
     counting = data.count(dialog)
     if dialog.step == "exchange":
         return Reply("headcounts.choose", buttons=choice_buttons(COUNT_PREFIX, dialog))
     if dialog.step == "moment":
-        buttons = [
-            Btn(button_data(COUNT_PREFIX, dialog, f"m:{m}"), key=f"headcounts.moment_{m}")
-            for m in MOMENTS
-        ]
-        return Reply("headcounts.ask_moment", buttons=rows(buttons, 2))
+        day = await _today(uow, counting.get("exchange"))
+        moments = await _moments(uow, day) if day is not None else ()
+        return Reply(
+            "headcounts.ask_moment", buttons=_moment_buttons(COUNT_PREFIX, dialog, moments)
+        )
     exchange = await exchanges.load_exchange(uow.session, counting["exchange"])
     assert exchange is not None
     side = exchanges.side_of(exchange, counting["side"])
@@ -80,7 +119,7 @@ async def _count_question(uow: Unit, dialog: Dialog) -> Reply:
             "school": side.school.name,
             "class_name": side.class_name,
             "size": side.class_size,
-            "moment": Markup(uow.app.texts.get(uow.lang, f"headcounts.moment_{moment}")),
+            "moment": _moment_name(uow, moment),
             "entry": counting.get("entry") or "…",
         },
         buttons=_keypad(dialog),
@@ -93,13 +132,12 @@ DROP_CHOICES = {"ok": "home", "else": "elsewhere", "miss": "missing"}
 
 def _drop_reply(uow: Unit, exchange: Exchange, drop: headcounts.Drop) -> Reply:
     texts, lang = uow.app.texts, uow.lang
-    pupils = "headcounts.pupils_one" if drop.fewer == 1 else "headcounts.pupils_many"
     return Reply(
         "headcounts.drop",
         {
-            "pupils": texts.plain(lang, pupils, count=drop.fewer),
+            "pupils": texts.amount(lang, "headcounts.pupils", drop.fewer),
             "school": exchanges.side_of(exchange, drop.side).school.name,
-            "moment": Markup(texts.get(lang, f"headcounts.moment_{drop.previous_moment}")),
+            "since": Markup(texts.get(lang, f"headcounts.since_{drop.previous_moment}")),
             "before": drop.before,
             "after": drop.after,
         },
@@ -112,7 +150,14 @@ def _drop_reply(uow: Unit, exchange: Exchange, drop: headcounts.Drop) -> Reply:
                     else "headcounts.btn_all_fine",
                 ),
             ),
-            (Btn(callbacks.drop("else", drop.headcount_id), key="headcounts.btn_elsewhere"),),
+            (
+                Btn(
+                    callbacks.drop("else", drop.headcount_id),
+                    key="headcounts.btn_elsewhere_one"
+                    if drop.fewer == 1
+                    else "headcounts.btn_elsewhere",
+                ),
+            ),
             (Btn(callbacks.drop("miss", drop.headcount_id), key="headcounts.btn_missing"),),
         ),
     )
@@ -191,36 +236,105 @@ async def _present(
         return [await not_today(uow)]
     if args and (len(args) != 2 or len(days) != 1):
         return [Reply("headcounts.shortcut_usage")]
+    if args:
+        try:
+            counts = headcounts.check_both(days[0].exchange, args)
+        except InputError as problem:
+            return [Reply(problem.key, problem.params), Reply("headcounts.shortcut_usage")]
     if not may_write:
         return None
     if args:
-        return await _shortcut(uow, days[0], args)
+        return [await _start_both(uow, chat_id, days[0], counts)]
     choices = [(d.exchange.id, exchanges.label(d.exchange)) for d in days]
     dialog = await start_dialog(uow, chat_id, kind=COUNT, choices=choices, first_step="moment")
     return [await _count_question(uow, dialog)]
 
 
-async def _shortcut(uow: Unit, day: DayOfExchange, args: list[str]) -> list[Reply]:
-    try:
-        both = await headcounts.record_both(
-            uow.session,
-            day.exchange,
-            uow.app.today(),
-            args,
-            user_id=uow.user.id,
-            now=uow.app.clock.now(),
-        )
-    except InputError as problem:
-        return [Reply(problem.key, problem.params), Reply("headcounts.shortcut_usage")]
-    moment = Markup(uow.app.texts.get(uow.lang, f"headcounts.moment_{both.moment}"))
-    return [
-        Reply("headcounts.moment_used", {"moment": moment}),
-        *(
-            Reply("headcounts.saved", {"school": side.school.name, "count": count})
-            for side, count in both.counts
-        ),
-        *await _drop_questions(uow, day.exchange, list(both.drops)),
-    ]
+async def _start_both(
+    uow: Unit, chat_id: int, day: DayOfExchange, counts: tuple[int, int]
+) -> Reply:
+    """Keep both typed counts and ask, with one tap, which moment they are for."""
+    dialog = await store.start(
+        uow.session,
+        chat_id=chat_id,
+        user_id=uow.user.id,
+        kind=BOTH,
+        step="moment",
+        data={
+            "exchange": day.exchange.id,
+            "day": day.phase.starts_on.isoformat(),
+            "counts": list(counts),
+        },
+        now=uow.app.clock.now(),
+    )
+    return await _both_question(uow, dialog)
+
+
+async def _both_question(uow: Unit, dialog: Dialog) -> Reply:
+    both = data.both_counts(dialog)
+    day = await _today(uow, both.get("exchange"))
+    if day is None:
+        return Reply("headcounts.both_expired")
+    a, b = both.get("counts", [0, 0])
+    return Reply(
+        "headcounts.ask_both_moment",
+        {
+            "school_a": exchanges.side_of(day.exchange, "A").school.name,
+            "count_a": a,
+            "school_b": exchanges.side_of(day.exchange, "B").school.name,
+            "count_b": b,
+        },
+        buttons=_moment_buttons(BOTH_COUNT_PREFIX, dialog, await _moments(uow, day)),
+    )
+
+
+async def _both_step(uow: Unit, dialog: Dialog, value: str, how: str) -> Turn:
+    """The tapped moment of `/aanwezig 24 22`: only now are both counts stored."""
+    if how == TEXT:
+        return Turn([Reply("common.use_buttons"), await _both_question(uow, dialog)])
+    both = data.both_counts(dialog)
+    day = await _today(uow, both.get("exchange"))
+    if day is None or both.get("day") != uow.app.today().isoformat():
+        # The day is over (or the exchange takes no more counts): nothing is stored.
+        await store.finish(uow.session, dialog.chat_id)
+        return Turn([Reply("headcounts.both_expired")])
+    moment = value.removeprefix("m:")
+    if not value.startswith("m:") or moment not in await _moments(uow, day):
+        raise Expired(value)
+    counted = await headcounts.record_both(
+        uow.session,
+        day.exchange,
+        day.phase.starts_on,
+        both.get("counts", []),
+        moment,
+        user_id=uow.user.id,
+        now=uow.app.clock.now(),
+    )
+    await store.finish(uow.session, dialog.chat_id)
+    return Turn(
+        [
+            Reply(
+                "headcounts.both_saved",
+                {
+                    "moment": _moment_name(uow, moment),
+                    "lines": Markup(
+                        "\n".join(
+                            uow.app.texts.get(
+                                uow.lang, "headcounts.count_line", school=side.school.name, count=n
+                            )
+                            for side, n in counted.counts
+                        )
+                    ),
+                },
+            ),
+            *await _drop_questions(uow, day.exchange, list(counted.drops)),
+        ]
+    )
+
+
+async def _offered(uow: Unit, dialog: Dialog) -> tuple[str, ...]:
+    day = await _today(uow, data.count(dialog).get("exchange"))
+    return await _moments(uow, day) if day is not None else ()
 
 
 async def _count_step(uow: Unit, dialog: Dialog, value: str, how: str) -> Turn:
@@ -238,7 +352,7 @@ async def _count_step(uow: Unit, dialog: Dialog, value: str, how: str) -> Turn:
     if step == "exchange" and picked is not None:
         store.advance(dialog, "moment", now, {"exchange": picked})
         return Turn([await _count_question(uow, dialog)])
-    if step == "moment" and value.startswith("m:") and value[2:] in MOMENTS:
+    if step == "moment" and value.startswith("m:") and value[2:] in await _offered(uow, dialog):
         store.advance(dialog, "count", now, {"moment": value[2:], "side": "A", "entry": ""})
         return Turn([await _count_question(uow, dialog)])
     if step == "count" and value.startswith("k:"):
@@ -321,3 +435,4 @@ def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler(aliases("aanwezig"), present))
     app.add_handler(CallbackQueryHandler(drop_answer, pattern=action_pattern(DROP_PREFIX)))
     register_dialog(app, Conversation(COUNT, _count_step, _count_question, prefix=COUNT_PREFIX))
+    register_dialog(app, Conversation(BOTH, _both_step, _both_question, prefix=BOTH_COUNT_PREFIX))

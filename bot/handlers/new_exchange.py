@@ -3,6 +3,7 @@ checks and stores the answers)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 
 from telegram import Update
@@ -25,6 +26,16 @@ from db.models import Dialog
 
 KIND = new_exchange.KIND
 
+# The buttons under "Wijzig…": school A beside school B, like in the summary.
+_LAYOUT = (
+    ("programme", "city"),
+    ("school_a", "school_b"),
+    ("address_a", "address_b"),
+    ("class_a", "class_b"),
+    ("size_a", "size_b"),
+    ("start", "region"),
+)
+
 
 def _b(
     dialog: Dialog, value: str, *, key: str | None = None, label: str | Localized | None = None
@@ -33,7 +44,27 @@ def _b(
 
 
 async def _question(uow: Unit, dialog: Dialog) -> Reply:
-    """The question for the dialog's current step, with its buttons."""
+    """The question for the dialog's current step, with its buttons; a field picked under
+    "Wijzig…" also gets "Niet wijzigen", back to the summary."""
+    question = await _asked(uow, dialog)
+    if not new_exchange.keeps(dialog):
+        return question
+    keep = _b(dialog, "keep", key="new_exchange.btn_keep")
+    return replace(question, buttons=(*question.buttons, (keep,)))
+
+
+def _field_button(dialog: Dialog, field: str) -> Btn:
+    if field[-2:] in ("_a", "_b"):
+        key = f"new_exchange.field_{field[:-2]}"
+        return Btn(
+            store.button_data(NEW_EXCHANGE_PREFIX, dialog, f"e:{field}"),
+            key=key,
+            params={"side": field[-1].upper()},
+        )
+    return _b(dialog, f"e:{field}", key=f"new_exchange.field_{field}")
+
+
+async def _asked(uow: Unit, dialog: Dialog) -> Reply:
     step = dialog.step
     answers = data.new_exchange(dialog)
     programmes = uow.app.programmes
@@ -77,9 +108,17 @@ async def _question(uow: Unit, dialog: Dialog) -> Reply:
             {"summary": summary},
             buttons=(
                 (_b(dialog, "save", key="new_exchange.btn_save"),),
+                (_b(dialog, "edit", key="new_exchange.btn_edit"),),
                 (_b(dialog, "cancel", key="new_exchange.btn_cancel"),),
             ),
         )
+    if step == "edit":
+        offered = new_exchange.fields(answers, programmes)
+        layout = [
+            tuple(_field_button(dialog, f) for f in group if f in offered) for group in _LAYOUT
+        ]
+        back = _b(dialog, "back", key="new_exchange.btn_back")
+        return Reply("new_exchange.ask_field", buttons=(*(r for r in layout if r), (back,)))
     raise ValueError(f"unknown step {step}")
 
 
@@ -128,6 +167,12 @@ async def _choice(uow: Unit, dialog: Dialog, value: str) -> Turn:
         new_exchange.skip_address(dialog, now)
     elif kind == "g":
         new_exchange.choose_class(dialog, rest, now)
+    elif value == "edit":
+        new_exchange.edit(dialog, now)
+    elif kind == "e":
+        new_exchange.edit_field(dialog, rest, uow.app.programmes, now)
+    elif value in ("back", "keep"):
+        new_exchange.back_to_summary(dialog, now)
     elif value == "cancel":
         await new_exchange.cancel(session, dialog)
         return Turn([Reply("common.cancelled")])

@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import BotApplication, app_context
+from bot.domain.agreement import open_days
 from bot.domain.permissions import Role, commands_for
 from bot.handlers.common import (
     Context,
@@ -23,6 +24,7 @@ from bot.services.users import roles_of, set_language
 from bot.texts import Markup
 from bot.ui import views
 from bot.ui.callbacks import LANGUAGE_PREFIX, action, action_pattern
+from bot.ui.outbox import agree_button
 from bot.ui.replies import Btn, Reply
 from db.models import ROLE_TEACHER
 
@@ -88,8 +90,16 @@ async def start(update: Update, context: Context) -> None:
                     joined.role,
                     app.today(),
                 )
+                # Teachers agree their dates first: ask for it at once, with the button.
+                buttons: tuple[tuple[Btn, ...], ...] = ()
+                if joined.role == ROLE_TEACHER and open_days(
+                    programme, exchange.phases, app.today()
+                ):
+                    ask = app.texts.get(uow.lang, "join.agree_ask")
+                    next_step = Markup(f"{next_step}\n\n{ask}")
+                    buttons = ((agree_button(exchange.id),),)
                 params.update(name=uow.user.display_name, title=title(exchange), next=next_step)
-                replies.append(Reply(key, params))
+                replies.append(Reply(key, params, buttons=buttons))
         roles = await roles_of(uow.session, uow.user)
         if not token:
             replies.append(Reply(_greeting_key(roles), {"name": uow.user.display_name}))

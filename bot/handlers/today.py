@@ -8,7 +8,7 @@ from telegram.ext import CommandHandler
 from bot.context import BotApplication
 from bot.handlers.common import Context, reading, send
 from bot.menus import aliases
-from bot.services import exchanges
+from bot.services import exchanges, schools
 from bot.ui import views
 from bot.ui.replies import Reply
 
@@ -20,7 +20,13 @@ async def today(update: Update, context: Context) -> None:
         app, day = uow.app, uow.app.today()
         mine = await exchanges.visible_exchanges(uow.session, uow.user)
         contacts = await exchanges.contacts(uow.session, mine, day)
-        body = views.today(app.texts, lang, mine, app.programmes, contacts, day)
+        # Numbers only for the exchanges with a day today: those are the ones shown.
+        phones = await schools.phone_books(
+            uow.session, [e for e in mine if e.id in contacts], uow.user
+        )
+        body = views.today(
+            app.texts, lang, mine, app.programmes, contacts, day, viewer=uow.user, phones=phones
+        )
     await send(update, context, lang, [Reply("today.view", {"body": body})])
 
 

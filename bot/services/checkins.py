@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.permissions import Action
 from bot.domain.programme import Programme
-from bot.services import auth, exchanges
+from bot.services import absences, auth, exchanges
 from db.models import (
+    ROLE_BEGELEIDER,
     CheckIn,
     Exchange,
     ExchangePhase,
@@ -156,3 +157,24 @@ async def checkin_by_id(session: AsyncSession, checkin_id: int, user_id: int) ->
     """The user's own check-in with this id (another user's is not theirs to close)."""
     row = await session.get(CheckIn, checkin_id, with_for_update=True)
     return row if row is not None and row.user_id == user_id else None
+
+
+@dataclass(frozen=True)
+class Attendance:
+    """The begeleiders of a day: checked in, said they cannot come, or still expected."""
+
+    present: tuple[User, ...]
+    absent: tuple[User, ...]  # said they cannot come, and did not check in after all
+    missing: tuple[User, ...]  # neither checked in nor said they cannot come
+
+
+async def attendance(session: AsyncSession, exchange: Exchange, day: date) -> Attendance:
+    """Who of the exchange's begeleiders is there on `day`, who cannot come, who is missing."""
+    checked_in = await checked_in_users(session, exchange.id, day)
+    absent = await absences.absent_users(session, exchange.id, day)
+    begeleiders = [m.user for m in exchange.memberships if m.role == ROLE_BEGELEIDER]
+    return Attendance(
+        present=tuple(u for u in begeleiders if u.id in checked_in),
+        absent=tuple(u for u in begeleiders if u.id not in checked_in and u.id in absent),
+        missing=tuple(u for u in begeleiders if u.id not in checked_in and u.id not in absent),
+    )

@@ -1,10 +1,16 @@
-"""Prep checklists: which items apply to whom, and ticks shared per school side."""
+"""Prep checklists: which items apply to whom, who holds a tick, and what is still to do.
+
+Every item declares in its template whose tick it is (`ChecklistItem.scope`): the pair's (one
+tick for both schools, held by "pair"), the class's (both teachers of one school, held by "A" or
+"B") or each person's own (held by "user:<id>"). `holder_for` is the one place that says which.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import TypeAlias
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -24,26 +30,53 @@ from db.models import (
     User,
 )
 
+PAIR = "pair"
+# A digest offers what is due from its day through the next seven, and at most this many.
+DIGEST_DAYS = 7
+DIGEST_MAX_ITEMS = 8
+# A digest day's reminders are for items due that day or the next (Rules.nag_lead_days).
+REMINDED_DAYS = 1
+# Whoever ticked an item that is held by (holder, item key), by name; "?" when they are gone.
+Ticks: TypeAlias = Mapping[tuple[str, str], str]
+GONE = "?"
 
-def side_key(role: str, side: str | None, user_id: int) -> str:
-    """Who holds a tick: both teachers of one class share theirs; a begeleider's is their own."""
-    return side if role == ROLE_TEACHER and side else f"user:{user_id}"
+
+def holder_for(item: ChecklistItem, role: str, side: str | None, user_id: int) -> str:
+    """Who holds the tick of `item` for a member with `role` and `side`."""
+    if item.scope == "pair":
+        return PAIR
+    if item.scope == "class" and role == ROLE_TEACHER and side:
+        return side
+    return f"user:{user_id}"
 
 
 @dataclass(frozen=True)
 class Entry:
+    """One checklist item as someone sees it: its deadline, and who ticked it."""
+
     phase: Phase
     item: ChecklistItem
     deadline: date
-    done: bool
+    ends_on: date  # the phase's last day: after it the item is no longer offered
+    holder: str
+    done_by: str | None = None  # the name of whoever ticked it; None while it is open
+
+    @property
+    def done(self) -> bool:
+        return self.done_by is not None
+
+    def overdue(self, today: date) -> bool:
+        return not self.done and self.deadline < today
 
 
 def entries(
     programme: Programme,
-    phases: list[ExchangePhase],
+    phases: Iterable[ExchangePhase],
     role: str,
     side: str | None,
-    ticked: set[str],
+    ticks: Ticks,
+    *,
+    user_id: int = 0,
 ) -> list[Entry]:
     """Every checklist item for this role and side, with its deadline from the current dates."""
     out: list[Entry] = []
@@ -54,42 +87,108 @@ def entries(
             continue
         for item in phase.checklist:
             if item.applies_to(role, side, row.host):
-                deadline = due_date(item, row.starts_on)
-                out.append(Entry(phase, item, deadline, item.key in ticked))
+                holder = holder_for(item, role, side, user_id)
+                out.append(
+                    Entry(
+                        phase,
+                        item,
+                        due_date(item, row.starts_on),
+                        row.ends_on,
+                        holder,
+                        ticks.get((holder, item.key)),
+                    )
+                )
     return out
 
 
-def current_entries(
-    all_entries: list[Entry], phases: list[ExchangePhase], today: date
+def entries_of(
+    programme: Programme,
+    phases: Iterable[ExchangePhase],
+    memberships: Iterable[Membership],
+    ticks: Ticks,
 ) -> list[Entry]:
-    """What to show now: items of phases not yet over, up to the next two phases."""
-    upcoming = [
-        p.phase_key for p in sorted(phases, key=lambda p: p.starts_on) if p.ends_on >= today
-    ]
-    keep = set(upcoming[:2])
-    return [e for e in all_entries if e.phase.key in keep or (not e.done and e.deadline >= today)]
+    """The items of one person in every role they have in the exchange, each once."""
+    phases = list(phases)
+    seen: set[str] = set()
+    out: list[Entry] = []
+    for m in memberships:
+        for entry in entries(programme, phases, m.role, m.side, ticks, user_id=m.user_id):
+            if entry.item.key not in seen:
+                seen.add(entry.item.key)
+                out.append(entry)
+    return sorted(out, key=lambda e: e.ends_on)  # stable: template order within a phase
 
 
-async def ticked(session: AsyncSession, exchange_id: int, side: str) -> set[str]:
-    rows = await session.scalars(
-        select(ChecklistTick.item_key).where(
-            ChecklistTick.exchange_id == exchange_id, ChecklistTick.holder == side
-        )
+def current(all_entries: Iterable[Entry], today: date) -> list[Entry]:
+    """The items still offered: those of phases that are not over."""
+    return [e for e in all_entries if e.ends_on >= today]
+
+
+@dataclass(frozen=True)
+class ToDo:
+    """What a digest offers: open items due soon or overdue, and how many more are open."""
+
+    items: list[Entry]
+    more: int
+
+
+def to_do(
+    all_entries: Iterable[Entry],
+    today: date,
+    *,
+    days: int = DIGEST_DAYS,
+    limit: int = DIGEST_MAX_ITEMS,
+) -> ToDo:
+    """The open items due from `today` through `days` days on, and the overdue ones.
+
+    At most `limit`. The ones due today or tomorrow come first: the reminders that would have
+    gone out on the digest's day are folded into it (domain/outbox._nags), so it must show
+    them. Then the overdue ones, then the rest by deadline. They are returned in order of
+    deadline; `more` counts every other open item still offered.
+    """
+    still_open = [e for e in current(all_entries, today) if not e.done]
+    horizon = today + timedelta(days=days)
+    reminded = today + timedelta(days=REMINDED_DAYS)
+    due = [(n, e) for n, e in enumerate(still_open) if e.deadline <= horizon]
+    chosen = sorted(
+        due, key=lambda ne: (not today <= ne[1].deadline <= reminded, ne[1].deadline, ne[0])
+    )[:limit]
+    shown = [e for _, e in sorted(chosen, key=lambda ne: (ne[1].deadline, ne[0]))]
+    return ToDo(shown, len(still_open) - len(shown))
+
+
+async def load_ticks(session: AsyncSession, exchange_id: int) -> dict[tuple[str, str], str]:
+    """Every tick of the exchange, with the name of whoever set it."""
+    rows = await session.execute(
+        select(ChecklistTick.holder, ChecklistTick.item_key, User.display_name)
+        .outerjoin(User, User.id == ChecklistTick.done_by)
+        .where(ChecklistTick.exchange_id == exchange_id)
     )
-    return set(rows)
+    return {(holder, key): name or GONE for holder, key, name in rows}
+
+
+async def entries_for(
+    session: AsyncSession,
+    exchange: Exchange,
+    programme: Programme,
+    memberships: Sequence[Membership],
+) -> list[Entry]:
+    """One person's items in the exchange (all roles), with the ticks as they are now."""
+    ticks = await load_ticks(session, exchange.id)
+    return entries_of(programme, exchange.phases, memberships, ticks)
 
 
 async def toggle(
     session: AsyncSession,
     exchange_id: int,
-    side: str,
+    holder: str,
     item_key: str,
     *,
     user_id: int,
     now: datetime,
     want: bool | None = None,
 ) -> bool:
-    """Tick or untick an item for the whole side; returns whether it is ticked now.
+    """Tick or untick an item for its holder; returns whether it is ticked now.
 
     With `want`, the item ends up in that state (a press that asks for what is already
     so changes nothing); without, it flips.
@@ -98,7 +197,7 @@ async def toggle(
         select(ChecklistTick)
         .where(
             ChecklistTick.exchange_id == exchange_id,
-            ChecklistTick.holder == side,
+            ChecklistTick.holder == holder,
             ChecklistTick.item_key == item_key,
         )
         .with_for_update()
@@ -113,12 +212,12 @@ async def toggle(
     if not want:
         return False
     try:
-        # The other teacher of the class may tick the same item at the same moment.
+        # Someone else who holds the same tick may tick it at the same moment.
         async with session.begin_nested():
             session.add(
                 ChecklistTick(
                     exchange_id=exchange_id,
-                    holder=side,
+                    holder=holder,
                     item_key=item_key,
                     done_by=user_id,
                     done_at=now,
@@ -130,36 +229,69 @@ async def toggle(
 
 
 @dataclass(frozen=True)
-class SideProgress:
-    side: str
+class Progress:
+    """How far one group is, for coordinators.
+
+    `group` is "pair" (the items both schools tick once), "A" or "B" (a class's items) or
+    "person" (one member's own items; `name` and `role` say whose).
+    """
+
+    group: str
     done: int
     total: int
-    open_items: list[Entry]
+    current: list[Entry]  # items of phases not over: open ones first, by deadline, then done
+    name: str | None = None
+    role: str | None = None
+    side: str | None = None
+
+
+def _progress(
+    group: str,
+    found: list[Entry],
+    today: date,
+    *,
+    name: str | None = None,
+    role: str | None = None,
+    side: str | None = None,
+) -> Progress:
+    shown = current(found, today)
+    shown = [e for e in shown if not e.done] + [e for e in shown if e.done]
+    return Progress(group, sum(e.done for e in found), len(found), shown, name, role, side)
 
 
 async def progress(
-    session: AsyncSession, exchange: Exchange, programme: Programme
-) -> list[SideProgress]:
-    """Checklist progress per side (A, B, begeleiders) for coordinators."""
-    out = []
+    session: AsyncSession, exchange: Exchange, programme: Programme, today: date
+) -> list[Progress]:
+    """Checklist progress for coordinators: the pair's items once, each class's, and each
+    member's own items (the begeleiders')."""
+    ticks = await load_ticks(session, exchange.id)
+    phases = list(exchange.phases)
+    out: list[Progress] = []
+    pair = [
+        e
+        for role in (ROLE_TEACHER, ROLE_BEGELEIDER)
+        for e in entries(programme, phases, role, None, ticks)
+        if e.item.scope == "pair"
+    ]
+    if pair:
+        out.append(_progress(PAIR, pair, today))
     for side in ("A", "B"):
-        done = await ticked(session, exchange.id, side)
-        found = entries(programme, list(exchange.phases), ROLE_TEACHER, side, done)
-        out.append(
-            SideProgress(
-                side, sum(e.done for e in found), len(found), [e for e in found if not e.done]
-            )
-        )
-    # A begeleiders' item is done when every begeleider of the exchange has ticked it.
-    helpers = [m.user_id for m in exchange.memberships if m.role == ROLE_BEGELEIDER]
-    by_each = [await ticked(session, exchange.id, f"user:{uid}") for uid in helpers]
-    done_by_all = set.intersection(*by_each) if by_each else set()
-    found = entries(programme, list(exchange.phases), ROLE_BEGELEIDER, None, done_by_all)
-    out.append(
-        SideProgress(
-            "begeleider", sum(e.done for e in found), len(found), [e for e in found if not e.done]
-        )
+        found = entries(programme, phases, ROLE_TEACHER, side, ticks)
+        found = [e for e in found if e.item.scope == "class"]
+        if found:
+            out.append(_progress(side, found, today, side=side))
+    members = sorted(
+        exchange.memberships, key=lambda m: (m.role != ROLE_TEACHER, m.side or "", m.id)
     )
+    for m in members:
+        found = entries(programme, phases, m.role, m.side, ticks, user_id=m.user_id)
+        found = [e for e in found if e.item.scope == "person"]
+        if found:
+            out.append(
+                _progress(
+                    "person", found, today, name=m.user.display_name, role=m.role, side=m.side
+                )
+            )
     return out
 
 
@@ -173,16 +305,17 @@ async def toggle_for(
     now: datetime,
     want: bool | None = None,
 ) -> tuple[bool, set[str]] | None:
-    """Toggle an item for the side the user ticks it for.
+    """Tick or untick an item for whoever holds it (the pair, the class or the user).
 
-    Returns the new state and every item ticked for the user's sides (to redraw buttons), or
-    None when the item is not one of the user's. Raises NotAllowed for a foreign exchange
-    (auth.Archived for an archived one: it takes the exchange's lock, so ticks of one exchange
-    happen one after another).
+    Returns the new state and every item ticked for the user (to redraw buttons), or None when
+    the item is not one of the user's. Raises NotAllowed for a foreign exchange (auth.Archived
+    for an archived one: it takes the exchange's lock, so ticks of one exchange happen one
+    after another).
     """
     exchange = await auth.require_exchange(session, user, Action.TICK_CHECKLIST, exchange_id)
+    programme = programmes[exchange.programme_key]
     try:
-        _, item = programmes[exchange.programme_key].checklist_item(item_key)
+        _, item = programme.checklist_item(item_key)
     except KeyError:
         return None
     memberships = list(
@@ -198,13 +331,18 @@ async def toggle_for(
     done = await toggle(
         session,
         exchange_id,
-        side_key(member.role, member.side, user.id),
+        holder_for(item, member.role, member.side, user.id),
         item_key,
         user_id=user.id,
         now=now,
         want=want,
     )
-    all_ticked: set[str] = set()
-    for m in memberships:
-        all_ticked |= await ticked(session, exchange_id, side_key(m.role, m.side, user.id))
-    return done, all_ticked
+    ticks = await load_ticks(session, exchange_id)
+    mine = {
+        each.key
+        for phase in programme.phases
+        for each in phase.checklist
+        for m in memberships
+        if m.role == each.role and (holder_for(each, m.role, m.side, user.id), each.key) in ticks
+    }
+    return done, mine

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from bot.domain.exchange_input import ExchangeInput, SideInput
+from bot.domain.exchange_input import (
+    ExchangeInput,
+    InputError,
+    SideInput,
+    clean_region,
+    clean_school,
+    same_school,
+)
 from bot.domain.names import name_key
 from bot.domain.outbox import Rules
 from bot.domain.permissions import Action
 from bot.domain.programme import Programme
 from bot.domain.timeline import plan_phases
-from bot.services import auth
+from bot.services import auth, schools
 from db.models import (
     STATUS_ACTIVE,
     STATUS_ARCHIVED,
@@ -251,3 +259,199 @@ async def contacts(
         for e in among
         if any(p.starts_on == day for p in e.phases)
     }
+
+
+# -- changing an exchange afterwards (/wijzig) -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one edit of an exchange changed, to confirm it: the field ("school", "address",
+    "class", "size", "region"), the side ("A", "B"; None for the region), before and after.
+
+    `own_school` marks a school name that was not changed in place because other exchanges
+    use that school: this side now has a school of its own (without an address yet, unless
+    the school existed already).
+    """
+
+    field: str
+    side: str | None
+    old: str | None
+    new: str | None
+    own_school: bool = False
+
+
+class SchoolTaken(Exception):
+    """Another school in the exchange's city already has the name typed: the coordinator may
+    take that school for this side (`use_school`) or type another name."""
+
+    def __init__(self, school: School) -> None:
+        super().__init__(school.name)
+        self.school = school
+
+
+async def _editable_side(
+    session: AsyncSession, user: User, exchange_id: int, side: str
+) -> tuple[Exchange, ExchangeSide]:
+    """The exchange (locked) and its side, if the user may change the exchange."""
+    exchange = await auth.require_exchange(session, user, Action.EDIT_EXCHANGE, exchange_id)
+    row = await session.scalar(
+        select(ExchangeSide)
+        .where(ExchangeSide.exchange_id == exchange_id, ExchangeSide.side == side)
+        .with_for_update(of=ExchangeSide)
+    )
+    if row is None:
+        raise auth.NotAllowed(Action.EDIT_EXCHANGE, exchange_id)
+    return exchange, row
+
+
+async def _other_school_id(session: AsyncSession, exchange_id: int, side: str) -> int | None:
+    found: int | None = await session.scalar(
+        select(ExchangeSide.school_id).where(
+            ExchangeSide.exchange_id == exchange_id, ExchangeSide.side != side
+        )
+    )
+    return found
+
+
+async def rename_school(
+    session: AsyncSession, user: User, exchange_id: int, side: str, name: str
+) -> Change:
+    """Give the school on `side` another name (checked with exchange_input.clean_school).
+
+    Schools are shared records, one per name and city, so a rename must not change other
+    exchanges behind their coordinator's back:
+
+    - another way of writing the same name (case, accents) corrects the spelling in place,
+      for everyone: it is the same school;
+    - a name that another school of the city already has raises SchoolTaken: that is a
+      different school, which the coordinator may take for this side (`use_school`);
+    - a school used by this exchange only is renamed in place (its address stays);
+    - a school that other exchanges use as well stays as it is for them: this side gets a
+      school of the new name of its own, whose address is still to be filled in (the old
+      school's address may not be the new one's).
+
+    InputError when the name is that of the other side's school.
+    """
+    name = clean_school(name)
+    _, row = await _editable_side(session, user, exchange_id, side)
+    school = await session.get(School, row.school_id, with_for_update=True)
+    assert school is not None
+    other_id = await _other_school_id(session, exchange_id, side)
+    other = await session.get(School, other_id) if other_id is not None else None
+    if other is not None and same_school(name, other.name):
+        raise InputError("edit_exchange.same_school")
+    old = school.name
+    if same_school(name, old):
+        school.name = name
+        return Change("school", side, old, name)
+    taken = await find_school(session, school.city, name)
+    if taken is not None:
+        raise SchoolTaken(taken)
+    shared = await session.scalar(
+        select(func.count())
+        .select_from(ExchangeSide)
+        .where(ExchangeSide.school_id == school.id, ExchangeSide.id != row.id)
+    )
+    if not shared:
+        school.name = name
+        return Change("school", side, old, name)
+    own = School(name=name, city=school.city, address=None)
+    session.add(own)
+    await session.flush()
+    row.school_id = own.id
+    session.expire(row, ["school"])
+    return Change("school", side, old, name, own_school=True)
+
+
+async def use_school(
+    session: AsyncSession, user: User, exchange_id: int, side: str, school_id: int
+) -> Change:
+    """Take an existing school of the exchange's city for `side` (after SchoolTaken).
+
+    The school it replaces is deleted when no exchange uses it any more, so it is not
+    offered again as a known school.
+    """
+    exchange, row = await _editable_side(session, user, exchange_id, side)
+    chosen = await session.get(School, school_id)
+    if chosen is None or chosen.city_key != name_key(exchange.city):
+        raise auth.NotAllowed(Action.EDIT_EXCHANGE, exchange_id)
+    if chosen.id == await _other_school_id(session, exchange_id, side):
+        raise InputError("edit_exchange.same_school")
+    old = await session.get(School, row.school_id, with_for_update=True)
+    assert old is not None
+    if old.id == chosen.id:
+        return Change("school", side, old.name, chosen.name)
+    row.school_id = chosen.id
+    session.expire(row, ["school"])
+    await session.flush()
+    still_used = await session.scalar(
+        select(func.count()).select_from(ExchangeSide).where(ExchangeSide.school_id == old.id)
+    )
+    old_name = old.name
+    if not still_used:
+        await session.delete(old)
+        await session.flush()
+    return Change("school", side, old_name, chosen.name)
+
+
+async def change_address(
+    session: AsyncSession, user: User, exchange_id: int, side: str, address: str | None
+) -> Change:
+    """A coordinator sets (or, with None, clears) the address of the school on `side`; the
+    text is checked with exchange_input.clean_address. Every exchange of that school shows it."""
+    await auth.require_exchange(session, user, Action.EDIT_EXCHANGE, exchange_id)
+    row = await session.scalar(
+        select(ExchangeSide).where(
+            ExchangeSide.exchange_id == exchange_id, ExchangeSide.side == side
+        )
+    )
+    if row is None:
+        raise auth.NotAllowed(Action.EDIT_EXCHANGE, exchange_id)
+    old = await session.scalar(select(School.address).where(School.id == row.school_id))
+    school = await schools.set_address(session, user, exchange_id, side, address)
+    return Change("address", side, old, school.address)
+
+
+async def set_class_name(
+    session: AsyncSession, user: User, exchange_id: int, side: str, class_name: str
+) -> Change:
+    """Another class of the school on `side` (checked with exchange_input.clean_class_name)."""
+    _, row = await _editable_side(session, user, exchange_id, side)
+    old = row.class_name
+    row.class_name = class_name
+    return Change("class", side, old, class_name)
+
+
+async def change_class_size(
+    session: AsyncSession, user: User, exchange_id: int, side: str, size: int
+) -> Change:
+    """A coordinator changes the number of pupils of one side (see set_class_size)."""
+    _, row = await _editable_side(session, user, exchange_id, side)
+    old = row.class_size
+    await set_class_size(session, user, exchange_id, side, size)
+    return Change("size", side, str(old), str(size))
+
+
+async def set_region(
+    session: AsyncSession,
+    user: User,
+    exchange_id: int,
+    region: str,
+    *,
+    programmes: Mapping[str, Programme],
+    rules: Rules,
+    now: datetime,
+) -> Change:
+    """Another school-holiday region: the exchange's messages are planned again, since they
+    are held back during that region's holidays."""
+    from bot.services import outbox  # outbox labels its rows with this module's `label`
+
+    region = clean_region(region)
+    exchange = await auth.require_exchange(session, user, Action.EDIT_EXCHANGE, exchange_id)
+    old = exchange.region
+    exchange.region = region
+    await session.flush()
+    if old != region:
+        await outbox.replan_exchange(session, exchange.id, programmes, rules, now=now)
+    return Change("region", None, old, region)

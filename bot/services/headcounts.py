@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.headcounts import check_count, next_moment
+from bot.domain.headcounts import check_count, likely_moment, offered_moments
 from bot.domain.permissions import Action
+from bot.domain.programme import Programme
 from bot.services import auth, exchanges, incidents
 from db.models import (
     STATUS_ACTIVE,
     Exchange,
+    ExchangePhase,
     ExchangeSide,
     Headcount,
     Incident,
@@ -86,9 +88,36 @@ async def record_count(
     return Drop.of(row)
 
 
+async def moments_to_offer(
+    session: AsyncSession,
+    exchange: Exchange,
+    programme: Programme,
+    day: ExchangePhase,
+    *,
+    now: time,
+) -> tuple[str, ...]:
+    """The moments a count taken now (local time) may be for, the likely one first.
+
+    The day's own moments (a day without a speurtocht has only its arrival and its end,
+    `day_moments`), and "tussendoor"; the likely one is nearest by the schedule.
+    """
+    phase = programme.phase(day.phase_key)
+    recorded = [h.moment for h in await counts_today(session, exchange.id, day.starts_on)]
+    return offered_moments(phase, likely_moment(phase, day.start_time, recorded, now))
+
+
+def check_both(exchange: Exchange, typed: Sequence[str]) -> tuple[int, int]:
+    """Both schools' counts as typed (`/aanwezig 24 22`); InputError for one that cannot be."""
+    a, b = (
+        check_count(raw, exchanges.side_of(exchange, side).class_size)
+        for raw, side in zip(typed, ("A", "B"), strict=True)
+    )
+    return a, b
+
+
 @dataclass(frozen=True)
 class BothCounted:
-    """`/aanwezig 24 22`: the moment the counts were taken for, and the drops among them."""
+    """`/aanwezig 24 22`: both schools counted for one moment, and the drops among them."""
 
     moment: str
     counts: tuple[tuple[ExchangeSide, int], ...]
@@ -99,20 +128,15 @@ async def record_both(
     session: AsyncSession,
     exchange: Exchange,
     day: date,
-    typed: Sequence[str],
+    counts: Sequence[int],
+    moment: str,
     *,
     user_id: int,
     now: datetime,
 ) -> BothCounted:
-    """Both schools' counts at once, for the moment after the latest one counted today.
-
-    Raises InputError for a count that cannot be (nothing is stored then). The next moment
-    follows the latest, so a skipped moment is not counted hours later in place of the right
-    one (`next_moment`).
-    """
+    """Both schools' counts at once, for the moment the counter chose; each is compared with
+    that school's previous count of the day."""
     sides = (exchanges.side_of(exchange, "A"), exchanges.side_of(exchange, "B"))
-    counts = [check_count(raw, side.class_size) for raw, side in zip(typed, sides, strict=True)]
-    moment = next_moment([h.moment for h in await counts_today(session, exchange.id, day)])
     drops = []
     for side, count in zip(sides, counts, strict=True):
         drop = await record_count(

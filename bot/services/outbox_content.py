@@ -10,19 +10,22 @@ object without touching the database.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, time
+from dataclasses import dataclass, field
+from datetime import date, time, timedelta
 from typing import Any, TypeAlias
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.agreement import open_days
 from bot.domain.outbox import (
+    ABSENCE_NEWS,
     ALERT_KINDS,
     CHECKIN_MISSING,
     CHECKLIST_NAG,
     DATE_AGREED,
     DATE_DECLINED,
     DATE_PROPOSAL,
+    DATE_REMINDER,
     DAY_SCHEDULE,
     DIGEST,
     FOLLOW_UP,
@@ -34,7 +37,9 @@ from bot.domain.outbox import (
     UNDELIVERED,
     USER_BACK,
     USER_BLOCKED,
+    AbsencePayload,
     AgreedPayload,
+    DateReminderPayload,
     DayPayload,
     DeclinedPayload,
     DigestPayload,
@@ -49,7 +54,7 @@ from bot.domain.outbox import (
     read_payload,
 )
 from bot.domain.programme import Programme
-from bot.services import checkins, checklists, exchanges, incidents
+from bot.services import absences, checkins, checklists, exchanges, incidents, schools
 from bot.services.outbox import Claimed
 from db.models import (
     ROLE_BEGELEIDER,
@@ -66,7 +71,7 @@ from db.models import (
 )
 
 # Pushes about the reader's own part in the exchange: none once they are no longer in it.
-_FOR_MEMBERS = (DIGEST, FOLLOW_UP, DAY_SCHEDULE, CHECKLIST_NAG)
+_FOR_MEMBERS = (DIGEST, FOLLOW_UP, DAY_SCHEDULE, CHECKLIST_NAG, DATE_REMINDER)
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,28 @@ class Skip:
     """The row is not sent; `reason` is kept on it."""
 
     reason: str
+
+
+@dataclass(frozen=True)
+class DayOffer:
+    """A day a begeleider may say they cannot come to, or, having said so, come after all."""
+
+    day: ExchangePhase
+    absent: bool
+
+
+@dataclass(frozen=True)
+class AbsenceNews:
+    """To the coordinators: a member cannot come on a day (`absent`), or comes after all."""
+
+    exchange: Exchange
+    programme: Programme
+    day: ExchangePhase
+    member: str  # their name
+    role: str
+    side: str | None
+    absent: bool
+    coming: tuple[str, ...]  # the begeleiders still expected that day
 
 
 @dataclass(frozen=True)
@@ -85,7 +112,12 @@ class Digest:
     monday: date
     late: bool  # it goes out more than a quarter of an hour after its time, and says so
     teaches: bool  # the reader is one of the teachers, who agree the dates
-    entries: tuple[checklists.Entry, ...]  # every item of the reader's checklist
+    # Every item of the reader's checklist, with its ticks as they are when the digest goes out;
+    # the digest offers what checklists.to_do picks from them.
+    entries: tuple[checklists.Entry, ...]
+    side: str | None = None  # the class the reader teaches: their side of a visit
+    # The begeleider reader's days this week, each with "Ik kan niet" (or "Toch wel").
+    offers: tuple[DayOffer, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,6 +136,10 @@ class DaySchedule:
     programme: Programme
     day: ExchangePhase
     contacts: tuple[User, ...]  # services.exchanges.coordinators_of
+    # The reader's side of the visit and the addresses they may fill in.
+    reader: schools.Reader = field(default_factory=schools.Reader)
+    phones: tuple[schools.PhoneContact, ...] = ()  # the numbers shared with the reader
+    offers: tuple[DayOffer, ...] = ()  # to a begeleider: "Ik kan niet" for this day
 
 
 @dataclass(frozen=True)
@@ -113,6 +149,15 @@ class Nag:
     exchange: Exchange
     deadline: date
     still_open: tuple[checklists.Entry, ...]
+
+
+@dataclass(frozen=True)
+class DateReminder:
+    """To a teacher: the day phases whose date is still to be agreed (never none)."""
+
+    exchange: Exchange
+    programme: Programme
+    still_open: tuple[ExchangePhase, ...]
 
 
 @dataclass(frozen=True)
@@ -172,7 +217,8 @@ class CheckinMissing:
     exchange: Exchange
     programme: Programme
     day: ExchangePhase
-    missing: tuple[str, ...]  # their names, never none
+    missing: tuple[str, ...]  # their names; none when every begeleider said they cannot come
+    absent: tuple[str, ...] = ()  # those who said they cannot come
 
 
 @dataclass(frozen=True)
@@ -225,6 +271,8 @@ Content: TypeAlias = (
     | Undelivered
     | MemberNews
     | InviteTried
+    | DateReminder
+    | AbsenceNews
 )
 
 
@@ -255,6 +303,8 @@ async def load(
             late=row.late,
             teaches=any(m.role == ROLE_TEACHER for m in roles),
             entries=tuple(await _entries_for(session, exchange, programme, roles)),
+            side=_side_of(roles),
+            offers=await _offers(session, exchange, programme, roles, monday, monday + WEEK),
         )
     if kind == FOLLOW_UP:
         return FollowUp(exchange, programme)
@@ -263,7 +313,20 @@ async def load(
         if day is None:
             return Skip("date changed")
         contacts = await exchanges.coordinators_of(session, exchange)
-        return DaySchedule(exchange, programme, day, tuple(contacts))
+        reader = await session.get(User, row.user_id)
+        if reader is None:
+            return Skip("user gone")
+        return DaySchedule(
+            exchange,
+            programme,
+            day,
+            tuple(contacts),
+            reader=schools.reader_of(exchange, reader),
+            phones=schools.phone_book(exchange, reader, contacts),
+            offers=await _offers(
+                session, exchange, programme, roles, day.starts_on, day.starts_on + ONE_DAY
+            ),
+        )
     if kind == CHECKLIST_NAG:
         return await _nag(session, exchange, programme, roles, read_payload(NagPayload, stored))
     if kind == DATE_PROPOSAL:
@@ -283,6 +346,10 @@ async def load(
         return Agreed(exchange, programme, phase_row, was)
     if kind in INCIDENT_KINDS:
         return await _incident(session, exchange, kind, stored)
+    if kind == ABSENCE_NEWS:
+        return await _absence_news(
+            session, exchange, programme, read_payload(AbsencePayload, stored)
+        )
     if kind == CHECKIN_MISSING:
         return await _checkin_missing(
             session, exchange, programme, read_payload(DayPayload, stored)
@@ -301,6 +368,15 @@ async def load(
     if kind == DATE_DECLINED:
         declined = read_payload(DeclinedPayload, stored)
         return Declined(exchange, programme, declined["phase"], declined["by"])
+    if kind == DATE_REMINDER:
+        planned_for = date.fromisoformat(read_payload(DateReminderPayload, stored)["date"])
+        if not any(m.role == ROLE_TEACHER for m in roles):
+            return Skip("no longer a teacher")
+        keys = open_days(programme, exchange.phases, planned_for)
+        if not keys:
+            return Skip("dates agreed")
+        rows = {p.phase_key: p for p in exchange.phases}
+        return DateReminder(exchange, programme, tuple(rows[key] for key in keys))
     return Skip(f"unknown kind {kind}")
 
 
@@ -316,6 +392,12 @@ async def alert_copy(
     return Alert(copy.kind, exchange, incident, reporter, note_of(copy.payload))
 
 
+def _side_of(roles: Sequence[Membership]) -> str | None:
+    """The class the reader teaches (one, or none: a begeleider has no side of a visit)."""
+    sides = {m.side for m in roles if m.role == ROLE_TEACHER and m.side in ("A", "B")}
+    return sides.pop() if len(sides) == 1 else None
+
+
 def _phase_on(exchange: Exchange, payload: DayPayload) -> ExchangePhase | None:
     """The phase the row was planned for, if it is still on that day."""
     row = next((p for p in exchange.phases if p.phase_key == payload["phase"]), None)
@@ -327,16 +409,7 @@ def _phase_on(exchange: Exchange, payload: DayPayload) -> ExchangePhase | None:
 async def _entries_for(
     session: AsyncSession, exchange: Exchange, programme: Programme, roles: Sequence[Membership]
 ) -> list[checklists.Entry]:
-    found: list[checklists.Entry] = []
-    for membership in roles:
-        key = checklists.side_key(membership.role, membership.side, membership.user_id)
-        ticked = await checklists.ticked(session, exchange.id, key)
-        found.extend(
-            checklists.entries(
-                programme, list(exchange.phases), membership.role, membership.side, ticked
-            )
-        )
-    return found
+    return await checklists.entries_for(session, exchange, programme, roles)
 
 
 async def _nag(
@@ -347,14 +420,17 @@ async def _nag(
     payload: NagPayload,
 ) -> Nag | Skip:
     keys = set(payload["items"])
+    deadline = date.fromisoformat(payload["deadline"])
+    # What is ticked by now, by whoever holds the tick, is left out; so is an item whose phase
+    # has moved to before the reminder's deadline and is over by then.
     still_open = [
         e
         for e in await _entries_for(session, exchange, programme, roles)
-        if e.item.key in keys and not e.done
+        if e.item.key in keys and not e.done and e.ends_on >= deadline
     ]
     if not still_open:
         return Skip("nothing open")
-    return Nag(exchange, date.fromisoformat(payload["deadline"]), tuple(still_open))
+    return Nag(exchange, deadline, tuple(still_open))
 
 
 async def _proposal(
@@ -397,15 +473,74 @@ async def _checkin_missing(
     day = _phase_on(exchange, payload)
     if day is None:
         return Skip("date changed")
-    present = await checkins.checked_in_users(session, exchange.id, day.starts_on)
-    missing = tuple(
-        m.user.display_name
-        for m in exchange.memberships
-        if m.role == ROLE_BEGELEIDER and m.user_id not in present
-    )
-    if not missing:
+    seen = await checkins.attendance(session, exchange, day.starts_on)
+    # Those who said they cannot come are not missing; when nobody comes at all, that is
+    # what the coordinators must hear.
+    if not seen.missing and (seen.present or not seen.absent):
         return Skip("everyone checked in")
-    return CheckinMissing(exchange, programme, day, missing)
+    return CheckinMissing(
+        exchange,
+        programme,
+        day,
+        tuple(u.display_name for u in seen.missing),
+        absent=tuple(u.display_name for u in seen.absent),
+    )
+
+
+# "Ik kan niet" is offered for the days a begeleider comes to, from this week's digest on.
+WEEK = timedelta(days=7)
+ONE_DAY = timedelta(days=1)
+
+
+async def _offers(
+    session: AsyncSession,
+    exchange: Exchange,
+    programme: Programme,
+    roles: Sequence[Membership],
+    first: date,
+    until: date,
+) -> tuple[DayOffer, ...]:
+    """The begeleider reader's days from `first` to before `until`, and whether they said
+    they cannot come (none for anyone else)."""
+    reader = next((m for m in roles if m.role == ROLE_BEGELEIDER), None)
+    if reader is None or exchange.status != STATUS_ACTIVE:
+        return ()
+    absent = await absences.absent_days(session, exchange, reader.user_id)
+    return tuple(
+        DayOffer(p, p.phase_key in absent)
+        for p in sorted(exchange.phases, key=lambda p: p.starts_on)
+        if first <= p.starts_on < until
+        and programme.phase(p.phase_key).kind == "day"
+        and programme.phase(p.phase_key).needs_begeleider
+    )
+
+
+async def _absence_news(
+    session: AsyncSession, exchange: Exchange, programme: Programme, payload: AbsencePayload
+) -> AbsenceNews | Skip:
+    day = _phase_on(exchange, DayPayload(phase=payload["phase"], date=payload["date"]))
+    if day is None:
+        return Skip("date changed")
+    member = await session.get(User, payload["user"])
+    if member is None:
+        return Skip("user gone")
+    absent = member.id in await absences.absent_users(session, exchange.id, day.starts_on)
+    if absent != payload["absent"]:
+        # Taken back (or said again) before this went out: the later message tells it.
+        return Skip("no longer true")
+    roles = await exchanges.memberships_of(session, member.id, exchange.id)
+    role = next((m for m in roles if m.role == ROLE_BEGELEIDER), roles[0] if roles else None)
+    seen = await checkins.attendance(session, exchange, day.starts_on)
+    return AbsenceNews(
+        exchange,
+        programme,
+        day,
+        member.display_name,
+        role.role if role is not None else ROLE_BEGELEIDER,
+        role.side if role is not None else None,
+        payload["absent"],
+        tuple(u.display_name for u in (*seen.present, *seen.missing)),
+    )
 
 
 async def _undelivered(
@@ -427,6 +562,9 @@ async def _undelivered(
     elif kind in (DAY_SCHEDULE, CHECKIN_MISSING):
         planned = read_payload(DayPayload, about)
         phase_key, day = planned["phase"], date.fromisoformat(planned["date"])
+    elif kind == ABSENCE_NEWS:
+        absence = read_payload(AbsencePayload, about)
+        phase_key, day = absence["phase"], date.fromisoformat(absence["date"])
     elif kind in INCIDENT_KINDS:
         incident = read_payload(IncidentPayload, about)["incident"]
     if kind != DATE_PROPOSAL and phase_key not in known_phases:

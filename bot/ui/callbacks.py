@@ -42,6 +42,13 @@ RESOLVE_PREFIX = "ir:"  # ir:<incident>, "Opgelost"
 CLOSE_PREFIX = "ic:"  # ic:<incident>, a coordinator closes an incident
 ACCEPT_PREFIX = "da:"  # da:<proposal>, accepts a proposed date
 OTHER_PREFIX = "do:"  # do:<proposal>, asks for another date
+DATE_START_PREFIX = "ds:"  # ds:<exchange>, starts /datum for that exchange
+SCHOOL_PREFIX = "scl:"  # scl:<exchange>, /school's exchange chooser
+SCHOOL_ACTION_PREFIX = "sca:"  # sca:<A|B|phone|share|stop|forget>[:<exchange>], /school
+ABSENCE_PREFIX = "ab:"  # ab:<exchange>:<phase>, "Ik kan niet": asks to confirm
+ABSENCE_YES_PREFIX = "ay:"  # ay:<exchange>:<phase>, confirms "Ik kan niet"
+ABSENCE_NO_PREFIX = "an:"  # an:<exchange>:<phase>, "Ik kom wel": nothing changes
+ABSENCE_UNDO_PREFIX = "au:"  # au:<exchange>:<phase>, "Toch wel": takes the absence back
 
 ACTION_PREFIXES = (
     LANGUAGE_PREFIX,
@@ -59,6 +66,13 @@ ACTION_PREFIXES = (
     CLOSE_PREFIX,
     ACCEPT_PREFIX,
     OTHER_PREFIX,
+    DATE_START_PREFIX,
+    SCHOOL_PREFIX,
+    SCHOOL_ACTION_PREFIX,
+    ABSENCE_PREFIX,
+    ABSENCE_YES_PREFIX,
+    ABSENCE_NO_PREFIX,
+    ABSENCE_UNDO_PREFIX,
 )
 
 # -- buttons of a conversation: `<prefix>:<version>:<value>` ---------------------------------
@@ -66,17 +80,23 @@ ACTION_PREFIXES = (
 NEW_EXCHANGE_PREFIX = "nw"  # /nieuw
 DATE_PREFIX = "dt"  # /datum
 COUNT_PREFIX = "hc"  # /aanwezig
+BOTH_COUNT_PREFIX = "hb"  # /aanwezig 24 22: the moment of both counts
 CHECKOUT_PREFIX = "co"  # /checkout
 REPORT_PREFIX = "in"  # /incident
 RESOLUTION_PREFIX = "rn"  # the note with which an incident is solved or closed
+SCHOOL_DIALOG_PREFIX = "sct"  # /school: typing an address or a phone number
+EDIT_EXCHANGE_PREFIX = "ed"  # /wijzig
 
 DIALOG_PREFIXES = (
     NEW_EXCHANGE_PREFIX,
     DATE_PREFIX,
     COUNT_PREFIX,
+    BOTH_COUNT_PREFIX,
     CHECKOUT_PREFIX,
     REPORT_PREFIX,
     RESOLUTION_PREFIX,
+    SCHOOL_DIALOG_PREFIX,
+    EDIT_EXCHANGE_PREFIX,
 )
 
 # The choices a conversation offers from a list ('x:<id>', 'x:+<offset>' for 'Meer…').
@@ -138,3 +158,35 @@ def parse_drop(data: str) -> tuple[str, int | None]:
     """'hd:<answer>:<headcount>' → (answer, headcount id or None when invalid)."""
     answer, _, raw = data.removeprefix(DROP_PREFIX).partition(":")
     return answer, read_id(raw)
+
+
+def absence(prefix: str, exchange_id: int, phase_key: str) -> str:
+    """`<prefix><exchange>:<phase>`: a button about one person's exchange day."""
+    return f"{prefix}{exchange_id}:{phase_key}"
+
+
+def parse_absence(data: str, prefix: str) -> tuple[int | None, str]:
+    """'<prefix><exchange>:<phase>' → (exchange id or None when invalid, phase key)."""
+    exchange_part, _, phase_key = data.removeprefix(prefix).partition(":")
+    return read_id(exchange_part), phase_key
+
+
+# What the /school buttons do; a phone button without an exchange belongs to the view of the
+# user's own number only.
+SCHOOL_ACTIONS = ("A", "B", "phone", "share", "stop", "forget")
+
+
+def school_action(what: str, exchange_id: int | None) -> str:
+    suffix = f":{exchange_id}" if exchange_id is not None else ""
+    return f"{SCHOOL_ACTION_PREFIX}{what}{suffix}"
+
+
+def parse_school_action(data: str) -> tuple[str, int | None] | None:
+    """'sca:<what>[:<exchange>]' → (what, exchange id or None); None when malformed."""
+    what, sep, raw = data.removeprefix(SCHOOL_ACTION_PREFIX).partition(":")
+    if what not in SCHOOL_ACTIONS:
+        return None
+    if not sep:
+        return (what, None) if what not in ("A", "B") else None
+    exchange_id = read_id(raw)
+    return (what, exchange_id) if exchange_id is not None else None

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.domain.agreement import open_days
 from bot.domain.dates import format_date, format_time
 from bot.domain.outbox import (
     INCIDENT_REPEAT,
@@ -24,10 +25,13 @@ from bot.domain.programme import Programme
 from bot.domain.timeline import timed_schedule
 from bot.services import checklists, exchanges, headcounts
 from bot.services.outbox_content import (
+    AbsenceNews,
     Agreed,
     Alert,
     CheckinMissing,
     Content,
+    DateReminder,
+    DayOffer,
     DaySchedule,
     Declined,
     Digest,
@@ -39,8 +43,10 @@ from bot.services.outbox_content import (
     ReporterNotice,
     Undelivered,
 )
+from bot.services.schools import PhoneContact, Reader
 from bot.texts import Markup, Texts
 from bot.ui import callbacks
+from bot.ui import schools as school_texts
 from bot.ui.replies import Btn
 from db.models import (
     ROLE_BEGELEIDER,
@@ -62,11 +68,53 @@ class Rendered:
     file_caption: str | None = None
 
 
+def item_label(texts: Texts, lang: str, entry: checklists.Entry) -> str:
+    """The item with the day it is for, as plain text: "Dag 1 · Vervoer geregeld …"."""
+    label = entry.phase.item_label
+    text = entry.item.text.get(lang)
+    if label is None:
+        return text
+    return texts.plain(lang, "checklists.labelled", label=label.get(lang), item=text)
+
+
 def check_button(texts: Texts, lang: str, exchange_id: int, entry: checklists.Entry) -> Btn:
     mark = "✅" if entry.done else "⬜"
     return Btn(
-        callbacks.check(exchange_id, entry.item.key), label=f"{mark} {entry.item.text.get(lang)}"
+        callbacks.check(exchange_id, entry.item.key),
+        label=f"{mark} {item_label(texts, lang, entry)}",
     )
+
+
+_SCOPE_NOTES = {
+    ("teacher", "pair"): "checklists.scope_pair",
+    ("teacher", "person"): "checklists.scope_person",
+    ("begeleider", "pair"): "checklists.scope_begeleiders",
+}
+
+
+def checklist_line(
+    texts: Texts,
+    lang: str,
+    entry: checklists.Entry,
+    today: date,
+    *,
+    labelled: bool = True,
+    whose: bool = False,
+) -> str:
+    """One item with its deadline ("was uiterlijk …" when that passed), or who ticked it.
+
+    `labelled`: with the day it is for (not under a heading of that day); `whose`: an open
+    item says whose tick it is when that is not the reader's usual (the class for a teacher,
+    themselves for a begeleider); a ticked one says who ticked it.
+    """
+    item = item_label(texts, lang, entry) if labelled else entry.item.text.get(lang)
+    if entry.done:
+        return texts.get(lang, "checklists.line_done", item=item, name=entry.done_by or "?")
+    note = _SCOPE_NOTES.get((entry.item.role, entry.item.scope)) if whose else None
+    if note is not None:
+        item = texts.plain(lang, note, item=item)
+    key = "checklists.line_late" if entry.overdue(today) else "checklists.line"
+    return texts.get(lang, key, item=item, deadline=format_date(entry.deadline, lang))
 
 
 def _host_line(texts: Texts, lang: str, exchange: Exchange, row: ExchangePhase) -> str:
@@ -76,6 +124,31 @@ def _host_line(texts: Texts, lang: str, exchange: Exchange, row: ExchangePhase) 
             return texts.get(lang, "day.host_address", school=school.name, address=school.address)
         return texts.get(lang, "day.host", school=school.name)
     return texts.get(lang, f"exchange.host_{row.host}")
+
+
+def visit_line(
+    texts: Texts, lang: str, exchange: Exchange, row: ExchangePhase, side: str | None
+) -> str | None:
+    """Who goes where on a day at school A or B, said to the reader's side (`side`, the class
+    they teach): the visitors go to the host (and are expected at the start), the hosts
+    receive the other school; anyone else reads who visits whom. None for a day online."""
+    if row.host not in ("A", "B"):
+        return None
+    host = exchanges.side_of(exchange, row.host).school
+    guest = exchanges.side_of(exchange, "B" if row.host == "A" else "A").school
+    where = (
+        texts.get(lang, "day.at_address", school=host.name, address=host.address)
+        if host.address
+        else texts.get(lang, "day.at_no_address", school=host.name)
+    )
+    start = format_time(row.start_time) if row.start_time is not None else None
+    if side == row.host:
+        key = "day.visit_host" if start else "day.visit_host_no_time"
+        return texts.get(lang, key, school=guest.name, time=start or "")
+    if side in ("A", "B"):
+        key = "day.visit_guest" if start else "day.visit_guest_no_time"
+        return texts.get(lang, key, where=Markup(where), time=start or "")
+    return texts.get(lang, "day.visit_neutral", guest=guest.name, where=Markup(where))
 
 
 def day_line(
@@ -97,9 +170,19 @@ def day_line(
 
 
 def day_schedule(
-    texts: Texts, lang: str, exchange: Exchange, programme: Programme, row: ExchangePhase
+    texts: Texts,
+    lang: str,
+    exchange: Exchange,
+    programme: Programme,
+    row: ExchangePhase,
+    *,
+    reader: Reader | None = None,
+    phones: Sequence[PhoneContact] | None = None,
 ) -> str:
-    """The schedule of a day: times, activities, places, who is there and whom to call."""
+    """The schedule of a day: who goes where (said to the `reader`'s side), both schools'
+    addresses, times, activities, places, who is there and the numbers to call (`phones`,
+    those shared with the reader; None leaves them out)."""
+    reader = reader or Reader()
     phase = programme.phase(row.phase_key)
     lines = [
         texts.get(
@@ -108,10 +191,15 @@ def day_schedule(
             phase=phase.name.get(lang),
             title=exchanges.title(exchange),
             date=format_date(row.starts_on, lang),
-        ),
-        _host_line(texts, lang, exchange, row),
-        "",
+        )
     ]
+    visit = visit_line(texts, lang, exchange, row, reader.side)
+    if visit is None:
+        lines.append(_host_line(texts, lang, exchange, row))
+    else:
+        lines.append(visit)
+        lines += school_texts.address_lines(texts, lang, exchange, row.host, reader)
+    lines.append("")
     for item in timed_schedule(phase, row.start_time):
         place = item.item.place.get(lang) if item.item.place else ""
         lines.append(
@@ -139,6 +227,8 @@ def day_schedule(
     nobody = texts.plain(lang, "exchange.nobody_yet")
     lines.append(texts.get(lang, "exchange.teachers", names=", ".join(teachers) or nobody))
     lines.append(texts.get(lang, "exchange.begeleiders", names=", ".join(begeleiders) or nobody))
+    if phones is not None:
+        lines += ["", *school_texts.phone_lines(texts, lang, phones, reader)]
     return "\n".join(lines)
 
 
@@ -161,9 +251,20 @@ def render(
     if isinstance(content, FollowUp):
         return follow_up(texts, lang, content)
     if isinstance(content, DaySchedule):
-        body = day_schedule(texts, lang, content.exchange, content.programme, content.day)
+        body = day_schedule(
+            texts,
+            lang,
+            content.exchange,
+            content.programme,
+            content.day,
+            reader=content.reader,
+            phones=content.phones,
+        )
         contact = contact_line(texts, lang, content.contacts)
-        return Rendered("\n".join(x for x in (body, contact) if x))
+        return Rendered(
+            "\n".join(x for x in (body, contact) if x),
+            absence_buttons(texts, lang, content.exchange, content.programme, content.offers),
+        )
     if isinstance(content, Nag):
         return nag(texts, lang, content)
     if isinstance(content, Proposal):
@@ -178,10 +279,14 @@ def render(
         return reporter_notice(texts, lang, content, tz=tz)
     if isinstance(content, CheckinMissing):
         return checkin_missing(texts, lang, content)
+    if isinstance(content, AbsenceNews):
+        return absence_news(texts, lang, content)
     if isinstance(content, Undelivered):
         return undelivered(texts, lang, content)
     if isinstance(content, InviteTried):
         return invite_tried(texts, lang, content)
+    if isinstance(content, DateReminder):
+        return date_reminder(texts, lang, content)
     return member_news(texts, lang, content)
 
 
@@ -217,6 +322,10 @@ def digest(texts: Texts, lang: str, content: Digest) -> Rendered:
                 description=phase.description.get(lang),
             ),
         ]
+        # Who goes where, for the reader's side: the description says what happens.
+        visit = visit_line(texts, lang, exchange, row, content.side)
+        if phase.kind == "day" and visit is not None:
+            lines.append(visit)
     if not this_week:
         lines += ["", texts.get(lang, "digest.no_phase")]
     days = [p for p in this_week if programme.phase(p.phase_key).kind == "day"]
@@ -225,12 +334,37 @@ def digest(texts: Texts, lang: str, content: Digest) -> Rendered:
         lines += [day_line(texts, lang, exchange, programme, p) for p in days]
         if any(not p.agreed for p in days) and content.teaches:
             lines.append(texts.get(lang, "digest.agree_hint"))
-    horizon = friday + timedelta(days=7)
-    todo = [e for e in content.entries if not e.done and e.deadline <= horizon]
+    # Open items due this coming week or overdue (at most eight), and how many more are open.
+    todo = checklists.to_do(content.entries, monday)
     buttons: tuple[tuple[Btn, ...], ...] = ()
-    if todo:
+    if todo.items:
         lines += ["", texts.get(lang, "digest.todo_header")]
-        buttons = tuple((check_button(texts, lang, exchange.id, e),) for e in todo)
+        lines += [
+            texts.get(
+                lang,
+                "digest.todo_late",
+                item=item_label(texts, lang, e),
+                deadline=format_date(e.deadline, lang),
+            )
+            for e in todo.items
+            if e.overdue(monday)
+        ]
+        buttons = tuple((check_button(texts, lang, exchange.id, e),) for e in todo.items)
+    if todo.more:
+        if not todo.items:
+            lines.append("")
+        key = "digest.todo_more" if todo.items else "digest.todo_later"
+        lines.append(texts.amount(lang, key, todo.more))
+    still_open = set(open_days(programme, exchange.phases, monday))
+    next_friday = friday + timedelta(days=7)
+    soon = [p for p in exchange.phases if p.phase_key in still_open and p.starts_on <= next_friday]
+    if content.teaches and still_open and (week_no == 1 or soon):
+        # Teachers are asked to agree their dates in the first week, and again while an open
+        # day is near, with a button (a year of monthly meetings does not ask every week).
+        if texts.get(lang, "digest.agree_hint") not in lines:
+            lines += ["", texts.get(lang, "digest.agree_ask")]
+        buttons = (*buttons, (agree_button(exchange.id),))
+    buttons = (*buttons, *absence_buttons(texts, lang, exchange, programme, content.offers))
     return Rendered("\n".join(lines), buttons)
 
 
@@ -297,12 +431,40 @@ def agreed(texts: Texts, lang: str, content: Agreed) -> Rendered:
     default = content.programme.phase(content.day.phase_key).default_start_time
     now_at = (content.day.starts_on, content.day.start_time or default)
     if content.was is None or (content.was[0], content.was[1] or default) == now_at:
-        return Rendered(texts.get(lang, "date_agreement.agreed_notice", **params))
-    was_day, was_time = content.was[0], content.was[1] or default
-    was = format_date(was_day, lang)
-    if was_time is not None:
-        was = f"{was}, {format_time(was_time)}"
-    return Rendered(texts.get(lang, "date_agreement.moved_notice", was=was, **params))
+        text = texts.get(lang, "date_agreement.agreed_notice", **params)
+    else:
+        was_day, was_time = content.was[0], content.was[1] or default
+        was = format_date(was_day, lang)
+        if was_time is not None:
+            was = f"{was}, {format_time(was_time)}"
+        text = texts.get(lang, "date_agreement.moved_notice", was=was, **params)
+    # The calendar file keeps each event's UID and raises its SEQUENCE: importing it again
+    # moves the event people already have.
+    update = Btn(
+        callbacks.action(callbacks.CALENDAR_PREFIX, exchange.id), key="calendar.btn_update"
+    )
+    return Rendered(f"{text}\n\n{texts.get(lang, 'calendar.changed')}", ((update,),))
+
+
+def agree_button(exchange_id: int) -> Btn:
+    """ "📅 Datum afspreken": starts /datum for this exchange."""
+    return Btn(
+        callbacks.action(callbacks.DATE_START_PREFIX, exchange_id), key="date_reminder.btn_agree"
+    )
+
+
+def date_reminder(texts: Texts, lang: str, content: DateReminder) -> Rendered:
+    """To a teacher: the days still to agree, with the button that starts /datum."""
+    exchange = content.exchange
+    lines = [day_line(texts, lang, exchange, content.programme, row) for row in content.still_open]
+    text = texts.get(
+        lang,
+        "date_reminder.text",
+        id=exchange.id,
+        title=exchanges.title(exchange),
+        lines=Markup("\n".join(lines)),
+    )
+    return Rendered(text, ((agree_button(exchange.id),),))
 
 
 def declined(texts: Texts, lang: str, content: Declined) -> Rendered:
@@ -332,7 +494,13 @@ def undelivered(texts: Texts, lang: str, content: Undelivered) -> Rendered:
             incident=content.incident if content.incident is not None else "?",
         )
         if texts.has(what_key)
-        else content.kind
+        # Never an internal name: the kind as /berichten calls it.
+        else texts.get(
+            lang,
+            f"outbox.kind_{content.kind}"
+            if texts.has(f"outbox.kind_{content.kind}")
+            else "outbox.kind_other",
+        )
     )
     return Rendered(
         texts.get(
@@ -397,20 +565,73 @@ def invite_tried(texts: Texts, lang: str, content: InviteTried) -> Rendered:
 
 
 def checkin_missing(texts: Texts, lang: str, content: CheckinMissing) -> Rendered:
-    """Tell the coordinators which begeleiders have not checked in yet."""
+    """Tell the coordinators which begeleiders have not checked in yet, and who said they
+    cannot come; when nobody comes at all, say that."""
     exchange, row = content.exchange, content.day
-    when = format_time(row.start_time) if row.start_time else ""
-    return Rendered(
+    phase = content.programme.phase(row.phase_key)
+    start = row.start_time or phase.default_start_time
+    params: dict[str, object] = {
+        "id": exchange.id,
+        "title": exchanges.title(exchange),
+        "phase": phase.name.get(lang),
+        "time": format_time(start) if start else "?",
+    }
+    if not content.missing:
+        return Rendered(
+            texts.get(lang, "checkin.nobody_alert", names=", ".join(content.absent), **params)
+        )
+    lines = [texts.get(lang, "checkin.missing_alert", names=", ".join(content.missing), **params)]
+    if content.absent:
+        lines.append(texts.get(lang, "checkin.missing_absent", names=", ".join(content.absent)))
+    return Rendered("\n".join(lines))
+
+
+def day_and_time(lang: str, programme: Programme, row: ExchangePhase) -> str:
+    """ "woensdag 10 februari, 08:45": the day and the time it starts."""
+    start = row.start_time or programme.phase(row.phase_key).default_start_time
+    when = format_date(row.starts_on, lang)
+    return f"{when}, {format_time(start)}" if start else when
+
+
+def absence_buttons(
+    texts: Texts,
+    lang: str,
+    exchange: Exchange,
+    programme: Programme,
+    offers: Sequence[DayOffer],
+) -> tuple[tuple[Btn, ...], ...]:
+    """ "Ik kan niet komen" for each day offered (or "Ik kan toch komen" once said), one per
+    row, with its date: beside a checklist's buttons a bare "Ik kan niet" would be unclear."""
+    out = []
+    for offer in offers:
+        prefix = callbacks.ABSENCE_UNDO_PREFIX if offer.absent else callbacks.ABSENCE_PREFIX
+        key = "absence.btn_undo_day" if offer.absent else "absence.btn_day"
+        label = texts.plain(lang, key, day=format_date(offer.day.starts_on, lang))
+        out.append((Btn(callbacks.absence(prefix, exchange.id, offer.day.phase_key), label=label),))
+    return tuple(out)
+
+
+def absence_news(texts: Texts, lang: str, content: AbsenceNews) -> Rendered:
+    """Tell a coordinator that someone cannot come on a day (or can after all), and who of the
+    begeleiders still comes."""
+    exchange, row = content.exchange, content.day
+    lines = [
         texts.get(
             lang,
-            "checkin.missing_alert",
+            "absence.news_off" if content.absent else "absence.news_on",
+            name=content.member,
+            role=_role(texts, lang, exchange, content.role, content.side),
+            phase=content.programme.phase(row.phase_key).name.get(lang),
+            when=day_and_time(lang, content.programme, row),
             id=exchange.id,
             title=exchanges.title(exchange),
-            phase=content.programme.phase(row.phase_key).name.get(lang),
-            time=when,
-            names=", ".join(content.missing),
         )
-    )
+    ]
+    if content.coming:
+        lines.append(texts.get(lang, "absence.coming", names=", ".join(content.coming)))
+    else:
+        lines.append(texts.get(lang, "absence.nobody_coming"))
+    return Rendered("\n".join(lines))
 
 
 def incident_buttons(incident: Incident) -> tuple[tuple[Btn, ...], ...]:
@@ -440,14 +661,13 @@ def _actor(action: IncidentAction) -> str:
 
 
 def drop_line(texts: Texts, lang: str, drop: headcounts.Drop, school: str) -> str:
-    """ "2 leerlingen van Het Kompas minder dan bij aankomst (22 → 20)"."""
-    key = "headcounts.pupils_one" if drop.fewer == 1 else "headcounts.pupils_many"
+    """ "2 leerlingen minder van Het Kompas dan bij aankomst (22 → 20)"."""
     return texts.get(
         lang,
         "headcounts.drop_line",
-        pupils=texts.plain(lang, key, count=drop.fewer),
+        pupils=texts.amount(lang, "headcounts.pupils", drop.fewer),
         school=school,
-        moment=texts.plain(lang, f"headcounts.moment_{drop.previous_moment}"),
+        since=texts.plain(lang, f"headcounts.since_{drop.previous_moment}"),
         before=drop.before,
         after=drop.after,
     )

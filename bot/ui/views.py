@@ -9,16 +9,20 @@ from datetime import date, datetime, time
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.domain.calendar import CalendarEvent, event_uid, exchange_calendar
+from bot.domain.agreement import open_days
+from bot.domain.calendar import CalendarEvent, event_sequence, event_uid, exchange_calendar
 from bot.domain.dates import format_date, format_time
 from bot.domain.programme import Phase, Programme
 from bot.domain.timeline import plan_phases, timed_schedule
-from bot.services.checklists import SideProgress
-from bot.services.exchanges import side_of, title
+from bot.services.checklists import Progress
+from bot.services.exchanges import label, side_of, title
+from bot.services.next_steps import Standing
 from bot.services.outbox import NotDelivered
+from bot.services.schools import PhoneContact, Reader, reader_of
 from bot.texts import Markup, Texts
-from bot.ui import outbox
-from bot.ui.replies import Deferred, Reply
+from bot.ui import callbacks, outbox
+from bot.ui import schools as school_texts
+from bot.ui.replies import Btn, Deferred, Reply
 from db.models import (
     OUTBOX_STATES,
     ROLE_TEACHER,
@@ -152,9 +156,14 @@ def timeline(
     *,
     viewer_id: int | None = None,
     reports: Sequence[tuple[CheckIn, User]] = (),
+    reader: Reader | None = None,
+    phones: Sequence[PhoneContact] | None = None,
 ) -> Markup:
-    """The /programma view of one exchange: who, what and when (and, for coordinators, how
-    the days went: `reports` are the check-ins with their evaluations)."""
+    """The /programma view of one exchange: who, what and when, both schools' addresses (a
+    missing one with /school for the `reader` who can fill it in), the numbers to call
+    (`phones`, those shared with the viewer), and, for coordinators, how the days went:
+    `reports` are the check-ins with their evaluations."""
+    reader = reader or Reader()
     lines = [
         exchange_heading(texts, lang, exchange),
         texts.get(
@@ -169,7 +178,7 @@ def timeline(
                 lang,
                 letter,
                 side.school.name,
-                side.school.address,
+                school_texts.address(texts, lang, side.school, hint=letter in reader.edits),
                 side.class_name,
                 side.class_size,
             )
@@ -188,6 +197,8 @@ def timeline(
         lines.append(_phase_line(texts, lang, phase, row, hosts, agreed=row.agreed))
     lines.append("")
     lines.extend(_people(texts, lang, exchange))
+    if phones is not None:
+        lines += ["", *school_texts.phone_lines(texts, lang, phones, reader)]
     if reports:
         lines += ["", texts.get(lang, "exchange.reports_header")]
         lines += [_report_line(texts, lang, checkin, user) for checkin, user in reports]
@@ -244,9 +255,19 @@ def _people(texts: Texts, lang: str, exchange: Exchange) -> list[str]:
 
 
 def next_step(
-    texts: Texts, lang: str, exchange: Exchange, programme: Programme, role: str, today: date
+    texts: Texts,
+    lang: str,
+    exchange: Exchange,
+    programme: Programme,
+    role: str,
+    today: date,
+    *,
+    key: str = "join.next",
+    key_now: str | None = None,
+    brief: bool = False,
 ) -> Markup:
-    """What comes next for someone who just joined: the first phase that concerns them."""
+    """What comes next for someone: the first phase not over that concerns them, under `key`
+    (`key_now` when it has begun), or only its line when `brief`."""
     hosts = {s.side: s.school.name for s in exchange.sides}
     for row in sorted(exchange.phases, key=lambda p: p.starts_on):
         if row.ends_on < today:
@@ -258,42 +279,160 @@ def next_step(
         if role != ROLE_TEACHER and not phase.needs_begeleider:
             continue
         line = _phase_line(texts, lang, phase, row, hosts, agreed=row.agreed)
+        if brief:
+            return Markup(line)
+        heading = key_now if key_now is not None and row.starts_on <= today else key
         return Markup(
-            texts.get(
-                lang, "join.next", phase=Markup(line), description=phase.description.get(lang)
-            )
+            texts.get(lang, heading, phase=Markup(line), description=phase.description.get(lang))
         )
     return Markup(texts.get(lang, "join.nothing_next"))
 
 
-def progress(texts: Texts, lang: str, exchange: Exchange, sides: Sequence[SideProgress]) -> Markup:
-    """Checklist progress per class (and the begeleiders) for a coordinator: `sides` as
-    services.checklists.progress finds them."""
-    lines = [exchange_heading(texts, lang, exchange)]
-    for side in sides:
-        if side.side in ("A", "B"):
-            who = texts.get(
-                lang, "checklists.side_teachers", school=side_of(exchange, side.side).school.name
+# Exchanges in the answer to free text, each with a row of buttons: more is for /programma.
+MAX_STANDINGS = 5
+
+
+def _standing_buttons(standing: Standing, *, labelled: bool) -> tuple[Btn, ...]:
+    """📅 Datum afspreken (a teacher with dates to agree), 📋 Checklist, 🗓 Programma; with
+    `labelled`, each names the exchange ("📋 #12"), for a list of several."""
+    exchange_id = standing.exchange.id
+    suffix = "_for" if labelled else ""
+    found = []
+    if standing.open_dates:
+        found.append(
+            Btn(
+                callbacks.action(callbacks.DATE_START_PREFIX, exchange_id),
+                key=f"fallback.btn_dates{suffix}",
+                params={"id": exchange_id},
             )
+        )
+    found.append(
+        Btn(
+            callbacks.action(callbacks.CHECKLIST_PREFIX, exchange_id),
+            key=f"fallback.btn_checklist{suffix}",
+            params={"id": exchange_id},
+        )
+    )
+    found.append(
+        Btn(
+            callbacks.action(callbacks.PROGRAMME_PREFIX, exchange_id),
+            key=f"fallback.btn_programme{suffix}",
+            params={"id": exchange_id},
+        )
+    )
+    return tuple(found)
+
+
+def _standing_notes(texts: Texts, lang: str, standing: Standing) -> list[str]:
+    notes = []
+    if standing.open_items:
+        notes.append(texts.amount(lang, "fallback.checklist_open", standing.open_items))
+    if standing.open_dates:
+        notes.append(texts.get(lang, "fallback.dates_open"))
+    return notes
+
+
+def free_text_answer(texts: Texts, lang: str, standings: Sequence[Standing], today: date) -> Reply:
+    """The answer to text that is not part of a conversation: the member's next step in each
+    of their exchanges (services.next_steps.standings), with the commands for it as buttons."""
+    if len(standings) == 1:
+        standing = standings[0]
+        exchange = standing.exchange
+        step = next_step(
+            texts,
+            lang,
+            exchange,
+            standing.programme,
+            standing.role,
+            today,
+            key="fallback.next",
+            key_now="fallback.now",
+        )
+        notes = _standing_notes(texts, lang, standing)
+        parts = [step, "", *notes] if notes else [step]
+        return Reply(
+            "fallback.one",
+            {"label": label(exchange), "body": _join(parts)},
+            buttons=(_standing_buttons(standing, labelled=False),),
+        )
+    blocks = []
+    for standing in standings[:MAX_STANDINGS]:
+        exchange = standing.exchange
+        line = next_step(
+            texts, lang, exchange, standing.programme, standing.role, today, brief=True
+        )
+        blocks.append(
+            "\n".join(
+                [
+                    texts.get(lang, "fallback.heading", label=label(exchange)),
+                    line,
+                    *_standing_notes(texts, lang, standing),
+                ]
+            )
+        )
+    if len(standings) > MAX_STANDINGS:
+        blocks.append(texts.get(lang, "fallback.more", count=len(standings) - MAX_STANDINGS))
+    buttons = tuple(_standing_buttons(s, labelled=True) for s in standings[:MAX_STANDINGS])
+    return Reply("fallback.several", {"body": Markup("\n\n".join(blocks))}, buttons=buttons)
+
+
+def overview(
+    texts: Texts,
+    lang: str,
+    mine: Sequence[Exchange],
+    programmes: Mapping[str, Programme],
+    today: date,
+) -> Markup:
+    """A coordinator's list of every exchange, one line each, marking those whose dates are
+    still to agree."""
+    lines = []
+    for exchange in mine:
+        programme = programmes.get(exchange.programme_key)
+        still_open = open_days(programme, exchange.phases, today) if programme else []
+        key = "programme.overview_line_open" if still_open else "programme.overview_line"
+        lines.append(
+            texts.get(
+                lang,
+                key,
+                label=label(exchange),
+                start=format_date(exchange.start_date, lang),
+            )
+        )
+    return _join(lines)
+
+
+def progress(
+    texts: Texts, lang: str, exchange: Exchange, groups: Sequence[Progress], today: date
+) -> Markup:
+    """Checklist progress for a coordinator: the pair's items once, each class's, and each
+    member's own (services.checklists.progress), with who ticked what."""
+    lines = [exchange_heading(texts, lang, exchange)]
+    for group in groups:
+        if group.group == "pair":
+            who = texts.get(lang, "checklists.side_pair")
+        elif group.group in ("A", "B"):
+            who = texts.get(
+                lang, "checklists.side_teachers", school=side_of(exchange, group.group).school.name
+            )
+        elif group.role == ROLE_TEACHER and group.side in ("A", "B"):
+            school = side_of(exchange, group.side).school.name
+            who = texts.get(lang, "checklists.side_teacher", name=group.name, school=school)
         else:
-            who = texts.get(lang, "checklists.side_begeleiders")
+            who = texts.get(lang, "checklists.side_begeleider", name=group.name)
         lines.append("")
         lines.append(
             texts.get(
-                lang, "checklists.progress_line", who=Markup(who), done=side.done, total=side.total
+                lang,
+                "checklists.progress_line",
+                who=Markup(who),
+                done=group.done,
+                total=group.total,
             )
         )
-        for entry in side.open_items[:8]:
-            lines.append(
-                texts.get(
-                    lang,
-                    "checklists.line",
-                    item=entry.item.text.get(lang),
-                    deadline=format_date(entry.deadline, lang),
-                )
-            )
-        if len(side.open_items) > 8:
-            lines.append(texts.get(lang, "checklists.more", count=len(side.open_items) - 8))
+        for entry in group.current[:8]:
+            lines.append(outbox.checklist_line(texts, lang, entry, today))
+        if len(group.current) > 8:
+            lines.append(texts.get(lang, "checklists.more", count=len(group.current) - 8))
     return _join(lines)
 
 
@@ -304,9 +443,13 @@ def today(
     programmes: Mapping[str, Programme],
     contacts: Mapping[int, Sequence[User]],
     day: date,
+    *,
+    viewer: User | None = None,
+    phones: Mapping[int, Sequence[PhoneContact]] | None = None,
 ) -> Markup:
     """Today's schedules, or when the next exchange day is; `contacts` are whom to call per
-    exchange id (services.exchanges.contacts)."""
+    exchange id (services.exchanges.contacts), `phones` the numbers shared with `viewer`
+    (services.schools.phone_books), whose side of a visit each schedule speaks to."""
     if not mine:
         return Markup(texts.get(lang, "programme.none"))
     parts: list[str] = []
@@ -317,7 +460,15 @@ def today(
             if programme.phase(row.phase_key).kind != "day":
                 continue
             if row.starts_on == day:
-                body = outbox.day_schedule(texts, lang, exchange, programme, row)
+                body = outbox.day_schedule(
+                    texts,
+                    lang,
+                    exchange,
+                    programme,
+                    row,
+                    reader=reader_of(exchange, viewer) if viewer is not None else None,
+                    phones=phones.get(exchange.id, ()) if phones is not None else None,
+                )
                 contact = outbox.contact_line(texts, lang, contacts.get(exchange.id, ()))
                 parts.append("\n".join(x for x in (body, contact) if x))
             elif row.starts_on > day:
@@ -378,7 +529,9 @@ def calendar(
                 ends_on=row.ends_on,
                 start_time=row.start_time if phase.kind == "day" else None,
                 duration=duration,
-                sequence=row.revision,
+                sequence=event_sequence(row.revision, row.agreed),
+                # A week of lessons is never agreed: only a day's date can be provisional.
+                tentative=phase.kind == "day" and not row.agreed,
             )
         )
     name = texts.plain(lang, "calendar.name", id=exchange.id, title=title(exchange))
@@ -455,3 +608,27 @@ def sent_or_waiting(
     if arrives is None:
         return Reply(key, params)
     return waiting(later_key, params, arrives, tz)
+
+
+def edit_exchange_overview(texts: Texts, lang: str, *, exchange: Exchange) -> Markup:
+    """What /wijzig can change of an exchange, as it is now."""
+    lines = [exchange_heading(texts, lang, exchange)]
+    for side in sorted(exchange.sides, key=lambda s: s.side):
+        lines.append(
+            _side_line(
+                texts,
+                lang,
+                side.side,
+                side.school.name,
+                side.school.address,
+                side.class_name,
+                side.class_size,
+            )
+        )
+    region = (
+        texts.get(lang, f"region.{exchange.region}")
+        if exchange.region
+        else texts.get(lang, "edit_exchange.no_region")
+    )
+    lines.append(texts.get(lang, "exchange.region_line", region=region))
+    return _join(lines)

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.domain.outbox import (
+    DATE_REMINDER,
     KINDS,
     CatchUp,
     ExchangeSnapshot,
@@ -89,7 +90,7 @@ def test_everything_is_utc_and_sorted(plan):
         assert push.due_at.utcoffset() == timedelta(0)
         assert push.not_after.utcoffset() == timedelta(0)
         assert push.due_at <= push.not_after
-        assert push.kind in KINDS
+        assert push.kind in (*KINDS, DATE_REMINDER)
         assert push.exchange_id == 7
         json.dumps(push.payload)
     assert plan == sorted(plan, key=lambda p: (p.due_at, p.dedupe_key))
@@ -144,39 +145,37 @@ def nags_by_deadline(plan, user):
     return {p.payload["deadline"]: p for p in of(plan, "checklist_nag", user)}
 
 
-def test_nags_list_the_host_and_guest_items_of_each_side(plan):
+def test_nags_list_the_host_and_guest_items_of_each_side(plan, standard):
     a = {k: p.payload["items"] for k, p in nags_by_deadline(plan, 1).items()}
     b = {k: p.payload["items"] for k, p in nags_by_deadline(plan, 2).items()}
+    # Items due on a Monday or a Tuesday would be reminded of on a Monday (07:00, moved from the
+    # weekend, or 15:00), the day of the digest that lists them: they are not reminded of apart
+    # (test_reminders_on_a_digest_day_are_in_the_digest).
     shared = {
         "2027-01-08": ["booklet_planned"],  # due before the programme starts
-        "2027-01-11": ["parents_informed"],
         "2027-01-13": ["consent_collected"],
         "2027-01-14": ["booklet_lessons_done", "mixed_teams_made"],
-        "2027-01-18": ["day1_consent_checked", "day1_pupils_informed"],
-        "2027-01-25": ["day2_consent_checked", "day2_pupils_informed"],
         "2027-01-27": ["closing_parents_invited"],
-        "2027-02-02": ["closing_team_photos", "closing_contact_forms"],
     }
     # A hosts exchange day 1 and the closing, B hosts exchange day 2.
     assert a == shared | {
         "2027-01-15": ["class_photo_sent", "conflict_agreements", "day1_route_ready"],
-        "2027-01-19": ["day1_room_ready"],
         "2027-01-22": ["day2_transport"],
         "2027-01-29": ["closing_snacks"],
-        "2027-02-01": ["closing_games"],
         "2027-02-03": ["closing_room_decorated"],
     }
     assert b == shared | {
         "2027-01-15": ["class_photo_sent", "conflict_agreements", "day1_transport"],
         "2027-01-22": ["day2_route_ready"],
-        "2027-01-26": ["day2_room_ready"],
         "2027-01-29": ["closing_transport", "closing_snacks"],
     }
-    begeleider = {k: p.payload["items"] for k, p in nags_by_deadline(plan, 3).items()}
+    # A begeleider's items are due the day before a Wednesday: in that Monday's digest.
+    assert nags_by_deadline(plan, 3) == {}
+    agreed = {"exchange_day_1": date(2027, 1, 21)}  # a Thursday: items due Wednesday
+    later = plan_messages(snapshot(standard, QUIET_START, agreed_dates=agreed))
+    begeleider = {k: p.payload["items"] for k, p in nags_by_deadline(later, 3).items()}
     assert begeleider == {
-        "2027-01-19": ["day1_schedule_checked", "day1_emergency_numbers", "day1_travel_planned"],
-        "2027-01-26": ["day2_schedule_checked", "day2_emergency_numbers", "day2_travel_planned"],
-        "2027-02-02": ["closing_schedule_checked", "closing_emergency_numbers"],
+        "2027-01-20": ["day1_schedule_checked", "day1_emergency_numbers", "day1_travel_planned"],
     }
 
 
@@ -189,13 +188,29 @@ def test_nags_at_three_the_day_before_the_deadline(plan):
     assert push.not_after.astimezone(AMS).time() >= time(23, 59, 59)
 
 
-def test_a_nag_due_on_sunday_moves_to_monday_seven(plan):
-    # deadline Monday 18 January: the day before is a Sunday
-    push = nags_by_deadline(plan, 1)["2027-01-18"]
-    assert local(push) == at(date(2027, 1, 18), 7)
-    assert nags_by_deadline(plan, 2)["2027-01-11"].due_at.astimezone(AMS) == at(
-        date(2027, 1, 11), 7
-    )
+def test_reminders_on_a_digest_day_are_in_the_digest(plan):
+    # Deadline Monday 18 January: the reminder on Sunday 15:00 would move to Monday 07:00, an
+    # hour before the digest that lists the same items; deadline Tuesday 19 January: the
+    # reminder would come on Monday 15:00, after it. Neither is planned on its own.
+    for user in (1, 2):
+        nags = nags_by_deadline(plan, user)
+        for monday in ("2027-01-11", "2027-01-18", "2027-01-25", "2027-02-01"):
+            day = date.fromisoformat(monday)
+            assert monday not in nags
+            assert (day + timedelta(days=1)).isoformat() not in nags
+            (digest,) = [p for p in of(plan, "digest", user) if p.payload["week"] == monday]
+            assert local(digest) == at(day, 8)
+        # Every reminder left goes out at 15:00 on a day without a digest.
+        assert {local(p).time() for p in of(plan, "checklist_nag", user)} == {time(15)}
+        assert all(local(p).weekday() != 0 for p in of(plan, "checklist_nag", user))
+
+
+def test_a_reminder_on_a_day_without_digest_stays(standard):
+    # Reminders at 09:00: the one on Thursday stays, the one on Monday is in the digest.
+    plan = plan_messages(snapshot(standard, QUIET_START), Rules(nag_time=time(9)))
+    a = nags_by_deadline(plan, 1)
+    assert local(a["2027-01-15"]) == at(date(2027, 1, 14), 9)
+    assert "2027-01-19" not in a
 
 
 def test_a_nag_that_cannot_move_before_its_deadline_is_dropped(standard):
@@ -204,7 +219,14 @@ def test_a_nag_that_cannot_move_before_its_deadline_is_dropped(standard):
         snapshot(standard, QUIET_START, school_holidays=[(date(2027, 1, 18),) * 2])
     )
     assert "2027-01-18" not in nags_by_deadline(plan, 1)
-    assert "2027-01-19" in nags_by_deadline(plan, 1)
+    # The reminder for Tuesday moves from the holiday to Tuesday 07:00, the moment the week's
+    # digest moved to as well: the digest lists it.
+    assert "2027-01-19" not in nags_by_deadline(plan, 1)
+    (digest,) = [p for p in of(plan, "digest", 1) if p.payload["week"] == "2027-01-18"]
+    assert local(digest) == at(date(2027, 1, 19), 7)
+    # The begeleider gets that week's digest too (exchange day 1 is in it).
+    assert "2027-01-19" not in nags_by_deadline(plan, 3)
+    assert "2027-01-18" in [p.payload["week"] for p in of(plan, "digest", 3)]
 
 
 def test_nags_respect_a_custom_lead_time(standard):
@@ -250,9 +272,9 @@ def test_across_the_end_of_summer_time(standard):
     assert [local(p).time() for p in days] == [time(7, 30)] * 3
     assert [(p.due_at.hour, p.due_at.minute) for p in days] == [(5, 30), (6, 30), (6, 30)]
     nags = nags_by_deadline(plan, 1)
-    # both at 15:00 on a Monday, before and after the change
-    assert nags["2027-10-26"].due_at == datetime(2027, 10, 25, 13, tzinfo=UTC)
-    assert nags["2027-11-09"].due_at == datetime(2027, 11, 8, 14, tzinfo=UTC)
+    # both at 15:00 on a Thursday, before and after the change
+    assert nags["2027-10-29"].due_at == datetime(2027, 10, 28, 13, tzinfo=UTC)
+    assert nags["2027-11-05"].due_at == datetime(2027, 11, 4, 14, tzinfo=UTC)
 
 
 # -- holidays ---------------------------------------------------------------------------------
@@ -275,9 +297,9 @@ def test_a_school_holiday_week_has_no_digest_and_pushes_move_out(standard):
         "closing",
     ]
     a = nags_by_deadline(plan, 1)
-    # Friday 26 February 15:00 is in the break: Monday 1 March 07:00, the deadline itself.
-    assert local(a["2027-03-01"]) == at(date(2027, 3, 1), 7)
-    assert a["2027-03-01"].payload["items"] == ["closing_games"]
+    # Friday 26 February 15:00 is in the break: Monday 1 March 07:00, the deadline itself, an
+    # hour before the digest, which lists closing_games instead.
+    assert "2027-03-01" not in a
     # a deadline inside the break cannot be nagged before it is over
     assert "2027-02-24" not in a
     for push in plan:
@@ -299,9 +321,11 @@ def test_easter_monday_moves_pushes_to_tuesday(standard):
     assert digest.due_at == datetime(2027, 3, 30, 5, tzinfo=UTC)  # summer time by now
     assert digest.not_after == digest.due_at + timedelta(hours=12)
     b = nags_by_deadline(plan, 2)
-    # due Tuesday 30 March, nag on Easter Monday → Tuesday 07:00
-    assert local(b["2027-03-30"]) == at(date(2027, 3, 30), 7)
-    assert b["2027-03-30"].payload["items"] == ["day2_room_ready"]
+    # due Tuesday 30 March, nag on Easter Monday → Tuesday 07:00, with the week's digest: folded
+    assert "2027-03-30" not in b
+    assert local(next(p for p in of(plan, "digest", 2) if p.payload["week"] == "2027-03-29")) == at(
+        date(2027, 3, 30), 7
+    )
     # due on Easter Monday itself, nag on Sunday → Tuesday is too late
     assert "2027-03-29" not in b
     for push in plan:
@@ -365,13 +389,16 @@ def test_dedupe_keys_are_unique_and_short(programmes, key):
     keys = [p.dedupe_key for p in plan]
     assert len(keys) == len(set(keys))
     assert max(len(k) for k in keys) <= 200
-    assert {p.kind for p in plan} == set(KINDS)
+    assert {p.kind for p in plan} == {*KINDS, DATE_REMINDER}
 
 
 def test_a_teacher_who_is_also_begeleider_gets_one_nag_per_deadline(standard):
     members = (Member(1, "teacher", "A"), Member(1, "begeleider", None), TEACHER_B)
     plan = plan_messages(snapshot(standard, QUIET_START, members=members))
-    nag = nags_by_deadline(plan, 1)["2027-01-19"]
+    # Exchange day 1 on Thursday: its items are due on Wednesday, reminded of on Tuesday.
+    agreed = {"exchange_day_1": date(2027, 1, 21)}
+    plan = plan_messages(snapshot(standard, QUIET_START, members=members, agreed_dates=agreed))
+    nag = nags_by_deadline(plan, 1)["2027-01-20"]
     assert nag.payload["items"] == [
         "day1_room_ready",
         "day1_schedule_checked",

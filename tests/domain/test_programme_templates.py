@@ -160,3 +160,39 @@ def test_a_new_variant_is_just_a_file(tmp_path: Path):
     programmes = load_programmes(tmp_path)
     assert "kort" in programmes
     assert load_programme(tmp_path / "kort.toml").phases == programmes["standaard"].phases
+
+
+def test_items_of_different_days_read_differently(programmes):
+    """Two items with the same text on two days get labels that tell them apart."""
+    for programme in programmes.values():
+        seen: dict[str, str] = {}
+        for phase in programme.phases:
+            for item in phase.checklist:
+                label = phase.item_label
+                shown = f"{label.nl if label else ''} · {item.text.nl}"
+                assert shown not in seen, (programme.key, item.key, seen.get(shown))
+                seen[shown] = item.key
+    standard = programmes["standaard"]
+    labels = {p.key: p.item_label.nl if p.item_label else None for p in standard.phases}
+    assert labels == {
+        "orientation": None,
+        "exchange_day_1": "Dag 1",
+        "exchange_day_2": "Dag 2",
+        "closing": "Afsluiting",
+    }
+
+
+def test_whose_tick_each_item_is(programmes):
+    for programme in programmes.values():
+        for phase in programme.phases:
+            for item in phase.checklist:
+                # Begeleiders tick their own; what teachers do together is one tick.
+                if item.role == "begeleider":
+                    assert item.scope == "person", item.key
+                text = item.text.nl
+                if "samen met de leerkracht" in text or text.startswith("Met de andere leerkracht"):
+                    assert item.scope == "pair", (programme.key, item.key)
+    standard = programmes["standaard"]
+    assert standard.checklist_item("mixed_teams_made")[1].scope == "pair"
+    assert standard.checklist_item("day1_emergency_numbers")[1].scope == "person"
+    assert standard.checklist_item("day1_transport")[1].scope == "class"

@@ -35,6 +35,7 @@ key = "teams"
 role = "teacher"
 due_days_before = 0
 text = { nl = "Teams gemaakt", en = "Teams made" }
+scope = "pair"
 
 [[phases]]
 key = "visit"
@@ -64,12 +65,14 @@ role = "teacher"
 side = "guest"
 due_days_before = 5
 text = { nl = "Vervoer", en = "Transport" }
+scope = "class"
 
 [[phases.checklist]]
 key = "numbers"
 role = "begeleider"
 due_days_before = 1
 text = { nl = "Nummers", en = "Numbers" }
+scope = "person"
 """
 
 REPEAT = """\
@@ -100,6 +103,7 @@ role = "teacher"
 side = "guest"
 due_days_before = 3
 text = { nl = "Bus {n}", en = "Bus {n}" }
+scope = "class"
 """
 
 
@@ -547,3 +551,61 @@ def test_repeat_must_fit_in_the_programme(tmp_path):
     text = edit(REPEAT, "weeks = 10", "weeks = 6")
     err = error(tmp_path, text, "jaar.toml")
     assert_error(err, "phases[0].offset_days", "meeting_03: ends on day 44", "jaar.toml")
+
+
+# -- whose tick an item is, and the day it is for ----------------------------------------
+
+
+def test_every_item_says_whose_tick_it_is(tmp_path):
+    programme = load(tmp_path, VALID)
+    scopes = {i.key: i.scope for p in programme.phases for i in p.checklist}
+    assert scopes == {"teams": "pair", "transport": "class", "numbers": "person"}
+
+
+def test_scope_is_required(tmp_path):
+    text = edit(VALID, 'scope = "person"\n', "")
+    assert_error(error(tmp_path, text), "phases[1].checklist[1].scope", "is required")
+
+
+def test_unknown_scope(tmp_path):
+    text = edit(VALID, 'scope = "class"', 'scope = "school"')
+    assert_error(error(tmp_path, text), "phases[1].checklist[0].scope", "one of")
+
+
+def test_a_begeleider_has_no_class(tmp_path):
+    text = edit(VALID, 'scope = "person"', 'scope = "class"')
+    assert_error(error(tmp_path, text), "phases[1].checklist[1].scope", "no class")
+
+
+def test_a_pair_item_is_for_both_schools(tmp_path):
+    text = edit(VALID, 'scope = "class"', 'scope = "pair"')
+    assert_error(error(tmp_path, text), "phases[1].checklist[0].scope", "side 'all'")
+
+
+def test_items_are_labelled_with_their_day(tmp_path):
+    programme = load(tmp_path, VALID)
+    # A week phase's items need no label; a day phase's get its name unless it has a label.
+    assert programme.phase("prep").item_label is None
+    assert programme.phase("visit").item_label == programme.phase("visit").name
+    text = edit(
+        VALID,
+        'name = { nl = "Bezoek"',
+        'label = { nl = "Dag 1", en = "Day 1" }\nname = { nl = "Bezoek"',
+    )
+    labelled = load(tmp_path, text).phase("visit").item_label
+    assert labelled is not None and (labelled.nl, labelled.en) == ("Dag 1", "Day 1")
+
+
+def test_a_repeated_label_gets_the_number(tmp_path):
+    text = edit(
+        REPEAT,
+        'name = { nl = "Ontmoeting {n}"',
+        'label = { nl = "O{n}", en = "M{n}" }\nname = { nl = "Ontmoeting {n}"',
+    )
+    third = load(tmp_path, text, "jaar.toml").phase("meeting_03")
+    assert third.item_label is not None and third.item_label.nl == "O3"
+
+
+def test_a_label_needs_both_languages(tmp_path):
+    text = edit(VALID, 'name = { nl = "Bezoek"', 'label = { nl = "Dag 1" }\nname = { nl = "Bezoek"')
+    assert_error(error(tmp_path, text), "phases[1].label.en", "is required")

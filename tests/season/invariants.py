@@ -7,15 +7,17 @@ so one run shows every broken invariant at once.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
+from bot.domain.outbox import PLANNED_KINDS
 from bot.texts import get_texts
-from db.models import Membership, OutboxMessage
+from bot.ui.callbacks import CHECK_PREFIX
+from db.models import Exchange, ExchangePhase, Membership, OutboxMessage
 from tests.season.driver import Season
 from tests.season.recorder import Finding
-from tests.season.transcript import SENDS, local, odd_hour
+from tests.season.transcript import AMS, SENDS, local, odd_hour
 
 # Planned, routine pushes that are rightly not sent, by (kind, reason). Nobody needs to hear
 # about these: a reminder with nothing left to do, a check-in alert when everyone is there, a
@@ -297,3 +299,131 @@ def repeated_buttons(season: Season) -> list[str]:
         f"{count} message(s) show the button '{label}' more than once"
         for label, count in sorted(found.items(), key=lambda x: -x[1])
     ]
+
+
+def _sent_markup(season: Season, row: OutboxMessage) -> dict[str, object]:
+    """The inline keyboard the outbox row was sent with (the last part of a split message)."""
+    found: dict[str, object] = {}
+    for call in season.calls:
+        if call.method.lower() not in SENDS or not call.ok or not isinstance(call.result, dict):
+            continue
+        if call.result.get("message_id") != row.telegram_message_id:
+            continue
+        if int(call.params.get("chat_id", 0)) != row.user_id:
+            continue
+        markup = call.params.get("reply_markup")
+        if isinstance(markup, str):
+            markup = json.loads(markup)
+        if isinstance(markup, dict):
+            found = markup
+    return found
+
+
+async def unasked_messages_per_day(season: Season) -> list[Finding]:
+    """Issue 9: a teacher gets at most one message the programme sends on its own (a digest,
+    a reminder, …) on a normal school day — a day that is not one of their exchange days.
+    Messages about what people did (a proposal, an agreed date, an alarm) are not counted:
+    they are news, not routine."""
+    assert season.h.db is not None
+    async with season.h.db.read() as session:
+        rows = list(
+            await session.scalars(
+                select(OutboxMessage).where(
+                    OutboxMessage.status == "sent", OutboxMessage.kind.in_(PLANNED_KINDS)
+                )
+            )
+        )
+        members = list(
+            await session.scalars(select(Membership).where(Membership.role == "teacher"))
+        )
+        phases = list(await session.scalars(select(ExchangePhase)))
+    teaching = {(m.user_id, m.exchange_id) for m in members}
+    teachers = {m.user_id for m in members}
+    exchange_days: dict[int, set[date]] = {}
+    for p in phases:
+        if p.phase_key != "orientation":
+            day = p.starts_on
+            while day <= p.ends_on:
+                exchange_days.setdefault(p.exchange_id, set()).add(day)
+                day += timedelta(days=1)
+    per_day: dict[tuple[int, date], list[OutboxMessage]] = {}
+    for row in rows:
+        if row.user_id not in teachers or row.sent_at is None:
+            continue
+        day = row.sent_at.astimezone(AMS).date()
+        theirs = [x for (u, x) in teaching if u == row.user_id]
+        if any(day in exchange_days.get(x, set()) for x in theirs):
+            continue
+        per_day.setdefault((row.user_id, day), []).append(row)
+    found = []
+    for (user_id, day), group in sorted(per_day.items()):
+        if len(group) > 1:
+            who = season.people.get(user_id)
+            found.append(
+                Finding(
+                    "a teacher got more than one unasked message on a normal school day",
+                    f"{who.name if who else user_id} on {day}: "
+                    + ", ".join(f"{r.kind} at {local(r.sent_at or r.due_at)}" for r in group),
+                )
+            )
+    return found
+
+
+async def no_item_that_no_longer_applies(season: Season) -> list[Finding]:
+    """Issue 9: no message offers a checklist item of a phase that was over when it was sent,
+    or one that was already ticked for its reader then."""
+    assert season.h.db is not None
+    assert season.h.context is not None
+    programmes = season.h.context.programmes
+    async with season.h.db.read() as session:
+        rows = list(
+            await session.scalars(
+                select(OutboxMessage).where(
+                    OutboxMessage.status == "sent",
+                    OutboxMessage.kind.in_(PLANNED_KINDS),
+                    OutboxMessage.telegram_message_id.is_not(None),
+                )
+            )
+        )
+        exchanges = {e.id: e for e in await session.scalars(select(Exchange))}
+        phases = {
+            (p.exchange_id, p.phase_key): p for p in await session.scalars(select(ExchangePhase))
+        }
+    found = []
+    for row in rows:
+        exchange = exchanges.get(row.exchange_id or 0)
+        if exchange is None or row.sent_at is None:
+            continue
+        programme = programmes[exchange.programme_key]
+        day = row.sent_at.astimezone(AMS).date()
+        keyboard = _sent_markup(season, row).get("inline_keyboard") or []
+        for button_row in keyboard if isinstance(keyboard, list) else []:
+            for button in button_row:
+                data = str(button.get("callback_data", ""))
+                if not data.startswith(CHECK_PREFIX):
+                    continue
+                item_key = data.rsplit(":", 1)[-1]
+                try:
+                    phase, _ = programme.checklist_item(item_key)
+                except KeyError:
+                    continue
+                row_phase = phases.get((exchange.id, phase.key))
+                if row_phase is not None and row_phase.ends_on < day:
+                    who = season.people.get(row.user_id)
+                    found.append(
+                        Finding(
+                            "a message offered a checklist item of a phase that was over",
+                            f"{local(row.sent_at)} {row.kind} to "
+                            f"{who.name if who else row.user_id}: '{button.get('text')}'",
+                        )
+                    )
+                if str(button.get("text", "")).startswith("✅") and row.kind != "digest":
+                    who = season.people.get(row.user_id)
+                    found.append(
+                        Finding(
+                            "a reminder offered an item that was already ticked",
+                            f"{local(row.sent_at)} {row.kind} to "
+                            f"{who.name if who else row.user_id}: '{button.get('text')}'",
+                        )
+                    )
+    return found

@@ -127,6 +127,15 @@ async def incidents_of(s: Season, exchange_id: int) -> list[Incident]:
         )
 
 
+async def count_both(s: Season, person: Person, a: int, b: int) -> list[BotMessage]:
+    """`/aanwezig <a> <b>` and a tap on the moment offered first (the likely one by the
+    clock); returns what the bot sent after the tap (or the refusal)."""
+    replies = await s.type(person, f"/aanwezig {a} {b}")
+    if not replies or not replies[-1].button_texts:
+        return replies
+    return await s.tap(person, replies[-1], replies[-1].button_texts[0])
+
+
 async def keypad(s: Season, person: Person, number: int) -> list[BotMessage]:
     """Tap a count on the keypad and confirm; returns what the bot sent after ✔."""
     for digit in str(number):
@@ -144,7 +153,7 @@ async def pick_first(s: Season, person: Person, message: BotMessage) -> list[Bot
 
 async def checkout(s: Season, person: Person, rating: str = "4") -> None:
     replies = await s.type(person, "/checkout")
-    if len(replies) == 1 and replies[0].button_texts and "1 = slecht" not in replies[0].text:
+    if replies and replies[-1].button_texts and "slecht" not in replies[-1].text:
         replies = await pick_first(s, person, replies[-1])  # several exchanges today: the first
     if not replies or not replies[-1].button_texts:
         return

@@ -5,7 +5,7 @@ Expected words come from the catalogue (`texts.get`), so a copy edit breaks no t
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -144,10 +144,10 @@ def button_data(rendered: Rendered) -> list[str]:
 # -- planned pushes -----------------------------------------------------------------------------
 
 
-def test_digest_shows_the_week_and_the_open_items_due_by_next_week(texts, programme) -> None:
+def test_digest_shows_the_week_and_the_open_items_due_this_coming_week(texts, programme) -> None:
     found = exchange(programme)
     entries = checklists.entries(
-        programme, found.phases, ROLE_TEACHER, "A", ticked={"booklet_planned"}
+        programme, found.phases, ROLE_TEACHER, "A", {("A", "booklet_planned"): "Anouk"}
     )
     content = Digest(found, programme, MONDAY, late=False, teaches=True, entries=tuple(entries))
     rendered = write(texts, content)
@@ -165,12 +165,45 @@ def test_digest_shows_the_week_and_the_open_items_due_by_next_week(texts, progra
         )
         in rendered.text
     )
-    horizon = date(2027, 1, 22)  # the Friday of next week
+    horizon = MONDAY + timedelta(days=7)  # from today through the coming seven days
     due = [e for e in entries if not e.done and e.deadline <= horizon]
-    assert due and any(e.deadline > horizon for e in entries)
+    later = [e for e in entries if not e.done and e.deadline > horizon]
+    assert due and later
     assert texts.get("nl", "digest.todo_header") in rendered.text
-    assert button_data(rendered) == [callbacks.check(7, e.item.key) for e in due]
+    checks = [d for d in button_data(rendered) if d.startswith(callbacks.CHECK_PREFIX)]
+    # Nine are due; the digest offers eight and counts the rest with what comes later.
+    assert len(due) == 9
+    assert checks == [callbacks.check(7, e.item.key) for e in due[:8]]
     assert callbacks.check(7, "booklet_planned") not in button_data(rendered)
+    more = texts.amount("nl", "digest.todo_more", len(later) + 1)
+    assert more == f"Voor later staan er nog {len(later) + 1} punten in /checklist."
+    assert more in rendered.text
+
+
+def test_digest_marks_overdue_items_and_offers_no_item_of_a_phase_that_is_over(
+    texts, programme
+) -> None:
+    found = exchange(programme)
+    entries = checklists.entries(programme, found.phases, ROLE_TEACHER, "A", {})
+    week_2 = MONDAY + timedelta(days=7)
+    content = Digest(found, programme, week_2, late=False, teaches=True, entries=tuple(entries))
+    rendered = write(texts, content)
+    labels = [b.label for row in rendered.buttons for b in row if b.data and "booklet" in b.data]
+    assert labels == []  # the orientation week is over
+    late = next(e for e in entries if e.item.key == "conflict_agreements")
+    assert late.deadline < week_2 <= late.ends_on
+    assert (
+        texts.get(
+            "nl",
+            "digest.todo_late",
+            item=f"Dag 1 · {late.item.text.nl}",
+            deadline=format_date(late.deadline, "nl"),
+        )
+        in rendered.text
+    )
+    day_1 = [b.label for row in rendered.buttons for b in row if b.data and "day1_" in b.data]
+    assert day_1 and all(str(label).startswith("⬜ Dag 1 · ") for label in day_1)
+    assert len(button_data(rendered)) <= checklists.DIGEST_MAX_ITEMS + 1  # and /datum
 
 
 def test_a_late_digest_says_so_and_only_teachers_get_the_hint_to_agree(texts, programme) -> None:
@@ -184,7 +217,9 @@ def test_a_late_digest_says_so_and_only_teachers_get_the_hint_to_agree(texts, pr
         line = day_line(texts, "nl", found, programme, phase(found, "exchange_day_1"))
         assert line in rendered.text
         assert (texts.get("nl", "digest.agree_hint") in rendered.text) is teaches
-        assert rendered.buttons == ()
+        # Teachers get the button that starts /datum for this exchange; begeleiders nothing.
+        agree = [callbacks.action(callbacks.DATE_START_PREFIX, 7)]
+        assert button_data(rendered) == (agree if teaches else [])
 
 
 def test_follow_up_carries_the_programmes_tips(texts, programme) -> None:
@@ -216,7 +251,7 @@ def test_nag_lists_only_what_it_is_given(texts, programme) -> None:
     found = exchange(programme)
     open_items = tuple(
         e
-        for e in checklists.entries(programme, found.phases, ROLE_TEACHER, "A", set())
+        for e in checklists.entries(programme, found.phases, ROLE_TEACHER, "A", {})
         if e.item.key in ("parents_informed", "consent_collected")
     )
     rendered = write(texts, Nag(found, date(2027, 1, 15), open_items))
@@ -274,9 +309,10 @@ def test_agreed_and_declined_dates(texts, programme) -> None:
     day = phase(found, "closing")
     agreed = write(texts, Agreed(found, programme, day))
     line = day_line(texts, "nl", found, programme, day)
-    assert agreed.text == texts.get(
-        "nl", "date_agreement.agreed_notice", id=7, title=TITLE, line=Markup(line)
-    )
+    notice = texts.get("nl", "date_agreement.agreed_notice", id=7, title=TITLE, line=Markup(line))
+    # Whoever has the dates in a calendar hears that /agenda has the new ones, with a button.
+    assert agreed.text == f"{notice}\n\n{texts.get('nl', 'calendar.changed')}"
+    assert button_data(agreed) == [callbacks.action(callbacks.CALENDAR_PREFIX, 7)]
     declined = write(texts, Declined(found, programme, "closing", "Anouk"), lang="en")
     assert declined.text == texts.get(
         "en",
