@@ -133,27 +133,9 @@ async def report(
     now: datetime,
 ) -> AbsenceResult:
     """The user cannot come on this day: stored once, and the coordinators are told."""
-    found = await check(
-        session, user, exchange_id, phase_key, programmes=programmes, today=today, lock=True
+    return await _say(
+        session, user, exchange_id, phase_key, True, programmes=programmes, today=today, now=now
     )
-    if found.outcome != "recorded":
-        return found
-    assert found.exchange is not None and found.day is not None
-    exchange, day = found.exchange, found.day
-    if user.id in await absent_users(session, exchange.id, day.starts_on):
-        return AbsenceResult("unchanged", exchange, day)
-    session.add(
-        Absence(
-            exchange_id=exchange.id,
-            phase_key=day.phase_key,
-            day=day.starts_on,
-            user_id=user.id,
-            created_at=now,
-        )
-    )
-    await session.flush()
-    await _tell(session, user, exchange, day, absent=True, today=today, now=now)
-    return found
 
 
 async def withdraw(
@@ -167,6 +149,24 @@ async def withdraw(
     now: datetime,
 ) -> AbsenceResult:
     """ "Toch wel": the user comes after all; the coordinators are told."""
+    return await _say(
+        session, user, exchange_id, phase_key, False, programmes=programmes, today=today, now=now
+    )
+
+
+async def _say(
+    session: AsyncSession,
+    user: User,
+    exchange_id: int,
+    phase_key: str,
+    absent: bool,
+    *,
+    programmes: Mapping[str, Programme],
+    today: date,
+    now: datetime,
+) -> AbsenceResult:
+    """Store that the user cannot come (`absent`) or can after all, and tell the coordinators
+    when that changed anything."""
     found = await check(
         session, user, exchange_id, phase_key, programmes=programmes, today=today, lock=True
     )
@@ -174,14 +174,28 @@ async def withdraw(
         return found
     assert found.exchange is not None and found.day is not None
     exchange, day = found.exchange, found.day
-    removed = await session.execute(
-        delete(Absence).where(
-            Absence.exchange_id == exchange.id,
-            Absence.phase_key == day.phase_key,
-            Absence.user_id == user.id,
+    if absent:
+        if user.id in await absent_users(session, exchange.id, day.starts_on):
+            return AbsenceResult("unchanged", exchange, day)
+        session.add(
+            Absence(
+                exchange_id=exchange.id,
+                phase_key=day.phase_key,
+                day=day.starts_on,
+                user_id=user.id,
+                created_at=now,
+            )
         )
-    )
-    if not rowcount(removed):
-        return AbsenceResult("unchanged", exchange, day)
-    await _tell(session, user, exchange, day, absent=False, today=today, now=now)
+        await session.flush()
+    else:
+        removed = await session.execute(
+            delete(Absence).where(
+                Absence.exchange_id == exchange.id,
+                Absence.phase_key == day.phase_key,
+                Absence.user_id == user.id,
+            )
+        )
+        if not rowcount(removed):
+            return AbsenceResult("unchanged", exchange, day)
+    await _tell(session, user, exchange, day, absent=absent, today=today, now=now)
     return found
