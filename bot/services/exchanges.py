@@ -200,6 +200,16 @@ async def set_class_size(
     """Change the number of pupils of one side (teachers know it best, and it changes): a
     coordinator, or a teacher of that class. auth.NotAllowed (or Archived) otherwise."""
     await auth.require_side(session, user, Action.CHANGE_CLASS, exchange_id, side)
+    row = await locked_side(session, Action.CHANGE_CLASS, exchange_id, side)
+    row.class_size = size
+    return row
+
+
+async def locked_side(
+    session: AsyncSession, action: Action, exchange_id: int, side: str
+) -> ExchangeSide:
+    """The row of one side, locked for a change the caller may make (auth checked `action`);
+    auth.NotAllowed when the exchange has no such side."""
     row = await session.scalar(
         select(ExchangeSide)
         .where(ExchangeSide.exchange_id == exchange_id, ExchangeSide.side == side)
@@ -207,8 +217,7 @@ async def set_class_size(
         .with_for_update(of=ExchangeSide)
     )
     if row is None:
-        raise auth.NotAllowed(Action.CHANGE_CLASS, exchange_id)
-    row.class_size = size
+        raise auth.NotAllowed(action, exchange_id)
     return row
 
 
@@ -295,14 +304,7 @@ async def _editable_side(
 ) -> tuple[Exchange, ExchangeSide]:
     """The exchange (locked) and its side, if the user may change the exchange."""
     exchange = await auth.require_exchange(session, user, Action.EDIT_EXCHANGE, exchange_id)
-    row = await session.scalar(
-        select(ExchangeSide)
-        .where(ExchangeSide.exchange_id == exchange_id, ExchangeSide.side == side)
-        .with_for_update(of=ExchangeSide)
-    )
-    if row is None:
-        raise auth.NotAllowed(Action.EDIT_EXCHANGE, exchange_id)
-    return exchange, row
+    return exchange, await locked_side(session, Action.EDIT_EXCHANGE, exchange_id, side)
 
 
 async def _other_school_id(session: AsyncSession, exchange_id: int, side: str) -> int | None:

@@ -6,12 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.permissions import Action
 from bot.services import auth, exchanges
-from db.models import ROLE_TEACHER, Exchange, ExchangeSide, School, User
+from db.models import ROLE_TEACHER, Exchange, School, User
 
 MAX_ADDRESS = 300
 
@@ -26,13 +25,7 @@ async def set_address(
     every exchange it takes part in, so each of them shows the new address.
     """
     await auth.require_side(session, user, Action.EDIT_SCHOOL, exchange_id, side)
-    row = await session.scalar(
-        select(ExchangeSide).where(
-            ExchangeSide.exchange_id == exchange_id, ExchangeSide.side == side
-        )
-    )
-    if row is None:
-        raise auth.NotAllowed(Action.EDIT_SCHOOL, exchange_id)
+    row = await exchanges.locked_side(session, Action.EDIT_SCHOOL, exchange_id, side)
     school = await session.get(School, row.school_id, with_for_update=True)
     if school is None:
         raise auth.NotAllowed(Action.EDIT_SCHOOL, exchange_id)
