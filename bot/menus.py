@@ -27,6 +27,12 @@ ENGLISH_NAMES = {
     "archiveren": "archive",
     "aanstellen": "appoint",
     "intrekken": "revoke",
+    "overzicht": "overview",
+    "bericht": "broadcast",
+    "beheer": "manage",
+    "groep": "group",
+    "rapport": "report",
+    "instellingen": "settings",
 }
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
@@ -95,6 +96,13 @@ class User(Base):
     # only while phone_shared_at is set (the person agreed to share it).
     phone: Mapped[str | None] = mapped_column(String(30))
     phone_shared_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # A coordinator's choice: routine notices (joins, agreed dates) wait for their Monday
+    # summary instead of arriving one by one. Incidents and alarms always come at once.
+    gather_notices: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # A Telegram group linked to an exchange (its id is the group's chat id, below zero): it
+    # receives the exchange's day schedules and incident notices through the outbox like a
+    # person, but has no memberships and no rights.
+    is_group: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
 
@@ -236,17 +244,22 @@ class Membership(Base):
     side: Mapped[str | None] = mapped_column(String(1))
     invite_id: Mapped[int | None] = mapped_column(ForeignKey("invites.id", ondelete="SET NULL"))
     joined_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # The exchange days (phase keys) a begeleider is planned for; None means every day.
+    days: Mapped[list[str] | None] = mapped_column(JSON)
 
     user: Mapped[User] = relationship(back_populates="memberships")
     exchange: Mapped[Exchange] = relationship(back_populates="memberships")
 
 
 class Invite(Base):
-    """A deep-link invitation; only the SHA-256 of its token is kept."""
+    """A deep-link invitation; only the SHA-256 of its token is kept.
+
+    Role "group" is a code for `/groep <code>`, linking a Telegram group to the exchange.
+    """
 
     __tablename__ = "invites"
     __table_args__ = (
-        CheckConstraint("role IN ('teacher', 'begeleider')", name="role"),
+        CheckConstraint("role IN ('teacher', 'begeleider', 'group')", name="role"),
         CheckConstraint("uses >= 0 AND uses <= max_uses", name="uses"),
     )
 
@@ -318,6 +331,10 @@ class OutboxMessage(Base):
     # Who the message is from (a proposal's teacher, an incident's reporter): they are told
     # when it cannot be delivered. None for planned pushes.
     sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The broadcast this row delivers (kind "broadcast"), for its delivery report.
+    broadcast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="SET NULL"), index=True
+    )
     # Sends whose outcome was unknown (a read timeout, a dropped connection): each may have
     # delivered the message, so a retry after one can show it twice.
     uncertain_sends: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -529,9 +546,89 @@ class IncidentAction(Base):
     user: Mapped[User | None] = relationship(lazy="joined")
 
 
+class GroupLink(Base):
+    """A Telegram group linked to one exchange with `/groep <code>`; removing the bot unlinks."""
+
+    __tablename__ = "group_links"
+
+    chat_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    exchange_id: Mapped[int] = mapped_column(
+        ForeignKey("exchanges.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    linked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    linked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """Who changed what about an exchange, and when: the log a coordinator reads per pair."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_exchange_at", "exchange_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    exchange_id: Mapped[int | None] = mapped_column(ForeignKey("exchanges.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # What happened, a key of the catalogue's [audit] section ("date_set", "member_removed" …).
+    action: Mapped[str] = mapped_column(String(40))
+    # The particulars the text needs (names, dates, before and after), plain JSON values.
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Broadcast(Base):
+    """A coordinator's message to an audience, delivered through the outbox row by row."""
+
+    __tablename__ = "broadcasts"
+    __table_args__ = (
+        CheckConstraint("status IN ('scheduled', 'sending', 'done', 'cancelled')", name="status"),
+        CheckConstraint(
+            "media_kind IS NULL OR media_kind IN ('photo', 'document')", name="media_kind"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    text: Mapped[str] = mapped_column(Text)
+    media_kind: Mapped[str | None] = mapped_column(String(10))
+    media_file_id: Mapped[str | None] = mapped_column(String(200))
+    media_filename: Mapped[str | None] = mapped_column(String(200))
+    # Who it goes to: {"kind": "all" | "teachers" | "begeleiders" | "city" | "phase" |
+    # "exchange", "value": the city, phase key or exchange id where the kind needs one}.
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON)
+    read_button: Mapped[bool] = mapped_column(Boolean, default=False)
+    send_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default="scheduled")
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    # The conversation step that confirmed it: a second press of "Versturen" finds this
+    # key taken and sends nothing.
+    confirm_key: Mapped[str] = mapped_column(String(60), unique=True)
+    reported_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class BroadcastRead(Base):
+    """Someone pressed "Gelezen" under a broadcast."""
+
+    __tablename__ = "broadcast_reads"
+    __table_args__ = (
+        UniqueConstraint("broadcast_id", "user_id", name="uq_broadcast_reads_broadcast_user"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
 __all__ = [
     "Absence",
+    "AuditEntry",
     "Base",
+    "Broadcast",
+    "BroadcastRead",
     "CheckIn",
     "ChecklistTick",
     "CoordinatorChange",
@@ -540,6 +637,7 @@ __all__ = [
     "Exchange",
     "ExchangePhase",
     "ExchangeSide",
+    "GroupLink",
     "Headcount",
     "Incident",
     "IncidentAction",

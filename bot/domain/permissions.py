@@ -32,6 +32,12 @@ class Action(StrEnum):
     EDIT_SCHOOL = "edit_school"  # a school's address (teachers: their own school's)
     EDIT_EXCHANGE = "edit_exchange"  # names, classes, sizes, region of an existing exchange
     REPORT_ABSENCE = "report_absence"  # "Ik kan niet" for an exchange day
+    BROADCAST = "broadcast"  # /bericht: a message to many people, and its delivery report
+    EXPORT = "export"  # /export, /rapport: every exchange's data and the season report
+    COORDINATOR_SETTINGS = "coordinator_settings"  # /instellingen: the Monday summary's choices
+    MANAGE_MEMBERS = "manage_members"  # begeleiders per day, removing members, revoking invites
+    VIEW_AUDIT = "view_audit"  # the log of who changed what about an exchange
+    LINK_GROUP = "link_group"  # /groep: a Telegram group that receives the exchange's notices
 
 
 # Global actions need the coordinator role; exchange actions need a role in that exchange
@@ -41,6 +47,9 @@ GLOBAL_ACTIONS: dict[Action, frozenset[Role]] = {
     Action.VIEW_ALL_EXCHANGES: frozenset({Role.COORDINATOR}),
     Action.VIEW_OUTBOX: frozenset({Role.COORDINATOR}),
     Action.APPOINT_COORDINATOR: frozenset({Role.COORDINATOR}),
+    Action.BROADCAST: frozenset({Role.COORDINATOR}),
+    Action.EXPORT: frozenset({Role.COORDINATOR}),
+    Action.COORDINATOR_SETTINGS: frozenset({Role.COORDINATOR}),
 }
 EXCHANGE_ACTIONS: dict[Action, frozenset[Role]] = {
     Action.INVITE: frozenset({Role.COORDINATOR}),
@@ -58,6 +67,9 @@ EXCHANGE_ACTIONS: dict[Action, frozenset[Role]] = {
     Action.EDIT_SCHOOL: frozenset({Role.COORDINATOR, Role.TEACHER}),
     Action.EDIT_EXCHANGE: frozenset({Role.COORDINATOR}),
     Action.REPORT_ABSENCE: frozenset({Role.TEACHER, Role.BEGELEIDER}),
+    Action.MANAGE_MEMBERS: frozenset({Role.COORDINATOR}),
+    Action.VIEW_AUDIT: frozenset({Role.COORDINATOR}),
+    Action.LINK_GROUP: frozenset({Role.COORDINATOR, Role.TEACHER}),
 }
 
 
@@ -70,6 +82,8 @@ READ_ACTIONS: frozenset[Action] = frozenset(
         Action.VIEW_PROGRESS,
         Action.VIEW_OUTBOX,
         Action.VIEW_INCIDENTS,
+        Action.VIEW_AUDIT,
+        Action.EXPORT,
     }
 )
 
@@ -119,9 +133,12 @@ COMMANDS_BY_ROLE: dict[Role | None, tuple[str, ...]] = {
         "agenda",
     ),
     Role.COORDINATOR: (
+        "overzicht",
+        "bericht",
         "nieuw",
         "uitnodigen",
         "wijzig",
+        "beheer",
         "programma",
         "vandaag",
         "checklist",
@@ -131,6 +148,10 @@ COMMANDS_BY_ROLE: dict[Role | None, tuple[str, ...]] = {
         "school",
         "agenda",
         "berichten",
+        "groep",
+        "export",
+        "rapport",
+        "instellingen",
         "archiveren",
         "aanstellen",
         "intrekken",
