@@ -1,4 +1,4 @@
-"""A whole season: one coordinator, twenty exchanges in three cities, four weeks each.
+"""A whole season: one coordinator, thirty exchanges in three cities, four weeks each.
 
 People do what people do: they join late or never, propose a date on Friday evening and get
 an answer on Monday, tick the same checklist from two phones, tap twice, edit a message, lose

@@ -1,4 +1,4 @@
-"""Who plays the season: one coordinator and twenty exchanges in three cities.
+"""Who plays the season: one coordinator and thirty exchanges in three cities.
 
 Three cohorts start a week apart, so on most days some exchanges are preparing, some have an
 exchange day and some are closing. Ids follow one rule (exchange n: teachers 2000 + 10n + k,
@@ -37,6 +37,14 @@ SCHOOLS = {
         ("De Meer", "Middenweg 201"),
         ("Bijlmerhorst", "Bijlmerdreef 6"),
         ("IJburg College Basis", "Pampuslaan 30"),
+        ("De Springplank", "Van Limburg Stirumstraat 5"),
+        ("Het Startpunt", "Dapperstraat 18"),
+        ("De Achtsprong", "Molenwijk 27"),
+        ("Ookmeer", "Ookmeerweg 250"),
+        ("De Notenkraker", "Javaplein 11"),
+        ("Het Ravelijn", "Nieuwe Herengracht 8"),
+        ("De Tamarinde", "Reigersbos 40"),
+        ("Kinderrijk", "Buikslotermeerplein 3"),
     ],
     "Rotterdam": [
         ("De Globetrotter", "Mathenesserweg 20"),
@@ -53,6 +61,12 @@ SCHOOLS = {
         ("Het Baken", "Delfshaven 3"),
         ("Nelson Mandela", "Afrikaanderplein 1"),
         ("De Bavokerk School", "Bergweg 60"),
+        ("De Pijler", "Beverwaard 14"),
+        ("Het Mozaïek", "Spangen 22"),
+        ("De Schalm", "Lombardijen 5"),
+        ("Tarwewijkschool", "Mijnsherenlaan 99"),
+        ("De Vlinderboom", "Zevenkamp 31"),
+        ("Het Tij", "Hoogvliet 12"),
     ],
     "Utrecht": [
         ("De Kleine Prins", "Kanaleneiland Zuid 10"),
@@ -67,6 +81,12 @@ SCHOOLS = {
         ("Kon. Julianaschool", "Tuindorp 2"),
         ("Het Anker Utrecht", "Votulast 4"),
         ("De Ster", "Vleuten 66"),
+        ("De Pijlstaart", "Ondiep 17"),
+        ("Het Spectrum", "Zuilen Noord 4"),
+        ("De Kameleon", "Kanaleneiland Noord 25"),
+        ("Jenaplanschool Utrecht", "Rivierenwijk 9"),
+        ("De Notenboom", "Hoograven 70"),
+        ("Het Zilverschoon", "Terwijde 11"),
     ],
 }
 
@@ -112,6 +132,26 @@ TEACHER_NAMES = (
     "Anke Timmermans",
     "Jamal Benali",
     "Kim van der Linden",
+    "Loes Claassen",
+    "Orhan Çelik",
+    "Merel Jacobs",
+    "Stefan de Wit",
+    "Fadoua Azzouzi",
+    "Niels Prins",
+    "Judith Kok",
+    "Kerem Aydın",
+    "Annemiek Wolters",
+    "Vincent Smits",
+    "Hanna Maas",
+    "Achmed Ziani",
+    "Renske Dijkstra",
+    "Paul Kuipers",
+    "Soufiane Amezian",
+    "Nathalie Groen",
+    "Erik Veenstra",
+    "Dewi Sutanto",
+    "Lars van Wijk",
+    "Sabine Evers",
 )
 BEGELEIDER_NAMES = (
     "Ghislaine",
@@ -136,6 +176,16 @@ BEGELEIDER_NAMES = (
     "Dirk",
     "Noor",
     "Arjen",
+    "Bouchra",
+    "Frits",
+    "Gülay",
+    "Lieke",
+    "Hamid",
+    "Ria",
+    "Stijn",
+    "Meryem",
+    "Joop",
+    "Ineke",
 )
 
 
@@ -159,7 +209,7 @@ class Person:
 
 @dataclass
 class ExchangeSpec:
-    number: int  # 1..20, the order of creation (and the exchange id)
+    number: int  # 1..30, the order of creation (and the exchange id)
     city: str
     start: date
     school_a: tuple[str, str]
@@ -184,43 +234,50 @@ class ExchangeSpec:
 
 
 def build_cast() -> list[ExchangeSpec]:
-    """Twenty exchanges: 7 in Amsterdam, 7 in Rotterdam, 6 in Utrecht, three start weeks."""
-    per_city = {"Amsterdam": 7, "Rotterdam": 7, "Utrecht": 6}
+    """Thirty exchanges: twenty (7 in Amsterdam, 7 in Rotterdam, 6 in Utrecht), then ten more
+    imported later in the same three cities (4, 3, 3), three start weeks."""
+    batches = (
+        {"Amsterdam": (0, 7), "Rotterdam": (0, 7), "Utrecht": (0, 6)},
+        {"Amsterdam": (7, 11), "Rotterdam": (7, 10), "Utrecht": (6, 9)},
+    )
     specs: list[ExchangeSpec] = []
     teacher_names = iter(TEACHER_NAMES)
     begeleider_names = iter(BEGELEIDER_NAMES)
-    number = 0
-    for city, count in per_city.items():
+    places = [
+        (city, k)
+        for batch in batches
+        for city, (first, last) in batch.items()
+        for k in range(first, last)
+    ]
+    for number, (city, k) in enumerate(places, start=1):
         schools = SCHOOLS[city]
-        for k in range(count):
-            number += 1
-            spec = ExchangeSpec(
-                number=number,
-                city=city,
-                start=STARTS[k % 3],
-                school_a=schools[2 * k],
-                school_b=schools[2 * k + 1],
-                size_a=20 + (number * 7) % 11,
-                size_b=19 + (number * 5) % 12,
-                # The first exchange of each city (and a second in Amsterdam) goes through /nieuw;
-                # the rest are imported.
-                via_bot=k < (2 if city == "Amsterdam" else 1),
-            )
-            base = 2000 + 10 * number
-            spec.teachers = [
-                Person(base + 1, next(teacher_names), "teacher", "A"),
-                Person(base + 3, next(teacher_names), "teacher", "B"),
-            ]
-            if number == 2:
-                # Two teachers share class A of exchange 2 (a job share): both tick the checklist.
-                spec.teachers.insert(1, Person(base + 2, next(teacher_names), "teacher", "A"))
-            bases = 3000 + 10 * number
-            spec.begeleiders = [Person(bases + 1, next(begeleider_names), "begeleider")]
-            if number in (1, 8):
-                spec.begeleiders.append(Person(bases + 2, next(begeleider_names), "begeleider"))
-            if number == 13:
-                spec.begeleiders = []  # nobody ever signs up as begeleider for exchange 13
-            specs.append(spec)
+        spec = ExchangeSpec(
+            number=number,
+            city=city,
+            start=STARTS[k % 3],
+            school_a=schools[2 * k],
+            school_b=schools[2 * k + 1],
+            size_a=20 + (number * 7) % 11,
+            size_b=19 + (number * 5) % 12,
+            # The first exchange of each city (and a second in Amsterdam) goes through /nieuw;
+            # the rest are imported.
+            via_bot=k < (2 if city == "Amsterdam" else 1),
+        )
+        base = 2000 + 10 * number
+        spec.teachers = [
+            Person(base + 1, next(teacher_names), "teacher", "A"),
+            Person(base + 3, next(teacher_names), "teacher", "B"),
+        ]
+        if number == 2:
+            # Two teachers share class A of exchange 2 (a job share): both tick the checklist.
+            spec.teachers.insert(1, Person(base + 2, next(teacher_names), "teacher", "A"))
+        bases = 3000 + 10 * number
+        spec.begeleiders = [Person(bases + 1, next(begeleider_names), "begeleider")]
+        if number in (1, 8):
+            spec.begeleiders.append(Person(bases + 2, next(begeleider_names), "begeleider"))
+        if number == 13:
+            spec.begeleiders = []  # nobody ever signs up as begeleider for exchange 13
+        specs.append(spec)
     return specs
 
 

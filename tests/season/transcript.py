@@ -168,7 +168,7 @@ def write(season: Season, path: Path, *, summary: list[str]) -> None:
     for entry in bot_entries(season) + action_entries(season):
         by_chat.setdefault(entry.chat_id, []).append(entry)
     out = [
-        "# Seizoen: twintig koppels, vier weken per koppel",
+        "# Seizoen: dertig koppels, vier weken per koppel",
         "",
         "Alle tijden in Europe/Amsterdam. `→` is wat iemand zelf deed; `>` is wat de bot liet",
         "zien, met de knoppen eronder tussen haken. ⏰ markeert berichten in het weekend of",
