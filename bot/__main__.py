@@ -222,6 +222,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     holiday_import.add_argument("file", type=Path)
     holiday_import.add_argument("--region", choices=REGIONS, help="the region an .ics file is for")
+    exporting = commands.add_parser("export", help="every exchange as .xlsx (or .zip of CSVs)")
+    exporting.add_argument("--out", type=Path, required=True, help="FILE.xlsx or FILE.zip")
+    exporting.add_argument("--lang", choices=("nl", "en"), help="language of the headers")
+    reporting = commands.add_parser("report", help="the season report as PNG charts")
+    reporting.add_argument("--out", type=Path, required=True, help="the directory to write to")
+    reporting.add_argument("--lang", choices=("nl", "en"), help="language of the charts")
     args = parser.parse_args(argv)
     lang = "nl"
     try:
@@ -236,6 +242,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_import(settings, args.file, args.skip_invalid))
         if args.command == "holidays":
             return asyncio.run(_import_holidays(settings, args.file, args.region))
+        if args.command in ("export", "report"):
+            from bot.reports import cli  # matplotlib and openpyxl load only when asked for
+
+            write = cli.write_export if args.command == "export" else cli.write_report
+            return asyncio.run(write(settings, args.out, args.lang or lang, _migrate))
         return _run(settings)
     except (SettingsError, ProgrammeError) as error:
         print(str(error), file=sys.stderr)

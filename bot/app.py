@@ -10,6 +10,7 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder, Defaults
 
 from bot.concurrency import PerChatUpdateProcessor
 from bot.context import KEY, AppContext, BotApplication
+from bot.handlers import broadcasts as coordinator_broadcasts
 from bot.handlers import (
     calendar,
     checkins,
@@ -23,6 +24,7 @@ from bot.handlers import (
     errors,
     exchanges,
     fallback,
+    groups,
     headcounts,
     incidents,
     invites,
@@ -32,6 +34,10 @@ from bot.handlers import (
     start,
     today,
 )
+from bot.handlers import export as coordinator_export
+from bot.handlers import manage as coordinator_manage
+from bot.handlers import overview as coordinator_overview
+from bot.handlers import settings as coordinator_settings
 from bot.jobs import outbox as outbox_job
 from bot.jobs import retention, startup
 from bot.menus import set_default_menus
@@ -80,6 +86,7 @@ def build_application(app_context: AppContext, token: str) -> BotApplication:
 # commands and buttons; the fallbacks come last and see only what none of them took.
 HANDLER_MODULES = (
     edits,
+    groups,  # group -1 too: in a Telegram group only /groep is answered
     start,
     dialogs,
     new_exchange,
@@ -91,12 +98,17 @@ HANDLER_MODULES = (
     today,
     calendar,
     outbox,
+    coordinator_broadcasts,
+    coordinator_overview,
+    coordinator_manage,
     checkins,
     headcounts,
     classes,
     schools,
     incidents,
     coordinators,
+    coordinator_settings,
+    coordinator_export,
     fallback,
     errors,
 )

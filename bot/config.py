@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     invite_begeleider_uses: int = Field(default=10, ge=1, le=200)
     log_level: str = "INFO"
     dispatch_interval_seconds: float = Field(default=10.0, ge=0.5, le=3600)
-    dispatch_batch_size: int = Field(default=20, ge=1, le=500)
+    dispatch_batch_size: int = Field(default=500, ge=1, le=500)
     send_max_attempts: int = Field(default=5, ge=1, le=50)
     # Bot API calls other than getUpdates: Telegram answers in well under a second, an upload
     # can take longer; a read that times out leaves the outcome unknown (see README).

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+)
 
 from bot.domain.permissions import Role, commands_for
 from bot.texts import Texts
@@ -65,3 +71,12 @@ async def set_default_menus(bot: Bot, texts: Texts, default_language: str) -> No
         await bot.set_my_commands(
             menu(texts, lang, ()), scope=BotCommandScopeDefault(), language_code=lang
         )
+    # In a group the bot only links the group to a pair; it answers nothing else there.
+    groups = BotCommandScopeAllGroupChats()
+    await bot.set_my_commands(group_menu(texts, default_language), scope=groups)
+    for lang in ("nl", "en"):
+        await bot.set_my_commands(group_menu(texts, lang), scope=groups, language_code=lang)
+
+
+def group_menu(texts: Texts, lang: str) -> list[BotCommand]:
+    return [BotCommand(command_name("groep", lang), texts.plain(lang, "commands.groep"))]

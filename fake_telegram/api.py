@@ -69,6 +69,7 @@ _NOT_MODIFIED = (
 )
 _QUERY_INVALID = "query is too old and response timeout expired or query ID is invalid"
 _BLOCKED = "Forbidden: bot was blocked by the user"
+_KICKED = "Forbidden: bot was kicked from the group chat"
 _CONFLICT = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
     "is running"
@@ -132,10 +133,11 @@ class BotApi(Waiting):
         return raw
 
     def _writable_chat(self, params: JSONDict) -> int:
-        """The chat named by ``chat_id``, unless its user blocked the bot (403)."""
+        """The chat named by ``chat_id``, unless its user blocked the bot or the bot was
+        removed from the group (403)."""
         chat_id = self._chat_id(params)
         if chat_id in self._blocked:
-            raise ApiError(HTTPStatus.FORBIDDEN, _BLOCKED)
+            raise ApiError(HTTPStatus.FORBIDDEN, _KICKED if chat_id < 0 else _BLOCKED)
         return chat_id
 
     @staticmethod

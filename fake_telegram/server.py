@@ -16,6 +16,7 @@ The fake is one class, :class:`FakeTelegram`, put together from one module per c
 - ``users.py``: the user-driving API (``push_text``, ``press_button``, ...);
 - ``api.py``: the Bot API methods and their validation;
 - ``faults.py``: ``fail_next``, ``delay_next``, ``drop_next``, ``block_user``;
+- ``limits.py``: Telegram's flood limits, enforced with ``strict_limits=True``;
 - this module: starting and stopping the HTTP server and answering its requests.
 """
 
@@ -31,10 +32,11 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from .errors import ApiError
+from .errors import ApiError, default_description
 from .faults import FaultInjection
+from .limits import RateLimits
 from .models import JSONDict, RecordedCall
-from .params import MAX_UPLOAD_BYTES, read_params
+from .params import MAX_UPLOAD_BYTES, int_or, read_params
 from .users import UserDriving
 
 _LOG = logging.getLogger(__name__)
@@ -56,6 +58,7 @@ class FakeTelegram(FaultInjection, UserDriving):
         bot_first_name: str = "Wijkbot",
         host: str = "127.0.0.1",
         port: int = 0,
+        strict_limits: bool = False,
     ) -> None:
         super().__init__(
             token=token, bot_id=bot_id, bot_username=bot_username, bot_first_name=bot_first_name
@@ -64,6 +67,19 @@ class FakeTelegram(FaultInjection, UserDriving):
         self.port = port
         self._requested_port = port
         self._runner: web.AppRunner | None = None
+        self.limits = RateLimits()
+        """Telegram's flood limits; each message-sending call is logged here while enforced."""
+        self._strict_limits = strict_limits
+
+    def enforce_limits(self, on: bool = True) -> None:
+        """Answer 429 with ``retry_after`` to any call that would exceed Telegram's limits:
+        30 messages per sliding second overall, 1 per second per private chat, 20 per minute
+        per group (see ``limits.py``)."""
+        self._strict_limits = on
+
+    def reset(self) -> None:
+        super().reset()
+        self.limits.reset()
 
     # -----------------------------------------------------------------------------------------
     # Lifecycle
@@ -168,6 +184,15 @@ class FakeTelegram(FaultInjection, UserDriving):
             if fault is not None:
                 parameters = {"retry_after": fault.retry_after} if fault.retry_after else None
                 raise ApiError(fault.status, fault.description, parameters)
+            if self._strict_limits:
+                chat = int_or(params.get("chat_id"), None)
+                wait = self.limits.admit(method, chat, time.monotonic())
+                if wait is not None:
+                    raise ApiError(
+                        HTTPStatus.TOO_MANY_REQUESTS,
+                        default_description(HTTPStatus.TOO_MANY_REQUESTS, wait),
+                        {"retry_after": wait},
+                    )
             result = await entry[1](params, request)
         except ApiError as error:
             status, body = int(error.status), error.to_json()

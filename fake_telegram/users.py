@@ -243,6 +243,66 @@ class UserDriving(Waiting):
             fields["caption"] = caption
         return self.push_update({"message": self._user_message(user, chat_id, fields)})
 
+    def add_bot_to_group(
+        self, user: FakeUser, chat_id: int, title: str, *, supergroup: bool | None = None
+    ) -> int:
+        """Let ``user`` add the bot to the group ``chat_id`` (negative) called ``title``.
+
+        Pushes the ``my_chat_member`` update Telegram sends (the bot from "left" to "member")
+        and lets the bot write in the group again if it had been removed. The group is a
+        supergroup when ``supergroup`` says so, by default when its id is -100…; returns the
+        update id.
+        """
+        if chat_id >= 0:
+            raise ValueError("a group's chat id is negative")
+        if supergroup is None:
+            supergroup = chat_id <= -1_000_000_000_000
+        chat: JSONDict = {
+            "id": chat_id,
+            "type": "supergroup" if supergroup else "group",
+            "title": title,
+        }
+        self._chats[chat_id] = chat
+        self._ensure_chat(user, chat_id)
+        self._blocked.discard(chat_id)
+        return self._push_bot_membership(user, chat, "left", "member")
+
+    def remove_bot_from_group(self, user: FakeUser, chat_id: int, *, kicked: bool = True) -> int:
+        """Let ``user`` remove the bot from the group ``chat_id``; returns the update id.
+
+        Pushes the ``my_chat_member`` update (the bot from "member" to "kicked", or to "left"
+        with ``kicked=False``); from then on the bot's calls for that chat answer 403
+        ``Forbidden: bot was kicked from the group chat``, as Telegram does.
+        """
+        chat = self._chats.get(chat_id)
+        if chat is None or chat.get("type") not in ("group", "supergroup"):
+            raise AssertionError(f"no group {chat_id} to remove the bot from")
+        self._blocked.add(chat_id)
+        return self._push_bot_membership(user, chat, "member", "kicked" if kicked else "left")
+
+    def _push_bot_membership(self, user: FakeUser, chat: JSONDict, old: str, new: str) -> int:
+        """A ``my_chat_member`` update: ``user`` changed the bot's status in ``chat``."""
+        self._users.setdefault(user.id, user)
+        bot = self._bot_user()
+
+        def member(status: str) -> JSONDict:
+            found: JSONDict = {"status": status, "user": bot}
+            if status == "kicked":
+                found["until_date"] = 0  # for ever
+            return found
+
+        return self.push_update(
+            {
+                "my_chat_member": {
+                    "chat": copy.deepcopy(chat),
+                    "from": user.to_dict(),
+                    "date": int(time.time()),
+                    "old_chat_member": member(old),
+                    "new_chat_member": member(new),
+                }
+            }
+        )
+
     def push_update(self, update: JSONDict) -> int:
         """Queue a raw update (assigning ``update_id`` if missing); returns the update id.
 

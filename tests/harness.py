@@ -20,7 +20,8 @@ from bot.concurrency import PerChatUpdateProcessor
 from bot.config import Settings
 from bot.context import AppContext
 from bot.domain.programme import load_programmes
-from bot.jobs.outbox import run_dispatch
+from bot.jobs.outbox import run_dispatch, use_limits
+from bot.ratelimit import UNLIMITED
 from bot.services.outbox import CLAIM_LEASE
 from bot.texts import get_texts
 from db.models import OUTBOX_PENDING, OUTBOX_SENDING, OUTBOX_SENT, OutboxMessage
@@ -87,6 +88,9 @@ class Harness:
             programmes=load_programmes(),
             texts=get_texts(),
         )
+        # The fake clock plays weeks in seconds of real time, so Telegram's real-time limits
+        # would only make tests wait; tests of the limits turn them on (use_limits).
+        use_limits(self.context, UNLIMITED)
         self.app = build_application(self.context, settings.require_token())
         await self.app.initialize()
         if self.app.post_init:

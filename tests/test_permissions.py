@@ -27,6 +27,12 @@ EXPECTED = {
     Action.EDIT_SCHOOL: (True, True, False, False),
     Action.EDIT_EXCHANGE: (True, False, False, False),
     Action.REPORT_ABSENCE: (False, True, True, False),
+    Action.BROADCAST: (True, False, False, False),
+    Action.EXPORT: (True, False, False, False),
+    Action.COORDINATOR_SETTINGS: (True, False, False, False),
+    Action.MANAGE_MEMBERS: (True, False, False, False),
+    Action.VIEW_AUDIT: (True, False, False, False),
+    Action.LINK_GROUP: (True, True, False, False),
 }
 
 
@@ -46,5 +52,7 @@ def test_menus_follow_roles() -> None:
     assert "programma" in commands_for({Role.TEACHER})
     assert "nieuw" not in commands_for({Role.TEACHER, Role.BEGELEIDER})
     coordinator = commands_for({Role.COORDINATOR, Role.TEACHER})
-    assert coordinator[:2] == ["nieuw", "uitnodigen"]
+    # A coordinator's first look is the overview of every pair, then telling people something.
+    assert coordinator[:4] == ["overzicht", "bericht", "nieuw", "uitnodigen"]
+    assert "groep" not in commands_for({Role.TEACHER, Role.BEGELEIDER})
     assert len(coordinator) == len(set(coordinator))

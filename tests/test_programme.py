@@ -71,13 +71,17 @@ async def test_four_weeks_reach_the_right_people_at_the_right_local_time(harness
         "2027-02-18 15:00",
     ]
     # The coordinator heard who joined; the begeleider never checked in: the coordinator
-    # hears it 15 minutes before each start.
+    # hears it 15 minutes before each start. Each Monday of the programme brings their summary.
     assert for_user(sent, p.coordinator.id) == [
         ("member_joined", "2027-01-11 09:00"),
         ("member_joined", "2027-01-11 09:00"),
         ("member_joined", "2027-01-11 09:00"),
+        ("coordinator_week", "2027-02-01 09:00"),
+        ("coordinator_week", "2027-02-08 09:00"),
         ("checkin_missing", "2027-02-10 08:30"),
+        ("coordinator_week", "2027-02-15 09:00"),
         ("checkin_missing", "2027-02-17 08:30"),
+        ("coordinator_week", "2027-02-22 09:00"),
         ("checkin_missing", "2027-02-24 12:45"),
     ]
     assert await h.pushes("failed") == [] and await h.pushes("pending") == []

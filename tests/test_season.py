@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,13 @@ from tests.fixtures import AMS, START, make_settings, said, said_any
 from tests.harness import Harness
 from tests.season import invariants, transcript
 from tests.season.cast import ExchangeSpec, Person, build_cast
+from tests.season.coordinating import (
+    coordinator_day_events,
+    coordinator_events,
+    gathered_notices_wait,
+)
 from tests.season.driver import Season
+from tests.season.events import Event, local
 from tests.season.steps import (
     checkout,
     count_both,
@@ -66,17 +71,6 @@ LONG_REPORT = (
     "de volgende groep die morgen dezelfde route loopt. ⚠️ Graag even terugbellen als er iets "
     "anders moet. 📞 Einde melding."
 )
-
-
-@dataclass
-class Event:
-    at: datetime
-    what: str
-    run: Callable[[], Awaitable[None]]
-
-
-def local(day: date, hh: int, mm: int = 0) -> datetime:
-    return datetime.combine(day, time(hh, mm), tzinfo=AMS)
 
 
 async def play(s: Season, events: list[Event]) -> None:
@@ -337,7 +331,7 @@ async def day_events(s: Season) -> list[Event]:
                 if forgets or (spec.number == 9 and phase == "exchange_day_1"):
                     continue
                 arrive = datetime.combine(day, start, tzinfo=AMS) - timedelta(minutes=25 - k)
-                events.append(Event(arrive, f"{b.name} checks in", _checkin(s, b)))
+                events.append(Event(arrive, f"{b.name} checks in", _checkin(s, b, spec)))
                 if k == 0 and phase == "exchange_day_1" and spec.number not in (1, 8):
                     events.append(
                         Event(arrive + timedelta(minutes=30), "count", _count(s, spec, b))
@@ -357,8 +351,10 @@ async def day_events(s: Season) -> list[Event]:
     return events
 
 
-def _checkin(s: Season, person: Person) -> Callable[[], Awaitable[None]]:
+def _checkin(s: Season, person: Person, spec: ExchangeSpec) -> Callable[[], Awaitable[None]]:
     async def run() -> None:
+        if (person.user_id, spec.exchange_id) in s.removed:
+            return  # taken off the pair by the coordinator
         replies = await s.type(person, "/checkin")
         if replies and "Voor welke" in replies[-1].text:
             await pick_first(s, person, replies[-1])
@@ -708,10 +704,21 @@ def telegram_trouble(s: Season) -> list[Event]:
 
 async def play_season(s: Season) -> None:
     tokens = await create_and_invite(s)
-    events = joining(s, tokens) + date_events(s) + checklist_events(s) + telegram_trouble(s)
+    events = (
+        joining(s, tokens)
+        + date_events(s)
+        + checklist_events(s)
+        + telegram_trouble(s)
+        + coordinator_events(s)
+    )
     await play(s, [e for e in events if e.at < AGREED])
     # Every date is agreed by now; the exchange days follow them.
-    await play(s, [e for e in events if e.at >= AGREED] + await day_events(s))
+    await play(
+        s,
+        [e for e in events if e.at >= AGREED]
+        + await day_events(s)
+        + await coordinator_day_events(s),
+    )
     # The coordinator looks back on the season.
     await s.until(END - timedelta(hours=2))
     await s.type(s.coordinator, "/berichten")
@@ -745,6 +752,10 @@ async def collect(s: Season) -> list[invariants.Finding]:
         *await invariants.members_hear_of_agreed_dates(s),
         *await invariants.unasked_messages_per_day(s),
         *await invariants.no_item_that_no_longer_applies(s),
+        *[
+            invariants.Finding("a join reached Carla one by one although she gathers them", t)
+            for t in gathered_notices_wait(s)
+        ],
     ]
 
 

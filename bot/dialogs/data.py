@@ -114,6 +114,24 @@ class EditExchangeData(Choosing, total=False):
     school: int  # an existing school with the name typed (to take it, or not)
 
 
+class BroadcastData(Choosing, total=False):
+    """/bericht: the message being composed, its audience and when it goes."""
+
+    draft: str  # a token for this composition: the confirmation key of what it sends
+    text: str
+    media_kind: str | None  # "photo" or "document"
+    media_file_id: str | None
+    media_filename: str | None
+    audience: str  # services.broadcasts.AUDIENCE_KINDS
+    value: str | int | None  # the city, phase key or exchange id the audience names
+    mine: bool  # only the coordinator's own pairs
+    preset: bool  # the audience came with the start (one pair), not asked
+    options: list[str]  # the cities or phase keys offered as choices, by choice number - 1
+    read: bool  # with a "Gelezen" button
+    send_at: str | None  # ISO, UTC; None: now
+    editing: bool  # changing one answer from the preview: back to the preview after it
+
+
 class Refs(TypedDict, total=False):
     """What any conversation may be about (to end it when its exchange is archived)."""
 
@@ -135,6 +153,7 @@ DialogData = (
     | NewExchangeData
     | SchoolData
     | EditExchangeData
+    | BroadcastData
 )
 
 
@@ -180,6 +199,10 @@ def edit_exchange(dialog: Dialog) -> EditExchangeData:
 
 def school_edit(dialog: Dialog) -> SchoolData:
     return cast(SchoolData, dialog.data)
+
+
+def broadcast(dialog: Dialog) -> BroadcastData:
+    return cast(BroadcastData, dialog.data)
 
 
 def refs(dialog: Dialog) -> Refs:

@@ -6,7 +6,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.domain.outbox import CHECKIN_MISSING, DayPayload, ExchangeSnapshot, PlannedMessage
+from bot.domain.outbox import (
+    CHECKIN_MISSING,
+    DayPayload,
+    ExchangeSnapshot,
+    PlannedMessage,
+    planned_for,
+)
 
 
 def plan_checkin_checks(
@@ -19,14 +25,18 @@ def plan_checkin_checks(
     """A check `lead` before each begeleider day starts: has every begeleider checked in?
 
     The push goes to the coordinators; it is written at send time and skipped when everyone
-    is there (or the exchange has no begeleiders).
+    is there. A day no begeleider is planned for (Membership.days) needs no check.
     """
-    if not snapshot.active or not any(m.role == "begeleider" for m in snapshot.members):
+    if not snapshot.active:
         return []
     out = []
     for dates in snapshot.phases:
         phase = snapshot.programme.phase(dates.key)
         if phase.kind != "day" or not phase.needs_begeleider:
+            continue
+        if not any(
+            m.role == "begeleider" and planned_for(m.days, dates.key) for m in snapshot.members
+        ):
             continue
         start = dates.start_time or phase.default_start_time or time(9, 0)
         begins = datetime.combine(dates.starts_on, start, tz)

@@ -46,11 +46,23 @@ USER_BACK = "user_back"
 # was used up (with a button for new links).
 MEMBER_JOINED = "member_joined"
 INVITE_TRIED = "invite_tried"
+# A begeleider hears that a coordinator planned them for a day of a pair (/beheer); a member
+# hears once that a coordinator took them out of a pair.
+MEMBER_ADDED = "member_added"
+MEMBER_REMOVED = "member_removed"
 # Coordinators hear at once that a member cannot come on an exchange day, or can after all;
 # the member who said so is the sender, and hears if it does not arrive.
 ABSENCE_NEWS = "absence_news"
+# A coordinator's broadcast, one row per recipient; and its delivery report to the coordinator.
+BROADCAST = "broadcast"
+BROADCAST_REPORT = "broadcast_report"
+BROADCAST_KINDS = (BROADCAST, BROADCAST_REPORT)
 # Planned too: teachers of a pair whose dates are still open hear so in the first week.
 DATE_REMINDER = "date_reminder"
+# A linked Telegram group hears in one line that an incident was reported (no details).
+GROUP_INCIDENT = "group_incident"
+# A coordinator's Monday summary of the week across all their pairs (exchange_id None).
+COORDINATOR_WEEK = "coordinator_week"
 PLANNED_KINDS = frozenset({*KINDS, CHECKIN_MISSING, DATE_REMINDER})
 # Kinds that carry a copy of the alert itself (edited in place when someone acts).
 ALERT_KINDS = (INCIDENT_ALERT, INCIDENT_REPEAT, INCIDENT_UPDATE)
@@ -207,6 +219,32 @@ class AbsencePayload(TypedDict):
     absent: bool
 
 
+class CoordinatorWeekPayload(TypedDict):
+    """A coordinator's Monday summary: what it says is gathered when it goes out."""
+
+    week: str  # the Monday
+
+
+class MemberAddedPayload(TypedDict):
+    """To a begeleider planned for a day of the pair: which day (its date is read when it goes
+    out)."""
+
+    phase: str
+
+
+class MemberRemovedPayload(TypedDict):
+    """To a member taken out of the pair: the role they had there."""
+
+    role: str
+    side: str | None
+
+
+class BroadcastPayload(TypedDict):
+    """A broadcast (Broadcast.id): its message, or its delivery report."""
+
+    broadcast: int
+
+
 class DateReminderPayload(TypedDict):
     """The reminder to agree the dates: which are still open is read when it goes out."""
 
@@ -228,7 +266,11 @@ Payload: TypeAlias = (
     | MemberPayload
     | InviteTriedPayload
     | DateReminderPayload
+    | BroadcastPayload
     | AbsencePayload
+    | MemberAddedPayload
+    | MemberRemovedPayload
+    | CoordinatorWeekPayload
 )
 # Every kind of row and the payload it carries.
 PAYLOADS: Mapping[str, type[Payload]] = {
@@ -252,6 +294,12 @@ PAYLOADS: Mapping[str, type[Payload]] = {
     MEMBER_JOINED: MemberPayload,
     INVITE_TRIED: InviteTriedPayload,
     DATE_REMINDER: DateReminderPayload,
+    BROADCAST: BroadcastPayload,
+    BROADCAST_REPORT: BroadcastPayload,
+    MEMBER_ADDED: MemberAddedPayload,
+    MEMBER_REMOVED: MemberRemovedPayload,
+    GROUP_INCIDENT: IncidentPayload,
+    COORDINATOR_WEEK: CoordinatorWeekPayload,
 }
 
 P = TypeVar("P")
@@ -300,6 +348,8 @@ class Member:
     user_id: int
     role: str  # "teacher" | "begeleider"
     side: str | None  # "A"/"B" for teachers, None for begeleiders
+    # A begeleider's days (phase keys) when planned for some only; None: every day.
+    days: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -322,6 +372,8 @@ class ExchangeSnapshot:
     members: tuple[Member, ...]
     # Inclusive periods of the exchange's region.
     school_holidays: tuple[tuple[date, date], ...] = ()
+    # Chat ids of the Telegram groups linked to the exchange: they get the day schedules.
+    groups: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -369,6 +421,12 @@ class _Recipient:
 
     def has_role(self, role: str) -> bool:
         return any(m.role == role for m in self.memberships)
+
+    def comes_on(self, phase_key: str) -> bool:
+        """Whether they are a begeleider planned for this day phase."""
+        return any(
+            m.role == BEGELEIDER and planned_for(m.days, phase_key) for m in self.memberships
+        )
 
 
 @dataclass(frozen=True)
@@ -501,6 +559,7 @@ def plan_messages(snapshot: ExchangeSnapshot, rules: Rules = DEFAULT_RULES) -> l
         *_digests(snapshot, phases, recipients, rules),
         *_follow_ups(snapshot, phases, recipients, rules),
         *_day_schedules(snapshot, phases, recipients, rules),
+        *_group_schedules(snapshot, phases, rules),
         *_nags(snapshot, phases, recipients, rules),
     ]
     wishes += _date_reminders(snapshot, phases, recipients, rules, planned=wishes)
@@ -581,19 +640,20 @@ def _digests(
 ) -> Iterator[_Wish]:
     first = min(dates.starts_on for _, dates in phases)
     last = max(dates.ends_on for _, dates in phases)
-    # Begeleiders only come to the day phases that need them; other weeks are not theirs.
-    begeleider_weeks = {
-        programme_start(dates.starts_on)
+    # Begeleiders only come to the day phases that need them, and only to those they are
+    # planned for; other weeks are not theirs.
+    begeleider_days = [
+        (phase.key, programme_start(dates.starts_on))
         for phase, dates in phases
         if phase.kind == "day" and phase.needs_begeleider
-    }
+    ]
     for monday in _mondays(first, last):
         if _week_in_holiday(monday, snapshot.school_holidays):
             continue
         for recipient in recipients:
             if not (
                 recipient.has_role(TEACHER)
-                or (recipient.has_role(BEGELEIDER) and monday in begeleider_weeks)
+                or any(week == monday and recipient.comes_on(key) for key, week in begeleider_days)
             ):
                 continue
             yield _Wish(
@@ -639,7 +699,7 @@ def _day_schedules(
         for recipient in recipients:
             if not (
                 recipient.has_role(TEACHER)
-                or (recipient.has_role(BEGELEIDER) and phase.needs_begeleider)
+                or (phase.needs_begeleider and recipient.comes_on(phase.key))
             ):
                 continue
             yield _Wish(
@@ -652,6 +712,12 @@ def _day_schedules(
                 # A schedule for a day that is over helps nobody.
                 not_after=_end_of_day(day, rules),
             )
+
+
+def planned_for(membership_days: Sequence[str] | None, phase_key: str) -> bool:
+    """Whether a begeleider with these planned days (Membership.days) comes on this day phase:
+    None means every day."""
+    return membership_days is None or phase_key in membership_days
 
 
 def item_applies(item: ChecklistItem, member: Member, host: str) -> bool:
@@ -712,6 +778,25 @@ def _nags(
 
 # The reminder to agree the dates goes out from the Wednesday of the first week, on the first
 # school day within this many days on which the teacher gets no other planned message.
+def _group_schedules(
+    snapshot: ExchangeSnapshot, phases: Sequence[tuple[Phase, PhaseDates]], rules: Rules
+) -> Iterator[_Wish]:
+    """A linked group gets every day's schedule, at the time the members get theirs."""
+    for phase, dates in phases:
+        if phase.kind != "day":
+            continue
+        day = dates.starts_on
+        for chat_id in snapshot.groups:
+            yield _Wish(
+                user_id=chat_id,
+                kind=DAY_SCHEDULE,
+                at=_local(day, rules.day_schedule_time, rules),
+                dedupe_key=f"day:{snapshot.id}:{phase.key}:{chat_id}:{day.isoformat()}",
+                payload=DayPayload(phase=phase.key, date=day.isoformat()),
+                not_after=_end_of_day(day, rules),
+            )
+
+
 _REMINDER_FROM = timedelta(days=2)
 _REMINDER_SEARCH_DAYS = 10
 

@@ -74,7 +74,9 @@ async def _change(uow: Unit, target: tuple[int, str], raw_size: str) -> list[Rep
     exchange_id, side = target
     try:
         size = clean_class_size(raw_size)
-        await exchanges.set_class_size(uow.session, uow.user, exchange_id, side, size)
+        await exchanges.set_class_size(
+            uow.session, uow.user, exchange_id, side, size, now=uow.app.clock.now()
+        )
     except InputError as problem:
         return [Reply(problem.key, problem.params), Reply("classes.usage")]
     except auth.NotAllowed as refusal:

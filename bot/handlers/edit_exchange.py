@@ -228,7 +228,9 @@ async def _apply(uow: Unit, dialog: Dialog, value: str, typed: bool) -> exchange
         )
     if (step.startswith("school_") or step.startswith("use_")) and typed:
         try:
-            return await exchanges.rename_school(session, user, exchange_id, letter, value)
+            return await exchanges.rename_school(
+                session, user, exchange_id, letter, value, now=uow.app.clock.now()
+            )
         except exchanges.SchoolTaken as taken:
             store.advance(
                 dialog, f"use_{letter.lower()}", uow.app.clock.now(), {"school": taken.school.id}
@@ -236,7 +238,9 @@ async def _apply(uow: Unit, dialog: Dialog, value: str, typed: bool) -> exchange
             return Turn([await _question(uow, dialog)])
     if step.startswith("use_") and value == "use" and not typed:
         school_id = data.edit_exchange(dialog)["school"]
-        return await exchanges.use_school(session, user, exchange_id, letter, school_id)
+        return await exchanges.use_school(
+            session, user, exchange_id, letter, school_id, now=uow.app.clock.now()
+        )
     if step.startswith("address_"):
         if typed:
             address = clean_address(value)
@@ -244,7 +248,9 @@ async def _apply(uow: Unit, dialog: Dialog, value: str, typed: bool) -> exchange
             address = None
         else:
             raise Expired
-        return await exchanges.change_address(session, user, exchange_id, letter, address)
+        return await exchanges.change_address(
+            session, user, exchange_id, letter, address, now=uow.app.clock.now()
+        )
     if step.startswith("class_"):
         if typed:
             name = clean_class_name(value)
@@ -252,10 +258,14 @@ async def _apply(uow: Unit, dialog: Dialog, value: str, typed: bool) -> exchange
             name = CLASS_CHOICES[value[2:]]
         else:
             raise Expired
-        return await exchanges.set_class_name(session, user, exchange_id, letter, name)
+        return await exchanges.set_class_name(
+            session, user, exchange_id, letter, name, now=uow.app.clock.now()
+        )
     if step.startswith("size_") and typed:
         size = clean_class_size(value)
-        return await exchanges.change_class_size(session, user, exchange_id, letter, size)
+        return await exchanges.change_class_size(
+            session, user, exchange_id, letter, size, now=uow.app.clock.now()
+        )
     if typed:
         return Turn([Reply("common.use_buttons"), await _question(uow, dialog)])
     raise Expired

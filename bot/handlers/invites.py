@@ -166,7 +166,7 @@ async def revoke(update: Update, context: Context) -> None:
             else:
                 allowed = True
                 count = await invites.revoke_invites(
-                    uow.session, exchange_id, ids, now=app.clock.now()
+                    uow.session, exchange_id, ids, now=app.clock.now(), by=uow.user.id
                 )
     if not allowed:
         await answer_callback(update, context, lang, "auth.not_allowed")

@@ -201,7 +201,7 @@ async def _step(uow: Unit, dialog: Dialog, value: str, how: str) -> Turn:
         assert exchange_id is not None
         address = clean_address(value)
         found = await schools.set_address(
-            uow.session, uow.user, exchange_id, answers["side"], address
+            uow.session, uow.user, exchange_id, answers["side"], address, now=uow.app.clock.now()
         )
         await store.finish(uow.session, dialog.chat_id)
         saved = Reply("schools.address_saved", {"school": found.name, "address": address})

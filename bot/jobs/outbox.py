@@ -3,50 +3,114 @@
 from __future__ import annotations
 
 import logging
+import weakref
 from datetime import timedelta
+from typing import Any, cast
 
-from telegram import Bot
+from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.context import KEY, AppContext, BotApplication
 from bot.delivery import deliver, outcome_unknown
-from bot.services import outbox, outbox_content
+from bot.ratelimit import TELEGRAM, Limits, Pacer
+from bot.services import broadcasts, outbox, outbox_content
 from bot.services.outbox_content import Skip
 from bot.ui import replies as rendering
 from bot.ui.outbox import Rendered, render
 
 log = logging.getLogger(__name__)
 JOB_NAME = "dispatcher"
-# Rows settled without sending (too late, waiting for the morning) cost no Telegram call, so
-# a run looks further; this bounds the database work of one run after a long downtime.
-MAX_BATCHES_PER_RUN = 20
+# Rows claimed at a time: about a second of sending at the bulk rate, so a claimed row waits
+# seconds (never its lease) and an alarm queued meanwhile goes ahead of the next batch.
+CLAIM_SIZE = 25
+# Batches in a row that sent nothing (rows settled as too late, or moved to the morning) cost
+# no Telegram call; this bounds the database work of one run after a long downtime.
+MAX_IDLE_BATCHES = 20
+# One pacer per running bot (Telegram's limits are per bot), kept beside its AppContext.
+_PACERS: dict[int, Pacer] = {}
+
+
+def use_limits(app: AppContext, limits: Limits) -> Pacer:
+    """Pace this bot's dispatcher by `limits`: Telegram's (the default), or none at all for a
+    test world whose clock plays weeks in seconds of real time."""
+    key = id(app)
+    if key not in _PACERS:
+        weakref.finalize(app, _PACERS.pop, key, None)
+    _PACERS[key] = Pacer(limits)
+    return _PACERS[key]
+
+
+def pacer_for(app: AppContext) -> Pacer:
+    """The pacer of this bot's dispatcher (made at its first dispatch)."""
+    found = _PACERS.get(id(app))
+    return found if found is not None else use_limits(app, TELEGRAM)
 
 
 async def run_dispatch(app: AppContext, bot: Bot) -> int:
-    """Send up to one batch of due rows; returns how many rows were looked at.
+    """Send due rows at Telegram's limits until none is due; returns how many were looked at.
 
-    At most `DISPATCH_BATCH_SIZE` messages go out per run, so late rows after downtime go
-    out at the normal rate.
+    Rows are claimed a batch at a time and sent paced by the limiter (bot/ratelimit.py), so
+    a broadcast to hundreds goes out as fast as Telegram allows and never faster. At most
+    `DISPATCH_BATCH_SIZE` messages go out per run; the next run goes on. Once nothing is due,
+    every broadcast whose rows are all settled gets its delivery report queued (and sent).
     """
     async with app.dispatch_lock:
-        limit = app.settings.dispatch_batch_size
-        examined = sent = 0
-        for _ in range(MAX_BATCHES_PER_RUN):
+        budget = app.settings.dispatch_batch_size
+        pacer = pacer_for(app)
+        examined = sent = idle = 0
+        while sent < budget and idle < MAX_IDLE_BATCHES:
             async with app.db.write() as session:
                 claims = await outbox.claim_due(
-                    session, now=app.clock.now(), limit=limit - sent, rules=app.rules
+                    session,
+                    now=app.clock.now(),
+                    limit=min(CLAIM_SIZE, budget - sent),
+                    rules=app.rules,
                 )
             examined += claims.examined
-            for row in claims.to_send:
-                await _deliver(app, bot, row)
+            # Chats that may have a message now go first: one waiting for its second (a
+            # coordinator told of several things at once) does not hold the others up.
+            ready = sorted(claims.to_send, key=lambda row: pacer.ready_in(row.user_id) > 0)
+            for row in ready:
+                await _deliver(app, bot, row, pacer)
             sent += len(claims.to_send)
-            if claims.examined == 0 or sent >= limit:
+            idle = 0 if claims.to_send else idle + 1
+            if claims.examined == 0 and not await _report_broadcasts(app):
                 break
         return examined
 
 
-async def _deliver(app: AppContext, bot: Bot, row: outbox.Claimed) -> None:
+async def _report_broadcasts(app: AppContext) -> int:
+    """Queue the reports of broadcasts that are done; read first, so a quiet tick writes nothing."""
+    async with app.db.read() as session:
+        if not await broadcasts.unreported(session):
+            return 0
+    async with app.db.write() as session:
+        return await broadcasts.report_finished(session, now=app.clock.now())
+
+
+class _Paced:
+    """The bot, each send waiting until it fits Telegram's limits (one row may be several
+    messages: a long text in parts, a photo and then its text)."""
+
+    def __init__(self, bot: Bot, pacer: Pacer) -> None:
+        self._bot = bot
+        self._pacer = pacer
+
+    async def send_message(self, chat_id: int, *args: Any, **kwargs: Any) -> Message:
+        await self._pacer.acquire(chat_id)
+        return await self._bot.send_message(chat_id, *args, **kwargs)
+
+    async def send_photo(self, chat_id: int, *args: Any, **kwargs: Any) -> Message:
+        await self._pacer.acquire(chat_id)
+        return await self._bot.send_photo(chat_id, *args, **kwargs)
+
+    async def send_document(self, chat_id: int, *args: Any, **kwargs: Any) -> Message:
+        await self._pacer.acquire(chat_id)
+        return await self._bot.send_document(chat_id, *args, **kwargs)
+
+
+async def _deliver(app: AppContext, bot: Bot, row: outbox.Claimed, pacer: Pacer) -> None:
     """Load what the row's message needs, write it, and send it (or settle why not)."""
     try:
         async with app.db.read() as session:
@@ -73,20 +137,24 @@ async def _deliver(app: AppContext, bot: Bot, row: outbox.Claimed) -> None:
         async with app.db.write() as session:
             await outbox.mark_skipped(session, row.id, result.reason, now=app.clock.now())
         return
-    await _send(app, bot, row, result)
+    await _send(app, bot, row, result, pacer)
 
 
-async def _send(app: AppContext, bot: Bot, row: outbox.Claimed, message: Rendered) -> None:
+async def _send(
+    app: AppContext, bot: Bot, row: outbox.Claimed, message: Rendered, pacer: Pacer
+) -> None:
     lang = row.language
     try:
         markup = rendering.keyboard(app.texts, lang, message.buttons)
         # Whole, never cut: a caption that does not fit becomes the photo and then the text.
         sent = await deliver(
-            bot,
+            cast(Bot, _Paced(bot, pacer)),
             row.user_id,
             message.text,
             reply_markup=markup,
             photo=message.photo,
+            document=message.document,
+            filename=message.filename,
             file_caption=message.file_caption,
         )
     except Forbidden:
@@ -96,6 +164,8 @@ async def _send(app: AppContext, bot: Bot, row: outbox.Claimed, message: Rendere
     except RetryAfter as error:
         wait = error.retry_after
         delay = wait if isinstance(wait, timedelta) else timedelta(seconds=float(wait))
+        # Telegram's flood control: nothing more goes out before it has passed.
+        pacer.pause(delay.total_seconds())
         async with app.db.write() as session:
             await outbox.mark_retry(
                 session,

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.outbox import planned_for
 from bot.domain.permissions import Action
 from bot.domain.programme import Programme
 from bot.services import absences, auth, exchanges
@@ -169,12 +170,20 @@ class Attendance:
 
 
 async def attendance(session: AsyncSession, exchange: Exchange, day: date) -> Attendance:
-    """Who of the exchange's begeleiders is there on `day`, who cannot come, who is missing."""
+    """Who of the exchange's begeleiders is there on `day`, who cannot come, who is missing.
+
+    Only begeleiders planned for that day (Membership.days) are expected; one who checks in
+    anyway is there all the same.
+    """
     checked_in = await checked_in_users(session, exchange.id, day)
     absent = await absences.absent_users(session, exchange.id, day)
-    begeleiders = [m.user for m in exchange.memberships if m.role == ROLE_BEGELEIDER]
+    begeleiders = [m for m in exchange.memberships if m.role == ROLE_BEGELEIDER]
+    phases = [p.phase_key for p in exchange.phases if p.starts_on <= day <= p.ends_on]
+    expected = [
+        m.user for m in begeleiders if not phases or any(planned_for(m.days, key) for key in phases)
+    ]
     return Attendance(
-        present=tuple(u for u in begeleiders if u.id in checked_in),
-        absent=tuple(u for u in begeleiders if u.id not in checked_in and u.id in absent),
-        missing=tuple(u for u in begeleiders if u.id not in checked_in and u.id not in absent),
+        present=tuple(m.user for m in begeleiders if m.user_id in checked_in),
+        absent=tuple(u for u in expected if u.id not in checked_in and u.id in absent),
+        missing=tuple(u for u in expected if u.id not in checked_in and u.id not in absent),
     )

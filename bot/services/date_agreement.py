@@ -26,7 +26,7 @@ from bot.domain.outbox import (
 from bot.domain.permissions import Action
 from bot.domain.programme import Programme
 from bot.domain.timeline import phase_window
-from bot.services import auth, exchanges, outbox
+from bot.services import audit, auth, exchanges, outbox
 from db.models import (
     PROPOSAL_ACCEPTED,
     PROPOSAL_DECLINED,
@@ -291,7 +291,9 @@ async def set_date(
         school_holidays=await outbox.holidays_for(session, exchange.region),
     )
     if setter.decides:
+        was = phase_row(exchange, phase_key).starts_on
         before = apply_date(exchange, phase_key, day, start)
+        _log_date(session, user, exchange, phase_key, audit.DATE_SET, now=now, was=was)
         await session.flush()
         await outbox.replan_exchange(session, exchange.id, programmes, rules, now=now)
         await notify_agreed(session, exchange, phase_key, before, exclude=user.id, now=now)
@@ -317,6 +319,31 @@ async def set_date(
     )
     arrives = await outbox.delivery_time(session, exchange.id, now=now, rules=rules)
     return SetResult(False, phase_key, day, start, [u.display_name for u in others], arrives)
+
+
+def _log_date(
+    session: AsyncSession,
+    user: User,
+    exchange: Exchange,
+    phase_key: str,
+    action: str,
+    *,
+    now: datetime,
+    was: date | None = None,
+) -> None:
+    """Write a date fixed by a coordinator (`was`: the day before, when it moved) or agreed
+    by the teachers to the exchange's log."""
+    row = phase_row(exchange, phase_key)
+    details: dict[str, str | None] = {
+        "phase": phase_key,
+        "day": row.starts_on.isoformat(),
+        "time": row.start_time.strftime("%H:%M") if row.start_time else None,
+    }
+    if action == audit.DATE_SET:
+        details["old_day"] = was.isoformat() if was is not None and was != row.starts_on else None
+    audit.record(
+        session, exchange_id=exchange.id, user_id=user.id, action=action, now=now, details=details
+    )
 
 
 async def notify_agreed(
@@ -462,6 +489,7 @@ async def answer_proposal(
         return Answer(Outcome.IMPOSSIBLE, exchange.id, phase_key, proposal.day, problem)
     decide(proposal, accepted=True, user_id=user.id, now=now)
     before = apply_date(exchange, phase_key, proposal.day, proposal.start_time)
+    _log_date(session, user, exchange, phase_key, audit.DATE_AGREED, now=now)
     await session.flush()
     await outbox.replan_exchange(session, exchange.id, programmes, rules, now=now)
     await notify_agreed(session, exchange, phase_key, before, exclude=user.id, now=now)

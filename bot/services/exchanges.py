@@ -23,7 +23,7 @@ from bot.domain.outbox import Rules
 from bot.domain.permissions import Action
 from bot.domain.programme import Programme
 from bot.domain.timeline import plan_phases
-from bot.services import auth, schools
+from bot.services import audit, auth, schools
 from db.models import (
     STATUS_ACTIVE,
     STATUS_ARCHIVED,
@@ -195,13 +195,23 @@ async def region_of_city(session: AsyncSession, city: str) -> str | None:
 
 
 async def set_class_size(
-    session: AsyncSession, user: User, exchange_id: int, side: str, size: int
+    session: AsyncSession, user: User, exchange_id: int, side: str, size: int, *, now: datetime
 ) -> ExchangeSide:
     """Change the number of pupils of one side (teachers know it best, and it changes): a
     coordinator, or a teacher of that class. auth.NotAllowed (or Archived) otherwise."""
     await auth.require_side(session, user, Action.CHANGE_CLASS, exchange_id, side)
     row = await locked_side(session, Action.CHANGE_CLASS, exchange_id, side)
+    old = row.class_size
     row.class_size = size
+    if old != size:
+        audit.record(
+            session,
+            exchange_id=exchange_id,
+            user_id=user.id,
+            action=audit.CLASS_SIZE,
+            now=now,
+            details={"side": side, "old": old, "new": size},
+        )
     return row
 
 
@@ -239,6 +249,7 @@ async def archive(
 
     exchange = await auth.require_exchange(session, user, Action.ARCHIVE, exchange_id)
     exchange.status = STATUS_ARCHIVED
+    audit.record(session, exchange_id=exchange.id, user_id=user.id, action=audit.ARCHIVED, now=now)
     await session.flush()
     result = await outbox.replan_exchange(session, exchange.id, programmes, rules, now=now)
     return result.cancelled
@@ -299,6 +310,27 @@ class SchoolTaken(Exception):
         self.school = school
 
 
+def _edited(
+    session: AsyncSession, user: User, exchange_id: int, change: Change, now: datetime
+) -> Change:
+    """Write an edit to the exchange's log (when it changed anything) and return it."""
+    if change.old != change.new:
+        audit.record(
+            session,
+            exchange_id=exchange_id,
+            user_id=user.id,
+            action=audit.EXCHANGE_EDITED,
+            now=now,
+            details={
+                "field": change.field,
+                "side": change.side,
+                "old": change.old,
+                "new": change.new,
+            },
+        )
+    return change
+
+
 async def _editable_side(
     session: AsyncSession, user: User, exchange_id: int, side: str
 ) -> tuple[Exchange, ExchangeSide]:
@@ -317,7 +349,7 @@ async def _other_school_id(session: AsyncSession, exchange_id: int, side: str) -
 
 
 async def rename_school(
-    session: AsyncSession, user: User, exchange_id: int, side: str, name: str
+    session: AsyncSession, user: User, exchange_id: int, side: str, name: str, *, now: datetime
 ) -> Change:
     """Give the school on `side` another name (checked with exchange_input.clean_school).
 
@@ -346,7 +378,7 @@ async def rename_school(
     old = school.name
     if same_school(name, old):
         school.name = name
-        return Change("school", side, old, name)
+        return _edited(session, user, exchange_id, Change("school", side, old, name), now)
     taken = await find_school(session, school.city, name)
     if taken is not None:
         raise SchoolTaken(taken)
@@ -357,17 +389,24 @@ async def rename_school(
     )
     if not shared:
         school.name = name
-        return Change("school", side, old, name)
+        return _edited(session, user, exchange_id, Change("school", side, old, name), now)
     own = School(name=name, city=school.city, address=None)
     session.add(own)
     await session.flush()
     row.school_id = own.id
     session.expire(row, ["school"])
-    return Change("school", side, old, name, own_school=True)
+    change = Change("school", side, old, name, own_school=True)
+    return _edited(session, user, exchange_id, change, now)
 
 
 async def use_school(
-    session: AsyncSession, user: User, exchange_id: int, side: str, school_id: int
+    session: AsyncSession,
+    user: User,
+    exchange_id: int,
+    side: str,
+    school_id: int,
+    *,
+    now: datetime,
 ) -> Change:
     """Take an existing school of the exchange's city for `side` (after SchoolTaken).
 
@@ -394,11 +433,17 @@ async def use_school(
     if not still_used:
         await session.delete(old)
         await session.flush()
-    return Change("school", side, old_name, chosen.name)
+    return _edited(session, user, exchange_id, Change("school", side, old_name, chosen.name), now)
 
 
 async def change_address(
-    session: AsyncSession, user: User, exchange_id: int, side: str, address: str | None
+    session: AsyncSession,
+    user: User,
+    exchange_id: int,
+    side: str,
+    address: str | None,
+    *,
+    now: datetime,
 ) -> Change:
     """A coordinator sets (or, with None, clears) the address of the school on `side`; the
     text is checked with exchange_input.clean_address. Every exchange of that school shows it."""
@@ -411,27 +456,34 @@ async def change_address(
     if row is None:
         raise auth.NotAllowed(Action.EDIT_EXCHANGE, exchange_id)
     old = await session.scalar(select(School.address).where(School.id == row.school_id))
-    school = await schools.set_address(session, user, exchange_id, side, address)
+    school = await schools.set_address(session, user, exchange_id, side, address, now=now)
     return Change("address", side, old, school.address)
 
 
 async def set_class_name(
-    session: AsyncSession, user: User, exchange_id: int, side: str, class_name: str
+    session: AsyncSession,
+    user: User,
+    exchange_id: int,
+    side: str,
+    class_name: str,
+    *,
+    now: datetime,
 ) -> Change:
     """Another class of the school on `side` (checked with exchange_input.clean_class_name)."""
     _, row = await _editable_side(session, user, exchange_id, side)
     old = row.class_name
     row.class_name = class_name
-    return Change("class", side, old, class_name)
+    return _edited(session, user, exchange_id, Change("class", side, old, class_name), now)
 
 
 async def change_class_size(
-    session: AsyncSession, user: User, exchange_id: int, side: str, size: int
+    session: AsyncSession, user: User, exchange_id: int, side: str, size: int, *, now: datetime
 ) -> Change:
-    """A coordinator changes the number of pupils of one side (see set_class_size)."""
+    """A coordinator changes the number of pupils of one side (see set_class_size, which
+    writes it to the log)."""
     _, row = await _editable_side(session, user, exchange_id, side)
     old = row.class_size
-    await set_class_size(session, user, exchange_id, side, size)
+    await set_class_size(session, user, exchange_id, side, size, now=now)
     return Change("size", side, str(old), str(size))
 
 
@@ -456,4 +508,4 @@ async def set_region(
     await session.flush()
     if old != region:
         await outbox.replan_exchange(session, exchange.id, programmes, rules, now=now)
-    return Change("region", None, old, region)
+    return _edited(session, user, exchange_id, Change("region", None, old, region), now)

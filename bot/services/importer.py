@@ -28,6 +28,7 @@ from bot.domain.exchange_input import (
 from bot.domain.names import name_key
 from bot.domain.programme import Programme
 from bot.domain.timeline import programme_start
+from bot.services import audit
 from bot.services.exchanges import create_exchange
 
 REQUIRED = (
@@ -169,6 +170,14 @@ async def import_rows(
     for _, data in rows:
         exchange = await create_exchange(
             session, data, programmes[data.programme_key], created_by=None, now=now
+        )
+        audit.record(
+            session,
+            exchange_id=exchange.id,
+            user_id=None,
+            action=audit.EXCHANGE_CREATED,
+            now=now,
+            details={"programme": exchange.programme_key, "start": exchange.start_date.isoformat()},
         )
         created.append(exchange.id)
     return created

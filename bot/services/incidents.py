@@ -24,7 +24,7 @@ from bot.domain.outbox import (
     Rules,
 )
 from bot.domain.permissions import Action
-from bot.services import auth, exchanges, outbox
+from bot.services import auth, exchanges, groups, outbox
 from db.models import (
     OUTBOX_SENDING,
     OUTBOX_SENT,
@@ -90,6 +90,7 @@ async def report(
         urgent=plan.teachers,
         not_after=now + timedelta(days=1),
     )
+    await groups.tell_incident(session, exchange.id, incident.id, now=now)
     if plan.repeat_after is not None:
         everyone = await session.scalars(select(User.id).where(User.is_coordinator.is_(True)))
         await outbox.tell(

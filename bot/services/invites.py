@@ -10,7 +10,7 @@ from datetime import UTC, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from typing import NoReturn
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.outbox import (
@@ -21,9 +21,8 @@ from bot.domain.outbox import (
     Rules,
 )
 from bot.domain.programme import Programme
-from bot.services import exchanges, outbox
+from bot.services import audit, exchanges, outbox
 from db.models import ROLE_BEGELEIDER, ROLE_TEACHER, Exchange, Invite, Membership, User
-from db.session import rowcount
 
 TOKEN_BYTES = 16  # 128 bits
 MAX_TOKEN_LENGTH = 64  # Telegram's limit for a /start parameter
@@ -124,24 +123,52 @@ async def create_invites(
         )
         session.add(invite)
         created.append(NewInvite(invite, token))
+        audit.record(
+            session,
+            exchange_id=exchange.id,
+            user_id=created_by,
+            action=audit.INVITE_MADE,
+            now=now,
+            details={"role": role, "side": side},
+        )
     await session.flush()
     return created
 
 
 async def revoke_invites(
-    session: AsyncSession, exchange_id: int, invite_ids: list[int], *, now: datetime
+    session: AsyncSession,
+    exchange_id: int,
+    invite_ids: list[int],
+    *,
+    now: datetime,
+    by: int | None,
 ) -> int:
-    """Revoke these invites of this exchange; returns how many were still open."""
-    result = await session.execute(
-        update(Invite)
-        .where(
-            Invite.exchange_id == exchange_id,
-            Invite.id.in_(invite_ids),
-            Invite.revoked_at.is_(None),
+    """Revoke these invites of this exchange (`by` that user); returns how many were still
+    open. Each one revoked is written to the exchange's log."""
+    still_open = list(
+        await session.scalars(
+            select(Invite)
+            .where(
+                Invite.exchange_id == exchange_id,
+                Invite.id.in_(invite_ids),
+                Invite.revoked_at.is_(None),
+            )
+            .order_by(Invite.id)
+            .with_for_update()
         )
-        .values(revoked_at=now)
     )
-    return rowcount(result)
+    for invite in still_open:
+        invite.revoked_at = now
+        audit.record(
+            session,
+            exchange_id=exchange_id,
+            user_id=by,
+            action=audit.INVITE_REVOKED,
+            now=now,
+            details={"role": invite.role, "side": invite.side},
+        )
+    await session.flush()
+    return len(still_open)
 
 
 def _lock_for(failures: int) -> timedelta:
@@ -242,6 +269,14 @@ async def join(
         raise
     if joined.already_member:
         return joined
+    audit.record(
+        session,
+        exchange_id=joined.exchange_id,
+        user_id=user.id,
+        action=audit.MEMBER_JOINED,
+        now=now,
+        details={"name": user.display_name, "role": joined.role, "side": joined.side},
+    )
     await outbox.replan_exchange(session, joined.exchange_id, programmes, rules, now=now)
     exchange = await exchanges.load_exchange(session, joined.exchange_id)
     assert exchange is not None

@@ -32,7 +32,7 @@ from bot.domain.exchange_input import (
 from bot.domain.holidays import REGIONS
 from bot.domain.programme import Programme
 from bot.domain.timeline import programme_start
-from bot.services import exchanges
+from bot.services import audit, exchanges
 from db.models import Dialog, Exchange
 
 KIND = "new_exchange"
@@ -372,6 +372,14 @@ async def save(
         programmes[answers["programme"]],
         created_by=created_by,
         now=now,
+    )
+    audit.record(
+        session,
+        exchange_id=exchange.id,
+        user_id=created_by,
+        action=audit.EXCHANGE_CREATED,
+        now=now,
+        details={"programme": exchange.programme_key, "start": exchange.start_date.isoformat()},
     )
     await store.finish(session, dialog.chat_id)
     return exchange

@@ -69,6 +69,7 @@ from db.models import (
     Exchange,
     ExchangePhase,
     ExchangeSide,
+    GroupLink,
     Incident,
     IncidentAction,
     Membership,
@@ -161,8 +162,18 @@ async def snapshot(
             )
             for p in sorted(exchange.phases, key=lambda p: p.starts_on)
         ),
-        members=tuple(Member(m.user_id, m.role, m.side) for m in members),
+        members=tuple(
+            Member(m.user_id, m.role, m.side, tuple(m.days) if m.days is not None else None)
+            for m in members
+        ),
         school_holidays=await holidays_for(session, exchange.region),
+        groups=tuple(
+            await session.scalars(
+                select(GroupLink.chat_id)
+                .where(GroupLink.exchange_id == exchange.id)
+                .order_by(GroupLink.chat_id)
+            )
+        ),
     )
 
 
@@ -252,7 +263,12 @@ async def replan_exchange(
             row.updated_at = now
             updated += 1
     await session.flush()
-    return ReplanResult(created, updated, cancelled)
+    from bot.services import summary  # imports this module
+
+    weeks = await summary.plan_weeks(session, now=now)  # the coordinators' Monday summaries
+    return ReplanResult(
+        created + weeks.created, updated + weeks.updated, cancelled + weeks.cancelled
+    )
 
 
 def _new_row(
@@ -494,6 +510,7 @@ class Claimed:
     payload: dict[str, Any]
     late: bool
     language: str
+    due_at: datetime | None = None  # when it was planned for (None: only in tests)
 
 
 @dataclass(frozen=True)
@@ -604,6 +621,7 @@ async def claim_due(
                 dict(row.payload),
                 decision.late,
                 user.language,
+                row.due_at,
             )
         )
     await session.flush()
@@ -758,6 +776,12 @@ async def mark_user_blocked(
     The first time the block is seen, the coordinators of each exchange the user is in hear it.
     """
     user = await session.get(User, user_id, with_for_update=True)
+    if user is not None and user.is_group:
+        # A group answers 403 when the bot was removed from it: that unlinks the group.
+        from bot.services import groups
+
+        await groups.bot_removed(session, user, row_id, now=now)
+        return
     first = user is not None and user.blocked_at is None
     if user is not None and first:
         user.blocked_at = now

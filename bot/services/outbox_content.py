@@ -20,8 +20,10 @@ from bot.domain.agreement import open_days
 from bot.domain.outbox import (
     ABSENCE_NEWS,
     ALERT_KINDS,
+    BROADCAST_KINDS,
     CHECKIN_MISSING,
     CHECKLIST_NAG,
+    COORDINATOR_WEEK,
     DATE_AGREED,
     DATE_DECLINED,
     DATE_PROPOSAL,
@@ -29,10 +31,13 @@ from bot.domain.outbox import (
     DAY_SCHEDULE,
     DIGEST,
     FOLLOW_UP,
+    GROUP_INCIDENT,
     INCIDENT_KINDS,
     INCIDENT_REPEAT,
     INVITE_TRIED,
+    MEMBER_ADDED,
     MEMBER_JOINED,
+    MEMBER_REMOVED,
     REPORTER_NOTICES,
     UNDELIVERED,
     USER_BACK,
@@ -46,15 +51,29 @@ from bot.domain.outbox import (
     IncidentActionPayload,
     IncidentPayload,
     InviteTriedPayload,
+    MemberAddedPayload,
     MemberPayload,
+    MemberRemovedPayload,
     NagPayload,
     ProposalPayload,
     UndeliveredPayload,
     note_of,
+    planned_for,
     read_payload,
 )
 from bot.domain.programme import Programme
-from bot.services import absences, checkins, checklists, exchanges, incidents, schools
+from bot.services import (
+    absences,
+    broadcasts,
+    checkins,
+    checklists,
+    exchanges,
+    groups,
+    incidents,
+    schools,
+    summary,
+)
+from bot.services.groups import IncidentNotice
 from bot.services.outbox import Claimed
 from db.models import (
     ROLE_BEGELEIDER,
@@ -138,7 +157,8 @@ class DaySchedule:
     contacts: tuple[User, ...]  # services.exchanges.coordinators_of
     # The reader's side of the visit and the addresses they may fill in.
     reader: schools.Reader = field(default_factory=schools.Reader)
-    phones: tuple[schools.PhoneContact, ...] = ()  # the numbers shared with the reader
+    # The numbers shared with the reader; None for a linked group, where they are not shown.
+    phones: tuple[schools.PhoneContact, ...] | None = ()
     offers: tuple[DayOffer, ...] = ()  # to a begeleider: "Ik kan niet" for this day
 
 
@@ -248,6 +268,26 @@ class MemberNews:
 
 
 @dataclass(frozen=True)
+class MemberAdded:
+    """To a begeleider: a coordinator planned them for a day of the pair."""
+
+    exchange: Exchange
+    programme: Programme
+    day: ExchangePhase
+    contacts: tuple[User, ...]  # services.exchanges.coordinators_of
+
+
+@dataclass(frozen=True)
+class MemberRemoved:
+    """To a former member: a coordinator took them out of the pair."""
+
+    exchange: Exchange
+    role: str
+    side: str | None
+    contacts: tuple[User, ...]  # services.exchanges.coordinators_of
+
+
+@dataclass(frozen=True)
 class InviteTried:
     """To a coordinator: someone tried a link of the exchange that expired or is used up."""
 
@@ -273,6 +313,12 @@ Content: TypeAlias = (
     | InviteTried
     | DateReminder
     | AbsenceNews
+    | broadcasts.BroadcastMessage
+    | broadcasts.BroadcastReport
+    | summary.Summary
+    | IncidentNotice
+    | MemberAdded
+    | MemberRemoved
 )
 
 
@@ -280,6 +326,12 @@ async def load(
     session: AsyncSession, row: Claimed, programmes: Mapping[str, Programme]
 ) -> Content | Skip:
     """What the claimed row's message is written from, or why it is no longer worth sending."""
+    if row.kind in BROADCAST_KINDS:
+        message = await broadcasts.content(session, row)
+        return Skip(message) if isinstance(message, str) else message
+    if row.kind == COORDINATOR_WEEK:
+        week = await summary.load(session, row, programmes)
+        return Skip(week) if isinstance(week, str) else week
     exchange = await exchanges.load_exchange(session, row.exchange_id) if row.exchange_id else None
     if exchange is None:
         return Skip("exchange gone")
@@ -289,10 +341,17 @@ async def load(
     kind, stored = row.kind, row.payload
     if kind in (MEMBER_JOINED, INVITE_TRIED) and exchange.status != STATUS_ACTIVE:
         return Skip("exchange archived")
+    if row.due_at is not None and await summary.gathers(
+        session, row.user_id, kind, due_at=row.due_at
+    ):
+        return Skip(summary.GATHERED)  # listed in the coordinator's Monday summary
     roles: list[Membership] = []
     if kind in _FOR_MEMBERS:
         roles = await exchanges.memberships_of(session, row.user_id, exchange.id)
-        if not roles:
+        # A linked group has no roles: it gets the day schedule in the neutral wording.
+        if not roles and not (
+            kind == DAY_SCHEDULE and await groups.linked_to(session, row.user_id, exchange.id)
+        ):
             return Skip("no longer a member")
     if kind == DIGEST:
         monday = date.fromisoformat(read_payload(DigestPayload, stored)["week"])
@@ -322,7 +381,7 @@ async def load(
             day,
             tuple(contacts),
             reader=schools.reader_of(exchange, reader),
-            phones=schools.phone_book(exchange, reader, contacts),
+            phones=None if reader.is_group else schools.phone_book(exchange, reader, contacts),
             offers=await _offers(
                 session, exchange, programme, roles, day.starts_on, day.starts_on + ONE_DAY
             ),
@@ -346,6 +405,9 @@ async def load(
         return Agreed(exchange, programme, phase_row, was)
     if kind in INCIDENT_KINDS:
         return await _incident(session, exchange, kind, stored)
+    if kind == GROUP_INCIDENT:
+        notice = await groups.incident_notice(session, exchange, row.user_id, stored)
+        return notice if notice is not None else Skip("group unlinked or incident gone")
     if kind == ABSENCE_NEWS:
         return await _absence_news(
             session, exchange, programme, read_payload(AbsencePayload, stored)
@@ -363,6 +425,14 @@ async def load(
         if invite is None:
             return Skip("invite gone")
         return InviteTried(exchange, invite.role, invite.side, tried["why"])
+    if kind == MEMBER_ADDED:
+        return await _member_added(
+            session, exchange, programme, row.user_id, read_payload(MemberAddedPayload, stored)
+        )
+    if kind == MEMBER_REMOVED:
+        return await _member_removed(
+            session, exchange, row.user_id, read_payload(MemberRemovedPayload, stored)
+        )
     if kind in (USER_BLOCKED, USER_BACK, MEMBER_JOINED):
         return await _member_news(session, exchange, kind, read_payload(MemberPayload, stored))
     if kind == DATE_DECLINED:
@@ -512,6 +582,7 @@ async def _offers(
         if first <= p.starts_on < until
         and programme.phase(p.phase_key).kind == "day"
         and programme.phase(p.phase_key).needs_begeleider
+        and planned_for(reader.days, p.phase_key)
     )
 
 
@@ -590,3 +661,34 @@ async def _member_news(
     if kind != MEMBER_JOINED and (member.blocked_at is not None) != (kind == USER_BLOCKED):
         return Skip("no longer true")
     return MemberNews(kind, exchange, member.display_name, payload["role"], payload["side"])
+
+
+async def _member_added(
+    session: AsyncSession,
+    exchange: Exchange,
+    programme: Programme,
+    user_id: int,
+    payload: MemberAddedPayload,
+) -> MemberAdded | Skip:
+    """The day the begeleider was planned for, while they still are (and it is not over)."""
+    if exchange.status != STATUS_ACTIVE:
+        return Skip("exchange archived")
+    roles = await exchanges.memberships_of(session, user_id, exchange.id)
+    mine = next((m for m in roles if m.role == ROLE_BEGELEIDER), None)
+    if mine is None or not planned_for(mine.days, payload["phase"]):
+        return Skip("no longer planned")
+    day = next((p for p in exchange.phases if p.phase_key == payload["phase"]), None)
+    if day is None:
+        return Skip("phase gone")
+    contacts = await exchanges.coordinators_of(session, exchange)
+    return MemberAdded(exchange, programme, day, tuple(contacts))
+
+
+async def _member_removed(
+    session: AsyncSession, exchange: Exchange, user_id: int, payload: MemberRemovedPayload
+) -> MemberRemoved | Skip:
+    roles = await exchanges.memberships_of(session, user_id, exchange.id)
+    if any(m.role == payload["role"] for m in roles):
+        return Skip("member again")
+    contacts = await exchanges.coordinators_of(session, exchange)
+    return MemberRemoved(exchange, payload["role"], payload["side"], tuple(contacts))

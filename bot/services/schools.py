@@ -9,14 +9,20 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.permissions import Action
-from bot.services import auth, exchanges
+from bot.services import audit, auth, exchanges
 from db.models import ROLE_TEACHER, Exchange, School, User
 
 MAX_ADDRESS = 300
 
 
 async def set_address(
-    session: AsyncSession, user: User, exchange_id: int, side: str, address: str | None
+    session: AsyncSession,
+    user: User,
+    exchange_id: int,
+    side: str,
+    address: str | None,
+    *,
+    now: datetime,
 ) -> School:
     """Set (or, with None, clear) the address of the school on `side` of the exchange: a
     coordinator, or a teacher of that class. auth.NotAllowed (or Archived) otherwise.
@@ -29,6 +35,15 @@ async def set_address(
     school = await session.get(School, row.school_id, with_for_update=True)
     if school is None:
         raise auth.NotAllowed(Action.EDIT_SCHOOL, exchange_id)
+    if school.address != address:
+        audit.record(
+            session,
+            exchange_id=exchange_id,
+            user_id=user.id,
+            action=audit.SCHOOL_ADDRESS,
+            now=now,
+            details={"school": school.name, "address": address},
+        )
     school.address = address
     return school
 

@@ -49,6 +49,27 @@ ABSENCE_PREFIX = "ab:"  # ab:<exchange>:<phase>, "Ik kan niet": asks to confirm
 ABSENCE_YES_PREFIX = "ay:"  # ay:<exchange>:<phase>, confirms "Ik kan niet"
 ABSENCE_NO_PREFIX = "an:"  # an:<exchange>:<phase>, "Ik kom wel": nothing changes
 ABSENCE_UNDO_PREFIX = "au:"  # au:<exchange>:<phase>, "Toch wel": takes the absence back
+SETTINGS_PREFIX = "set:"  # set:gather:<1|0>, /instellingen: gather routine notices or not
+MANAGE_PREFIX = "mg:"  # mg:<exchange>, /beheer's exchange chooser and a pair's menu
+LOG_PREFIX = "lg:"  # lg:<exchange>[:<entry>], a pair's log (older than that entry)
+MANAGE_DAYS_PREFIX = "mgd:"  # mgd:<exchange>, /beheer: begeleiders per day
+MANAGE_DAY_PREFIX = "mgy:"  # mgy:<exchange>:<phase>, /beheer: the begeleiders of one day
+MANAGE_TOGGLE_PREFIX = "mgt:"  # mgt:<membership>:<phase>:<1|0>, plans a begeleider in or out
+MANAGE_CANDIDATES_PREFIX = "mga:"  # mga:<exchange>:<phase>:<offset>, begeleiders to add
+MANAGE_PICK_PREFIX = "mgn:"  # mgn:<exchange>:<phase>:<user>, adds a begeleider to a day
+MANAGE_MEMBERS_PREFIX = "mgm:"  # mgm:<exchange>, /beheer: the members
+MANAGE_REMOVE_PREFIX = "mgr:"  # mgr:<membership>, asks to take a member out
+MANAGE_REMOVE_YES_PREFIX = "mgk:"  # mgk:<membership>, takes the member out
+MANAGE_CANCEL_PREFIX = "mgc:"  # mgc:<exchange>, keeps the member: nothing changes
+MANAGE_INVITES_PREFIX = "mgi:"  # mgi:<exchange>, /beheer: the open invite links
+MANAGE_REVOKE_ALL_PREFIX = "mgx:"  # mgx:<exchange>, revokes every open link of the pair
+MANAGE_ARCHIVE_PREFIX = "mgz:"  # mgz:<exchange>, asks to archive (arch: confirms)
+OVERVIEW_PREFIX = "ov:"  # ov:<city>.<phase>.<offset>, /overzicht filtered and paged
+OVERVIEW_DETAIL_PREFIX = "ovd:"  # ovd:<exchange>:<city>.<phase>.<offset>, one pair in detail
+GROUP_CODE_PREFIX = "grp:"  # grp:<exchange>, a code to link a Telegram group (/groep)
+BROADCAST_EXCHANGE_PREFIX = "bcx:"  # bcx:<exchange>, starts /bericht to that pair
+READ_PREFIX = "rd:"  # rd:<broadcast>, "✅ Gelezen" under a broadcast
+RETRY_PREFIX = "rty:"  # rty:<outbox row>, /berichten: send a failed message again
 
 ACTION_PREFIXES = (
     LANGUAGE_PREFIX,
@@ -73,6 +94,27 @@ ACTION_PREFIXES = (
     ABSENCE_YES_PREFIX,
     ABSENCE_NO_PREFIX,
     ABSENCE_UNDO_PREFIX,
+    SETTINGS_PREFIX,
+    MANAGE_PREFIX,
+    LOG_PREFIX,
+    MANAGE_DAYS_PREFIX,
+    MANAGE_DAY_PREFIX,
+    MANAGE_TOGGLE_PREFIX,
+    MANAGE_CANDIDATES_PREFIX,
+    MANAGE_PICK_PREFIX,
+    MANAGE_MEMBERS_PREFIX,
+    MANAGE_REMOVE_PREFIX,
+    MANAGE_REMOVE_YES_PREFIX,
+    MANAGE_CANCEL_PREFIX,
+    MANAGE_INVITES_PREFIX,
+    MANAGE_REVOKE_ALL_PREFIX,
+    MANAGE_ARCHIVE_PREFIX,
+    OVERVIEW_PREFIX,
+    OVERVIEW_DETAIL_PREFIX,
+    GROUP_CODE_PREFIX,
+    BROADCAST_EXCHANGE_PREFIX,
+    READ_PREFIX,
+    RETRY_PREFIX,
 )
 
 # -- buttons of a conversation: `<prefix>:<version>:<value>` ---------------------------------
@@ -86,6 +128,7 @@ REPORT_PREFIX = "in"  # /incident
 RESOLUTION_PREFIX = "rn"  # the note with which an incident is solved or closed
 SCHOOL_DIALOG_PREFIX = "sct"  # /school: typing an address or a phone number
 EDIT_EXCHANGE_PREFIX = "ed"  # /wijzig
+BROADCAST_PREFIX = "bc"  # /bericht
 
 DIALOG_PREFIXES = (
     NEW_EXCHANGE_PREFIX,
@@ -97,6 +140,7 @@ DIALOG_PREFIXES = (
     RESOLUTION_PREFIX,
     SCHOOL_DIALOG_PREFIX,
     EDIT_EXCHANGE_PREFIX,
+    BROADCAST_PREFIX,
 )
 
 # The choices a conversation offers from a list ('x:<id>', 'x:+<offset>' for 'Meer…').
@@ -190,3 +234,46 @@ def parse_school_action(data: str) -> tuple[str, int | None] | None:
         return (what, None) if what not in ("A", "B") else None
     exchange_id = read_id(raw)
     return (what, exchange_id) if exchange_id is not None else None
+
+
+# -- /beheer: a pair's begeleiders per day, and its log ----------------------------------------
+
+# The largest Telegram user id (they are below 2**52).
+MAX_USER_ID = 2**52
+
+
+def manage_day(exchange_id: int, phase_key: str) -> str:
+    return f"{MANAGE_DAY_PREFIX}{exchange_id}:{phase_key}"
+
+
+def manage_toggle(membership_id: int, phase_key: str, on: bool) -> str:
+    return f"{MANAGE_TOGGLE_PREFIX}{membership_id}:{phase_key}:{1 if on else 0}"
+
+
+def manage_candidates(exchange_id: int, phase_key: str, offset: int) -> str:
+    return f"{MANAGE_CANDIDATES_PREFIX}{exchange_id}:{phase_key}:{offset}"
+
+
+def manage_pick(exchange_id: int, phase_key: str, user_id: int) -> str:
+    return f"{MANAGE_PICK_PREFIX}{exchange_id}:{phase_key}:{user_id}"
+
+
+def log_page(exchange_id: int, before_id: int | None = None) -> str:
+    suffix = f":{before_id}" if before_id is not None else ""
+    return f"{LOG_PREFIX}{exchange_id}{suffix}"
+
+
+def parse_fields(data: str, prefix: str, count: int) -> list[str] | None:
+    """'<prefix>a:b:c' → ['a', 'b', 'c'] when there are exactly `count` fields, else None."""
+    fields = data.removeprefix(prefix).split(":")
+    return fields if len(fields) == count and all(fields) else None
+
+
+def parse_log_page(data: str) -> tuple[int | None, int | None, bool]:
+    """'lg:<exchange>[:<entry>]' → (exchange id, entry id or None, valid)."""
+    exchange_part, sep, before = data.removeprefix(LOG_PREFIX).partition(":")
+    exchange_id = read_id(exchange_part)
+    if not sep:
+        return exchange_id, None, exchange_id is not None
+    before_id = read_id(before)
+    return exchange_id, before_id, exchange_id is not None and before_id is not None

@@ -24,6 +24,8 @@ from bot.domain.outbox import (
 from bot.domain.programme import Programme
 from bot.domain.timeline import timed_schedule
 from bot.services import checklists, exchanges, headcounts
+from bot.services.broadcasts import BroadcastMessage, BroadcastReport
+from bot.services.groups import IncidentNotice
 from bot.services.outbox_content import (
     AbsenceNews,
     Agreed,
@@ -37,16 +39,22 @@ from bot.services.outbox_content import (
     Digest,
     FollowUp,
     InviteTried,
+    MemberAdded,
     MemberNews,
+    MemberRemoved,
     Nag,
     Proposal,
     ReporterNotice,
     Undelivered,
 )
 from bot.services.schools import PhoneContact, Reader
+from bot.services.summary import Summary
 from bot.texts import Markup, Texts
 from bot.ui import callbacks
+from bot.ui import groups as group_texts
+from bot.ui import manage as manage_texts
 from bot.ui import schools as school_texts
+from bot.ui import summary as summary_texts
 from bot.ui.replies import Btn
 from db.models import (
     ROLE_BEGELEIDER,
@@ -66,6 +74,8 @@ class Rendered:
     photo: str | None = None  # a Telegram file id, sent with the text as its caption
     # What the photo says when the text is too long for a caption and follows on its own.
     file_caption: str | None = None
+    document: str | None = None  # a Telegram file id, sent like the photo
+    filename: str | None = None
 
 
 def item_label(texts: Texts, lang: str, entry: checklists.Entry) -> str:
@@ -246,6 +256,10 @@ def render(
 ) -> Rendered:
     """The message written from `content`: `tz` for the times of an incident, `ack_minutes`
     for how long an alert waited before it was repeated."""
+    if isinstance(content, BroadcastMessage | BroadcastReport):
+        from bot.ui import broadcasts  # it writes a Rendered from this module
+
+        return broadcasts.render(texts, lang, content, tz=tz)
     if isinstance(content, Digest):
         return digest(texts, lang, content)
     if isinstance(content, FollowUp):
@@ -287,6 +301,14 @@ def render(
         return invite_tried(texts, lang, content)
     if isinstance(content, DateReminder):
         return date_reminder(texts, lang, content)
+    if isinstance(content, MemberAdded):
+        return Rendered(manage_texts.member_added(texts, lang, content))
+    if isinstance(content, MemberRemoved):
+        return Rendered(manage_texts.member_removed(texts, lang, content))
+    if isinstance(content, IncidentNotice):
+        return Rendered(group_texts.incident_notice(texts, lang, content))
+    if isinstance(content, Summary):
+        return Rendered(summary_texts.week(texts, lang, content, tz=tz))
     return member_news(texts, lang, content)
 
 

@@ -40,6 +40,10 @@ class Season:
         self.ever_blocked: set[int] = set()
         # Positions in the call log after which a send's connection was dropped.
         self.dropped_after: list[int] = []
+        # (person, exchange) taken off a pair: they no longer act in it.
+        self.removed: set[tuple[int, int]] = set()
+        # Positions in a chat worth remembering ("gathering": Carla's last message then).
+        self.marks: dict[str, int] = {}
         h.tg.calls = StampedCalls(h.clock, h.tg.calls)
         self._watch_errors()
 

@@ -28,6 +28,10 @@ ALLOWED_SKIPS = {
     ("incident_repeat", "acknowledged"),
     ("incident_repeat", "resolved"),
     ("date_proposal", "proposal decided"),
+    # The coordinator chose to read these in the Monday summary (which lists them).
+    ("member_joined", "gathered"),
+    ("date_agreed", "gathered"),
+    ("coordinator_week", "nothing to tell"),
 }
 # A send to a user who has blocked the bot fails by necessity; the bot must stop there.
 BLOCKED = "Forbidden: bot was blocked by the user"

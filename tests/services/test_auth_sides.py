@@ -11,6 +11,7 @@ from db.session import Database
 from tests.services.world import (
     BEGELEIDER,
     COORDINATOR,
+    NOW,
     STRANGER,
     TEACHER_A,
     TEACHER_B,
@@ -46,11 +47,15 @@ async def test_a_class_size_is_changed_by_its_own_teacher_or_a_coordinator(
     async with database.write() as session:
         person = await user(session, who)
         if allowed:
-            row = await exchanges.set_class_size(session, person, w.exchange_id, side, before + 3)
+            row = await exchanges.set_class_size(
+                session, person, w.exchange_id, side, before + 3, now=NOW
+            )
             assert isinstance(row, ExchangeSide)
         else:
             with pytest.raises(auth.NotAllowed):
-                await exchanges.set_class_size(session, person, w.exchange_id, side, before + 3)
+                await exchanges.set_class_size(
+                    session, person, w.exchange_id, side, before + 3, now=NOW
+                )
     assert await _size(database, w.exchange_id, side) == (before + 3 if allowed else before)
 
 

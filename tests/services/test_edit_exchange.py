@@ -48,7 +48,12 @@ async def test_a_school_of_one_pair_only_is_renamed_in_place(database: Database)
     before = await school_of(database, w.exchange_id, "A")
     async with database.write() as session:
         change = await exchanges.rename_school(
-            session, await user(session, COORDINATOR), w.exchange_id, "A", "  De  Avonturijn Oost "
+            session,
+            await user(session, COORDINATOR),
+            w.exchange_id,
+            "A",
+            "  De  Avonturijn Oost ",
+            now=NOW,
         )
     assert (change.old, change.new, change.own_school) == (
         "De Avonturijn",
@@ -69,7 +74,7 @@ async def test_a_shared_school_stays_as_it_is_for_the_other_pairs(database: Data
         other = await add_exchange(session, school_a="De Avonturijn", school_b="De Klimop")
         other_id = other.id
         change = await exchanges.rename_school(
-            session, await user(session, COORDINATOR), w.exchange_id, "A", "Het Kompas"
+            session, await user(session, COORDINATOR), w.exchange_id, "A", "Het Kompas", now=NOW
         )
     assert change.own_school
     mine = await school_of(database, w.exchange_id, "A")
@@ -84,7 +89,7 @@ async def test_a_spelling_fix_is_the_same_school_for_everyone(database: Database
         other = await add_exchange(session, school_a="De Avonturijn", school_b="De Klimop")
         other_id = other.id
         await exchanges.rename_school(
-            session, await user(session, COORDINATOR), w.exchange_id, "A", "DE AVONTURIJN"
+            session, await user(session, COORDINATOR), w.exchange_id, "A", "DE AVONTURIJN", now=NOW
         )
     assert (await school_of(database, other_id, "A")).name == "DE AVONTURIJN"
 
@@ -98,17 +103,21 @@ async def test_a_name_taken_by_another_school_offers_that_school(database: Datab
     async with database.write() as session:
         coordinator = await user(session, COORDINATOR)
         with pytest.raises(exchanges.SchoolTaken) as taken:
-            await exchanges.rename_school(session, coordinator, w.exchange_id, "A", "de klimop")
+            await exchanges.rename_school(
+                session, coordinator, w.exchange_id, "A", "de klimop", now=NOW
+            )
         assert taken.value.school.id == klimop.id
         # The other side's school is refused outright: a pair is two schools.
         with pytest.raises(InputError) as same:
-            await exchanges.rename_school(session, coordinator, w.exchange_id, "A", "De Odyssee")
+            await exchanges.rename_school(
+                session, coordinator, w.exchange_id, "A", "De Odyssee", now=NOW
+            )
         assert same.value.key == "edit_exchange.same_school"
     assert (await school_of(database, w.exchange_id, "A")).name == "De Avonturijn"
     old = await school_of(database, w.exchange_id, "A")
     async with database.write() as session:
         change = await exchanges.use_school(
-            session, await user(session, COORDINATOR), w.exchange_id, "A", klimop.id
+            session, await user(session, COORDINATOR), w.exchange_id, "A", klimop.id, now=NOW
         )
     assert (change.old, change.new) == ("De Avonturijn", "De Klimop")
     assert (await school_of(database, w.exchange_id, "A")).id == klimop.id
@@ -122,10 +131,14 @@ async def test_address_class_and_size(database: Database) -> None:
     async with database.write() as session:
         coordinator = await user(session, COORDINATOR)
         address = await exchanges.change_address(
-            session, coordinator, w.exchange_id, "B", "Javaplein 2"
+            session, coordinator, w.exchange_id, "B", "Javaplein 2", now=NOW
         )
-        klass = await exchanges.set_class_name(session, coordinator, w.exchange_id, "A", "groep 7")
-        size = await exchanges.change_class_size(session, coordinator, w.exchange_id, "B", 25)
+        klass = await exchanges.set_class_name(
+            session, coordinator, w.exchange_id, "A", "groep 7", now=NOW
+        )
+        size = await exchanges.change_class_size(
+            session, coordinator, w.exchange_id, "B", 25, now=NOW
+        )
     assert (address.old, address.new) == (None, "Javaplein 2")
     assert (klass.old, klass.new) == ("groep 8", "groep 7")
     assert (size.old, size.new) == ("22", "25")
@@ -184,7 +197,7 @@ async def test_only_a_coordinator_and_never_an_archived_pair(database: Database)
     async with database.write() as session:
         with pytest.raises(auth.NotAllowed):
             await exchanges.set_class_name(
-                session, await user(session, TEACHER_A), w.exchange_id, "A", "groep 7"
+                session, await user(session, TEACHER_A), w.exchange_id, "A", "groep 7", now=NOW
             )
     async with database.write() as session:
         exchange = await session.get(Exchange, w.exchange_id)
@@ -193,7 +206,11 @@ async def test_only_a_coordinator_and_never_an_archived_pair(database: Database)
     async with database.write() as session:
         coordinator = await user(session, COORDINATOR)
         with pytest.raises(auth.Archived):
-            await exchanges.rename_school(session, coordinator, w.exchange_id, "A", "Het Kompas")
+            await exchanges.rename_school(
+                session, coordinator, w.exchange_id, "A", "Het Kompas", now=NOW
+            )
         with pytest.raises(auth.Archived):
-            await exchanges.change_address(session, coordinator, w.exchange_id, "A", "Javaplein 2")
+            await exchanges.change_address(
+                session, coordinator, w.exchange_id, "A", "Javaplein 2", now=NOW
+            )
     assert (await school_of(database, w.exchange_id, "A")).name == "De Avonturijn"

@@ -86,12 +86,12 @@ async def test_used_up_revoked_expired_and_unknown_links_are_one_problem(
     async with database.write() as session:
         add_user(session, NEWCOMER + 1, "Olga")
         revoked = await invites.revoke_invites(
-            session, w.exchange_id, [teacher_b.invite.id], now=NOW
+            session, w.exchange_id, [teacher_b.invite.id], now=NOW, by=None
         )
         assert revoked == 1
         assert (
             await invites.revoke_invites(
-                session, w.exchange_id + 1, [begeleider.invite.id], now=NOW
+                session, w.exchange_id + 1, [begeleider.invite.id], now=NOW, by=None
             )
             == 0
         )  # not that exchange's invite

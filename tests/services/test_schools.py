@@ -47,10 +47,12 @@ async def test_an_address_is_set_by_its_own_teacher_or_a_coordinator(
     async with database.write() as session:
         person = await user(session, who)
         if allowed:
-            await schools.set_address(session, person, w.exchange_id, side, "Javaplein 2")
+            await schools.set_address(session, person, w.exchange_id, side, "Javaplein 2", now=NOW)
         else:
             with pytest.raises(auth.NotAllowed):
-                await schools.set_address(session, person, w.exchange_id, side, "Javaplein 2")
+                await schools.set_address(
+                    session, person, w.exchange_id, side, "Javaplein 2", now=NOW
+                )
     assert await _address(database, w.exchange_id, side) == ("Javaplein 2" if allowed else before)
 
 
@@ -63,7 +65,12 @@ async def test_an_archived_pair_keeps_its_addresses(database: Database) -> None:
     async with database.write() as session:
         with pytest.raises(auth.Archived):
             await schools.set_address(
-                session, await user(session, COORDINATOR), w.exchange_id, "B", "Javaplein 2"
+                session,
+                await user(session, COORDINATOR),
+                w.exchange_id,
+                "B",
+                "Javaplein 2",
+                now=NOW,
             )
     assert await _address(database, w.exchange_id, "B") is None
 

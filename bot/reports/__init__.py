@@ -1,0 +1,1 @@
+"""Files made from an export (bot/services/export.py): the workbook, the CSV zip, the charts."""

@@ -1,0 +1,737 @@
+"""Broadcasts: a coordinator's message to many people, delivered through the outbox.
+
+A confirmed broadcast is a `Broadcast` row and one outbox row per recipient (kind
+"broadcast"), so the dispatcher sends it at Telegram's limits like any other push and a
+restart loses nothing. Once every row is settled the coordinator gets one delivery report
+(kind "broadcast_report"). Recipients may press "Gelezen"; each press is stored once.
+
+Also here: what `/berichten` lists as not delivered, per pair and per person, and putting a
+failed row back in the queue.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from bot.domain.dates import DateParseError, parse_date, parse_time
+from bot.domain.exchange_input import InputError
+from bot.domain.outbox import (
+    BROADCAST,
+    BROADCAST_REPORT,
+    UNDELIVERED_VALIDITY,
+    BroadcastPayload,
+    check_payload,
+    read_payload,
+)
+from bot.domain.permissions import Action
+from bot.domain.programme import Programme, Text
+from bot.domain.timeline import PlannedPhase, current_phase
+from bot.services import auth
+from bot.services.exchanges import label
+from bot.services.outbox import (
+    DEFAULT_VALIDITY,
+    Claimed,
+    enqueue,
+    why_not_delivered,
+)
+from db.models import (
+    OUTBOX_BLOCKED,
+    OUTBOX_CANCELLED,
+    OUTBOX_FAILED,
+    OUTBOX_PENDING,
+    OUTBOX_SENDING,
+    OUTBOX_SENT,
+    OUTBOX_SKIPPED,
+    ROLE_BEGELEIDER,
+    ROLE_TEACHER,
+    STATUS_ACTIVE,
+    Broadcast,
+    BroadcastRead,
+    Exchange,
+    ExchangeSide,
+    Membership,
+    OutboxMessage,
+    User,
+)
+
+# Whom a broadcast can go to.
+ALL = "all"
+TEACHERS = "teachers"
+BEGELEIDERS = "begeleiders"
+CITY = "city"
+PHASE = "phase"
+EXCHANGE = "exchange"
+AUDIENCE_KINDS = (ALL, TEACHERS, BEGELEIDERS, CITY, PHASE, EXCHANGE)
+# A broadcast still goes out this long after its time (a weekend and quiet hours in between).
+BROADCAST_VALIDITY = timedelta(days=4)
+# Further ahead than this is more likely a typo than a plan.
+LONGEST_AHEAD = timedelta(days=90)
+MEDIA_KINDS = ("photo", "document")
+# Broadcast.status
+SCHEDULED, SENDING, DONE = "scheduled", "sending", "done"
+# Rows that are still to be settled; every other status is final.
+UNSETTLED = (OUTBOX_PENDING, OUTBOX_SENDING)
+IMAGE_TYPES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic", ".heif", ".bmp")
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who a broadcast goes to: a kind, its value (city, phase key, exchange id), and whether
+    only the coordinator's own pairs (`mine`) or every active pair."""
+
+    kind: str
+    value: str | int | None = None
+    mine: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "value": self.value, "mine": self.mine}
+
+    @classmethod
+    def from_json(cls, stored: Mapping[str, Any]) -> Audience:
+        return cls(str(stored.get("kind", ALL)), stored.get("value"), bool(stored.get("mine")))
+
+
+@dataclass(frozen=True)
+class Recipient:
+    user_id: int
+    exchange_id: int | None  # the pair through which they are reached
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What the coordinator composed."""
+
+    text: str
+    media_kind: str | None = None  # "photo" or "document"
+    media_file_id: str | None = None
+    media_filename: str | None = None
+
+
+# -- who runs which pairs, and who is in them ----------------------------------------------
+
+
+async def _active_exchanges(session: AsyncSession) -> list[Exchange]:
+    rows = await session.scalars(
+        select(Exchange)
+        .where(Exchange.status == STATUS_ACTIVE)
+        .options(
+            selectinload(Exchange.sides).joinedload(ExchangeSide.school),
+            selectinload(Exchange.phases),
+            selectinload(Exchange.memberships).joinedload(Membership.user),
+        )
+        .order_by(Exchange.id)
+    )
+    return list(rows)
+
+
+async def pairs(session: AsyncSession, coordinator: User, *, mine: bool) -> list[Exchange]:
+    """The active exchanges a broadcast may reach: those the coordinator runs, or all.
+
+    A coordinator runs an exchange they made, and every exchange whose maker is no longer a
+    coordinator (services.exchanges.coordinators_of), in two queries whatever the number.
+    """
+    found = await _active_exchanges(session)
+    if not mine:
+        return found
+    coordinators = set(await session.scalars(select(User.id).where(User.is_coordinator.is_(True))))
+    return [
+        e
+        for e in found
+        if e.created_by == coordinator.id
+        or e.created_by is None
+        or e.created_by not in coordinators
+    ]
+
+
+def phase_now(exchange: Exchange, today: date) -> str | None:
+    """The key of the phase the exchange is in today (timeline.current_phase)."""
+    planned = [
+        PlannedPhase(p.phase_key, "", p.starts_on, p.ends_on, p.start_time, p.host)
+        for p in exchange.phases
+    ]
+    found = current_phase(planned, today)
+    return found.key if found is not None else None
+
+
+def cities(exchanges: Sequence[Exchange]) -> list[str]:
+    return sorted({e.city for e in exchanges}, key=str.casefold)
+
+
+def phases(
+    exchanges: Sequence[Exchange], today: date, programmes: Mapping[str, Programme]
+) -> list[tuple[str, Text]]:
+    """The phases some of the exchanges are in today, in programme order, with their names."""
+    found: dict[str, tuple[int, Text]] = {}
+    for exchange in exchanges:
+        key = phase_now(exchange, today)
+        programme = programmes.get(exchange.programme_key)
+        if key is None or programme is None or key in found:
+            continue
+        order = [p.key for p in programme.phases].index(key)
+        found[key] = (order, programme.phase(key).name)
+    return [(key, name) for key, (_, name) in sorted(found.items(), key=lambda kv: kv[1][0])]
+
+
+def _reached(exchange: Exchange, audience: Audience, today: date) -> bool:
+    if audience.kind == CITY:
+        return exchange.city == audience.value
+    if audience.kind == PHASE:
+        return phase_now(exchange, today) == audience.value
+    if audience.kind == EXCHANGE:
+        return exchange.id == audience.value
+    return True
+
+
+def _roles(audience: Audience) -> tuple[str, ...]:
+    if audience.kind == TEACHERS:
+        return (ROLE_TEACHER,)
+    if audience.kind == BEGELEIDERS:
+        return (ROLE_BEGELEIDER,)
+    return (ROLE_TEACHER, ROLE_BEGELEIDER)
+
+
+def select_recipients(
+    exchanges: Sequence[Exchange], audience: Audience, *, sender_id: int, today: date
+) -> list[Recipient]:
+    """Every person the audience names, once (through the first of their pairs), in order.
+
+    Linked groups are not people and the sender does not message themselves; someone who
+    blocked the bot stays in, so the report counts them.
+    """
+    seen: set[int] = set()
+    found: list[Recipient] = []
+    roles = _roles(audience)
+    for exchange in exchanges:
+        if not _reached(exchange, audience, today):
+            continue
+        for membership in sorted(exchange.memberships, key=lambda m: m.id):
+            user = membership.user
+            if (
+                membership.role not in roles
+                or user.id in seen
+                or user.id == sender_id
+                or user.is_group
+                or not user.active
+            ):
+                continue
+            seen.add(user.id)
+            found.append(Recipient(user.id, exchange.id))
+    return found
+
+
+async def recipients(
+    session: AsyncSession, coordinator: User, audience: Audience, *, today: date
+) -> list[Recipient]:
+    """Who would get a broadcast to `audience` now."""
+    # One exchange chosen by its button is reached whoever runs it.
+    mine = audience.mine and audience.kind != EXCHANGE
+    return select_recipients(
+        await pairs(session, coordinator, mine=mine),
+        audience,
+        sender_id=coordinator.id,
+        today=today,
+    )
+
+
+# -- what was typed --------------------------------------------------------------------------
+
+
+def check_draft(draft: Draft) -> None:
+    """InputError for a broadcast with nothing in it (no text and no file)."""
+    if not draft.text.strip() and draft.media_file_id is None:
+        raise InputError("broadcast.empty")
+
+
+def check_media(kind: str, filename: str | None, mime_type: str | None) -> None:
+    """InputError for a file that says it is a picture but is not one.
+
+    A file named like a picture (foto.jpg) whose type is something else, or a picture type
+    under another name, would reach everyone as a broken photo.
+    """
+    if kind != "document":
+        return
+    named_image = (filename or "").lower().endswith(IMAGE_TYPES)
+    typed_image = (mime_type or "").lower().startswith("image/")
+    if named_image and mime_type and not typed_image:
+        raise InputError("broadcast.not_an_image", name=filename or "")
+
+
+_WEEKDAYS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("maandag", "ma", "monday", "mon"),
+            ("dinsdag", "di", "tuesday", "tue"),
+            ("woensdag", "wo", "wednesday", "wed"),
+            ("donderdag", "do", "thursday", "thu"),
+            ("vrijdag", "vr", "friday", "fri"),
+            ("zaterdag", "za", "saturday", "sat"),
+            ("zondag", "zo", "sunday", "sun"),
+        )
+    )
+    for name in names
+}
+_AT = re.compile(r"^(?:(?P<day>.+?)\s+)?(?:om\s+|at\s+)?(?P<time>[0-9][0-9:.]*\s*(?:u|uur|h)?)$")
+
+
+def read_send_at(text: str, now: datetime, tz: ZoneInfo) -> datetime:
+    """The moment typed ("morgen 08:00", "vr 9:00", "14-3 13:30", "15:00"), in UTC.
+
+    A weekday is its next occurrence (today if the time is still to come); a time alone is
+    today. InputError when it cannot be read, is past, or is more than LONGEST_AHEAD away.
+    """
+    cleaned = " ".join(text.lower().replace(",", " ").split())
+    match = _AT.fullmatch(cleaned)
+    if match is None:
+        raise InputError("broadcast.when_unreadable")
+    local_now = now.astimezone(tz)
+    today = local_now.date()
+    try:
+        at = parse_time(match["time"])
+        day_text = match["day"]
+        if day_text is None:
+            day = today
+        elif day_text.rstrip(".") in _WEEKDAYS:
+            ahead = (_WEEKDAYS[day_text.rstrip(".")] - today.weekday()) % 7
+            day = today + timedelta(days=ahead)
+            if ahead == 0 and at <= local_now.time():
+                day += timedelta(days=7)
+        else:
+            day = parse_date(day_text, today)
+    except DateParseError:
+        raise InputError("broadcast.when_unreadable") from None
+    moment = datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
+    if moment <= now:
+        raise InputError("broadcast.when_past")
+    if moment - now > LONGEST_AHEAD:
+        raise InputError("broadcast.when_too_far", days=LONGEST_AHEAD.days)
+    return moment
+
+
+# -- confirming --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    broadcast: Broadcast
+    recipients: int
+
+
+@dataclass(frozen=True)
+class AlreadySent:
+    broadcast: Broadcast
+
+
+@dataclass(frozen=True)
+class Nobody:
+    pass
+
+
+async def sent_with(session: AsyncSession, confirm_key: str) -> Broadcast | None:
+    """The broadcast a confirmation key was used for, if it was."""
+    return await session.scalar(select(Broadcast).where(Broadcast.confirm_key == confirm_key))
+
+
+async def confirm(
+    session: AsyncSession,
+    coordinator: User,
+    draft: Draft,
+    audience: Audience,
+    *,
+    read_button: bool,
+    send_at: datetime | None,
+    confirm_key: str,
+    now: datetime,
+    today: date,
+) -> Confirmed | AlreadySent | Nobody:
+    """Store the broadcast and one outbox row per recipient; nothing twice for one key."""
+    await auth.require(session, coordinator, Action.BROADCAST)
+    check_draft(draft)
+    earlier = await sent_with(session, confirm_key)
+    if earlier is not None:
+        return AlreadySent(earlier)
+    reached = await recipients(session, coordinator, audience, today=today)
+    if not reached:
+        return Nobody()
+    due = send_at if send_at is not None and send_at > now else now
+    broadcast = Broadcast(
+        created_by=coordinator.id,
+        created_at=now,
+        text=draft.text,
+        media_kind=draft.media_kind,
+        media_file_id=draft.media_file_id,
+        media_filename=draft.media_filename,
+        audience=audience.to_json(),
+        read_button=read_button,
+        send_at=due,
+        status=SCHEDULED if due > now else SENDING,
+        recipients=len(reached),
+        confirm_key=confirm_key,
+    )
+    session.add(broadcast)
+    await session.flush()
+    payload = BroadcastPayload(broadcast=broadcast.id)
+    check_payload(BROADCAST, payload)
+    session.add_all(
+        OutboxMessage(
+            user_id=recipient.user_id,
+            exchange_id=recipient.exchange_id,
+            kind=BROADCAST,
+            dedupe_key=f"{BROADCAST}:{broadcast.id}:{recipient.user_id}",
+            payload=dict(payload),
+            urgent=False,
+            status=OUTBOX_PENDING,
+            due_at=due,
+            not_after=due + BROADCAST_VALIDITY,
+            next_attempt_at=due,
+            attempts=0,
+            broadcast_id=broadcast.id,
+            created_at=now,
+            updated_at=now,
+        )
+        for recipient in reached
+    )
+    await session.flush()
+    return Confirmed(broadcast, len(reached))
+
+
+# -- delivering ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BroadcastMessage:
+    """What a recipient gets: the text, the file, who sent it, maybe a "Gelezen" button."""
+
+    broadcast: Broadcast
+    sender: str
+
+
+@dataclass(frozen=True)
+class Counts:
+    recipients: int = 0
+    delivered: int = 0
+    blocked: int = 0
+    failed: int = 0
+    not_sent: int = 0  # too late, cancelled
+    waiting: int = 0
+    read: int = 0
+
+    @classmethod
+    def of(cls, broadcast: Broadcast, by_status: Mapping[str, int], read: int) -> Counts:
+        return cls(
+            recipients=broadcast.recipients,
+            delivered=by_status.get(OUTBOX_SENT, 0),
+            blocked=by_status.get(OUTBOX_BLOCKED, 0),
+            failed=by_status.get(OUTBOX_FAILED, 0),
+            not_sent=by_status.get(OUTBOX_SKIPPED, 0) + by_status.get(OUTBOX_CANCELLED, 0),
+            waiting=by_status.get(OUTBOX_PENDING, 0) + by_status.get(OUTBOX_SENDING, 0),
+            read=read,
+        )
+
+
+@dataclass(frozen=True)
+class Missed:
+    """One recipient the broadcast did not reach, and why (services.outbox.why_not_delivered)."""
+
+    name: str
+    exchange: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class BroadcastReport:
+    """To the coordinator, once every row is settled."""
+
+    broadcast: Broadcast
+    counts: Counts
+    missed: tuple[Missed, ...] = field(default_factory=tuple)
+
+
+async def _counts(session: AsyncSession, broadcast_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    found: dict[int, dict[str, int]] = {b: {} for b in broadcast_ids}
+    if not broadcast_ids:
+        return found
+    rows = await session.execute(
+        select(OutboxMessage.broadcast_id, OutboxMessage.status, func.count())
+        .where(OutboxMessage.broadcast_id.in_(broadcast_ids), OutboxMessage.kind == BROADCAST)
+        .group_by(OutboxMessage.broadcast_id, OutboxMessage.status)
+    )
+    for broadcast_id, status, n in rows:
+        if broadcast_id is not None:
+            found[broadcast_id][status] = int(n)
+    return found
+
+
+async def _reads(session: AsyncSession, broadcast_ids: Sequence[int]) -> dict[int, int]:
+    if not broadcast_ids:
+        return {}
+    rows = await session.execute(
+        select(BroadcastRead.broadcast_id, func.count())
+        .where(BroadcastRead.broadcast_id.in_(broadcast_ids))
+        .group_by(BroadcastRead.broadcast_id)
+    )
+    return {broadcast_id: int(n) for broadcast_id, n in rows}
+
+
+async def _missed(session: AsyncSession, broadcast_id: int) -> tuple[Missed, ...]:
+    rows = list(
+        await session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.broadcast_id == broadcast_id,
+                OutboxMessage.kind == BROADCAST,
+                OutboxMessage.status.in_(
+                    (OUTBOX_FAILED, OUTBOX_BLOCKED, OUTBOX_SKIPPED, OUTBOX_CANCELLED)
+                ),
+            )
+            .order_by(OutboxMessage.id)
+        )
+    )
+    names, labels = await _names_and_labels(session, rows)
+    return tuple(
+        Missed(
+            names.get(row.user_id, "?"),
+            labels.get(row.exchange_id) if row.exchange_id is not None else None,
+            "cancelled" if row.status == OUTBOX_CANCELLED else why_not_delivered(row),
+        )
+        for row in rows
+    )
+
+
+async def _names_and_labels(
+    session: AsyncSession, rows: Sequence[OutboxMessage]
+) -> tuple[dict[int, str], dict[int, str]]:
+    if not rows:
+        return {}, {}
+    names = {
+        user_id: name
+        for user_id, name in await session.execute(
+            select(User.id, User.display_name).where(User.id.in_({r.user_id for r in rows}))
+        )
+    }
+    labels = {
+        exchange.id: label(exchange)
+        for exchange in await session.scalars(
+            select(Exchange)
+            .where(Exchange.id.in_({r.exchange_id for r in rows if r.exchange_id is not None}))
+            .options(selectinload(Exchange.sides).joinedload(ExchangeSide.school))
+        )
+    }
+    return names, labels
+
+
+async def content(session: AsyncSession, row: Claimed) -> BroadcastMessage | BroadcastReport | str:
+    """What a broadcast row or a report row is written from; a str: why it is skipped."""
+    broadcast_id = read_payload(BroadcastPayload, row.payload)["broadcast"]
+    broadcast = await session.get(Broadcast, broadcast_id)
+    if broadcast is None:
+        return "broadcast gone"
+    if row.kind == BROADCAST_REPORT:
+        counts = (await _counts(session, [broadcast.id]))[broadcast.id]
+        reads = (await _reads(session, [broadcast.id])).get(broadcast.id, 0)
+        return BroadcastReport(
+            broadcast, Counts.of(broadcast, counts, reads), await _missed(session, broadcast.id)
+        )
+    if broadcast.status == "cancelled":
+        return "broadcast cancelled"
+    sender = (
+        await session.scalar(select(User.display_name).where(User.id == broadcast.created_by))
+        if broadcast.created_by is not None
+        else None
+    )
+    return BroadcastMessage(broadcast, sender or "")
+
+
+async def unreported(session: AsyncSession) -> bool:
+    """Whether some broadcast still waits for its delivery report."""
+    found = await session.scalar(
+        select(Broadcast.id)
+        .where(Broadcast.reported_at.is_(None), Broadcast.status != "cancelled")
+        .limit(1)
+    )
+    return found is not None
+
+
+async def report_finished(session: AsyncSession, *, now: datetime) -> int:
+    """Queue the delivery report of every broadcast whose rows are all settled; how many.
+
+    Each report is queued once: `reported_at` is set in the same transaction, and its dedupe
+    key is the broadcast's.
+    """
+    unsettled = exists().where(
+        and_(
+            OutboxMessage.broadcast_id == Broadcast.id,
+            OutboxMessage.kind == BROADCAST,
+            OutboxMessage.status.in_(UNSETTLED),
+        )
+    )
+    finished = list(
+        await session.scalars(
+            select(Broadcast)
+            .where(
+                Broadcast.reported_at.is_(None),
+                Broadcast.status != "cancelled",
+                Broadcast.send_at <= now,
+                ~unsettled,
+            )
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for broadcast in finished:
+        broadcast.reported_at = now
+        broadcast.status = DONE
+        if broadcast.created_by is None:
+            continue
+        await enqueue(
+            session,
+            user_id=broadcast.created_by,
+            exchange_id=None,
+            kind=BROADCAST_REPORT,
+            dedupe_key=f"{BROADCAST_REPORT}:{broadcast.id}",
+            payload=BroadcastPayload(broadcast=broadcast.id),
+            now=now,
+            not_after=now + UNDELIVERED_VALIDITY,
+        )
+    await session.flush()
+    return len(finished)
+
+
+# -- "Gelezen" -------------------------------------------------------------------------------
+
+READ, ALREADY_READ, NOT_YOURS = "read", "already_read", "not_yours"
+
+
+async def mark_read(session: AsyncSession, user: User, broadcast_id: int, *, now: datetime) -> str:
+    """Store that `user` read the broadcast, once; READ, ALREADY_READ or NOT_YOURS."""
+    broadcast = await session.get(Broadcast, broadcast_id)
+    if broadcast is None or not broadcast.read_button:
+        return NOT_YOURS
+    got_it = await session.scalar(
+        select(OutboxMessage.id)
+        .where(OutboxMessage.broadcast_id == broadcast_id, OutboxMessage.user_id == user.id)
+        .limit(1)
+    )
+    if got_it is None:
+        return NOT_YOURS
+    earlier = await session.scalar(
+        select(BroadcastRead.id).where(
+            BroadcastRead.broadcast_id == broadcast_id, BroadcastRead.user_id == user.id
+        )
+    )
+    if earlier is not None:
+        return ALREADY_READ
+    session.add(BroadcastRead(broadcast_id=broadcast_id, user_id=user.id, at=now))
+    await session.flush()
+    return READ
+
+
+# -- past broadcasts -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Past:
+    broadcast: Broadcast
+    counts: Counts
+
+
+async def past(session: AsyncSession, coordinator: User, *, limit: int = 5) -> list[Past]:
+    """The coordinator's latest broadcasts with their counts as they are now (three queries)."""
+    found = list(
+        await session.scalars(
+            select(Broadcast)
+            .where(Broadcast.created_by == coordinator.id)
+            .order_by(Broadcast.created_at.desc(), Broadcast.id.desc())
+            .limit(limit)
+        )
+    )
+    ids = [b.id for b in found]
+    counts = await _counts(session, ids)
+    reads = await _reads(session, ids)
+    return [Past(b, Counts.of(b, counts[b.id], reads.get(b.id, 0))) for b in found]
+
+
+async def exchange_label(session: AsyncSession, exchange_id: int) -> str | None:
+    exchange = await session.scalar(
+        select(Exchange)
+        .where(Exchange.id == exchange_id)
+        .options(selectinload(Exchange.sides).joinedload(ExchangeSide.school))
+    )
+    return label(exchange) if exchange is not None else None
+
+
+# -- /berichten: what did not arrive, and trying again ----------------------------------------
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A row that did not reach its recipient."""
+
+    row_id: int
+    at: datetime
+    kind: str
+    user_id: int
+    name: str
+    exchange: str | None  # its label, None for a message about no pair
+    reason: str  # services.outbox.why_not_delivered
+    retryable: bool  # failed (not blocked: that would fail the same way)
+
+
+async def failures(session: AsyncSession, *, limit: int = 30) -> list[Failure]:
+    """The latest failed and blocked rows, with names and pairs (three queries)."""
+    rows = list(
+        await session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status.in_((OUTBOX_FAILED, OUTBOX_BLOCKED)))
+            .order_by(OutboxMessage.updated_at.desc(), OutboxMessage.id.desc())
+            .limit(limit)
+        )
+    )
+    names, labels = await _names_and_labels(session, rows)
+    return [
+        Failure(
+            row.id,
+            row.updated_at,
+            row.kind,
+            row.user_id,
+            names.get(row.user_id, "?"),
+            labels.get(row.exchange_id) if row.exchange_id is not None else None,
+            why_not_delivered(row),
+            row.status == OUTBOX_FAILED,
+        )
+        for row in rows
+    ]
+
+
+QUEUED, NOT_FAILED, GONE = "queued", "not_failed", "gone"
+
+
+async def retry(session: AsyncSession, user: User, row_id: int, *, now: datetime) -> str:
+    """Put a failed row back in the queue: QUEUED, NOT_FAILED (blocked, or already back in the
+    queue by an earlier press) or GONE."""
+    await auth.require(session, user, Action.VIEW_OUTBOX)
+    row = await session.get(OutboxMessage, row_id, with_for_update=True)
+    if row is None:
+        return GONE
+    if row.status != OUTBOX_FAILED:
+        return NOT_FAILED
+    row.status = OUTBOX_PENDING
+    row.attempts = 0
+    row.next_attempt_at = now
+    row.not_after = max(row.not_after, now + DEFAULT_VALIDITY)
+    row.updated_at = now
+    await session.flush()
+    return QUEUED
+
+
+def local_time(moment: datetime, tz: ZoneInfo) -> tuple[date, time]:
+    local = moment.astimezone(tz)
+    return local.date(), local.time().replace(second=0, microsecond=0)
