@@ -69,6 +69,9 @@ async def test_a_broadcast_to_everyone_with_read_button_and_report(harness: Harn
     assert ask.text == said("broadcast.ask_compose")
     audience = only(await h.send(c, "Morgen is de school dicht wegens storm."))
     assert audience.button_texts[:3] == ["Iedereen", "Alle leerkrachten", "Alle begeleiders"]
+    # Which pairs the choice covers, in bold: the markup is formatting, not visible text.
+    assert audience.text.endswith("Je kiest nu uit jouw koppels.")
+    assert any(e["type"] == "bold" for e in audience.entities)
     question = only(await h.press(c, audience, "Iedereen"))
     when = only(await h.press(c, question, "✅ Met Gelezen-knop"))
     preview, summary = await h.press(c, when, "Nu versturen")
@@ -108,7 +111,7 @@ async def test_a_broadcast_to_everyone_with_read_button_and_report(harness: Harn
     reports = [m for m in h.tg.messages(c.id) if "Verslag van je bericht" in m.text]
     assert len(reports) == 1
     assert "Bezorgd: 3 van 3" in reports[0].text
-    assert "Gelezen: 1 van 3" in reports[0].text
+    assert "Gelezen tot nu toe: 1 van 3." in reports[0].text
     await h.run_until(datetime(2027, 1, 11, 12, 0, tzinfo=AMS))
     assert len([m for m in h.tg.messages(c.id) if "Verslag van je bericht" in m.text]) == 1
     # /bericht lists it with its counts as they are now.

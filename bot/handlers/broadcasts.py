@@ -138,8 +138,10 @@ async def _ask(uow: Unit, dialog: Dialog) -> Reply:
         return Reply(
             "broadcast.ask_audience",
             {
-                "scope": uow.app.texts.plain(
-                    uow.lang, "broadcast.now_mine" if mine else "broadcast.now_all"
+                "scope": Markup(
+                    uow.app.texts.get(
+                        uow.lang, "broadcast.now_mine" if mine else "broadcast.now_all"
+                    )
                 )
             },
             buttons=(*rows(kinds, 2), (toggle,), _cancel(dialog)),
