@@ -19,6 +19,10 @@ TITLE = "De Avonturijn – De Odyssee"
 LABEL = f"#1 {TITLE}"
 
 
+def teacher_of(school: str) -> str:
+    return said("summary.role_teacher", school=school)
+
+
 def monday(day: int, month: int = 2) -> datetime:
     """09:00 on a Monday of 2027 in Amsterdam, when the summary is due."""
     return datetime(2027, month, day, 9, 0, tzinfo=AMS)
@@ -101,15 +105,26 @@ async def test_a_season_of_monday_summaries_with_gathered_notices(harness: Harne
     (joins,) = await summaries_sent(h, coordinator)
     assert joins.startswith(said("summary.title", date="maandag 18 januari"))
     assert said("summary.gathered_header") in joins
-    for name, role in (
-        ("Anouk", said("summary.role_teacher", school="De Avonturijn")),
-        ("Fatima", said("summary.role_teacher", school="De Odyssee")),
-        ("Ghislaine", said("summary.role_begeleider")),
-    ):
-        assert (
-            said("summary.joined", when="Maandag 11 januari", name=name, role=role, title=TITLE)
-            in joins
-        )
+    people = said(
+        "summary.and",
+        first=", ".join(
+            [
+                said(
+                    "summary.person",
+                    name="Anouk",
+                    role=said("summary.role_teacher", school="De Avonturijn"),
+                ),
+                said(
+                    "summary.person",
+                    name="Fatima",
+                    role=said("summary.role_teacher", school="De Odyssee"),
+                ),
+            ]
+        ),
+        last=said("summary.person", name="Ghislaine", role=said("summary.role_begeleider")),
+    )
+    # Who joined, one line for the pair.
+    assert said("summary.joined_many", title=TITLE, people=people) in joins
     assert said("summary.days_header") not in joins  # the programme has not started yet
 
     # Tuesday 26 January: the teachers agree day 1. The teachers hear it; the coordinator's

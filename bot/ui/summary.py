@@ -7,7 +7,7 @@ parts with nothing in them left out.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, time, timedelta
+from datetime import time
 from zoneinfo import ZoneInfo
 
 from bot.domain.dates import format_date, format_time
@@ -50,8 +50,7 @@ def week(texts: Texts, lang: str, summary: Summary, *, tz: ZoneInfo) -> str:
             )
         )
     if summary.gathered:
-        lines = [_notice(texts, lang, n, summary.sent_at, tz) for n in summary.gathered]
-        parts.append(_part(texts, lang, "summary.gathered_header", lines))
+        parts.append(_part(texts, lang, "summary.gathered_header", _gathered(texts, lang, summary)))
     return "\n\n".join(parts)
 
 
@@ -116,32 +115,45 @@ def _failures(texts: Texts, lang: str, failures: Mapping[str, int]) -> str:
     return texts.get(lang, "summary.failures", counts=", ".join(counted))
 
 
-def _weekday(lang: str, at: datetime, sent_at: datetime, tz: ZoneInfo) -> str:
-    """ "Maandag" for a day of the last week, else "Maandag 11 januari"."""
-    day = at.astimezone(tz).date()
-    recent = sent_at.astimezone(tz).date() - day < timedelta(days=7)
-    text = format_date(day, lang).split(" ", 1)[0] if recent else format_date(day, lang)
-    return text[:1].upper() + text[1:]
-
-
-def _notice(
-    texts: Texts, lang: str, notice: GatheredNotice, sent_at: datetime, tz: ZoneInfo
-) -> str:
-    exchange = notice.exchange
-    if notice.kind == MEMBER_JOINED:
-        if notice.role == ROLE_TEACHER and notice.side in ("A", "B"):
-            school = side_of(exchange, notice.side).school.name
-            role = texts.plain(lang, "summary.role_teacher", school=school)
+def _gathered(texts: Texts, lang: str, summary: Summary) -> list[str]:
+    """Who joined, one line per pair (a pair's whole team often joins in one week), then
+    the dates agreed, one line each."""
+    joined: dict[int, list[GatheredNotice]] = {}
+    agreed: list[GatheredNotice] = []
+    for notice in summary.gathered:
+        if notice.kind == MEMBER_JOINED:
+            joined.setdefault(notice.exchange.id, []).append(notice)
         else:
-            role = texts.plain(lang, "summary.role_begeleider")
-        return texts.get(
-            lang,
-            "summary.joined",
-            when=_weekday(lang, notice.at, sent_at, tz),
-            name=notice.member or "?",
-            role=role,
-            title=title(exchange),
+            agreed.append(notice)
+    lines = []
+    for notices in joined.values():
+        people = [_joiner(texts, lang, n) for n in notices]
+        last = people.pop()
+        listed = (
+            texts.plain(lang, "summary.and", first=", ".join(people), last=last) if people else last
         )
+        lines.append(
+            texts.get(
+                lang,
+                "summary.joined_one" if len(notices) == 1 else "summary.joined_many",
+                people=listed,
+                title=title(notices[0].exchange),
+            )
+        )
+    return lines + [_agreed(texts, lang, n) for n in agreed]
+
+
+def _joiner(texts: Texts, lang: str, notice: GatheredNotice) -> str:
+    if notice.role == ROLE_TEACHER and notice.side in ("A", "B"):
+        school = side_of(notice.exchange, notice.side).school.name
+        role = texts.plain(lang, "summary.role_teacher", school=school)
+    else:
+        role = texts.plain(lang, "summary.role_begeleider")
+    return texts.plain(lang, "summary.person", name=notice.member or "?", role=role)
+
+
+def _agreed(texts: Texts, lang: str, notice: GatheredNotice) -> str:
+    exchange = notice.exchange
     assert notice.day is not None
     phase = notice.programme.phase(notice.day.phase_key)
     day_label = phase.item_label or phase.name
