@@ -172,10 +172,10 @@ async def test_the_log_shows_every_kind_of_entry_and_later_times(harness: Harnes
     lines = log.text.splitlines()
     assert lines[1] == "di 9 feb 14:05 · Carla (coördinator): Ghislaine ingepland voor alle dagen"
     assert lines[2] == (
-        "di 9 feb 14:05 · de bot: Telegramgroep Groep 8 Avonturijn losgekoppeld "
+        "di 9 feb 14:05 · automatisch: Telegramgroep Groep 8 Avonturijn losgekoppeld "
         "(de bot is uit de groep gehaald)"
     )
-    assert lines[3] == "di 9 feb 14:05 · de bot: Telegramgroep Groep 8 Avonturijn gekoppeld"
+    assert lines[3] == "di 9 feb 14:05 · automatisch: Telegramgroep Groep 8 Avonturijn gekoppeld"
     # In English too.
     await h.send(p.coordinator, "/taal")
     lang = h.tg.last_message(p.coordinator.id)

@@ -177,7 +177,11 @@ async def import_rows(
             user_id=None,
             action=audit.EXCHANGE_CREATED,
             now=now,
-            details={"programme": exchange.programme_key, "start": exchange.start_date.isoformat()},
+            details={
+                "programme": exchange.programme_key,
+                "start": exchange.start_date.isoformat(),
+                "via": "import",
+            },
         )
         created.append(exchange.id)
     return created

@@ -95,6 +95,8 @@ def what(
     d: Mapping[str, Any] = entry.details or {}
     key = f"audit.{entry.action}"
     if entry.action == audit.EXCHANGE_CREATED:
+        if d.get("via") == "import":
+            key = "audit.exchange_imported"
         return texts.get(lang, key, start=_day(d.get("start"), lang))
     if entry.action == audit.EXCHANGE_EDITED:
         field = d.get("field")
