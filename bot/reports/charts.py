@@ -23,6 +23,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from bot.domain.incidents import CATEGORIES, SEVERITIES
+from bot.reports.labels import CATEGORY as _CATEGORY
+from bot.reports.labels import SEVERITY as _SEVERITY
 from bot.services import export as export_service
 from bot.services.export import Export
 from bot.texts import Markup, Texts
@@ -53,22 +55,6 @@ CALM = "#6baed6"
 TENSION = "#fd8d3c"
 GREY = "#666666"
 URGENT = ("high", "urgent")
-
-_CATEGORY = {
-    "injury": "incidents.category_injury",
-    "missing": "incidents.category_missing",
-    "conflict": "incidents.category_conflict",
-    "remark": "incidents.category_remark",
-    "unsafe": "incidents.category_unsafe",
-    "damage": "incidents.category_damage",
-    "other": "incidents.category_other",
-}
-_SEVERITY = {
-    "low": "incidents.severity_low",
-    "medium": "incidents.severity_medium",
-    "high": "incidents.severity_high",
-    "urgent": "incidents.severity_urgent",
-}
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from bot.domain.programme import Text
+from bot.reports.labels import CATEGORY as _CATEGORY
+from bot.reports.labels import SEVERITY as _SEVERITY
 from bot.services.checklists import GONE
 from bot.services.export import ExchangeRow, Export, Words
 from bot.texts import Texts
@@ -55,21 +57,6 @@ _MOMENT = {
     "back": "headcounts.moment_back",
     "end": "headcounts.moment_end",
     "free": "headcounts.moment_free",
-}
-_CATEGORY = {
-    "injury": "incidents.category_injury",
-    "missing": "incidents.category_missing",
-    "conflict": "incidents.category_conflict",
-    "remark": "incidents.category_remark",
-    "unsafe": "incidents.category_unsafe",
-    "damage": "incidents.category_damage",
-    "other": "incidents.category_other",
-}
-_SEVERITY = {
-    "low": "incidents.severity_low",
-    "medium": "incidents.severity_medium",
-    "high": "incidents.severity_high",
-    "urgent": "incidents.severity_urgent",
 }
 _MEDIA = {"photo": "export.media_photo", "document": "export.media_document"}
 

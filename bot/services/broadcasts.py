@@ -35,7 +35,7 @@ from bot.domain.outbox import (
 from bot.domain.permissions import Action
 from bot.domain.programme import Programme, Text
 from bot.domain.timeline import PlannedPhase, current_phase
-from bot.services import auth
+from bot.services import auth, outbox
 from bot.services.exchanges import label
 from bot.services.outbox import (
     DEFAULT_VALIDITY,
@@ -496,7 +496,7 @@ async def _missed(session: AsyncSession, broadcast_id: int) -> tuple[Missed, ...
             .order_by(OutboxMessage.id)
         )
     )
-    names, labels = await _names_and_labels(session, rows)
+    names, labels = await outbox.names_and_labels(session, rows)
     return tuple(
         Missed(
             names.get(row.user_id, "?"),
@@ -505,28 +505,6 @@ async def _missed(session: AsyncSession, broadcast_id: int) -> tuple[Missed, ...
         )
         for row in rows
     )
-
-
-async def _names_and_labels(
-    session: AsyncSession, rows: Sequence[OutboxMessage]
-) -> tuple[dict[int, str], dict[int, str]]:
-    if not rows:
-        return {}, {}
-    names = {
-        user_id: name
-        for user_id, name in await session.execute(
-            select(User.id, User.display_name).where(User.id.in_({r.user_id for r in rows}))
-        )
-    }
-    labels = {
-        exchange.id: label(exchange)
-        for exchange in await session.scalars(
-            select(Exchange)
-            .where(Exchange.id.in_({r.exchange_id for r in rows if r.exchange_id is not None}))
-            .options(selectinload(Exchange.sides).joinedload(ExchangeSide.school))
-        )
-    }
-    return names, labels
 
 
 async def content(session: AsyncSession, row: Claimed) -> BroadcastMessage | BroadcastReport | str:
@@ -695,7 +673,7 @@ async def failures(session: AsyncSession, *, limit: int = 30) -> list[Failure]:
             .limit(limit)
         )
     )
-    names, labels = await _names_and_labels(session, rows)
+    names, labels = await outbox.names_and_labels(session, rows)
     return [
         Failure(
             row.id,

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, true
+from sqlalchemy import Select, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 
@@ -210,23 +210,6 @@ class Export:
 # -- which exchanges ------------------------------------------------------------------------
 
 
-def _run_by(user: User) -> Select[Any]:
-    """Ids of the exchanges `user` runs, as `exchanges.coordinators_of` decides it in one query:
-    those they made, and those whose maker is gone or no longer a coordinator."""
-    creator = aliased(User)
-    return (
-        select(Exchange.id)
-        .outerjoin(creator, creator.id == Exchange.created_by)
-        .where(
-            or_(
-                Exchange.created_by == user.id,
-                creator.id.is_(None),
-                creator.is_coordinator.is_(False),
-            )
-        )
-    )
-
-
 async def check(session: AsyncSession, user: User) -> None:
     """auth.NotAllowed unless the user may export (a coordinator)."""
     await auth.require(session, user, Action.EXPORT)
@@ -246,7 +229,7 @@ async def for_coordinator(
     broadcasts; with `everything`, every exchange and broadcast. auth.NotAllowed for anyone
     but a coordinator."""
     await check(session, user)
-    ids = None if everything else _run_by(user)
+    ids = None if everything else exchanges.run_by(user)
     made_by = None if everything else user.id
     return await _gather(
         session, programmes, ids, made_by, now=now, today=today, retention_days=retention_days

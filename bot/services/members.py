@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, Select, and_, distinct, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, distinct, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from bot.domain.outbox import (
     MEMBER_ADDED,
@@ -254,23 +253,6 @@ class KnownBegeleider:
     pairs: int  # in how many of the coordinator's other pairs
 
 
-def _runs(user: User) -> Select[int]:
-    """The ids of the exchanges a coordinator runs (exchanges.coordinators_of contains them):
-    those they made, and those whose maker is no coordinator (any more)."""
-    creator = aliased(User)
-    return (
-        select(Exchange.id)
-        .outerjoin(creator, creator.id == Exchange.created_by)
-        .where(
-            or_(
-                Exchange.created_by == user.id,
-                Exchange.created_by.is_(None),
-                creator.is_coordinator.is_(False),
-            )
-        )
-    )
-
-
 async def known_begeleiders(
     session: AsyncSession, user: User, exchange_id: int, *, only: int | None = None
 ) -> list[KnownBegeleider]:
@@ -283,7 +265,7 @@ async def known_begeleiders(
         .where(
             Membership.role == ROLE_BEGELEIDER,
             Membership.exchange_id != exchange_id,
-            Membership.exchange_id.in_(_runs(user)),
+            Membership.exchange_id.in_(exchanges.run_by(user)),
             User.is_group.is_(False),
             User.id != user.id,
             User.id.not_in(members_here),

@@ -8,7 +8,7 @@ process has locked.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -888,18 +888,19 @@ def why_not_delivered(row: OutboxMessage) -> str:
     return "refused"
 
 
-async def not_delivered(session: AsyncSession, limit: int = 10) -> list[NotDelivered]:
-    """The latest rows that did not arrive, with their recipient's name and exchange."""
-    rows = await recent_failures(session, limit)
+async def names_and_labels(
+    session: AsyncSession, rows: Sequence[OutboxMessage]
+) -> tuple[dict[int, str], dict[int, str]]:
+    """The recipients' names and the exchanges' labels of these rows, in two queries."""
     if not rows:
-        return []
-    names: dict[int, str] = {
+        return {}, {}
+    names = {
         user_id: name
         for user_id, name in await session.execute(
             select(User.id, User.display_name).where(User.id.in_({r.user_id for r in rows}))
         )
     }
-    exchanges = {
+    labels = {
         exchange.id: label(exchange)
         for exchange in await session.scalars(
             select(Exchange)
@@ -907,6 +908,15 @@ async def not_delivered(session: AsyncSession, limit: int = 10) -> list[NotDeliv
             .options(selectinload(Exchange.sides).joinedload(ExchangeSide.school))
         )
     }
+    return names, labels
+
+
+async def not_delivered(session: AsyncSession, limit: int = 10) -> list[NotDelivered]:
+    """The latest rows that did not arrive, with their recipient's name and exchange."""
+    rows = await recent_failures(session, limit)
+    if not rows:
+        return []
+    names, exchanges = await names_and_labels(session, rows)
     return [
         NotDelivered(
             at=row.updated_at,
