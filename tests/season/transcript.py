@@ -147,7 +147,12 @@ def action_entries(season: Season) -> list[Entry]:
 
 
 def _person_section(person: Person, entries: Iterable[Entry]) -> list[str]:
-    role = {"teacher": "leerkracht", "begeleider": "begeleider", "coordinator": "coördinator"}
+    role = {
+        "teacher": "leerkracht",
+        "begeleider": "begeleider",
+        "coordinator": "coördinator",
+        "group": "Telegram-groep",
+    }
     label = role[person.role]
     if person.side:
         label += f" school {person.side}"
@@ -193,4 +198,10 @@ def write(season: Season, path: Path, *, summary: list[str]) -> None:
         ]
         for person in spec.teachers + spec.begeleiders:
             out += _person_section(person, by_chat.get(person.user_id, []))
+    groups = sorted(chat for chat in by_chat if chat < 0)
+    if groups:
+        out += ["## Telegram-groepen", ""]
+    for chat in groups:
+        group = Person(chat, f"Groep {chat}", "group")
+        out += _person_section(group, by_chat[chat])
     path.write_text("\n".join(out) + "\n", encoding="utf-8")
