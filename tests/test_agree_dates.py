@@ -175,6 +175,7 @@ async def test_a_reminder_loaded_after_the_dates_were_agreed_is_skipped(harness:
         payload={"date": "2027-02-05"},
         late=False,
         language="nl",
+        due_at=datetime(2027, 2, 5, 8, 0, tzinfo=AMS),
     )
     async with h.db.read() as session:
         loaded = await outbox_content.load(session, row, h.context.programmes)

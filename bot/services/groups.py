@@ -185,6 +185,20 @@ async def _group_user(
     return group
 
 
+async def _may_link(session: AsyncSession, user: User, exchange_id: int) -> Exchange:
+    """The exchange, if `user` may link or unlink its group (a coordinator, or a teacher of
+    it, while it is not archived); LinkError otherwise."""
+    try:
+        await auth.require_exchange(session, user, Action.LINK_GROUP, exchange_id)
+    except auth.Archived as refused:
+        raise LinkError(LinkProblem.ARCHIVED) from refused
+    except auth.NotAllowed as refused:
+        raise LinkError(LinkProblem.NOT_ALLOWED) from refused
+    exchange = await exchanges.load_exchange(session, exchange_id)
+    assert exchange is not None
+    return exchange
+
+
 async def link(
     session: AsyncSession,
     user: User,
@@ -207,14 +221,7 @@ async def link(
     if chat_id >= 0:
         raise ValueError("only a group chat (negative id) can be linked")
     invite = await _valid_code(session, code, now=now)
-    try:
-        await auth.require_exchange(session, user, Action.LINK_GROUP, invite.exchange_id)
-    except auth.Archived as refused:
-        raise LinkError(LinkProblem.ARCHIVED) from refused
-    except auth.NotAllowed as refused:
-        raise LinkError(LinkProblem.NOT_ALLOWED) from refused
-    exchange = await exchanges.load_exchange(session, invite.exchange_id)
-    assert exchange is not None
+    exchange = await _may_link(session, user, invite.exchange_id)
     group = await _group_user(session, chat_id, title, now=now, language=language)
     current = await session.get(GroupLink, chat_id, with_for_update=True)
     if current is not None and current.exchange_id == exchange.id:
@@ -282,14 +289,7 @@ async def unlink_by_command(
     current = await session.get(GroupLink, chat_id, with_for_update=True)
     if current is None:
         raise LookupError(chat_id)
-    try:
-        await auth.require_exchange(session, user, Action.LINK_GROUP, current.exchange_id)
-    except auth.Archived as refused:
-        raise LinkError(LinkProblem.ARCHIVED) from refused
-    except auth.NotAllowed as refused:
-        raise LinkError(LinkProblem.NOT_ALLOWED) from refused
-    exchange = await exchanges.load_exchange(session, current.exchange_id)
-    assert exchange is not None
+    exchange = await _may_link(session, user, current.exchange_id)
     await _unlink(session, current, why=COMMAND, user_id=user.id, now=now)
     return exchange
 

@@ -510,7 +510,7 @@ class Claimed:
     payload: dict[str, Any]
     late: bool
     language: str
-    due_at: datetime | None = None  # when it was planned for (None: only in tests)
+    due_at: datetime  # when it was planned for
 
 
 @dataclass(frozen=True)

@@ -341,9 +341,7 @@ async def load(
     kind, stored = row.kind, row.payload
     if kind in (MEMBER_JOINED, INVITE_TRIED) and exchange.status != STATUS_ACTIVE:
         return Skip("exchange archived")
-    if row.due_at is not None and await summary.gathers(
-        session, row.user_id, kind, due_at=row.due_at
-    ):
+    if await summary.gathers(session, row.user_id, kind, due_at=row.due_at):
         return Skip(summary.GATHERED)  # listed in the coordinator's Monday summary
     roles: list[Membership] = []
     if kind in _FOR_MEMBERS:
