@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/wijkbot.db"
+SANDBOX_DATABASE_URL = "sqlite+aiosqlite:///./data/sandbox.db"
 LANGUAGES = ("nl", "en")
 
 
@@ -46,6 +47,10 @@ class Settings(BaseSettings):
     checkin_alert_minutes: int = Field(default=15, ge=0, le=240)
     incident_timeout_minutes: int = Field(default=30, ge=1, le=1440)
     retention_days: int = Field(default=90, ge=1, le=3650)
+    # The sandbox (no token): its own SQLite file of demo data, and the web chat's port on
+    # 127.0.0.1 (0: any free port).
+    sandbox_database_url: str = SANDBOX_DATABASE_URL
+    sandbox_port: int = Field(default=8730, ge=0, le=65535)
 
     @field_validator("coordinator_ids", mode="before")
     @classmethod
@@ -76,6 +81,13 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
         return value
 
+    @field_validator("sandbox_database_url")
+    @classmethod
+    def _sqlite_only(cls, value: str) -> str:
+        if not value.startswith("sqlite+aiosqlite://"):
+            raise ValueError("must start with sqlite+aiosqlite:// (the sandbox is SQLite only)")
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:
@@ -102,14 +114,22 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
-    def sqlite_path(self) -> Path | None:
-        """The database file of a file-based SQLite URL, else None."""
-        if not self.is_sqlite:
+    def sqlite_path(self, url: str | None = None) -> Path | None:
+        """The database file of a file-based SQLite URL (the bot's unless `url`), else None."""
+        url = self.database_url if url is None else url
+        if not url.startswith("sqlite"):
             return None
-        path = self.database_url.split(":///", 1)[1] if ":///" in self.database_url else ""
+        path = url.split(":///", 1)[1] if ":///" in url else ""
         if not path or path.startswith(":memory:"):
             return None
         return Path(path.split("?", 1)[0])
+
+    @property
+    def has_token(self) -> bool:
+        """Whether a token is set: then `run` is the real bot, else the sandbox."""
+        return self.telegram_token is not None and bool(
+            self.telegram_token.get_secret_value().strip()
+        )
 
     def require_token(self) -> str:
         if self.telegram_token is None or not self.telegram_token.get_secret_value().strip():

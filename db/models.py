@@ -623,6 +623,20 @@ class BroadcastRead(Base):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
+class SandboxMarker(Base):
+    """One row in a database the sandbox made (`python -m bot sandbox`): demo data only.
+
+    The sandbox refuses a database that holds data without this row, and the real bot refuses
+    a database with it, so demo people are never messaged on Telegram and real ones never
+    reset.
+    """
+
+    __tablename__ = "sandbox_marker"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
 __all__ = [
     "Absence",
     "AuditEntry",
@@ -644,6 +658,7 @@ __all__ = [
     "Invite",
     "Membership",
     "OutboxMessage",
+    "SandboxMarker",
     "School",
     "SchoolHoliday",
     "User",

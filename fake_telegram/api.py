@@ -11,7 +11,6 @@ import asyncio
 import copy
 import mimetypes
 import re
-import time
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
@@ -312,7 +311,7 @@ class BotApi(Waiting):
             message_id=self._new_message_id(chat_id),
             chat_id=chat_id,
             text=formatted.text,
-            date=int(time.time()),
+            date=self._now(),
             parse_mode=params.get("parse_mode"),
             entities=formatted.entities,
             reply_markup=markup,
@@ -361,7 +360,8 @@ class BotApi(Waiting):
             # Editing without reply_markup removes the inline keyboard, exactly as Telegram does.
             message.reply_markup = markup
         message.edited = True
-        message.edit_date = int(time.time())
+        message.edit_date = self._now()
+        self._touched()
         return self._message_dict(message)
 
     async def _edit_message_text(self, params: JSONDict, request: web.Request) -> JSONDict:
@@ -402,7 +402,8 @@ class BotApi(Waiting):
             raise bad_request(_NOT_MODIFIED)
         message.reply_markup = markup
         message.edited = True
-        message.edit_date = int(time.time())
+        message.edit_date = self._now()
+        self._touched()
         return self._message_dict(message)
 
     async def _delete_message(self, params: JSONDict, request: web.Request) -> bool:
@@ -411,8 +412,10 @@ class BotApi(Waiting):
         message = self._alive_message(chat_id, message_id)
         if message is not None:
             message.deleted = True
+            self._touched()
             return True
         if self._user_messages.get(chat_id, {}).pop(message_id, None) is not None:
+            self._touched()
             return True
         raise bad_request("message to delete not found")
 
@@ -468,6 +471,7 @@ class BotApi(Waiting):
             self._commands[key] = parsed
         else:
             self._commands.pop(key, None)
+        self._touched()
         return True
 
     async def _get_my_commands(self, params: JSONDict, request: web.Request) -> list[JSONDict]:
@@ -479,6 +483,7 @@ class BotApi(Waiting):
 
     async def _delete_my_commands(self, params: JSONDict, request: web.Request) -> bool:
         self._commands.pop(self._command_key(params), None)
+        self._touched()
         return True
 
     def _set_bot_text(self, field: str) -> Handler:
@@ -527,7 +532,7 @@ class BotApi(Waiting):
             message_id=self._new_message_id(chat_id),
             chat_id=chat_id,
             text=formatted.text or None,
-            date=int(time.time()),
+            date=self._now(),
             parse_mode=params.get("parse_mode"),
             entities=formatted.entities,
             reply_markup=markup,

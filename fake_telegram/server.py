@@ -26,6 +26,7 @@ import asyncio
 import logging
 import socket
 import time
+from collections.abc import Callable
 from http import HTTPStatus
 from types import TracebackType
 from typing import Any, Self
@@ -59,9 +60,14 @@ class FakeTelegram(FaultInjection, UserDriving):
         host: str = "127.0.0.1",
         port: int = 0,
         strict_limits: bool = False,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(
-            token=token, bot_id=bot_id, bot_username=bot_username, bot_first_name=bot_first_name
+            token=token,
+            bot_id=bot_id,
+            bot_username=bot_username,
+            bot_first_name=bot_first_name,
+            clock=clock,
         )
         self.host = host
         self.port = port

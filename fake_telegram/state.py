@@ -13,6 +13,7 @@ import json
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .models import BotMessage, FakeUser, JSONDict, RecordedCall, StoredFile
@@ -47,8 +48,20 @@ def scope_key(scope: JSONDict | None) -> str:
 class State:
     """Everything the fake Telegram server holds, kept in memory on one event loop."""
 
-    def __init__(self, *, token: str, bot_id: int, bot_username: str, bot_first_name: str) -> None:
+    def __init__(
+        self,
+        *,
+        token: str,
+        bot_id: int,
+        bot_username: str,
+        bot_first_name: str,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.token = token
+        self.clock = clock
+        """Seconds since the epoch for the ``date`` of messages (a sandbox may move it)."""
+        self.revision = 0
+        """Goes up whenever a chat's messages or the bot's command menus change."""
         self.bot_id = bot_id
         self.bot_username = bot_username
         self.bot_first_name = bot_first_name
@@ -127,6 +140,10 @@ class State:
                 current = None
         return current
 
+    def user_messages(self, chat_id: int) -> list[JSONDict]:
+        """The messages users sent in a chat (as Telegram ``Message`` objects), oldest first."""
+        return [copy.deepcopy(m) for _, m in sorted(self._user_messages.get(chat_id, {}).items())]
+
     def last_message_id(self, chat_id: int) -> int:
         """Id of :meth:`last_message`, ``0`` if none; use it as a mark for the wait helpers."""
         message = self.last_message(chat_id)
@@ -141,6 +158,23 @@ class State:
     ) -> list[tuple[str, str]]:
         """``(command, description)`` pairs stored by setMyCommands for this scope/language."""
         return list(self._commands.get((scope_key(scope), language_code), []))
+
+    def menu_for(self, chat_id: int, language_code: str = "") -> list[tuple[str, str]]:
+        """The command menu a user sees in this private chat, resolved as Telegram does: the
+        chat's own scope, then all private chats, then the default; at each scope the user's
+        language first, then the list without a language."""
+        scopes = (
+            {"type": "chat", "chat_id": chat_id},
+            {"type": "all_private_chats"},
+            {"type": "default"},
+        )
+        languages = (language_code, "") if language_code else ("",)
+        for scope in scopes:
+            for language in languages:
+                found = self._commands.get((scope_key(scope), language))
+                if found:
+                    return list(found)
+        return []
 
     def menu_button(self, chat_id: int | None = None) -> JSONDict:
         """The menu button set by setChatMenuButton for a chat (``None``: the default)."""
@@ -165,6 +199,7 @@ class State:
         Users, chats, files, commands and menu buttons stay, and ids keep counting up so that a
         bot that keeps polling across the reset is not confused.
         """
+        self._touched()
         self.calls.clear()
         self.callback_answers.clear()
         self.errors.clear()
@@ -181,6 +216,14 @@ class State:
 
     # -----------------------------------------------------------------------------------------
     # Users, chats and messages
+
+    def _touched(self) -> None:
+        """Count a change that a viewer of the chats would see (see :attr:`revision`)."""
+        self.revision += 1
+
+    def _now(self) -> int:
+        """The ``date`` of a message created now."""
+        return int(self.clock())
 
     def _protocol_error(self, message: str) -> None:
         """Log and record a protocol problem for :meth:`assert_no_errors`."""
@@ -240,6 +283,7 @@ class State:
                     last = self._last_message_ids.get(chat["id"], 0)
                     self._last_message_ids[chat["id"]] = max(last, message_id)
                     self._user_messages.setdefault(chat["id"], {})[message_id] = message
+                    self._touched()
 
     def _user_message(self, user: FakeUser, chat_id: int | None, fields: JSONDict) -> JSONDict:
         """A new Telegram ``Message`` from ``user`` with ``fields`` as its content."""
@@ -248,7 +292,7 @@ class State:
             "message_id": self._new_message_id(int(chat["id"])),
             "from": user.to_dict(),
             "chat": chat,
-            "date": int(time.time()),
+            "date": self._now(),
             **fields,
         }
 
@@ -266,6 +310,7 @@ class State:
     def _store_bot_message(self, message: BotMessage) -> JSONDict:
         """Keep a message the bot sent and return it as a Telegram ``Message``."""
         self._messages.setdefault(message.chat_id, {})[message.message_id] = message
+        self._touched()
         return self._message_dict(message)
 
     def _message_dict(self, message: BotMessage, *, with_reply: bool = True) -> JSONDict:

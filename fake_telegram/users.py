@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import mimetypes
 import re
-import time
 
 from .markup import utf16_len
 from .models import BotMessage, FakeUser, JSONDict
@@ -81,7 +80,7 @@ class UserDriving(Waiting):
         original = sent.get(message_id)
         if original is None or original.get("from", {}).get("id") != user.id:
             raise AssertionError(f"user {user.id} sent no message {message_id} in {target_chat}")
-        edited: JSONDict = {**original, "text": text, "edit_date": int(time.time())}
+        edited: JSONDict = {**original, "text": text, "edit_date": self._now()}
         edited.pop("entities", None)
         match = _COMMAND.match(text)
         if match:
@@ -296,7 +295,7 @@ class UserDriving(Waiting):
                 "my_chat_member": {
                     "chat": copy.deepcopy(chat),
                     "from": user.to_dict(),
-                    "date": int(time.time()),
+                    "date": self._now(),
                     "old_chat_member": member(old),
                     "new_chat_member": member(new),
                 }

@@ -79,6 +79,17 @@ class Waiting(State):
             f"delivery of update {update_id}",
         )
 
+    async def wait_revision(self, after: int, timeout: float = 25.0) -> int:  # noqa: ASYNC109
+        """Wait until :attr:`revision` is above ``after`` (or ``timeout`` passes, or the server
+        stops); returns the revision then. For viewers that follow the chats live."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self.revision <= after and not self._stopping:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                break
+            await self._changed(remaining)
+        return self.revision
+
     def _notify(self) -> None:
         """Wake everything waiting in :meth:`_changed`: the state may have changed."""
         waiters, self._waiters = self._waiters, []
