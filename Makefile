@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres season lint migrate clean
+.PHONY: run sandbox test test-sqlite test-postgres season lint migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,13 @@ $(VENV)/.dev-deps: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# Without TELEGRAM_TOKEN (in .env or the environment) this starts the sandbox instead.
 run: $(VENV)/.run-deps
 	@$(BIN)/python -m bot run
+
+# The sandbox even when a token is set: the bot on demo data behind a web chat.
+sandbox: $(VENV)/.run-deps
+	@$(BIN)/python -m bot sandbox
 
 migrate: $(VENV)/.run-deps
 	@$(BIN)/python -m bot migrate

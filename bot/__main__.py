@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [run | migrate | import FILE]`."""
+"""Command line: `python -m bot [run | sandbox | migrate | import FILE | …]`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from telegram import Update
 from telegram.error import InvalidToken
@@ -22,6 +23,7 @@ from bot.domain.programme import ProgrammeError, load_programmes
 from bot.services import importer, school_holidays
 from bot.texts import get_texts
 from db import migrate
+from db.models import SandboxMarker
 from db.session import Database, wait_until_reachable
 
 log = logging.getLogger("bot")
@@ -60,12 +62,43 @@ async def _migrate(settings: Settings) -> None:
         await database.dispose()
 
 
+async def _is_sandbox_database(settings: Settings) -> bool:
+    """Whether the bot's database is one the sandbox made (demo people, never messaged)."""
+    database = Database(settings.database_url)
+    try:
+        async with database.read() as session:
+            return await session.scalar(select(SandboxMarker.id).limit(1)) is not None
+    finally:
+        await database.dispose()
+
+
+def _sandbox(settings: Settings, *, without_token: bool = False) -> int:
+    from bot.sandbox import main as sandbox  # aiohttp's web server loads only when asked for
+
+    # The terminal shows the one line with the address, not the bot's routine log; problems
+    # still show (and everything with LOG_LEVEL=DEBUG).
+    logs.configure("DEBUG" if settings.log_level == "DEBUG" else "WARNING", [])
+    return sandbox.run(settings, without_token=without_token)
+
+
 def _run(settings: Settings) -> int:
     from bot.app import build_application
 
+    if not settings.has_token:
+        # Nobody needs a Telegram bot to see what wijkbot does: without a token, the sandbox.
+        return _sandbox(settings, without_token=True)
     token = settings.require_token()
     programmes = load_programmes()
     asyncio.run(_migrate(settings))
+    if asyncio.run(_is_sandbox_database(settings)):
+        where = make_url(settings.database_url).render_as_string(hide_password=True)
+        print(
+            get_texts().plain(
+                settings.default_language, "sandbox.cli.sandbox_database", database=where
+            ),
+            file=sys.stderr,
+        )
+        return 2
     context = AppContext(
         settings=settings,
         db=Database(settings.database_url),
@@ -206,7 +239,8 @@ async def _import_holidays(settings: Settings, path: Path, region: str | None) -
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="wijkbot")
     commands = parser.add_subparsers(dest="command")
-    commands.add_parser("run", help="start the bot (default)")
+    commands.add_parser("run", help="start the bot (default; without a token: the sandbox)")
+    commands.add_parser("sandbox", help="the bot on demo data behind a web chat, no Telegram")
     commands.add_parser("migrate", help="apply database migrations")
     importing = commands.add_parser("import", help="import exchanges from a CSV file")
     importing.add_argument("file", type=Path)
@@ -240,6 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "import":
             return asyncio.run(_import(settings, args.file, args.skip_invalid))
+        if args.command == "sandbox":
+            return _sandbox(settings)
         if args.command == "holidays":
             return asyncio.run(_import_holidays(settings, args.file, args.region))
         if args.command in ("export", "report"):

@@ -39,14 +39,6 @@ def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[s
     )
 
 
-def test_run_without_token_says_how_to_set_it(tmp_path: Path) -> None:
-    result = run(["run"], tmp_path, DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/x.db")
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "TELEGRAM_TOKEN" in lines[0] and ".env" in lines[0]
-
-
 @pytest.mark.parametrize(
     ("name", "value"),
     [
