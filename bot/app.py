@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import LinkPreviewOptions
+from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, ApplicationBuilder, Defaults
 
@@ -133,3 +133,33 @@ async def _post_init(application: BotApplication) -> None:
         application.bot, app_context.texts, app_context.settings.default_language
     )
     log.info("Bot @%s ready", app_context.bot_username)
+
+
+async def start_beside(application: BotApplication, *, jobs: bool = True) -> None:
+    """Start the bot as `run_polling` does, but beside other work on a running event loop
+    (the sandbox's web chat, the tests): post_init, the job queue (paused unless `jobs`),
+    and long polling that keeps what people sent while the bot was down."""
+    await application.initialize()
+    if application.post_init:
+        await application.post_init(application)
+    await application.start()
+    if not jobs:
+        assert application.job_queue is not None
+        application.job_queue.scheduler.pause()
+    assert application.updater is not None
+    await application.updater.start_polling(
+        poll_interval=0,
+        timeout=1,
+        allowed_updates=Update.ALL_TYPES,
+        drop_pending_updates=False,
+    )
+
+
+async def stop_beside(application: BotApplication) -> None:
+    """Stop what `start_beside` started, in the reverse order."""
+    assert application.updater is not None
+    if application.updater.running:
+        await application.updater.stop()
+    if application.running:
+        await application.stop()
+    await application.shutdown()

@@ -11,10 +11,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from telegram import Update
 from telegram.ext import Application
 
-from bot.app import build_application
+from bot.app import build_application, start_beside, stop_beside
 from bot.clock import FakeClock
 from bot.concurrency import PerChatUpdateProcessor
 from bot.config import Settings
@@ -92,32 +91,14 @@ class Harness:
         # would only make tests wait; tests of the limits turn them on (use_limits).
         use_limits(self.context, UNLIMITED)
         self.app = build_application(self.context, settings.require_token())
-        await self.app.initialize()
-        if self.app.post_init:
-            await self.app.post_init(self.app)
-        await self.app.start()
-        if not self.automatic_dispatch:
-            # Tests decide when the dispatcher runs (h.dispatch / h.run_until), so a push never
-            # races an assertion; one test keeps it automatic to show the jobs are wired.
-            assert self.app.job_queue is not None
-            self.app.job_queue.scheduler.pause()
-        assert self.app.updater is not None
-        await self.app.updater.start_polling(
-            poll_interval=0,
-            timeout=1,
-            allowed_updates=Update.ALL_TYPES,
-            drop_pending_updates=False,
-        )
+        # Tests decide when the dispatcher runs (h.dispatch / h.run_until), so a push never
+        # races an assertion; one test keeps it automatic to show the jobs are wired.
+        await start_beside(self.app, jobs=self.automatic_dispatch)
 
     async def stop_bot(self) -> None:
         if self.app is None:
             return
-        assert self.app.updater is not None
-        if self.app.updater.running:
-            await self.app.updater.stop()
-        if self.app.running:
-            await self.app.stop()
-        await self.app.shutdown()
+        await stop_beside(self.app)
         if self.db is not None:
             await self.db.dispose()
         self.app = None

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select, text
-from telegram import Update
 
-from bot.app import build_application
+from bot.app import build_application, start_beside, stop_beside
 from bot.concurrency import PerChatUpdateProcessor
 from bot.config import LANGUAGES, Settings
 from bot.context import AppContext, BotApplication
@@ -228,27 +227,12 @@ class Sandbox:
         # make each jump wait.
         use_limits(self.context, UNLIMITED)
         self.app = build_application(self.context, FAKE_TOKEN)
-        await self.app.initialize()
-        if self.app.post_init:
-            await self.app.post_init(self.app)
-        await self.app.start()
-        assert self.app.updater is not None
-        await self.app.updater.start_polling(
-            poll_interval=0,
-            timeout=1,
-            allowed_updates=Update.ALL_TYPES,
-            drop_pending_updates=False,
-        )
+        await start_beside(self.app)  # its job queue is the live dispatcher
 
     async def _stop_bot(self) -> None:
         app, self.app = self.app, None
         if app is not None:
-            assert app.updater is not None
-            if app.updater.running:
-                await app.updater.stop()
-            if app.running:
-                await app.stop()
-            await app.shutdown()
+            await stop_beside(app)
         if self.db is not None:
             await self.db.dispose()
             self.db = None

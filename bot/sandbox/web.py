@@ -29,7 +29,7 @@ from fake_telegram import BotMessage, StoredFile
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-UI_PREFIX = "sandbox.ui."
+UI_KEYS = "sandbox.ui."
 KEEPALIVE_SECONDS = 15.0
 ALLOWED_HOSTS = frozenset({"127.0.0.1", "localhost"})
 # Only these are shown inside the page; anything else a bot sends is offered as a download.
@@ -164,7 +164,7 @@ def _lang(request: web.Request, sandbox: Sandbox) -> str:
 
 
 def _ui(texts: Texts, lang: str, key: str, /, **params: object) -> str:
-    return texts.plain(lang, UI_PREFIX + key, **params)
+    return texts.plain(lang, UI_KEYS + key, **params)
 
 
 def _error(sandbox: Sandbox, lang: str, key: str, status: int) -> web.Response:
@@ -224,7 +224,7 @@ def _static_file(name: str) -> web.StreamResponse:
 
 
 def _persona_json(texts: Texts, lang: str, persona: Persona) -> dict[str, Any]:
-    role_key = UI_PREFIX + f"role_{persona.role}"
+    role_key = UI_KEYS + f"role_{persona.role}"
     return {
         "id": persona.id,
         "name": persona.name,
@@ -262,13 +262,13 @@ def format_offset(texts: Texts, lang: str, offset: timedelta) -> str:
     days, rest = divmod(abs(minutes), 24 * 60)
     hours, minutes = divmod(rest, 60)
     parts = [
-        texts.amount(lang, UI_PREFIX + key, count)
+        texts.amount(lang, UI_KEYS + key, count)
         for key, count in (("offset_days", days), ("offset_hours", hours))
         if count
     ]
     if minutes and not days:
-        parts.append(texts.amount(lang, UI_PREFIX + "offset_minutes", minutes))
-    return sign + " ".join(parts or [texts.amount(lang, UI_PREFIX + "offset_minutes", 0)])
+        parts.append(texts.amount(lang, UI_KEYS + "offset_minutes", minutes))
+    return sign + " ".join(parts or [texts.amount(lang, UI_KEYS + "offset_minutes", 0)])
 
 
 def _state_json(sandbox: Sandbox, lang: str) -> dict[str, Any]:
@@ -289,9 +289,9 @@ def _state_json(sandbox: Sandbox, lang: str) -> dict[str, Any]:
         ),
         "texts": {
             # Templates stay as they are: the page fills in {when}, {clock} and the like.
-            key.removeprefix(UI_PREFIX): texts.raw(lang, key)
+            key.removeprefix(UI_KEYS): texts.raw(lang, key)
             for key in sorted(texts.keys(lang))
-            if key.startswith(UI_PREFIX)
+            if key.startswith(UI_KEYS)
         },
         "version": sandbox.version,
     }

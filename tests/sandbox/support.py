@@ -14,8 +14,11 @@ from fake_telegram import BotMessage
 
 def sandbox_settings(tmp_path: Path, **overrides: Any) -> Settings:
     """Settings for a sandbox on `tmp_path/sandbox.db`, whatever the environment says."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'sandbox.db'}"
     values: dict[str, Any] = {
-        "sandbox_database_url": f"sqlite+aiosqlite:///{tmp_path / 'sandbox.db'}",
+        # The bot's own database setting is not the sandbox's, but `make test` empties it.
+        "database_url": url,
+        "sandbox_database_url": url,
         "sandbox_port": 0,
         "default_language": "nl",
         "timezone": "Europe/Amsterdam",

@@ -74,9 +74,11 @@ async def browser_page(url: str) -> AsyncIterator[object]:
             )
             page.on(
                 "response",
-                lambda response: problems.append(f"{response.status} {response.url}")
-                if response.status >= 400
-                else None,
+                lambda response: (
+                    problems.append(f"{response.status} {response.url}")
+                    if response.status >= 400
+                    else None
+                ),
             )
             await page.goto(url)
             yield page
