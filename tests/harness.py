@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from telegram.ext import Application
 
 from bot.app import build_application, start_beside, stop_beside
@@ -19,11 +19,11 @@ from bot.concurrency import PerChatUpdateProcessor
 from bot.config import Settings
 from bot.context import AppContext
 from bot.domain.programme import load_programmes
-from bot.jobs.outbox import run_dispatch, use_limits
+from bot.jobs.outbox import use_limits
 from bot.ratelimit import UNLIMITED
-from bot.services.outbox import CLAIM_LEASE
+from bot.sandbox import timemachine
 from bot.texts import get_texts
-from db.models import OUTBOX_PENDING, OUTBOX_SENDING, OUTBOX_SENT, OutboxMessage
+from db.models import OUTBOX_SENT, OutboxMessage
 from db.session import Database
 from fake_telegram import BotMessage, FakeTelegram, FakeUser
 
@@ -151,28 +151,11 @@ class Harness:
     async def dispatch(self) -> int:
         """Run the dispatcher until nothing more is due now; returns how many rows it took."""
         assert self.context is not None and self.app is not None
-        total = 0
-        while claimed := await run_dispatch(self.context, self.app.bot):
-            total += claimed
-        return total
+        return await timemachine.dispatch(self.context, self.app.bot)
 
     async def next_due(self) -> datetime | None:
-        assert self.db is not None
-        async with self.db.read() as session:
-            pending = await session.scalar(
-                select(func.min(OutboxMessage.next_attempt_at)).where(
-                    OutboxMessage.status == OUTBOX_PENDING
-                )
-            )
-            stuck = await session.scalar(
-                select(func.min(OutboxMessage.claimed_at)).where(
-                    OutboxMessage.status == OUTBOX_SENDING
-                )
-            )
-        if stuck is not None:
-            stuck += CLAIM_LEASE + timedelta(seconds=1)
-        candidates = [m for m in (pending, stuck) if m is not None]
-        return min(candidates) if candidates else None
+        assert self.context is not None
+        return await timemachine.next_due(self.context)
 
     async def run_until(self, moment: datetime) -> None:
         """Let time pass until `moment`, dispatching each push at the moment it is due."""
