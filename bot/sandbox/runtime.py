@@ -52,6 +52,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 FAKE_TOKEN = "123456:SANDBOX-TOKEN"
+# Invite links name the bot; this one says where they work.
+BOT_USERNAME = "wijkbot_sandbox_bot"
 # The bot handles a message in well under a second; a page waiting longer is told so.
 PROCESS_TIMEOUT = 10.0
 MAX_NAME_LENGTH = 40
@@ -111,7 +113,9 @@ class Sandbox:
 
     def __init__(self, settings: Settings) -> None:
         self.clock = SandboxClock()
-        self.tg = FakeTelegram(token=FAKE_TOKEN, clock=self.clock.timestamp)
+        self.tg = FakeTelegram(
+            token=FAKE_TOKEN, bot_username=BOT_USERNAME, clock=self.clock.timestamp
+        )
         self.texts: Texts = get_texts()
         self.database_url = settings.sandbox_database_url
         self.lang = settings.default_language
