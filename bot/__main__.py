@@ -78,6 +78,10 @@ def _sandbox(settings: Settings, *, without_token: bool = False) -> int:
     # The terminal shows the one line with the address, not the bot's routine log; problems
     # still show (and everything with LOG_LEVEL=DEBUG).
     logs.configure("DEBUG" if settings.log_level == "DEBUG" else "WARNING", [])
+    if settings.log_level != "DEBUG":
+        # The sandbox dispatches every second; on a busy machine a tick may be skipped while
+        # the previous one runs, which is harmless and not worth a line in the terminal.
+        logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
     return sandbox.run(settings, without_token=without_token)
 
 

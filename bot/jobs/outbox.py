@@ -221,11 +221,21 @@ async def dispatch_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     await run_dispatch(context.application.bot_data[KEY], context.bot)
 
 
+async def dispatch_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """JobQueue callback of the regular tick: send what is due, unless a dispatch is under way
+    (a kick, a long broadcast, the sandbox's time machine). That one sends what is due, and the
+    next tick comes anyway; waiting for it would only pile ticks up behind the lock."""
+    app: AppContext = context.application.bot_data[KEY]
+    if app.dispatch_lock.locked():
+        return
+    await run_dispatch(app, context.bot)
+
+
 def schedule(application: BotApplication, interval: float) -> None:
     """Run the dispatcher every `interval` seconds; a late tick is still run, never skipped."""
     assert application.job_queue is not None
     application.job_queue.run_repeating(
-        dispatch_job,
+        dispatch_tick,
         interval=interval,
         first=1,
         name=JOB_NAME,
