@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: run sandbox test test-sqlite test-postgres season lint migrate clean
+.PHONY: run sandbox test test-sqlite test-postgres season lint migrate bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,10 @@ season: $(VENV)/.dev-deps
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .
 	$(BIN)/mypy bot db fake_telegram
+
+# Speed figures beside their baselines (bench/README.md); writes bench/results.json and .md.
+bench: $(VENV)/.dev-deps
+	@$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,100 @@
+"""Figure 2: CPU time per update, the bot against a bare python-telegram-bot echo bot, both
+driven the same way over the same kind of fake server."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from telegram import Update
+from telegram.ext import (
+    AIORateLimiter,
+    ApplicationBuilder,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.app import build_application, start_beside, stop_beside
+from bot.clock import FakeClock
+from bot.context import AppContext
+from bot.domain.programme import load_programmes
+from bot.texts import get_texts
+from db.session import Database
+from fake_telegram import FakeTelegram
+
+from .world import AMS, TOKEN, fresh_database, settings_for
+
+COMMAND = "/help"
+# A school day, mid-morning: nothing about the hour changes what /help says.
+NOW = datetime(2027, 1, 12, 10, 0, tzinfo=AMS)
+# Users that warm the process up (first imports, first queries) before the count starts.
+WARM_UP = 10
+FIRST_USER = 500_000
+REPLY_TIMEOUT = 30.0
+
+
+async def _drive(tg: FakeTelegram, first: int, count: int) -> None:
+    """Each of `count` new users sends the command and waits for the first reply."""
+    for user_id in range(first, first + count):
+        user = tg.user(user_id, f"Gebruiker {user_id}")
+        mark = tg.last_message_id(user.id)
+        tg.push_text(user, COMMAND)
+        await tg.wait_for_message(user.id, after_message_id=mark, timeout=REPLY_TIMEOUT)
+
+
+async def _measure(tg: FakeTelegram, updates: int) -> float:
+    """CPU milliseconds of this whole process (bot, fake server, driver) per update."""
+    await _drive(tg, FIRST_USER, WARM_UP)
+    started = time.process_time()
+    await _drive(tg, FIRST_USER + WARM_UP, updates)
+    return (time.process_time() - started) * 1000 / updates
+
+
+async def bot_ms(database_url: str | None, updates: int) -> float:
+    """The bot as `python -m bot run` builds it, its jobs paused (the dispatcher is figure 1)."""
+    async with fresh_database(database_url) as url, FakeTelegram() as tg:
+        settings = settings_for(url, tg.url)
+        database = Database(url)
+        context = AppContext(
+            settings=settings,
+            db=database,
+            clock=FakeClock(NOW),
+            programmes=load_programmes(),
+            texts=get_texts(),
+        )
+        app = build_application(context, settings.require_token())
+        await start_beside(app, jobs=False)
+        try:
+            return await _measure(tg, updates)
+        finally:
+            await stop_beside(app)
+            await database.dispose()
+
+
+async def _echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is not None and message.text is not None:
+        await message.reply_text(message.text)
+
+
+async def echo_ms(updates: int, *, rate_limited: bool) -> float:
+    """One MessageHandler replying with the text, polled the way the bot is polled."""
+    async with FakeTelegram() as tg:
+        builder = ApplicationBuilder().token(TOKEN).base_url(tg.base_url)
+        app = (
+            builder.rate_limiter(AIORateLimiter(max_retries=1)).build()
+            if rate_limited
+            else builder.build()
+        )
+        app.add_handler(MessageHandler(filters.TEXT, _echo))
+        await app.initialize()
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0, timeout=1, drop_pending_updates=False)
+        try:
+            return await _measure(tg, updates)
+        finally:
+            await app.updater.stop()
+            await app.stop()
+            await app.shutdown()
