@@ -78,20 +78,6 @@ def kind_of(url: str | None) -> str:
     return make_url(url).get_backend_name()
 
 
-async def _create_database(admin_url: str, name: str) -> None:
-    import asyncpg  # type: ignore[import-untyped]
-
-    dsn = make_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    connection = await asyncpg.connect(dsn)
-    try:
-        exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
-        if not exists:
-            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
-                await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-
-
 @contextlib.asynccontextmanager
 async def fresh_database(given: str | None) -> AsyncIterator[str]:
     """A migrated, empty database: a temporary SQLite file, or the bench database on the
@@ -100,7 +86,7 @@ async def fresh_database(given: str | None) -> AsyncIterator[str]:
         if given and kind_of(given) != "sqlite":
             url = make_url(given).set(database=BENCH_DATABASE)
             rendered = url.render_as_string(hide_password=False)
-            await _create_database(given, BENCH_DATABASE)
+            await migrate.create_postgres_database(given, BENCH_DATABASE)
         else:
             rendered = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
         database = Database(rendered)

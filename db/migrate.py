@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -45,3 +47,22 @@ async def upgrade(engine: AsyncEngine, target: str = "head") -> None:
 async def downgrade(engine: AsyncEngine, target: str) -> None:
     """Downgrade the database behind `engine` to `target`."""
     await _with_connection(engine, str(engine.url.render_as_string(False)), "downgrade", target)
+
+
+async def create_postgres_database(admin_url: str, name: str) -> None:
+    """Create the PostgreSQL database `name` on the server of `admin_url`, unless it exists.
+
+    For runs that want a database of their own beside a given one (test workers, the bench).
+    """
+    import asyncpg  # type: ignore[import-untyped]  # only with the postgres extra
+
+    dsn = make_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(dsn)
+    try:
+        exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            # Another run may create it meanwhile.
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
+                await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()

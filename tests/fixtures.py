@@ -11,7 +11,6 @@ worker id (`test_gw0`), created on first use through a connection to the given d
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import re
 import tempfile
@@ -74,24 +73,6 @@ def worker_url(url: str, worker: str | None) -> str:
     return parsed.set(database=name).render_as_string(hide_password=False)
 
 
-async def _create_database(admin_url: str, url: str) -> None:
-    """Create the database of `url` (when missing) through a connection to `admin_url`."""
-    import asyncpg
-
-    name = make_url(url).database
-    assert name is not None
-    dsn = make_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    connection = await asyncpg.connect(dsn)
-    try:
-        exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
-        if not exists:
-            # Another run may create it meanwhile.
-            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
-                await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-
-
 def _database_url(tmp: Path) -> str:
     url = os.environ.get("DATABASE_URL", "").strip()
     if url:
@@ -102,7 +83,9 @@ def _database_url(tmp: Path) -> str:
 async def _reset_schema(url: str) -> None:
     given = os.environ.get("DATABASE_URL", "").strip()
     if given and url != given and not url.startswith("sqlite"):
-        await _create_database(given, url)
+        name = make_url(url).database
+        assert name is not None
+        await migrate.create_postgres_database(given, name)
     database = Database(url)
     try:
         if not database.is_sqlite:
