@@ -362,17 +362,18 @@ class Sandbox:
         async with self._lock:
             await self._handled(self.tg.push_location(user, *UTRECHT))
 
+    # The demo plays its people through these: it holds the lock already, and the people it
+    # plays are not listed yet while they join.
+
     async def _say(self, persona_id: int, text: str) -> None:
-        """`say` for the demo, which holds the lock already and plays people not yet listed."""
-        person = demo.BY_ID[persona_id]
-        user = self.tg.user(person.id, person.name, language_code=CLIENT_LANGUAGE)
-        await self._handled(self.tg.push_text(user, text))
+        await self._handled(self.tg.push_text(self._demo_user(persona_id), text))
 
     async def _share_location(self, persona_id: int) -> None:
-        """`share_location` for the demo (see `_say`)."""
+        await self._handled(self.tg.push_location(self._demo_user(persona_id), *UTRECHT))
+
+    def _demo_user(self, persona_id: int) -> FakeUser:
         person = demo.BY_ID[persona_id]
-        user = self.tg.user(person.id, person.name, language_code=CLIENT_LANGUAGE)
-        await self._handled(self.tg.push_location(user, *UTRECHT))
+        return self.tg.user(person.id, person.name, language_code=CLIENT_LANGUAGE)
 
     async def _handled(self, update_id: int) -> None:
         _, app = self._running_bot()
