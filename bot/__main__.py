@@ -109,6 +109,7 @@ def _run(settings: Settings) -> int:
         clock=SystemClock(),
         programmes=programmes,
         texts=get_texts(),
+        owns_process=True,
     )
     application = build_application(context, token)
     try:
@@ -217,15 +218,17 @@ async def _import_holidays(settings: Settings, path: Path, region: str | None) -
     database = Database(settings.database_url)
     clock = SystemClock()
     try:
+        # The periods are committed first; the exchanges of their regions are re-planned
+        # after, in short transactions, so the bot's users are not kept waiting.
         async with database.write() as session:
             added, updated = await school_holidays.store_periods(session, periods)
-            replanned = await school_holidays.replan_regions(
-                session,
-                {p.region for p in periods},
-                load_programmes(),
-                rules_for(settings),
-                now=clock.now(),
-            )
+        replanned = await school_holidays.replan_regions(
+            database,
+            {p.region for p in periods},
+            load_programmes(),
+            rules_for(settings),
+            clock=clock,
+        )
     finally:
         await database.dispose()
     print(

@@ -6,7 +6,7 @@ import logging
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, ApplicationBuilder, Defaults
+from telegram.ext import ApplicationBuilder, Defaults
 
 from bot.concurrency import PerChatUpdateProcessor
 from bot.context import KEY, AppContext, BotApplication
@@ -41,6 +41,7 @@ from bot.handlers import settings as coordinator_settings
 from bot.jobs import outbox as outbox_job
 from bot.jobs import retention, startup
 from bot.menus import set_default_menus
+from bot.ratelimit import PacedRateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,8 @@ def build_application(app_context: AppContext, token: str) -> BotApplication:
             )
         )
         .concurrent_updates(PerChatUpdateProcessor())
-        .rate_limiter(AIORateLimiter(max_retries=1))
+        # Replies and pushes share one pacer at Telegram's limits; replies go first.
+        .rate_limiter(PacedRateLimiter(lambda: outbox_job.pacer_for(app_context)))
         # Sends wait long enough for a slow Telegram: a read timeout means "maybe delivered",
         # not "failed". getUpdates keeps its own request, whose long-poll timeout PTB adds.
         .connect_timeout(settings.send_connect_timeout_seconds)
@@ -67,6 +69,7 @@ def build_application(app_context: AppContext, token: str) -> BotApplication:
         .write_timeout(settings.send_write_timeout_seconds)
         .media_write_timeout(settings.send_write_timeout_seconds)
         .post_init(_post_init)
+        .post_stop(_post_stop)
     )
     if settings.telegram_api_url:
         base = settings.telegram_api_url.rstrip("/")
@@ -127,18 +130,28 @@ async def _post_init(application: BotApplication) -> None:
     # Rights from COORDINATOR_IDS follow the setting at every start.
     await coordinators.sync_at_start(application)
     # Newer templates or rules take effect for every running exchange (after the coordinator
-    # sync: coordinators receive some of the planned pushes).
-    await startup.replan_all(app_context)
+    # sync: coordinators receive some of the planned pushes). In the background, in short
+    # transactions: the bot answers people meanwhile.
+    startup.start(app_context)
     await set_default_menus(
         application.bot, app_context.texts, app_context.settings.default_language
     )
     log.info("Bot @%s ready", app_context.bot_username)
 
 
-async def start_beside(application: BotApplication, *, jobs: bool = True) -> None:
+async def _post_stop(application: BotApplication) -> None:
+    # A start-up re-plan still running stops with the bot (run_polling; see stop_beside).
+    await startup.stop(application.bot_data[KEY])
+
+
+async def start_beside(
+    application: BotApplication, *, jobs: bool = True, wait_for_startup: bool = True
+) -> None:
     """Start the bot as `run_polling` does, but beside other work on a running event loop
     (the sandbox's web chat, the tests): post_init, the job queue (paused unless `jobs`),
-    and long polling that keeps what people sent while the bot was down."""
+    and long polling that keeps what people sent while the bot was down. With
+    `wait_for_startup`, return once the start-up re-plan is over too (polling goes on
+    meanwhile), so whoever started the bot sees every exchange planned."""
     await application.initialize()
     if application.post_init:
         await application.post_init(application)
@@ -153,6 +166,8 @@ async def start_beside(application: BotApplication, *, jobs: bool = True) -> Non
         allowed_updates=Update.ALL_TYPES,
         drop_pending_updates=False,
     )
+    if wait_for_startup:
+        await startup.finished(application.bot_data[KEY])
 
 
 async def stop_beside(application: BotApplication) -> None:
@@ -160,6 +175,7 @@ async def stop_beside(application: BotApplication) -> None:
     assert application.updater is not None
     if application.updater.running:
         await application.updater.stop()
+    await startup.stop(application.bot_data[KEY])
     if application.running:
         await application.stop()
     await application.shutdown()

@@ -50,6 +50,12 @@ class AppContext:
     alert_copy_locks: WeakValueDictionary[int, asyncio.Lock] = field(
         default_factory=WeakValueDictionary
     )
+    # The re-planning of every exchange that runs in the background after start-up
+    # (bot/jobs/startup.py).
+    startup_replan: asyncio.Task[None] | None = field(default=None)
+    # The process is this bot and nothing else (`python -m bot run`): once started, what is
+    # alive stays alive, and the garbage collector may stop looking at it (startup.py).
+    owns_process: bool = False
 
     def today(self) -> date:
         return self.clock.now().astimezone(self.settings.tz).date()

@@ -31,7 +31,9 @@ _TAG_NAME = re.compile(r"</?\s*([A-Za-z][A-Za-z0-9-]*)")
 
 def utf16_len(text: str) -> int:
     """Length of `text` in UTF-16 code units, the unit Telegram's limits are counted in."""
-    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _visible(token: str) -> str:
@@ -42,9 +44,18 @@ def _visible(token: str) -> str:
     return token
 
 
+# The tokens of `_TOKEN` that are not shown as they are: tags and entities. Replacing them
+# in one pass gives what joining every token's `_visible` gives, without a step per character.
+_MARKUP = re.compile(r"<[^<>]*>|&(?:#\d+|#[xX][0-9a-fA-F]+|[A-Za-z]+);")
+
+
+def _shown(match: re.Match[str]) -> str:
+    return _visible(match.group())
+
+
 def visible_text(html_text: str) -> str:
     """What the user sees of an HTML text: tags removed, entities decoded, ends trimmed."""
-    return "".join(_visible(t) for t in _TOKEN.findall(html_text)).strip(" \t\r\n")
+    return _MARKUP.sub(_shown, html_text).strip(" \t\r\n")
 
 
 def visible_len(html_text: str) -> int:

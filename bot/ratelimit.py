@@ -6,17 +6,29 @@ second overall, more than one a second to one chat, or more than 20 a minute to 
 long a send to a chat must wait so that no window is ever exceeded, and records the sends.
 `Pacer` puts it on the real clock for the dispatcher: it waits, then records.
 
-Bulk sends (broadcasts, digests) keep headroom under the overall cap (`bulk_per_second`), so
-replies to people waiting for an answer still fit beside a broadcast.
+Two lanes share the limits. Replies to people waiting for an answer, and alarms, go first:
+while one of them waits for room in the overall window, bulk sends (digests, broadcasts) wait
+behind it. Bulk also keeps a little headroom under the overall cap (`bulk_per_second`), so a
+reply usually finds room at once even in the middle of a city's Monday.
+`PacedRateLimiter` puts every message the bot sends through the same pacer: replies as they
+are sent by the handlers, pushes as the dispatcher sends them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -24,12 +36,18 @@ class Limits:
     """How many sends each window allows."""
 
     overall_per_second: int = 30
-    bulk_per_second: int = 25  # the dispatcher's share of the overall cap
+    # The share of bulk sends; the rest is kept for replies. Bulk sends also leave evenly
+    # spaced (1/bulk_per_second apart), not in bursts: a burst leaves at once but arrives
+    # spread out, and the next one, leaving a second later, would catch up with it.
+    bulk_per_second: int = 29
     per_chat_seconds: float = 1.0  # at most one send per chat in this long
     group_per_minute: int = 20  # chats with a negative id are groups
     # Sends arrive at Telegram a little after they leave, not always equally late: a chat's
     # next send waits this much longer than the limit, so arrivals keep the limit too.
     margin: float = 0.1
+    # The same for the overall window, which is counted over this much more than a second.
+    # Evenly spaced sends from one process arrive with delays that differ by milliseconds.
+    overall_margin: float = 0.02
 
 
 TELEGRAM = Limits()
@@ -40,6 +58,7 @@ UNLIMITED = Limits(
     per_chat_seconds=0.0,
     group_per_minute=1_000_000,
     margin=0.0,
+    overall_margin=0.0,
 )
 
 
@@ -84,9 +103,11 @@ class Limiter:
     _overall: Window = field(init=False)
     _chats: dict[int, Window] = field(init=False, default_factory=dict)
     _paused_until: float = field(init=False, default=0.0)
+    _last_bulk: float = field(init=False, default=float("-inf"))
+    _last_any: float = field(init=False, default=float("-inf"))
 
     def __post_init__(self) -> None:
-        self._overall = Window(self.limits.overall_per_second, 1.0)
+        self._overall = Window(self.limits.overall_per_second, 1.0 + self.limits.overall_margin)
 
     def _chat(self, chat_id: int) -> Window | None:
         if chat_id < 0:
@@ -105,14 +126,28 @@ class Limiter:
         """Seconds from `now` until a send to `chat_id` fits every window."""
         cap = self.limits.bulk_per_second if bulk else self.limits.overall_per_second
         waits = [self._paused_until - now, self._overall.wait(now, cap)]
+        # Every send keeps an even pace too (1/overall_per_second apart), bulk its own slower one.
+        waits.append(self._last_any + 1.0 / self.limits.overall_per_second - now)
+        if bulk:
+            waits.append(self._last_bulk + 1.0 / self.limits.bulk_per_second - now)
         chat = self._chat(chat_id)
         if chat is not None:
             waits.append(chat.wait(now))
         return max(0.0, *waits)
 
-    def record(self, chat_id: int, now: float) -> None:
+    def chat_wait(self, chat_id: int, now: float) -> float:
+        """Seconds until the chat's own window (and a flood-control pause) allow a send."""
+        chat = self._chat(chat_id)
+        return max(0.0, self._paused_until - now, chat.wait(now) if chat is not None else 0.0)
+
+    def record(self, chat_id: int, now: float, *, bulk: bool = True) -> None:
         """A send to `chat_id` went out (or was tried) at `now`."""
         self._overall.record(now)
+        # On the grid of evenly spaced moments, so a send that woke a little late does not
+        # push every later one back too (at most one step is caught up).
+        self._last_any = _on_grid(self._last_any, now, 1.0 / self.limits.overall_per_second)
+        if bulk:
+            self._last_bulk = _on_grid(self._last_bulk, now, 1.0 / self.limits.bulk_per_second)
         chat = self._chat(chat_id)
         if chat is not None:
             chat.record(now)
@@ -130,8 +165,22 @@ class Limiter:
                 del self._chats[chat_id]
 
 
+# How long a bulk send that fits waits before it looks again, while a reply or an alarm is
+# waiting for room in the overall window.
+GIVE_WAY_SECONDS = 0.01
+
+
+def _on_grid(last: float, now: float, step: float) -> float:
+    return max(last + step, now - step)
+
+
 class Pacer:
-    """A `Limiter` on the monotonic clock: `acquire` waits until a send fits, then records it."""
+    """A `Limiter` on the monotonic clock: `acquire` waits until a send fits, then records it.
+
+    Sends that go first (`bulk=False`: replies, alarms) may use the whole overall cap, and
+    while one of them waits for room in it, bulk sends give way. A send waiting only for its
+    own chat's window holds nobody up.
+    """
 
     def __init__(
         self,
@@ -143,16 +192,33 @@ class Pacer:
         self.limiter = Limiter(limits)
         self._clock = clock
         self._sleep = sleep
-        self._lock = asyncio.Lock()
+        self._first_waiting = 0  # sends that go first, waiting for room in the overall window
 
     async def acquire(self, chat_id: int, *, bulk: bool = True) -> None:
         """Wait until a send to `chat_id` fits Telegram's limits, and count it."""
-        async with self._lock:
-            while (delay := self.limiter.wait(chat_id, self._clock(), bulk=bulk)) > 0:
+        counted = False
+        try:
+            while True:
+                now = self._clock()
+                delay = self.limiter.wait(chat_id, now, bulk=bulk)
+                if delay <= 0 and bulk and self._first_waiting:
+                    delay = GIVE_WAY_SECONDS
+                if delay <= 0:
+                    # No await between looking and counting: nothing else can take the room.
+                    self.limiter.record(chat_id, now, bulk=bulk)
+                    return
+                if not bulk:
+                    # It holds bulk up only while its own chat would let it go.
+                    blocking = self.limiter.chat_wait(chat_id, now) <= 0
+                    if blocking != counted:
+                        self._first_waiting += 1 if blocking else -1
+                        counted = blocking
                 waited = self._sleep(delay)
                 if asyncio.iscoroutine(waited):
                     await waited
-            self.limiter.record(chat_id, self._clock())
+        finally:
+            if counted:
+                self._first_waiting -= 1
 
     def pause(self, seconds: float) -> None:
         self.limiter.pause(seconds, self._clock())
@@ -160,3 +226,91 @@ class Pacer:
     def ready_in(self, chat_id: int) -> float:
         """Seconds until a send to `chat_id` would fit (0: now)."""
         return self.limiter.wait(chat_id, self._clock())
+
+
+# The Bot API methods that put (or change) a message in a chat: these count towards the limits.
+_EDITS = ("editMessageText", "editMessageCaption", "editMessageMedia", "editMessageReplyMarkup")
+_NOT_MESSAGES = frozenset({"sendChatAction"})
+
+
+def counts_towards_limits(endpoint: str) -> bool:
+    if endpoint in _NOT_MESSAGES:
+        return False
+    return (
+        endpoint.startswith("send")
+        or endpoint in _EDITS
+        or endpoint
+        in (
+            "copyMessage",
+            "forwardMessage",
+        )
+    )
+
+
+# `rate_limit_args` of a send the dispatcher makes: bulk unless it is an alarm.
+BULK = "bulk"
+FIRST = "first"
+# Flood control despite the pacer (another process using the same bot, arrivals bunched up
+# on the way): tries after the pause Telegram asks for.
+MAX_RETRIES = 2
+
+
+class PacedRateLimiter(BaseRateLimiter[str]):
+    """python-telegram-bot's rate limiter, on this bot's pacer.
+
+    Every message goes through the pacer: a handler's reply goes first, the dispatcher's
+    pushes say `rate_limit_args=BULK` (or `FIRST` for an alarm). Other calls (getUpdates,
+    answering a button) are not limited. When Telegram still answers 429, everything waits
+    the time it asks and the call is tried again (twice at most).
+    """
+
+    def __init__(self, pacer: Callable[[], Pacer]) -> None:
+        self._pacer = pacer
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: str | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        chat_id = _chat_id(data.get("chat_id"))
+        limited = chat_id is not None and counts_towards_limits(endpoint)
+        for attempt in range(MAX_RETRIES + 1):
+            pacer = self._pacer()
+            if limited:
+                assert chat_id is not None
+                await pacer.acquire(chat_id, bulk=rate_limit_args == BULK)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as error:
+                pacer.pause(retry_seconds(error))
+                if attempt == MAX_RETRIES:
+                    raise
+                log.info("Flood control on %s; trying once more after the pause", endpoint)
+        raise AssertionError("unreachable")
+
+
+def retry_seconds(error: RetryAfter) -> float:
+    """How long Telegram asked to wait, in seconds."""
+    wait = error.retry_after
+    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+
+
+def _chat_id(value: object) -> int | None:
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            return None  # "@channel": not a chat this bot writes to
+    return None

@@ -74,6 +74,12 @@ class Database:
             self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
         )
         self._write = async_sessionmaker(write_engine, expire_on_commit=False)
+        # SQLite has one writer at a time. Its busy timeout makes the others retry in sleeps
+        # of growing length, unfairly, and gives up after SQLITE_BUSY_TIMEOUT_MS: with two
+        # hundred people counting at once, some got "database is locked". Within the process
+        # they queue here instead, first come first served and without a time limit; the
+        # busy timeout is left for other processes (a holiday import from the command line).
+        self._write_turn = asyncio.Lock() if self.is_sqlite else None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -88,7 +94,11 @@ class Database:
         On SQLite it starts with BEGIN IMMEDIATE so the write lock is taken up front.
         Never await Telegram inside it: commit first, then send.
         """
-        async with self._write() as session, session.begin():
+        if self._write_turn is None:
+            async with self._write() as session, session.begin():
+                yield session
+            return
+        async with self._write_turn, self._write() as session, session.begin():
             yield session
 
     async def dispose(self) -> None:

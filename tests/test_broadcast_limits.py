@@ -24,12 +24,29 @@ from tests.services.world import add_exchange, add_user, join
 
 def test_bulk_keeps_headroom_under_the_overall_cap() -> None:
     limiter = Limiter(Limits())
-    for n in range(25):
-        assert limiter.wait(100 + n, 10.0) == 0
-        limiter.record(100 + n, 10.0)
-    assert limiter.wait(500, 10.0) == pytest.approx(1.0)  # bulk: 25 a second
-    assert limiter.wait(500, 10.0, bulk=False) == 0  # a reply still fits (30)
-    assert limiter.wait(500, 11.0) == 0  # the window slid on
+    step = 1 / 29
+    for n in range(29):  # a second of bulk sends at their pace
+        assert limiter.wait(100 + n, 10.0 + n * step) == 0
+        limiter.record(100 + n, 10.0 + n * step)
+    # Bulk: 29 in a (slightly long) second, so the next waits for the first to leave it.
+    assert limiter.wait(500, 11.0) == pytest.approx(0.02)
+    assert limiter.wait(500, 11.0, bulk=False) == 0  # a reply still fits (30)
+    limiter.record(500, 11.0, bulk=False)
+    assert limiter.wait(501, 11.0, bulk=False) > 0  # the cap (and the pace) hold replies too
+    assert limiter.wait(502, 11.1) == 0  # the window slid on
+
+
+def test_bulk_sends_leave_evenly_spaced() -> None:
+    limiter = Limiter(Limits(bulk_per_second=20, overall_margin=0.0))
+    limiter.record(1, 5.0)
+    limiter.record(2, 5.0)  # after a quiet spell one step is caught up at once
+    assert limiter.wait(3, 5.0) == pytest.approx(0.05)
+    # Replies keep only the overall pace: 1/30 s.
+    assert limiter.wait(3, 5.0, bulk=False) == pytest.approx(1 / 30)
+    # A send that left late (5.07 instead of 5.05) does not move the grid: the next is due
+    # at 5.10, not 5.12.
+    limiter.record(3, 5.07)
+    assert limiter.wait(4, 5.07) == pytest.approx(0.03)
 
 
 def test_one_per_second_per_chat_and_twenty_a_minute_per_group() -> None:
@@ -65,6 +82,60 @@ async def test_the_pacer_waits_instead_of_sending_too_fast() -> None:
     for _ in range(3):
         await pacer.acquire(42)
     assert slept == [pytest.approx(1.0), pytest.approx(1.0)]
+
+
+async def test_a_reply_goes_before_bulk_sends_waiting_for_room() -> None:
+    now = [0.0]
+
+    async def sleep(seconds: float) -> None:
+        await asyncio.sleep(0)  # let the others look too
+        now[0] += seconds
+
+    pacer = Pacer(
+        Limits(overall_per_second=3, bulk_per_second=2, overall_margin=0.0),
+        clock=lambda: now[0],
+        sleep=sleep,
+    )
+    order: list[str] = []
+
+    async def send(name: str, chat: int, *, bulk: bool) -> None:
+        await pacer.acquire(chat, bulk=bulk)
+        order.append(name)
+
+    await send("bulk 1", 1, bulk=True)
+    await send("bulk 2", 2, bulk=True)
+    # The bulk share is used up; a reply still fits in the headroom, at once.
+    await send("reply 1", 10, bulk=False)
+    # Now everything waits for the window; the reply that comes last still goes first.
+    await asyncio.gather(
+        send("bulk 3", 3, bulk=True),
+        send("bulk 4", 4, bulk=True),
+        send("reply 2", 11, bulk=False),
+    )
+    assert order[:3] == ["bulk 1", "bulk 2", "reply 1"]
+    assert order[3] == "reply 2"
+    assert sorted(order[4:]) == ["bulk 3", "bulk 4"]
+
+
+async def test_a_reply_waiting_for_its_own_chat_holds_nobody_up() -> None:
+    now = [0.0]
+
+    async def sleep(seconds: float) -> None:
+        await asyncio.sleep(0)
+        now[0] += min(seconds, 0.05)
+
+    pacer = Pacer(Limits(margin=0.0, overall_margin=0.0), clock=lambda: now[0], sleep=sleep)
+    order: list[tuple[str, float]] = []
+
+    async def send(name: str, chat: int, *, bulk: bool) -> None:
+        await pacer.acquire(chat, bulk=bulk)
+        order.append((name, now[0]))
+
+    await send("reply 1", 10, bulk=False)
+    # The second reply to the same chat waits a second; the broadcast goes on meanwhile.
+    await asyncio.gather(send("reply 2", 10, bulk=False), send("bulk", 1, bulk=True))
+    assert [name for name, _ in order] == ["reply 1", "bulk", "reply 2"]
+    assert order[1][1] < 0.1 and order[2][1] >= 1.0
 
 
 # -- 300 recipients through the fake Bot API ---------------------------------------------------
@@ -116,11 +187,13 @@ async def test_a_broadcast_to_300_at_telegrams_limits(harness: Harness) -> None:
     assert "300 ontvangers" in summary.text  # the two in two pairs each counted once
     await h.press(coordinator, summary, "Versturen")
 
-    # From here Telegram is strict, and flood control strikes twice in a row once (PTB's own
-    # limiter waits and tries once more, then the dispatcher puts the row back).
+    # From here Telegram is strict, and flood control strikes one recipient three times in a
+    # row (the rate limiter waits and tries twice more, then the dispatcher puts the row
+    # back) and another once (the second try goes through).
     use_limits(h.context, TELEGRAM)
     h.tg.enforce_limits()
-    h.tg.fail_next("sendMessage", status=429, retry_after=1, times=3)
+    h.tg.fail_next("sendMessage", status=429, retry_after=1, times=3, chat_id=ids[1])
+    h.tg.fail_next("sendMessage", status=429, retry_after=1, times=1, chat_id=ids[7])
     started = asyncio.get_running_loop().time()
     await h.dispatch()
     await h.run_until(h.clock.now() + timedelta(minutes=5))
@@ -143,7 +216,7 @@ async def test_a_broadcast_to_300_at_telegrams_limits(harness: Harness) -> None:
             )
         )
     assert statuses == {"sent": PEOPLE - len(BLOCKED), "blocked": len(BLOCKED)}
-    assert retried == 1  # the row that met flood control twice went again, once
+    assert retried == 1  # the row that met flood control three times went again, once
 
     # Everyone got it once; nobody who blocked the bot did.
     for user_id in ids:
@@ -174,5 +247,41 @@ async def test_a_broadcast_to_300_at_telegrams_limits(harness: Harness) -> None:
         c for c in h.tg.calls if c.method in ("sendMessage", "sendPhoto") and c.status != 429
     ]
     assert busiest_second([c.timestamp for c in sent_calls]) <= 30
-    # 300 sends at up to 25 a second: the broadcast took seconds, not minutes.
+    # 300 sends at up to 29 a second: the broadcast took seconds, not minutes.
     assert took < 40
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+async def test_a_reply_goes_ahead_of_a_broadcast_going_out(harness: Harness) -> None:
+    h = harness
+    assert h.context is not None
+    coordinator = h.user(1000, "Carla")
+    await h.send(coordinator, "/start")
+    ids = await _three_hundred_people(h)
+    await h.send(coordinator, "/bericht")
+    audience = only(await h.send(coordinator, TEXT))
+    read = only(await h.press(coordinator, audience, "Iedereen"))
+    when = only(await h.press(coordinator, read, "Zonder knop"))
+    _preview, summary = await h.press(coordinator, when, "Nu versturen")
+    await h.press(coordinator, summary, "Versturen")
+    asker = h.user(ids[-1], f"Persoon {ids[-1]}")
+
+    use_limits(h.context, TELEGRAM)
+    h.tg.enforce_limits()
+    sending = asyncio.create_task(h.dispatch())
+
+    def delivered() -> int:
+        return sum(
+            1 for call in h.tg.limits.allowed() if call.chat_id in ids and call.chat_id != asker.id
+        )
+
+    for _ in range(30):  # the broadcast is well under way
+        await h.tg.wait_for_call("sendMessage", lambda c: TEXT in str(c.params.get("text")))
+    reply = only(await h.send(asker, "/help"))
+    # The answer came while most of the broadcast was still waiting to go out: it did not
+    # queue behind 300 messages (which take more than ten seconds at Telegram's limits).
+    assert delivered() < 200
+    assert "/taal" in reply.text
+    await sending
+    assert delivered() == PEOPLE - 1  # the asker's copy aside, one call each
+    assert h.tg.limits.refused() == []

@@ -17,11 +17,9 @@ import os
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
-from telegram.ext import AIORateLimiter
 
 from db.models import ChecklistTick, IncidentAction
 from db.session import Database
@@ -651,20 +649,9 @@ def blocked_story(s: Season, spec: ExchangeSpec, day: date) -> list[Event]:
 # -- the season ------------------------------------------------------------------------------
 
 
-def unthrottled_limiter(**kwargs: Any) -> AIORateLimiter:
-    """The bot's rate limiter without its overall 30-per-second cap.
-
-    A month of messages is sent in seconds of real time here; Telegram's cap is about real
-    time and the fake server does not model it, so keeping it would only make the test wait.
-    """
-    return AIORateLimiter(**{**kwargs, "overall_max_rate": 0})
-
-
 @pytest.mark.slow
-async def test_a_whole_season(
-    database: Database, database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("bot.app.AIORateLimiter", unthrottled_limiter)
+async def test_a_whole_season(database: Database, database_url: str) -> None:
+    # A month of messages is sent in seconds of real time here: the harness paces nothing.
     async with Harness(
         database_url,
         start=START,

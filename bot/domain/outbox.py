@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any, TypeAlias, TypedDict, TypeVar, cast
 from zoneinfo import ZoneInfo
 
@@ -475,6 +476,15 @@ def next_allowed(
     raise ValueError(f"no allowed day within {_MAX_SEARCH_DAYS} days after {moment.isoformat()}")
 
 
+@lru_cache(maxsize=4096)
+def _moved(
+    moment: datetime, rules: Rules, school_holidays: tuple[tuple[date, date], ...]
+) -> datetime:
+    """`next_allowed`, remembered: one plan asks it for the same moments several times (a
+    digest's day decides about nags and reminders too), and a city's pairs share their weeks."""
+    return next_allowed(moment, rules, school_holidays)
+
+
 def waits_until(
     moment: datetime,
     rules: Rules,
@@ -555,17 +565,18 @@ def plan_messages(snapshot: ExchangeSnapshot, rules: Rules = DEFAULT_RULES) -> l
         return []
     phases = _phases_with_dates(snapshot)
     recipients = _recipients(snapshot.members)
+    digests = list(_digests(snapshot, phases, recipients, rules))
     wishes: list[_Wish] = [
-        *_digests(snapshot, phases, recipients, rules),
+        *digests,
         *_follow_ups(snapshot, phases, recipients, rules),
         *_day_schedules(snapshot, phases, recipients, rules),
         *_group_schedules(snapshot, phases, rules),
-        *_nags(snapshot, phases, recipients, rules),
+        *_nags(snapshot, phases, recipients, rules, digests=digests),
     ]
     wishes += _date_reminders(snapshot, phases, recipients, rules, planned=wishes)
     pushes: list[PlannedMessage] = []
     for wish in wishes:
-        due_at = next_allowed(wish.at, rules, snapshot.school_holidays)
+        due_at = _moved(wish.at, rules, snapshot.school_holidays)
         not_after = wish.not_after if wish.not_after is not None else due_at + wish.grace
         if due_at > not_after:
             continue
@@ -735,6 +746,8 @@ def _nags(
     phases: Sequence[tuple[Phase, PhaseDates]],
     recipients: Sequence[_Recipient],
     rules: Rules,
+    *,
+    digests: Sequence[_Wish],
 ) -> Iterator[_Wish]:
     # (deadline, host, item) in template order: the phases and their checklists are in order.
     items = [
@@ -749,22 +762,26 @@ def _nags(
     # and a teacher gets one routine message that day, not two.
     holidays = snapshot.school_holidays
     digest_days = {
-        (wish.user_id, next_allowed(wish.at, rules, holidays).astimezone(rules.tz).date())
-        for wish in _digests(snapshot, phases, recipients, rules)
+        (wish.user_id, _moved(wish.at, rules, holidays).astimezone(rules.tz).date())
+        for wish in digests
     }
+    # When each deadline's reminder is meant to go out, and the day it can: the same for all.
+    moments = {}
+    for deadline in deadlines:
+        at = _local(deadline - timedelta(days=rules.nag_lead_days), rules.nag_time, rules)
+        moments[deadline] = (at, _moved(at, rules, holidays).astimezone(rules.tz).date())
     for recipient in recipients:
+        # The recipient's items by deadline, each list in template order.
+        theirs: dict[date, list[str]] = {}
+        for item_deadline, host, item in items:
+            if any(item_applies(item, m, host) for m in recipient.memberships):
+                theirs.setdefault(item_deadline, []).append(item.key)
         for deadline in deadlines:
-            keys = [
-                item.key
-                for item_deadline, host, item in items
-                if item_deadline == deadline
-                and any(item_applies(item, m, host) for m in recipient.memberships)
-            ]
+            keys = theirs.get(deadline)
             if not keys:
                 continue
-            at = _local(deadline - timedelta(days=rules.nag_lead_days), rules.nag_time, rules)
-            due = next_allowed(at, rules, holidays).astimezone(rules.tz)
-            if (recipient.user_id, due.date()) in digest_days:
+            at, day = moments[deadline]
+            if (recipient.user_id, day) in digest_days:
                 continue
             yield _Wish(
                 user_id=recipient.user_id,
@@ -837,7 +854,7 @@ def _date_reminders(
         if not recipient.has_role(TEACHER):
             continue
         busy = {
-            next_allowed(w.at, rules, snapshot.school_holidays).astimezone(rules.tz).date()
+            _moved(w.at, rules, snapshot.school_holidays).astimezone(rules.tz).date()
             for w in planned
             if w.user_id == recipient.user_id
         }

@@ -17,7 +17,6 @@ from bot.context import BotApplication, app_context
 from bot.delivery import deliver
 from bot.handlers.common import Context, reading, send
 from bot.menus import aliases
-from bot.reports import charts, csvzip, workbook
 from bot.reports.sheets import export_date
 from bot.services import auth
 from bot.services import export as export_service
@@ -80,6 +79,10 @@ async def export(update: Update, context: Context) -> None:
         return
     app = app_context(context)
     tz = app.settings.tz
+    # The file writers (openpyxl, matplotlib) are loaded when a file is first asked for:
+    # together some fifty megabytes that a bot nobody asks for a report never needs.
+    from bot.reports import csvzip, workbook
+
     build = csvzip.build if as_csv else workbook.build
     content = await asyncio.to_thread(build, data, app.texts, lang, tz)
     day = export_date(data, tz)
@@ -105,6 +108,8 @@ async def report(update: Update, context: Context) -> None:
     app = app_context(context)
     chat = update.effective_chat
     assert chat is not None
+    from bot.reports import charts  # see above: loaded when first needed
+
     made = await asyncio.to_thread(charts.season_report, data, app.texts, lang)
     for chart in made:
         if len(chart.png) <= PHOTO_LIMIT:

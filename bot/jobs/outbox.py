@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import weakref
 from datetime import timedelta
@@ -9,11 +10,11 @@ from typing import Any, cast
 
 from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
-from telegram.ext import ContextTypes
+from telegram.ext import ContextTypes, ExtBot
 
 from bot.context import KEY, AppContext, BotApplication
 from bot.delivery import deliver, outcome_unknown
-from bot.ratelimit import TELEGRAM, Limits, Pacer
+from bot.ratelimit import BULK, FIRST, TELEGRAM, Limits, Pacer
 from bot.services import broadcasts, outbox, outbox_content
 from bot.services.outbox_content import Skip
 from bot.ui import replies as rendering
@@ -21,9 +22,13 @@ from bot.ui.outbox import Rendered, render
 
 log = logging.getLogger(__name__)
 JOB_NAME = "dispatcher"
-# Rows claimed at a time: about a second of sending at the bulk rate, so a claimed row waits
-# seconds (never its lease) and an alarm queued meanwhile goes ahead of the next batch.
+# Rows claimed at a time: about a second of sending at the bulk rate. The next batch is claimed
+# once fewer than this many are still on their way, so a claimed row waits seconds (never its
+# lease) and an alarm queued meanwhile goes ahead of the rows claimed after it.
 CLAIM_SIZE = 25
+# Sends under way at once: enough to hide Telegram's round trip and the database work of
+# preparing the next message behind the one going out; the pacer spaces their departures.
+IN_FLIGHT = 8
 # Batches in a row that sent nothing (rows settled as too late, or moved to the morning) cost
 # no Telegram call; this bounds the database work of one run after a long downtime.
 MAX_IDLE_BATCHES = 20
@@ -50,34 +55,111 @@ def pacer_for(app: AppContext) -> Pacer:
 async def run_dispatch(app: AppContext, bot: Bot) -> int:
     """Send due rows at Telegram's limits until none is due; returns how many were looked at.
 
-    Rows are claimed a batch at a time and sent paced by the limiter (bot/ratelimit.py), so
-    a broadcast to hundreds goes out as fast as Telegram allows and never faster. At most
-    `DISPATCH_BATCH_SIZE` messages go out per run; the next run goes on. Once nothing is due,
-    every broadcast whose rows are all settled gets its delivery report queued (and sent).
+    Rows are claimed a batch at a time and sent several at once (each chat's in the order
+    they were claimed), paced by the limiter (bot/ratelimit.py), so a city's Monday goes out
+    as fast as Telegram allows and never faster. At most `DISPATCH_BATCH_SIZE` rows are
+    claimed per run; the caller runs again while that is used up. Once nothing is due, every
+    broadcast whose rows are all settled gets its delivery report queued (and sent).
     """
     async with app.dispatch_lock:
         budget = app.settings.dispatch_batch_size
-        pacer = pacer_for(app)
-        examined = sent = idle = 0
-        while sent < budget and idle < MAX_IDLE_BATCHES:
-            async with app.db.write() as session:
-                claims = await outbox.claim_due(
-                    session,
-                    now=app.clock.now(),
-                    limit=min(CLAIM_SIZE, budget - sent),
-                    rules=app.rules,
-                )
-            examined += claims.examined
-            # Chats that may have a message now go first: one waiting for its second (a
-            # coordinator told of several things at once) does not hold the others up.
-            ready = sorted(claims.to_send, key=lambda row: pacer.ready_in(row.user_id) > 0)
-            for row in ready:
-                await _deliver(app, bot, row, pacer)
-            sent += len(claims.to_send)
-            idle = 0 if claims.to_send else idle + 1
-            if claims.examined == 0 and not await _report_broadcasts(app):
-                break
+        flow = _Flow(app, bot, pacer_for(app))
+        examined = claimed = idle = 0
+        try:
+            while claimed < budget and idle < MAX_IDLE_BATCHES:
+                await flow.wait_below(CLAIM_SIZE)
+                async with app.db.write() as session:
+                    claims = await outbox.claim_due(
+                        session,
+                        now=app.clock.now(),
+                        limit=min(CLAIM_SIZE, budget - claimed),
+                        rules=app.rules,
+                    )
+                examined += claims.examined
+                claimed += claims.examined
+                flow.add_all(claims.to_send)
+                idle = 0 if claims.to_send else idle + 1
+                if claims.examined == 0:
+                    if flow.busy:
+                        # What is on its way may queue more (a report once a broadcast is done).
+                        await flow.drain()
+                        continue
+                    if not await _report_broadcasts(app):
+                        break
+            await flow.drain()
+        except BaseException:
+            await flow.abandon()
+            raise
         return examined
+
+
+class _Flow:
+    """Claimed rows on their way out: up to IN_FLIGHT at once, each chat's one after another."""
+
+    def __init__(self, app: AppContext, bot: Bot, pacer: Pacer) -> None:
+        self._app = app
+        self._bot = bot
+        self._pacer = pacer
+        self._slots = asyncio.Semaphore(IN_FLIGHT)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._last_of_chat: dict[int, asyncio.Task[None]] = {}
+        self._waiting: dict[int, outbox.Claimed] = {}  # claimed, not yet being sent
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._tasks)
+
+    def add_all(self, rows: list[outbox.Claimed]) -> None:
+        # Chats that may have a message now go first: one waiting for its second (a
+        # coordinator told of several things at once) does not hold the others up.
+        for row in sorted(rows, key=lambda row: self._pacer.ready_in(row.user_id) > 0):
+            self._waiting[row.id] = row
+            before = self._last_of_chat.get(row.user_id)
+            task = asyncio.create_task(self._one(row, before), name=f"outbox-row-{row.id}")
+            self._tasks.add(task)
+            self._last_of_chat[row.user_id] = task
+            task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        for chat, last in list(self._last_of_chat.items()):
+            if last is task:
+                del self._last_of_chat[chat]
+
+    async def _one(self, row: outbox.Claimed, before: asyncio.Task[None] | None) -> None:
+        if before is not None:
+            await asyncio.wait([before])
+        async with self._slots:
+            del self._waiting[row.id]
+            try:
+                await _deliver(self._app, self._bot, row, self._pacer)
+            except Exception:
+                # The row stays "sending" and is looked at again once its lease is over.
+                log.exception("Delivering outbox row %s (%s) failed", row.id, row.kind)
+
+    async def wait_below(self, count: int) -> None:
+        while len(self._tasks) >= count:
+            await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
+
+    async def drain(self) -> None:
+        if self._tasks:
+            await asyncio.wait(self._tasks)
+
+    async def abandon(self) -> None:
+        """The run is stopped (the bot shuts down): rows not yet being sent go back to the
+        queue as they were; a row being sent is settled as usual, or looked at again once
+        its lease is over."""
+        for task in self._tasks:
+            task.cancel()
+        waiting = list(self._waiting)
+        self._waiting.clear()
+        if not waiting:
+            return
+        try:
+            async with self._app.db.write() as session:
+                await outbox.release(session, waiting, now=self._app.clock.now())
+        except Exception:
+            log.exception("Could not put %d claimed outbox rows back", len(waiting))
 
 
 async def _report_broadcasts(app: AppContext) -> int:
@@ -90,24 +172,23 @@ async def _report_broadcasts(app: AppContext) -> int:
 
 
 class _Paced:
-    """The bot, each send waiting until it fits Telegram's limits (one row may be several
-    messages: a long text in parts, a photo and then its text)."""
+    """The bot, each send going through the pacer in the dispatcher's lane: bulk, or first
+    for an alarm (one row may be several messages: a long text in parts, a photo and then
+    its text). The pacing itself is the bot's rate limiter (bot/ratelimit.py)."""
 
-    def __init__(self, bot: Bot, pacer: Pacer) -> None:
+    def __init__(self, bot: Bot, lane: str) -> None:
         self._bot = bot
-        self._pacer = pacer
+        # Only python-telegram-bot's ExtBot has a rate limiter to tell the lane to.
+        self._lane: dict[str, Any] = {"rate_limit_args": lane} if isinstance(bot, ExtBot) else {}
 
     async def send_message(self, chat_id: int, *args: Any, **kwargs: Any) -> Message:
-        await self._pacer.acquire(chat_id)
-        return await self._bot.send_message(chat_id, *args, **kwargs)
+        return await self._bot.send_message(chat_id, *args, **{**kwargs, **self._lane})
 
     async def send_photo(self, chat_id: int, *args: Any, **kwargs: Any) -> Message:
-        await self._pacer.acquire(chat_id)
-        return await self._bot.send_photo(chat_id, *args, **kwargs)
+        return await self._bot.send_photo(chat_id, *args, **{**kwargs, **self._lane})
 
     async def send_document(self, chat_id: int, *args: Any, **kwargs: Any) -> Message:
-        await self._pacer.acquire(chat_id)
-        return await self._bot.send_document(chat_id, *args, **kwargs)
+        return await self._bot.send_document(chat_id, *args, **{**kwargs, **self._lane})
 
 
 async def _deliver(app: AppContext, bot: Bot, row: outbox.Claimed, pacer: Pacer) -> None:
@@ -148,7 +229,7 @@ async def _send(
         markup = rendering.keyboard(app.texts, lang, message.buttons)
         # Whole, never cut: a caption that does not fit becomes the photo and then the text.
         sent = await deliver(
-            cast(Bot, _Paced(bot, pacer)),
+            cast(Bot, _Paced(bot, FIRST if row.urgent else BULK)),
             row.user_id,
             message.text,
             reply_markup=markup,
@@ -218,7 +299,14 @@ async def _send(
 
 async def dispatch_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """JobQueue callback: send what is due."""
-    await run_dispatch(context.application.bot_data[KEY], context.bot)
+    await dispatch_all(context.application.bot_data[KEY], context.bot)
+
+
+async def dispatch_all(app: AppContext, bot: Bot) -> None:
+    """Run the dispatcher again as long as each run used its whole budget: a city's Monday
+    goes out in one go, not `DISPATCH_BATCH_SIZE` rows per tick."""
+    while await run_dispatch(app, bot) >= app.settings.dispatch_batch_size:
+        pass
 
 
 async def dispatch_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -228,18 +316,22 @@ async def dispatch_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     app: AppContext = context.application.bot_data[KEY]
     if app.dispatch_lock.locked():
         return
-    await run_dispatch(app, context.bot)
+    await dispatch_all(app, context.bot)
 
 
 def schedule(application: BotApplication, interval: float) -> None:
-    """Run the dispatcher every `interval` seconds; a late tick is still run, never skipped."""
+    """Run the dispatcher every `interval` seconds; a late tick is still run, never skipped.
+
+    Two instances may run at once: a tick that comes while a long dispatch (a city's Monday)
+    is still under way returns at once instead of being reported as skipped.
+    """
     assert application.job_queue is not None
     application.job_queue.run_repeating(
         dispatch_tick,
         interval=interval,
         first=1,
         name=JOB_NAME,
-        job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+        job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 2},
     )
 
 

@@ -8,17 +8,24 @@ process has locked.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Table, func, insert, or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
+from bot.clock import Clock
 from bot.domain.checkins import plan_checkin_checks
 from bot.domain.outbox import (
     DATE_AGREED,
@@ -77,6 +84,7 @@ from db.models import (
     SchoolHoliday,
     User,
 )
+from db.session import Database
 
 # A row claimed longer ago than this belongs to a process that died while sending it.
 CLAIM_LEASE = timedelta(minutes=2)
@@ -141,40 +149,91 @@ async def delivery_time(
     return waits_until(now, rules, await holidays_for(session, region))
 
 
-async def snapshot(
-    session: AsyncSession, exchange: Exchange, programme: Programme
-) -> ExchangeSnapshot:
-    members = await session.scalars(
-        select(Membership).where(Membership.exchange_id == exchange.id).order_by(Membership.id)
-    )
-    return ExchangeSnapshot(
-        id=exchange.id,
-        programme=programme,
-        active=exchange.status == STATUS_ACTIVE,
-        phases=tuple(
+@dataclass(frozen=True)
+class _ExchangeRow:
+    """The columns of an exchange that planning needs."""
+
+    id: int
+    programme_key: str
+    status: str
+    region: str | None
+
+
+async def _snapshots(
+    session: AsyncSession,
+    exchanges: Sequence[_ExchangeRow],
+    programmes: Mapping[str, Programme],
+) -> dict[int, ExchangeSnapshot]:
+    """The exchanges as planning sees them, in one query per table whatever their number,
+    read column by column (no whole rows)."""
+    ids = [exchange.id for exchange in exchanges]
+    phases: dict[int, list[PhaseDates]] = {i: [] for i in ids}
+    for exchange_id, key, starts_on, ends_on, start_time, host, agreed in await session.execute(
+        select(
+            ExchangePhase.exchange_id,
+            ExchangePhase.phase_key,
+            ExchangePhase.starts_on,
+            ExchangePhase.ends_on,
+            ExchangePhase.start_time,
+            ExchangePhase.host,
+            ExchangePhase.agreed,
+        )
+        .where(ExchangePhase.exchange_id.in_(ids))
+        .order_by(ExchangePhase.starts_on, ExchangePhase.id)
+    ):
+        phases[exchange_id].append(
             PhaseDates(
-                key=p.phase_key,
-                starts_on=p.starts_on,
-                ends_on=p.ends_on,
-                start_time=p.start_time,
-                host=p.host,
-                agreed=p.agreed,
+                key=key,
+                starts_on=starts_on,
+                ends_on=ends_on,
+                start_time=start_time,
+                host=host,
+                agreed=agreed,
             )
-            for p in sorted(exchange.phases, key=lambda p: p.starts_on)
-        ),
-        members=tuple(
-            Member(m.user_id, m.role, m.side, tuple(m.days) if m.days is not None else None)
-            for m in members
-        ),
-        school_holidays=await holidays_for(session, exchange.region),
-        groups=tuple(
-            await session.scalars(
-                select(GroupLink.chat_id)
-                .where(GroupLink.exchange_id == exchange.id)
-                .order_by(GroupLink.chat_id)
-            )
-        ),
-    )
+        )
+    members: dict[int, list[Member]] = {i: [] for i in ids}
+    for exchange_id, user_id, role, side, days in await session.execute(
+        select(
+            Membership.exchange_id,
+            Membership.user_id,
+            Membership.role,
+            Membership.side,
+            Membership.days,
+        )
+        .where(Membership.exchange_id.in_(ids))
+        .order_by(Membership.id)
+    ):
+        members[exchange_id].append(
+            Member(user_id, role, side, tuple(days) if days is not None else None)
+        )
+    groups: dict[int, list[int]] = {i: [] for i in ids}
+    for exchange_id, chat_id in await session.execute(
+        select(GroupLink.exchange_id, GroupLink.chat_id)
+        .where(GroupLink.exchange_id.in_(ids))
+        .order_by(GroupLink.chat_id)
+    ):
+        groups[exchange_id].append(chat_id)
+    regions = sorted({e.region for e in exchanges if e.region is not None})
+    holidays: dict[str, list[tuple[date, date]]] = {region: [] for region in regions}
+    if regions:
+        for region, starts_on, ends_on in await session.execute(
+            select(SchoolHoliday.region, SchoolHoliday.starts_on, SchoolHoliday.ends_on)
+            .where(SchoolHoliday.region.in_(regions))
+            .order_by(SchoolHoliday.starts_on)
+        ):
+            holidays[region].append((starts_on, ends_on))
+    return {
+        exchange.id: ExchangeSnapshot(
+            id=exchange.id,
+            programme=programmes[exchange.programme_key],
+            active=exchange.status == STATUS_ACTIVE,
+            phases=tuple(phases[exchange.id]),
+            members=tuple(members[exchange.id]),
+            school_holidays=tuple(holidays[exchange.region]) if exchange.region else (),
+            groups=tuple(groups[exchange.id]),
+        )
+        for exchange in exchanges
+    }
 
 
 @dataclass(frozen=True)
@@ -184,6 +243,20 @@ class ReplanResult:
     cancelled: int
 
 
+# The columns of a stored planned row that reconciling needs (never the whole row).
+_STORED = (
+    OutboxMessage.id,
+    OutboxMessage.exchange_id,
+    OutboxMessage.dedupe_key,
+    OutboxMessage.status,
+    OutboxMessage.due_at,
+    OutboxMessage.not_after,
+    OutboxMessage.next_attempt_at,
+    OutboxMessage.attempts,
+    OutboxMessage.payload,
+)
+
+
 async def replan_exchange(
     session: AsyncSession,
     exchange_id: int,
@@ -191,50 +264,134 @@ async def replan_exchange(
     rules: Rules,
     *,
     now: datetime,
+    weeks: bool = True,
 ) -> ReplanResult:
     """Bring the exchange's planned rows in line with its state.
 
     Pending rows that no longer fit are cancelled, new ones created, changed ones moved.
     Rows already sent (or otherwise finished) are never touched, so nothing goes out twice.
     Only planned kinds are reconciled; immediate messages (proposals, alerts) are left alone.
+
+    `weeks=False` leaves the coordinators' Monday summaries alone: whoever re-plans many
+    exchanges calls `summary.plan_weeks` once afterwards, since it works out every week anew.
     """
-    exchange = await session.scalar(
-        select(Exchange).where(Exchange.id == exchange_id).options(selectinload(Exchange.phases))
+    result = (await _replan_batch(session, [exchange_id], programmes, rules, now=now)).get(
+        exchange_id, ReplanResult(0, 0, 0)
     )
-    if exchange is None:
-        return ReplanResult(0, 0, 0)
-    plan: list[PlannedMessage] = []
-    if exchange.programme_key in programmes:
-        state = await snapshot(session, exchange, programmes[exchange.programme_key])
-        plan = plan_messages(state, rules)
-        coordinators = await session.scalars(
-            select(User.id).where(User.is_coordinator.is_(True), User.active.is_(True))
+    if not weeks:
+        return result
+    from bot.services import summary  # imports this module
+
+    summaries = await summary.plan_weeks(session, now=now)  # the coordinators' Monday summaries
+    return ReplanResult(
+        result.created + summaries.created,
+        result.updated + summaries.updated,
+        result.cancelled + summaries.cancelled,
+    )
+
+
+async def _replan_batch(
+    session: AsyncSession,
+    exchange_ids: Sequence[int],
+    programmes: Mapping[str, Programme],
+    rules: Rules,
+    *,
+    now: datetime,
+) -> dict[int, ReplanResult]:
+    """`replan_exchange` for several exchanges at once, without the Monday summaries: the
+    state and the stored rows of all of them are read in a few queries, the rows compared by
+    key, and the changes written in one statement per kind of change. Returns what changed
+    per exchange found."""
+    exchanges = [
+        _ExchangeRow(*found)
+        for found in await session.execute(
+            select(Exchange.id, Exchange.programme_key, Exchange.status, Exchange.region)
+            .where(Exchange.id.in_(exchange_ids))
+            .order_by(Exchange.id)
+            # On PostgreSQL two planners of one exchange (a handler, the start-up re-plan)
+            # take turns: the second reads what the first wrote, and never adds its rows
+            # twice. NO KEY: rows that merely refer to the exchange are not held up.
+            .with_for_update(key_share=True)
         )
-        plan += plan_checkin_checks(state, list(coordinators), tz=rules.tz, lead=rules.checkin_lead)
+    ]
+    if not exchanges:
+        return {}
+    # An archived exchange needs nothing (plan_messages and the check-ins say so too): its
+    # pending rows are cancelled without reading its phases and members.
+    planning = [e for e in exchanges if e.status == STATUS_ACTIVE and e.programme_key in programmes]
+    plans: dict[int, list[PlannedMessage]] = {e.id: [] for e in exchanges}
+    if planning:
+        coordinators = list(
+            await session.scalars(
+                select(User.id).where(User.is_coordinator.is_(True), User.active.is_(True))
+            )
+        )
+        for exchange_id, state in (await _snapshots(session, planning, programmes)).items():
+            plans[exchange_id] = plan_messages(state, rules) + plan_checkin_checks(
+                state, coordinators, tz=rules.tz, lead=rules.checkin_lead
+            )
+    stored: dict[int, list[Any]] = {e.id: [] for e in exchanges}
+    for row in await session.execute(
+        select(*_STORED)
+        .where(OutboxMessage.exchange_id.in_(plans), OutboxMessage.kind.in_(PLANNED_KINDS))
+        .order_by(OutboxMessage.id)
+        .with_for_update()
+    ):
+        stored[row.exchange_id].append(row)
+    gone: list[int] = []
+    new: list[dict[str, Any]] = []
+    moved: list[dict[str, Any]] = []
+    results: dict[int, ReplanResult] = {}
+    for exchange_id, plan in plans.items():
+        counts = (len(new), len(moved), len(gone))
+        _reconcile(plan, stored[exchange_id], now=now, new=new, moved=moved, gone=gone)
+        results[exchange_id] = ReplanResult(
+            len(new) - counts[0], len(moved) - counts[1], len(gone) - counts[2]
+        )
+    if gone:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(gone))
+            .values(status=OUTBOX_CANCELLED, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        _loaded_follow(
+            session, [{"id": i, "status": OUTBOX_CANCELLED, "updated_at": now} for i in gone]
+        )
+    if moved:
+        await session.execute(update(OutboxMessage), moved)
+        _loaded_follow(session, moved)
+    if new:
+        # Core, not the ORM: the rows need no objects, and thousands are written at once.
+        await session.execute(insert(cast(Table, OutboxMessage.__table__)), new)
+    return results
+
+
+def _reconcile(
+    plan: Sequence[PlannedMessage],
+    stored: Sequence[Any],
+    *,
+    now: datetime,
+    new: list[dict[str, Any]],
+    moved: list[dict[str, Any]],
+    gone: list[int],
+) -> None:
+    """Compare one exchange's plan with its stored rows by key; add what to write to `new`
+    (rows to insert), `moved` (rows to change, by id) and `gone` (ids to cancel)."""
     wanted = {p.dedupe_key: p for p in plan if p.not_after >= now}
-    existing = {
-        row.dedupe_key: row
-        for row in await session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.exchange_id == exchange_id, OutboxMessage.kind.in_(PLANNED_KINDS))
-            .with_for_update()
-        )
-    }
     # A row still in the plan whose time is over is not "no longer wanted": it stays for the
     # dispatcher, which settles it as too late where coordinators can see it (and, for a
     # day's schedule, tells them). Only rows the plan no longer has are cancelled.
     planned = {p.dedupe_key for p in plan}
-    created = updated = cancelled = 0
-    for key, current in existing.items():
-        if key not in planned and current.status == OUTBOX_PENDING:
-            current.status = OUTBOX_CANCELLED
-            current.updated_at = now
-            cancelled += 1
+    existing = {row.dedupe_key: row for row in stored}
+    gone += (
+        row.id for row in stored if row.dedupe_key not in planned and row.status == OUTBOX_PENDING
+    )
     for key, push in wanted.items():
         row = existing.get(key)
         if row is None:
-            session.add(
-                _new_row(
+            new.append(
+                _row_values(
                     user_id=push.user_id,
                     exchange_id=push.exchange_id,
                     kind=push.kind,
@@ -245,7 +402,6 @@ async def replan_exchange(
                     now=now,
                 )
             )
-            created += 1
         elif row.status in (OUTBOX_PENDING, OUTBOX_CANCELLED) and (
             row.status == OUTBOX_CANCELLED
             or row.due_at != push.due_at
@@ -253,22 +409,156 @@ async def replan_exchange(
             or row.payload != push.payload
         ):
             # A cancelled row that fits again (a date moved back) is revived, not duplicated.
-            row.status = OUTBOX_PENDING
-            row.due_at = push.due_at
-            row.not_after = push.not_after
-            row.next_attempt_at = (
-                max(push.due_at, row.next_attempt_at) if row.attempts else push.due_at
+            moved.append(
+                {
+                    "id": row.id,
+                    "status": OUTBOX_PENDING,
+                    "due_at": push.due_at,
+                    "not_after": push.not_after,
+                    "next_attempt_at": (
+                        max(push.due_at, row.next_attempt_at) if row.attempts else push.due_at
+                    ),
+                    "payload": dict(push.payload),
+                    "updated_at": now,
+                }
             )
-            row.payload = dict(push.payload)
-            row.updated_at = now
-            updated += 1
-    await session.flush()
+
+
+log = logging.getLogger(__name__)
+
+# Exchanges re-planned per write transaction when many are (at start-up, after a holiday
+# import): each transaction lasts tens of milliseconds, so people's writes wait no longer.
+REPLAN_CHUNK = 20
+# Tries of one chunk before re-planning many exchanges gives up.
+CHUNK_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class BulkReplan:
+    """What re-planning many exchanges did, and how long it held the database."""
+
+    exchanges: int
+    changed: int  # exchanges with a row added, moved or cancelled
+    rows: ReplanResult  # the Monday summaries included
+    seconds: float
+    busy: float  # seconds inside write transactions (the rest is pauses for other writers)
+    longest_write: float  # seconds, the longest write transaction
+
+
+async def replan_many(
+    database: Database,
+    exchange_ids: Sequence[int],
+    programmes: Mapping[str, Programme],
+    rules: Rules,
+    *,
+    clock: Clock,
+    chunk: int = REPLAN_CHUNK,
+) -> BulkReplan:
+    """Re-plan these exchanges `chunk` at a time, each chunk in its own write transaction,
+    then the coordinators' Monday summaries once.
+
+    After each chunk the planner waits as long as the chunk took, so on SQLite another
+    writer (a handler, the dispatcher, another process) waiting for the lock gets it: the
+    planner never holds the database more than half the time. An exchange changed meanwhile
+    is simply planned from its newer state.
+    """
+    began = time.monotonic()
+    changed = created = updated = cancelled = 0
+    busy = longest = 0.0
+    size = max(1, chunk)
+    for start in range(0, len(exchange_ids), size):
+        opened = time.monotonic()
+        for attempt in range(1, CHUNK_ATTEMPTS + 1):
+            try:
+                async with database.write() as session:
+                    results = await _replan_batch(
+                        session,
+                        exchange_ids[start : start + size],
+                        programmes,
+                        rules,
+                        now=clock.now(),
+                    )
+                break
+            except DBAPIError as error:
+                # A deadlock or a lock held too long is no reason to leave the other
+                # exchanges unplanned: the chunk rolled back, and is planned again.
+                if attempt == CHUNK_ATTEMPTS:
+                    raise
+                log.warning("Re-planning exchanges failed (%s); trying again", error.orig)
+                await asyncio.sleep(attempt)
+        for result in results.values():
+            changed += bool(result.created or result.updated or result.cancelled)
+            created += result.created
+            updated += result.updated
+            cancelled += result.cancelled
+        held = time.monotonic() - opened
+        busy += held
+        longest = max(longest, held)
+        await asyncio.sleep(held)
     from bot.services import summary  # imports this module
 
-    weeks = await summary.plan_weeks(session, now=now)  # the coordinators' Monday summaries
-    return ReplanResult(
-        created + weeks.created, updated + weeks.updated, cancelled + weeks.cancelled
+    opened = time.monotonic()
+    async with database.write() as session:
+        weeks = await summary.plan_weeks(session, now=clock.now())
+    held = time.monotonic() - opened
+    busy += held
+    longest = max(longest, held)
+    return BulkReplan(
+        exchanges=len(exchange_ids),
+        changed=changed,
+        rows=ReplanResult(
+            created + weeks.created, updated + weeks.updated, cancelled + weeks.cancelled
+        ),
+        seconds=time.monotonic() - began,
+        busy=busy,
+        longest_write=longest,
     )
+
+
+def _loaded_follow(session: AsyncSession, changes: Sequence[Mapping[str, Any]]) -> None:
+    """Rows this session had already loaded take the values just written, as if read again:
+    a caller that looks at them after re-planning sees what the database holds."""
+    identities = session.sync_session.identity_map
+    for change in changes:
+        loaded = identities.get(identity_key(OutboxMessage, change["id"]))
+        if loaded is None:
+            continue
+        for name, value in change.items():
+            if name != "id":
+                set_committed_value(loaded, name, value)
+
+
+def _row_values(
+    *,
+    user_id: int,
+    exchange_id: int | None,
+    kind: str,
+    dedupe_key: str,
+    payload: Payload,
+    due_at: datetime,
+    not_after: datetime,
+    now: datetime,
+    urgent: bool = False,
+) -> dict[str, Any]:
+    """The columns of a new pending row, its payload checked against its kind."""
+    check_payload(kind, payload)
+    return {
+        "user_id": user_id,
+        "exchange_id": exchange_id,
+        "kind": kind,
+        "dedupe_key": dedupe_key,
+        "payload": dict(payload),
+        "urgent": urgent,
+        "status": OUTBOX_PENDING,
+        "due_at": due_at,
+        "not_after": not_after,
+        "next_attempt_at": due_at,
+        "attempts": 0,
+        "uncertain_sends": 0,
+        "sender_id": None,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def _new_row(
@@ -283,21 +573,18 @@ def _new_row(
     now: datetime,
     urgent: bool = False,
 ) -> OutboxMessage:
-    check_payload(kind, payload)
     return OutboxMessage(
-        user_id=user_id,
-        exchange_id=exchange_id,
-        kind=kind,
-        dedupe_key=dedupe_key,
-        payload=dict(payload),
-        urgent=urgent,
-        status=OUTBOX_PENDING,
-        due_at=due_at,
-        not_after=not_after,
-        next_attempt_at=due_at,
-        attempts=0,
-        created_at=now,
-        updated_at=now,
+        **_row_values(
+            user_id=user_id,
+            exchange_id=exchange_id,
+            kind=kind,
+            dedupe_key=dedupe_key,
+            payload=payload,
+            due_at=due_at,
+            not_after=not_after,
+            now=now,
+            urgent=urgent,
+        )
     )
 
 
@@ -511,6 +798,7 @@ class Claimed:
     late: bool
     language: str
     due_at: datetime  # when it was planned for
+    urgent: bool = False  # an alarm: goes before bulk sends
 
 
 @dataclass(frozen=True)
@@ -622,10 +910,26 @@ async def claim_due(
                 decision.late,
                 user.language,
                 row.due_at,
+                row.urgent,
             )
         )
     await session.flush()
     return Claims(claimed, len(rows))
+
+
+async def release(session: AsyncSession, row_ids: Sequence[int], *, now: datetime) -> None:
+    """Put claimed rows whose sending never began back in the queue, as if never claimed."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(row_ids), OutboxMessage.status == OUTBOX_SENDING)
+        .values(
+            status=OUTBOX_PENDING,
+            claimed_at=None,
+            attempts=OutboxMessage.attempts - 1,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def mark_sent(

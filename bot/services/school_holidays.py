@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import Clock
 from bot.domain.holidays import HolidayPeriod
 from bot.domain.outbox import Rules
 from bot.domain.programme import Programme
 from bot.services.exchanges import active_exchange_ids
-from bot.services.outbox import replan_exchange
+from bot.services.outbox import replan_many
 from db.models import SchoolHoliday
+from db.session import Database
 
 
 async def store_periods(session: AsyncSession, periods: Sequence[HolidayPeriod]) -> tuple[int, int]:
@@ -45,17 +46,23 @@ async def store_periods(session: AsyncSession, periods: Sequence[HolidayPeriod])
 
 
 async def replan_regions(
-    session: AsyncSession,
+    database: Database,
     regions: set[str],
     programmes: Mapping[str, Programme],
     rules: Rules,
     *,
-    now: datetime,
+    clock: Clock,
 ) -> int:
-    """Re-plan every active exchange in these regions; returns how many."""
-    count = 0
-    for region in sorted(regions):
-        for exchange_id in await active_exchange_ids(session, region):
-            await replan_exchange(session, exchange_id, programmes, rules, now=now)
-            count += 1
-    return count
+    """Re-plan every active exchange in these regions; returns how many.
+
+    The holiday periods must be committed first: the exchanges are re-planned a chunk per
+    short write transaction (outbox.replan_many), so people keep working meanwhile.
+    """
+    async with database.read() as session:
+        ids = [
+            exchange_id
+            for region in sorted(regions)
+            for exchange_id in await active_exchange_ids(session, region)
+        ]
+    done = await replan_many(database, ids, programmes, rules, clock=clock)
+    return done.exchanges

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Result, func, select, update
@@ -114,6 +115,7 @@ def summary_weeks(first_day: date, last_day: date, created: date | None = None) 
     return weeks
 
 
+@lru_cache(maxsize=1024)
 def due_at(monday: date) -> datetime:
     """09:00 in Amsterdam on `monday`, or on the next school day when that is a public
     holiday (Easter Monday, Whit Monday); in UTC."""
@@ -155,17 +157,23 @@ async def plan_weeks(session: AsyncSession, *, now: datetime) -> ReplanResult:
         .group_by(Exchange.id, Exchange.created_by, Exchange.created_at)
     )
     wanted: dict[str, tuple[int, date]] = {}
+    # A city's pairs share their weeks: each span's coming Mondays are worked out once.
+    coming: dict[tuple[date, date, date], list[date]] = {}
     for created_by, created_at, first_day, last_day in spans:
         made_on = created_at.astimezone(_TZ).date()
-        for monday in summary_weeks(first_day, last_day, made_on):
-            if due_at(monday) <= now:
-                continue
+        span = (first_day, last_day, made_on)
+        if span not in coming:
+            coming[span] = [m for m in summary_weeks(*span) if due_at(m) > now]
+        for monday in coming[span]:
             for user_id in runs(created_by, coordinator_ids):
                 wanted[dedupe_key(user_id, monday)] = (user_id, monday)
     pending = dict(
         (
             await session.execute(
                 select(OutboxMessage.dedupe_key, OutboxMessage.id).where(
+                    # Summaries belong to no exchange: the exchange index finds them among
+                    # thousands of pending rows without reading those.
+                    OutboxMessage.exchange_id.is_(None),
                     OutboxMessage.kind == COORDINATOR_WEEK,
                     OutboxMessage.status.in_((OUTBOX_PENDING, OUTBOX_CANCELLED)),
                 )
@@ -342,8 +350,17 @@ async def load(
     monday = date.fromisoformat(read_payload(CoordinatorWeekPayload, row.payload)["week"])
     # The pairs the coordinator runs, with their flags, as /overzicht has them.
     statuses = await overview.pairs(session, user, now=now, programmes=programmes, scope="mine")
-    mine = [s.exchange for s in statuses if s.exchange.programme_key in programmes]
-    mine_ids = [e.id for e in mine]
+    mine_ids = [s.exchange.id for s in statuses if s.exchange.programme_key in programmes]
+    # /overzicht loads only what its list shows; the summary's days need phases and members.
+    mine = list(
+        await session.scalars(
+            select(Exchange)
+            .where(Exchange.id.in_(mine_ids))
+            .options(*_LOADED)
+            .order_by(Exchange.id)
+            .execution_options(populate_existing=True)
+        )
+    )
     gathered_rows = await _gathered_rows(session, user.id, row.id)
     known = {e.id: e for e in mine}
     # A notice may be about a pair that is someone else's by now: it is listed all the same.
