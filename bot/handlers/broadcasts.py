@@ -429,7 +429,7 @@ async def _audience_step(uow: Unit, dialog: Dialog, value: str, now: datetime) -
     if value == kind or kind not in broadcasts.AUDIENCE_KINDS:
         raise Expired
     if kind in (CITY, PHASE, EXCHANGE):
-        pairs = await broadcasts.pairs(uow.session, uow.user, mine=mine)
+        pairs = await broadcasts.pairs(uow.session, uow.user, mine=mine, members=False)
         options: list[str] = []
         choices: list[list[object]]
         if kind == CITY:

@@ -277,6 +277,7 @@ def typed_text(update: Update) -> str:
 
 ExchangeView = Callable[[Unit, Exchange], Awaitable[list[Reply]]]
 ExchangeLoader = Callable[[Unit], Awaitable[Sequence[Exchange]]]
+LabelLoader = Callable[[Unit], Awaitable[list[tuple[int, str]]]]
 # Choices per page: enough to find a recent exchange at a glance, few enough to read on a phone.
 PAGE_SIZE = 10
 
@@ -321,25 +322,31 @@ def exchange_buttons(
     )
 
 
-async def _visible(uow: Unit) -> Sequence[Exchange]:
-    return await exchanges.visible_exchanges(uow.session, uow.user)
-
-
 async def exchange_page(
     update: Update,
     context: Context,
     *,
     prefix: str,
     offset: int,
-    load: ExchangeLoader = _visible,
+    load: ExchangeLoader | None = None,
+    labels: LabelLoader | None = None,
 ) -> None:
-    """'Meer…' under a list of exchanges: show the next page in the same message."""
+    """'Meer…' under a list of exchanges: show the next page in the same message.
+
+    The exchanges come from `load`, or as (id, label) from `labels`; without either, those
+    the user may see, by their labels only (one light query).
+    """
     async with reading(update, context) as uow:
         lang = uow.lang
-        choices = list(await load(uow))
+        if labels is not None:
+            choices = await labels(uow)
+        elif load is None:
+            choices = await exchanges.visible_labels(uow.session, uow.user)
+        else:
+            choices = [(e.id, exchanges.label(e)) for e in await load(uow)]
     await answer_callback(update, context, lang)
     app = app_context(context)
-    buttons = exchange_buttons(prefix, choices, offset)
+    buttons = paged_buttons(choices, lambda value: f"{prefix}{value}", offset)
     await edit_pressed(update, context, reply_markup=render.keyboard(app.texts, lang, buttons))
 
 
@@ -352,16 +359,18 @@ async def exchange_command(
     """
     async with reading(update, context) as uow:
         lang = uow.lang
-        mine = list(await exchanges.visible_exchanges(uow.session, uow.user))
+        # Labels only: the one exchange to show is loaded whole, a list needs no more.
+        mine = await exchanges.visible_labels(uow.session, uow.user)
         if not mine:
             key = "programme.none_coordinator" if uow.user.is_coordinator else "programme.none"
             replies = [Reply(key)]
         elif len(mine) == 1:
-            replies = await view(uow, mine[0])
+            exchange = await exchanges.load_exchange(uow.session, mine[0][0])
+            assert exchange is not None
+            replies = await view(uow, exchange)
         else:
-            replies = [
-                Reply(choose_key, {"count": len(mine)}, buttons=exchange_buttons(prefix, mine))
-            ]
+            buttons = paged_buttons(mine, lambda value: f"{prefix}{value}")
+            replies = [Reply(choose_key, {"count": len(mine)}, buttons=buttons)]
     await send(update, context, lang, replies)
 
 

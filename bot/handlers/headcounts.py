@@ -32,7 +32,7 @@ from bot.handlers.common import (
 )
 from bot.jobs.outbox import kick
 from bot.menus import aliases
-from bot.services import checkins, exchanges, headcounts, incidents
+from bot.services import exchanges, headcounts, incidents
 from bot.services.checkins import DayOfExchange
 from bot.texts import Markup
 from bot.ui import callbacks
@@ -70,8 +70,9 @@ def _keypad(dialog: Dialog) -> tuple[tuple[Btn, ...], ...]:
 
 async def _today(uow: Unit, exchange_id: int | None) -> DayOfExchange | None:
     """Today's exchange day of this exchange, while the user may still count on it."""
-    days = await checkins.days_today(uow.session, uow.user, uow.app.programmes, uow.app.today())
-    return next((d for d in days if d.exchange.id == exchange_id), None)
+    return await headcounts.day_today(
+        uow.session, uow.user, uow.app.programmes, uow.app.today(), exchange_id
+    )
 
 
 async def _moments(uow: Unit, day: DayOfExchange) -> tuple[str, ...]:
@@ -231,7 +232,7 @@ async def _present(
     uow: Unit, chat_id: int, args: list[str], *, may_write: bool
 ) -> list[Reply] | None:
     """The answer to /aanwezig; None when there is something to store and `may_write` is off."""
-    days = await checkins.days_today(uow.session, uow.user, uow.app.programmes, uow.app.today())
+    days = await headcounts.days_today(uow.session, uow.user, uow.app.programmes, uow.app.today())
     if not days:
         return [await not_today(uow)]
     if args and (len(args) != 2 or len(days) != 1):

@@ -63,7 +63,7 @@ from bot.ui.callbacks import (
 )
 from bot.ui.outbox import Rendered, alert_message, incident_state, incident_text
 from bot.ui.replies import Btn, Reply, rows
-from db.models import Dialog, Incident, User
+from db.models import Dialog, Incident
 
 REPORT = incidents.REPORT_DIALOG
 NOTE = incidents.NOTE_DIALOG  # every text typed after a missing-pupil alarm goes to it
@@ -534,31 +534,33 @@ async def _edit_copy(
         log.warning("Could not update alert copy %s: %s", copy.row_id, error)
 
 
+# Incidents /incidenten shows at most, newest first; the header says how many there are.
+LIST_LIMIT = 20
+
+
 async def list_open(update: Update, context: Context) -> None:
     """The open incidents the user may see, newest first."""
     async with reading(update, context) as uow:
         lang = uow.lang
-        found = await incidents.visible_open(uow.session, uow.user)
+        found = await incidents.open_list(uow.session, uow.user, LIST_LIMIT)
         replies = (
             [Reply("incidents.list_empty")]
-            if not found
-            else [Reply("incidents.list_header", {"count": len(found)})]
+            if not found.total
+            else [Reply("incidents.list_header", {"count": found.total})]
         )
-        for incident in found[:20]:
-            replies.append(await _list_item(uow, incident))
+        for incident in found.incidents:
+            replies.append(_list_item(uow, incident, found))
     await send(update, context, lang, replies)
 
 
-async def _list_item(uow: Unit, incident: Incident) -> Reply:
-    exchange = await exchanges.load_exchange(uow.session, incident.exchange_id)
-    assert exchange is not None
-    reporter = await uow.session.get(User, incident.reported_by) if incident.reported_by else None
+def _list_item(uow: Unit, incident: Incident, found: incidents.OpenList) -> Reply:
+    reporter = found.reporters.get(incident.reported_by) if incident.reported_by else None
     body = incident_text(
         uow.app.texts,
         uow.lang,
         incident,
-        exchange,
-        reporter.display_name if reporter else "?",
+        found.exchanges[incident.exchange_id],
+        reporter if reporter is not None else "?",
         uow.app.settings.tz,
     )
     buttons: tuple[tuple[Btn, ...], ...] = ()

@@ -9,7 +9,7 @@ and a second tap on the same button changes nothing twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 
 from telegram import Update
 from telegram.error import TelegramError
@@ -24,8 +24,8 @@ from bot.handlers.common import (
     answer_callback,
     clear_buttons,
     edit_pressed,
-    exchange_buttons,
     exchange_page,
+    paged_buttons,
     reading,
     send,
     unit_of_work,
@@ -61,7 +61,6 @@ from bot.ui.callbacks import (
     parse_log_page,
 )
 from bot.ui.replies import Btn, Reply
-from db.models import Exchange
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +99,7 @@ async def manage(update: Update, context: Context) -> None:
     async with reading(update, context) as uow:
         lang = uow.lang
         try:
-            mine = await members.manageable(uow.session, uow.user)
+            mine = await members.manageable_labels(uow.session, uow.user)
         except auth.NotAllowed as refusal:
             replies = [Reply(refusal.key)]
         else:
@@ -111,13 +110,15 @@ async def manage(update: Update, context: Context) -> None:
             elif not mine:
                 replies = [Reply("programme.none_coordinator")]
             elif len(mine) == 1:
-                replies = [views.menu(mine[0])]
+                exchange = await exchanges.load_exchange(uow.session, mine[0][0])
+                assert exchange is not None
+                replies = [views.menu(exchange)]
             else:
                 replies = [
                     Reply(
                         "manage.choose",
                         {"count": len(mine)},
-                        buttons=exchange_buttons(MANAGE_PREFIX, mine),
+                        buttons=paged_buttons(mine, lambda value: f"{MANAGE_PREFIX}{value}"),
                     )
                 ]
     await send(update, context, lang, replies)
@@ -131,9 +132,9 @@ async def _menu(uow: Unit, exchange_id: int) -> list[Reply]:
     return [views.menu(exchange)]
 
 
-async def _manageable_or_none(uow: Unit) -> Sequence[Exchange]:
+async def _manageable_or_none(uow: Unit) -> list[tuple[int, str]]:
     try:
-        return await members.manageable(uow.session, uow.user)
+        return await members.manageable_labels(uow.session, uow.user)
     except auth.NotAllowed:
         return []
 
@@ -148,7 +149,7 @@ async def menu_pressed(update: Update, context: Context) -> None:
             context,
             prefix=MANAGE_PREFIX,
             offset=offset,
-            load=_manageable_or_none,
+            labels=_manageable_or_none,
         )
         return
     exchange_id = button_id(data, MANAGE_PREFIX)

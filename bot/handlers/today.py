@@ -21,9 +21,9 @@ async def today(update: Update, context: Context) -> None:
         mine = await exchanges.visible_exchanges(uow.session, uow.user)
         contacts = await exchanges.contacts(uow.session, mine, day)
         # Numbers only for the exchanges with a day today: those are the ones shown.
-        phones = await schools.phone_books(
-            uow.session, [e for e in mine if e.id in contacts], uow.user
-        )
+        phones = {
+            e.id: schools.phone_book(e, uow.user, contacts[e.id]) for e in mine if e.id in contacts
+        }
         body = views.today(
             app.texts, lang, mine, app.programmes, contacts, day, viewer=uow.user, phones=phones
         )

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from bot.domain.headcounts import check_count, likely_moment, offered_moments
 from bot.domain.permissions import Action
 from bot.domain.programme import Programme
-from bot.services import auth, exchanges, incidents
+from bot.services import auth, checkins, exchanges, incidents
+from bot.services.checkins import DayOfExchange
 from db.models import (
     STATUS_ACTIVE,
     Exchange,
@@ -20,9 +22,88 @@ from db.models import (
     ExchangeSide,
     Headcount,
     Incident,
+    Membership,
     User,
 )
 from db.session import rowcount
+
+# What counting needs of an exchange: its classes and schools, and its days.
+_COUNTING = (
+    selectinload(Exchange.sides).joinedload(ExchangeSide.school),
+    selectinload(Exchange.phases),
+)
+
+
+def _day_of(
+    exchange: Exchange, programmes: Mapping[str, Programme], today: date
+) -> DayOfExchange | None:
+    """The exchange's first exchange day (or closing) today, as checkins.days_today finds it."""
+    programme = programmes.get(exchange.programme_key)
+    for row in exchange.phases:
+        if programme and row.starts_on == today and programme.phase(row.phase_key).kind == "day":
+            return DayOfExchange(exchange, row)
+    return None
+
+
+async def days_today(
+    session: AsyncSession, user: User, programmes: Mapping[str, Programme], today: date
+) -> list[DayOfExchange]:
+    """checkins.days_today for counting: only exchanges with something today are loaded,
+    with what counting needs, so a coordinator of a thousand pairs waits for none of the
+    others."""
+    query = (
+        select(Exchange)
+        .where(
+            Exchange.status == STATUS_ACTIVE,
+            Exchange.id.in_(
+                select(ExchangePhase.exchange_id).where(ExchangePhase.starts_on == today)
+            ),
+        )
+        # Of the phases only today's: they are all that is looked at, and a coordinator's
+        # thousand pairs have six thousand.
+        .options(
+            selectinload(Exchange.sides).joinedload(ExchangeSide.school),
+            selectinload(Exchange.phases.and_(ExchangePhase.starts_on == today)),
+        )
+    )
+    if not user.is_coordinator:
+        member_of = select(Membership.exchange_id).where(Membership.user_id == user.id)
+        query = query.where(Exchange.id.in_(member_of))
+    found = await session.scalars(query.order_by(Exchange.start_date.desc(), Exchange.id.desc()))
+    out = []
+    for exchange in found:
+        if not await checkins.may_work(session, user, exchange.id):
+            continue
+        programme = programmes.get(exchange.programme_key)
+        for row in exchange.phases:
+            if (
+                programme
+                and row.starts_on == today
+                and programme.phase(row.phase_key).kind == "day"
+            ):
+                out.append(DayOfExchange(exchange, row))
+    return out
+
+
+async def day_today(
+    session: AsyncSession,
+    user: User,
+    programmes: Mapping[str, Programme],
+    today: date,
+    exchange_id: int | None,
+) -> DayOfExchange | None:
+    """Today's day of one exchange, as `days_today` would list it: only that one is read."""
+    if exchange_id is None:
+        return None
+    exchange = await session.scalar(
+        select(Exchange)
+        .where(Exchange.id == exchange_id, Exchange.status == STATUS_ACTIVE)
+        .options(*_COUNTING)
+    )
+    if exchange is None or not await checkins.may_work(session, user, exchange.id):
+        return None
+    return _day_of(exchange, programmes, today)
+
 
 # How a drop was accounted for, as stored in Headcount.drop_answer.
 DROP_ANSWERS = ("home", "elsewhere", "missing")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -31,6 +31,7 @@ from db.models import (
     ROLE_TEACHER,
     Dialog,
     Exchange,
+    ExchangeSide,
     Incident,
     IncidentAction,
     Membership,
@@ -340,19 +341,68 @@ async def alert_copies(session: AsyncSession, incident_id: int) -> list[AlertCop
     ]
 
 
-async def visible_open(session: AsyncSession, user: User) -> list[Incident]:
-    """Open incidents the user may see, newest first."""
-    query = (
-        select(Incident)
-        .where(Incident.status.in_(OPEN_STATES))
-        .options(selectinload(Incident.actions), selectinload(Incident.drop))
-        .order_by(Incident.created_at.desc(), Incident.id.desc())
-    )
+def _visible_open(user: User) -> list[ColumnElement[bool]]:
+    """Which open incidents the user may see: all for a coordinator, else those of the
+    exchanges they teach in and those they reported."""
+    where: list[ColumnElement[bool]] = [Incident.status.in_(OPEN_STATES)]
     if not user.is_coordinator:
         teacher_of = select(Membership.exchange_id).where(
             Membership.user_id == user.id, Membership.role == ROLE_TEACHER
         )
-        query = query.where(
-            Incident.exchange_id.in_(teacher_of) | (Incident.reported_by == user.id)
-        )
+        where.append(Incident.exchange_id.in_(teacher_of) | (Incident.reported_by == user.id))
+    return where
+
+
+async def visible_open(session: AsyncSession, user: User) -> list[Incident]:
+    """Open incidents the user may see, newest first."""
+    query = (
+        select(Incident)
+        .where(*_visible_open(user))
+        .options(selectinload(Incident.actions), selectinload(Incident.drop))
+        .order_by(Incident.created_at.desc(), Incident.id.desc())
+    )
     return list(await session.scalars(query))
+
+
+@dataclass(frozen=True)
+class OpenList:
+    """The newest open incidents the user may see, with what showing them needs: their
+    exchanges (sides and schools) and their reporters' names, by id."""
+
+    total: int
+    incidents: list[Incident]
+    exchanges: dict[int, Exchange]
+    reporters: dict[int, str]
+
+
+async def open_list(session: AsyncSession, user: User, limit: int) -> OpenList:
+    """`visible_open`, the newest `limit` of them, in a handful of queries however many
+    there are: a coordinator of a thousand pairs may have hundreds open."""
+    where = _visible_open(user)
+    total = await session.scalar(select(func.count()).select_from(Incident).where(*where))
+    found = list(
+        await session.scalars(
+            select(Incident)
+            .where(*where)
+            .options(selectinload(Incident.actions), selectinload(Incident.drop))
+            .order_by(Incident.created_at.desc(), Incident.id.desc())
+            .limit(limit)
+        )
+    )
+    exchange_ids = {i.exchange_id for i in found}
+    reporter_ids = {i.reported_by for i in found if i.reported_by is not None}
+    shown: dict[int, Exchange] = {}
+    if exchange_ids:
+        rows = await session.scalars(
+            select(Exchange)
+            .where(Exchange.id.in_(exchange_ids))
+            .options(selectinload(Exchange.sides).joinedload(ExchangeSide.school))
+        )
+        shown = {e.id: e for e in rows}
+    names: dict[int, str] = {}
+    if reporter_ids:
+        pairs = await session.execute(
+            select(User.id, User.display_name).where(User.id.in_(reporter_ids))
+        )
+        names = {user_id: name for user_id, name in pairs}
+    return OpenList(int(total or 0), found, shown, names)

@@ -11,18 +11,19 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.interfaces import LoaderOption as _AbstractLoad
 
 from bot.domain import risks
 from bot.domain.permissions import Action
-from bot.domain.programme import Programme, Text
-from bot.domain.timeline import AMSTERDAM, programme_start
+from bot.domain.programme import Phase, Programme, Text
+from bot.domain.timeline import AMSTERDAM, due_date, programme_start
 from bot.services import auth
-from bot.services.checklists import PAIR, Entry, entries
+from bot.services.checklists import PAIR, holder_for
 from bot.services.incidents import OPEN_STATES
 from db.models import (
     ROLE_BEGELEIDER,
@@ -32,6 +33,7 @@ from db.models import (
     CheckIn,
     ChecklistTick,
     Exchange,
+    ExchangePhase,
     ExchangeSide,
     GroupLink,
     Headcount,
@@ -49,6 +51,35 @@ _LOAD = (
     selectinload(Exchange.phases),
     selectinload(Exchange.memberships).joinedload(Membership.user),
 )
+# The list needs of each pair as objects only what names it; its phases and members are read
+# as plain rows (_PhaseRow, _MemberRow), which a thousand pairs' worth are far quicker to build.
+_NAMES = (selectinload(Exchange.sides).joinedload(ExchangeSide.school),)
+
+
+@dataclass(frozen=True)
+class _PhaseRow:
+    """The columns of an ExchangePhase that a pair's status is worked out from."""
+
+    phase_key: str
+    starts_on: date
+    ends_on: date
+    agreed: bool
+    start_time: time | None
+    host: str
+
+
+@dataclass(frozen=True)
+class _MemberRow:
+    """The columns of a Membership, and of its user, that a pair's status is worked out from."""
+
+    id: int
+    joined_at: datetime
+    role: str
+    side: str | None
+    user_id: int
+    days: list[str] | None
+    display_name: str
+    blocked: bool
 
 
 @dataclass(frozen=True)
@@ -112,16 +143,56 @@ async def _statuses(
     chosen: Select[int],
     now: datetime,
     programmes: Mapping[str, Programme],
+    *,
+    load: Sequence[_AbstractLoad] = _NAMES,
 ) -> list[PairStatus]:
-    """The status of each exchange whose id `chosen` selects, in a constant number of queries."""
+    """The status of each exchange whose id `chosen` selects, in a constant number of queries;
+    the exchanges come with what `load` loads of them."""
     today = local_today(now)
     found = list(
         await session.scalars(
-            select(Exchange).where(Exchange.id.in_(chosen)).options(*_LOAD).order_by(Exchange.id)
+            select(Exchange).where(Exchange.id.in_(chosen)).options(*load).order_by(Exchange.id)
         )
     )
     if not found:
         return []
+    phases: dict[int, list[_PhaseRow]] = defaultdict(list)
+    phase_rows = await session.execute(
+        select(
+            ExchangePhase.exchange_id,
+            ExchangePhase.phase_key,
+            ExchangePhase.starts_on,
+            ExchangePhase.ends_on,
+            ExchangePhase.agreed,
+            ExchangePhase.start_time,
+            ExchangePhase.host,
+        )
+        .where(ExchangePhase.exchange_id.in_(chosen))
+        .order_by(ExchangePhase.exchange_id, ExchangePhase.starts_on, ExchangePhase.id)
+    )
+    for exchange_id, key, starts_on, ends_on, agreed, start_time, host in phase_rows:
+        phases[exchange_id].append(_PhaseRow(key, starts_on, ends_on, agreed, start_time, host))
+    members: dict[int, list[_MemberRow]] = defaultdict(list)
+    member_rows = await session.execute(
+        select(
+            Membership.exchange_id,
+            Membership.id,
+            Membership.joined_at,
+            Membership.role,
+            Membership.side,
+            Membership.user_id,
+            Membership.days,
+            User.display_name,
+            User.blocked_at.is_not(None),
+        )
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.exchange_id.in_(chosen))
+        .order_by(Membership.id)
+    )
+    for exchange_id, member_id, joined_at, role, side, user_id, days, name, blocked in member_rows:
+        members[exchange_id].append(
+            _MemberRow(member_id, joined_at, role, side, user_id, days, name, bool(blocked))
+        )
     ticks: dict[int, dict[tuple[str, str], str]] = defaultdict(dict)
     tick_rows = await session.execute(
         select(ChecklistTick.exchange_id, ChecklistTick.holder, ChecklistTick.item_key).where(
@@ -167,6 +238,8 @@ async def _statuses(
             exchange,
             programmes.get(exchange.programme_key),
             today,
+            phases=phases[exchange.id],
+            members=members[exchange.id],
             ticks=ticks[exchange.id],
             incidents=incidents[exchange.id],
             checkouts=checkouts[exchange.id],
@@ -189,9 +262,11 @@ def sort_by_risk(statuses: Sequence[PairStatus]) -> list[PairStatus]:
 # -- from the loaded rows to a snapshot --------------------------------------------------------
 
 
-def _phase_dates(exchange: Exchange, programme: Programme | None) -> tuple[risks.PhaseDates, ...]:
+def _phase_dates(
+    phases: Sequence[_PhaseRow], programme: Programme | None
+) -> tuple[risks.PhaseDates, ...]:
     out = []
-    for row in sorted(exchange.phases, key=lambda p: p.starts_on):
+    for row in sorted(phases, key=lambda p: p.starts_on):
         phase = None
         if programme is not None:
             try:
@@ -215,39 +290,67 @@ def _phase_dates(exchange: Exchange, programme: Programme | None) -> tuple[risks
 
 
 def checklist_lines(
-    exchange: Exchange, programme: Programme | None, ticks: Mapping[tuple[str, str], str]
+    phases: Sequence[_PhaseRow],
+    members: Sequence[_MemberRow],
+    programme: Programme | None,
+    ticks: Mapping[tuple[str, str], str],
 ) -> tuple[risks.ChecklistLine, ...]:
     """Every checklist item of the exchange once per holder: the pair's, each class's, and
-    each member's own (a begeleider's only for the days they are planned for)."""
+    each member's own (a begeleider's only for the days they are planned for).
+
+    The same lines, in the same order, as checklists.entries gives for each side and then for
+    each member, kept the first time a holder's item appears; worked out here on the phases
+    once per pair, because /overzicht does it for every pair a coordinator runs.
+    """
     if programme is None:
         return ()
-    phases = list(exchange.phases)
+    rows: list[tuple[Phase, _PhaseRow]] = []
+    for row in sorted(phases, key=lambda p: p.starts_on):
+        try:
+            rows.append((programme.phase(row.phase_key), row))
+        except KeyError:
+            continue
+    # An item's deadline depends only on its phase's dates, whoever holds it; the rows' columns
+    # are read once here rather than once per item and member.
+    plain = [
+        (
+            phase,
+            phase.kind == "day",
+            row.host,
+            row.ends_on,
+            [(item, due_date(item, row.starts_on)) for item in phase.checklist],
+        )
+        for phase, row in rows
+    ]
     seen: set[tuple[str, str]] = set()
     out: list[risks.ChecklistLine] = []
 
-    def add(found: Sequence[Entry]) -> None:
-        for entry in found:
-            key = (entry.holder, entry.item.key)
-            if key in seen:
+    def add(role: str, side: str | None, user_id: int, member: _MemberRow | None) -> None:
+        # A begeleider's day items count only for the days they are planned for.
+        days = member.days if member is not None and role == ROLE_BEGELEIDER else None
+        limited = member is not None and role == ROLE_BEGELEIDER
+        for phase, is_day, host, ends_on, items in plain:
+            if limited and is_day and not risks.planned_for(days, phase.key):
                 continue
-            seen.add(key)
-            out.append(
-                risks.ChecklistLine(
-                    entry.holder, entry.item.key, entry.deadline, entry.ends_on, entry.done
-                )
-            )
+            for item, deadline in items:
+                if not item.applies_to(role, side, host):
+                    continue
+                holder = holder_for(item, role, side, user_id)
+                if member is None:
+                    if item.scope not in ("pair", "class"):
+                        continue
+                elif item.scope != "person" and holder != PAIR:
+                    continue
+                key = (holder, item.key)
+                if key in seen:
+                    continue
+                seen.add(key)
+                out.append(risks.ChecklistLine(holder, item.key, deadline, ends_on, key in ticks))
 
     for side in ("A", "B"):
-        found = entries(programme, phases, ROLE_TEACHER, side, ticks)
-        add([e for e in found if e.item.scope in ("pair", "class")])
-    for m in sorted(exchange.memberships, key=lambda m: m.id):
-        found = entries(programme, phases, m.role, m.side, ticks, user_id=m.user_id)
-        found = [e for e in found if e.item.scope == "person" or e.holder == PAIR]
-        if m.role == ROLE_BEGELEIDER:
-            found = [
-                e for e in found if e.phase.kind != "day" or risks.planned_for(m.days, e.phase.key)
-            ]
-        add(found)
+        add(ROLE_TEACHER, side, 0, None)
+    for m in sorted(members, key=lambda m: m.id):
+        add(m.role, m.side, m.user_id, m)
     return tuple(out)
 
 
@@ -255,32 +358,34 @@ def snapshot_of(
     exchange: Exchange,
     programme: Programme | None,
     *,
+    phases: Sequence[_PhaseRow],
+    members: Sequence[_MemberRow],
     ticks: Mapping[tuple[str, str], str],
     incidents: Sequence[risks.IncidentState] = (),
     checkouts: Sequence[risks.CheckOut] = (),
     absent: Mapping[int, frozenset[tuple[str, date]]] | None = None,
 ) -> risks.Snapshot:
-    """The plain snapshot of a loaded exchange (sides, phases, members with their users)."""
+    """The plain snapshot of an exchange loaded with its sides, from its phases and members."""
     absent = absent or {}
-    members = sorted(exchange.memberships, key=lambda m: (m.joined_at, m.id))
+    joined = sorted(members, key=lambda m: (m.joined_at, m.id))
     return risks.Snapshot(
-        phases=_phase_dates(exchange, programme),
+        phases=_phase_dates(phases, programme),
         week1_end=programme_start(exchange.start_date) + timedelta(days=WEEK1_LAST_DAY),
         schools={s.side: s.school.name for s in exchange.sides},
-        checklist=checklist_lines(exchange, programme, ticks),
+        checklist=checklist_lines(phases, members, programme, ticks),
         begeleiders=tuple(
             risks.Begeleider(
                 m.user_id,
-                m.user.display_name,
+                m.display_name,
                 tuple(m.days) if m.days is not None else None,
                 absent.get(m.user_id, frozenset()),
             )
-            for m in members
+            for m in joined
             if m.role == ROLE_BEGELEIDER
         ),
         teachers=tuple(
-            risks.Teacher(m.side, m.user.display_name, m.user.blocked_at is not None)
-            for m in members
+            risks.Teacher(m.side, m.display_name, m.blocked)
+            for m in joined
             if m.role == ROLE_TEACHER and m.side in ("A", "B")
         ),
         incidents=tuple(incidents),
@@ -293,6 +398,8 @@ def status_of(
     programme: Programme | None,
     today: date,
     *,
+    phases: Sequence[_PhaseRow],
+    members: Sequence[_MemberRow],
     ticks: Mapping[tuple[str, str], str],
     incidents: Sequence[risks.IncidentState] = (),
     checkouts: Sequence[risks.CheckOut] = (),
@@ -301,6 +408,8 @@ def status_of(
     snapshot = snapshot_of(
         exchange,
         programme,
+        phases=phases,
+        members=members,
         ticks=ticks,
         incidents=incidents,
         checkouts=checkouts,
@@ -377,7 +486,8 @@ async def detail(
     await auth.require(session, coordinator, Action.VIEW_ALL_EXCHANGES)
     await auth.require_exchange(session, coordinator, Action.VIEW_PROGRESS, exchange_id)
     chosen = select(Exchange.id).where(Exchange.id == exchange_id)
-    found = await _statuses(session, chosen, now, programmes)
+    # The detail shows the members themselves: this one pair comes with them as objects.
+    found = await _statuses(session, chosen, now, programmes, load=_LOAD)
     if not found:
         raise auth.NotAllowed(Action.VIEW_PROGRESS, exchange_id)
     status = found[0]
