@@ -3,7 +3,9 @@ driven the same way over the same kind of fake server."""
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from datetime import datetime
 
 from telegram import Update
@@ -78,23 +80,29 @@ async def _echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message.reply_text(message.text)
 
 
-async def echo_ms(updates: int, *, rate_limited: bool) -> float:
+@contextlib.asynccontextmanager
+async def echo_app(tg: FakeTelegram, *, rate_limited: bool) -> AsyncIterator[None]:
     """One MessageHandler replying with the text, polled the way the bot is polled."""
-    async with FakeTelegram() as tg:
-        builder = ApplicationBuilder().token(TOKEN).base_url(tg.base_url)
-        app = (
-            builder.rate_limiter(AIORateLimiter(max_retries=1)).build()
-            if rate_limited
-            else builder.build()
-        )
-        app.add_handler(MessageHandler(filters.TEXT, _echo))
-        await app.initialize()
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0, timeout=1, drop_pending_updates=False)
-        try:
-            return await _measure(tg, updates)
-        finally:
-            await app.updater.stop()
-            await app.stop()
-            await app.shutdown()
+    builder = ApplicationBuilder().token(TOKEN).base_url(tg.base_url)
+    app = (
+        builder.rate_limiter(AIORateLimiter(max_retries=1)).build()
+        if rate_limited
+        else builder.build()
+    )
+    app.add_handler(MessageHandler(filters.TEXT, _echo))
+    await app.initialize()
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0, timeout=1, drop_pending_updates=False)
+    try:
+        yield
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+
+
+async def echo_ms(updates: int, *, rate_limited: bool) -> float:
+    """The echo bot, driven as the bot is."""
+    async with FakeTelegram() as tg, echo_app(tg, rate_limited=rate_limited):
+        return await _measure(tg, updates)

@@ -1,12 +1,20 @@
 """Figure 1: the Monday push rate of a city, with the default settings, against a fake server
-that answers 429 like Telegram."""
+that answers 429 like Telegram.
+
+The city, the bot and the evening before are set up by `monday_world`, which the reply
+latency (bench/latency.py) shares: its users talk to the bot while this Monday is pushed.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import inspect
 import time
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -19,14 +27,128 @@ from db.models import OUTBOX_PENDING, OUTBOX_SENDING, OutboxMessage
 from db.session import Database
 from fake_telegram import FakeTelegram
 
-from .world import AMS, MONDAY, RunningClock, fresh_database, seed_city, settings_for
+from .world import (
+    AMS,
+    COORDINATOR_ID,
+    MONDAY,
+    City,
+    RunningClock,
+    fresh_database,
+    member_ids,
+    seed_city,
+    settings_for,
+)
 
 LATE_NOTE = "Later verstuurd dan gepland"
 EIGHT = datetime(MONDAY.year, MONDAY.month, MONDAY.day, 8, 0, tzinfo=AMS)
 SUNDAY_EVENING = EIGHT - timedelta(hours=12)
 # A Monday that has not settled by then is reported as it stands.
 GIVE_UP_AFTER = timedelta(minutes=20)
-POLL_SECONDS = 0.5
+# Settling is watched on the fake server's side (free); the database is asked only when the
+# server has seen as many messages as rows were due, or now and then in case some row ends
+# otherwise (skipped, failed). A COUNT over the outbox every half second would take CPU
+# from the bot being measured.
+WATCH_SECONDS = 0.5
+ASK_DATABASE_EVERY = 5.0
+
+
+async def start_bot(app: BotApplication, *, jobs: bool, wait_for_startup: bool = True) -> None:
+    """`start_beside`, saying whether to wait for start-up re-planning where the bot can be
+    told (`wait_for_startup`); older versions always wait."""
+    if "wait_for_startup" in inspect.signature(start_beside).parameters:
+        starting: Any = start_beside
+        await starting(app, jobs=jobs, wait_for_startup=wait_for_startup)
+    else:
+        await start_beside(app, jobs=jobs)
+
+
+@dataclass
+class MondayWorld:
+    """A seeded city, the strict fake server, and the bot started on it with paused jobs,
+    its clock standing just before Monday 08:00 with the evening before sent."""
+
+    url: str
+    city: City
+    tg: FakeTelegram
+    clock: RunningClock
+    context: AppContext
+    app: BotApplication
+    database: Database
+    setup_s: float
+    startup_s: float
+    # Per chat, the last message before Monday; and where the limits' log stood.
+    marks: dict[int, int] = field(default_factory=dict)
+    logged: int = 0
+    due_kinds: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def chats(self) -> list[int]:
+        return [self.city.coordinator, *self.city.members]
+
+    def rush(self) -> float:
+        """Let the clock run from 08:00 and the JobQueue run the dispatcher as in production
+        (DISPATCH_INTERVAL_SECONDS, DISPATCH_BATCH_SIZE, Telegram's limits); returns the
+        monotonic moment standing for 08:00."""
+        eight = self.clock.run_from(EIGHT)
+        assert self.app.job_queue is not None
+        self.app.job_queue.scheduler.resume()
+        return eight
+
+
+@contextlib.asynccontextmanager
+async def monday_world(url: str, pairs: int, *, seeded: bool = False) -> AsyncIterator[MondayWorld]:
+    """The city of `pairs` on a migrated database `url`, ready for 08:00 (`seeded`: the
+    city is there already, seeded by `seed_city` with `SUNDAY_EVENING`)."""
+    began = time.monotonic()
+    if seeded:
+        city = City(COORDINATOR_ID, [m for pair in range(pairs) for m in member_ids(pair)])
+    else:
+        city = await seed_city(url, pairs, now=SUNDAY_EVENING)
+    ready = time.monotonic()
+    tg = FakeTelegram(strict_limits=True)
+    await tg.start()
+    settings = settings_for(url, tg.url)
+    database = Database(url)
+    clock = RunningClock(SUNDAY_EVENING)
+    context = AppContext(
+        settings=settings,
+        db=database,
+        clock=clock,
+        programmes=load_programmes(),
+        texts=get_texts(),
+        # As `python -m bot run` has it: this process plays the bot.
+        owns_process=True,
+    )
+    for user_id in [city.coordinator, *city.members]:
+        tg.open_chat(tg.user(user_id, f"Lid {user_id}"))
+    app = build_application(context, settings.require_token())
+    try:
+        # Paused jobs: the evening before is prepared on a clock that stands still. The
+        # start-up re-planning is what plans this city, so it is waited for.
+        await start_bot(app, jobs=False)
+        try:
+            started = time.monotonic()
+            await _evening_before(context, app, clock)
+            world = MondayWorld(
+                url=url,
+                city=city,
+                tg=tg,
+                clock=clock,
+                context=context,
+                app=app,
+                database=database,
+                setup_s=ready - began,
+                startup_s=started - ready,
+            )
+            world.marks = {chat: tg.last_message_id(chat) for chat in world.chats}
+            world.logged = len(tg.limits.log)
+            world.due_kinds = await _due_kinds(database)
+            yield world
+        finally:
+            await stop_beside(app)
+    finally:
+        await database.dispose()
+        await tg.stop()
 
 
 @dataclass(frozen=True)
@@ -44,60 +166,45 @@ class MondayRun:
     startup_s: float
 
 
-async def monday(database_url: str | None, pairs: int) -> MondayRun:
-    async with fresh_database(database_url) as url:
-        return await _monday(url, pairs)
+async def monday(
+    database_url: str | None,
+    pairs: int,
+    *,
+    on_settled: Callable[[], None] | None = None,
+    seeded: bool = False,
+) -> MondayRun:
+    """The Monday; `on_settled` is called the moment every due row is settled (the bot
+    still running), to look at the process then. With `seeded`, `database_url` is the
+    database the city was seeded in (by another process), used as it is."""
+    async with contextlib.AsyncExitStack() as stack:
+        url = (
+            database_url
+            if seeded and database_url
+            else await stack.enter_async_context(fresh_database(database_url))
+        )
+        world = await stack.enter_async_context(monday_world(url, pairs, seeded=seeded))
+        eight = world.rush()
+        settled = await _settle(world)
+        if on_settled is not None:
+            on_settled()
+        # Stopped before the figures are read: nothing more arrives meanwhile.
+        await stop_beside(world.app)
+        return _figures(world, eight, settled)
 
 
-async def _monday(url: str, pairs: int) -> MondayRun:
-    began = time.monotonic()
-    city = await seed_city(url, pairs, now=SUNDAY_EVENING)
-    seeded = time.monotonic()
-    tg = FakeTelegram(strict_limits=True)
-    await tg.start()
-    settings = settings_for(url, tg.url)
-    database = Database(url)
-    clock = RunningClock(SUNDAY_EVENING)
-    context = AppContext(
-        settings=settings,
-        db=database,
-        clock=clock,
-        programmes=load_programmes(),
-        texts=get_texts(),
-    )
-    chats = [city.coordinator, *city.members]
-    for user_id in chats:
-        tg.open_chat(tg.user(user_id, f"Lid {user_id}"))
-    app = build_application(context, settings.require_token())
-    try:
-        # Paused jobs: the evening before is prepared on a clock that stands still.
-        await start_beside(app, jobs=False)
-        started = time.monotonic()
-        await _evening_before(context, app, clock)
-        marks = {chat: tg.last_message_id(chat) for chat in chats}
-        logged = len(tg.limits.log)
-        due_kinds = await _due_kinds(database)
-        # From here the clock runs as production's does, and the dispatcher runs as its
-        # JobQueue schedules it (DISPATCH_INTERVAL_SECONDS, DISPATCH_BATCH_SIZE, TELEGRAM).
-        eight = clock.run_from(EIGHT)
-        assert app.job_queue is not None
-        app.job_queue.scheduler.resume()
-        settled = await _settle(database)
-        await stop_beside(app)
-    finally:
-        await database.dispose()
-        await tg.stop()
-    calls = tg.limits.log[logged:]
+def _figures(world: MondayWorld, eight: float, settled: bool) -> MondayRun:
+    tg = world.tg
+    calls = tg.limits.log[world.logged :]
     moments = [call.at for call in calls if call.allowed]
     late = sum(
         LATE_NOTE in (message.text or "")
-        for chat in chats
-        for message in tg.messages_since(chat, marks[chat])
+        for chat in world.chats
+        for message in tg.messages_since(chat, world.marks[chat])
     )
     span = moments[-1] - moments[0] if len(moments) > 1 else 0.0
     return MondayRun(
-        due_rows=sum(due_kinds.values()),
-        due_kinds=due_kinds,
+        due_rows=sum(world.due_kinds.values()),
+        due_kinds=world.due_kinds,
         sent=len(moments),
         refused=sum(not call.allowed for call in calls),
         late_notes=late,
@@ -105,8 +212,8 @@ async def _monday(url: str, pairs: int) -> MondayRun:
         rate=(len(moments) - 1) / span if span else 0.0,
         last_left_s=moments[-1] - eight if moments else 0.0,
         settled=settled,
-        setup_s=seeded - began,
-        startup_s=started - seeded,
+        setup_s=world.setup_s,
+        startup_s=world.startup_s,
     )
 
 
@@ -122,15 +229,15 @@ async def _evening_before(context: AppContext, app: BotApplication, clock: Runni
     clock.set(before_eight)
 
 
-async def _unsettled(database: Database) -> int:
+async def unsettled(database: Database) -> int:
     """Rows due by 08:00 not yet sent or settled otherwise."""
     async with database.read() as session:
         count = await session.scalar(
             select(func.count())
             .select_from(OutboxMessage)
             .where(
-                OutboxMessage.due_at <= EIGHT,
                 OutboxMessage.status.in_((OUTBOX_PENDING, OUTBOX_SENDING)),
+                OutboxMessage.due_at <= EIGHT,
             )
         )
     return int(count or 0)
@@ -149,11 +256,27 @@ async def _due_kinds(database: Database) -> dict[str, int]:
         return {str(kind): int(count) for kind, count in rows.all()}
 
 
-async def _settle(database: Database) -> bool:
+def sent_since(world: MondayWorld) -> int:
+    """Messages the server let through since the evening before (a cheap look at its log)."""
+    log = world.tg.limits.log
+    return sum(1 for index in range(world.logged, len(log)) if log[index].allowed)
+
+
+async def _settle(world: MondayWorld) -> bool:
     """Wait until every row due by 08:00 is settled (False: gave up)."""
+    due = sum(world.due_kinds.values())
     deadline = time.monotonic() + GIVE_UP_AFTER.total_seconds()
+    asked = time.monotonic()
+    seen = world.logged
+    allowed = 0
     while time.monotonic() < deadline:
-        if not await _unsettled(database):
-            return True
-        await asyncio.sleep(POLL_SECONDS)
+        # Counted incrementally: the log only grows.
+        log = world.tg.limits.log
+        allowed += sum(1 for index in range(seen, len(log)) if log[index].allowed)
+        seen = len(log)
+        if allowed >= due or time.monotonic() - asked >= ASK_DATABASE_EVERY:
+            asked = time.monotonic()
+            if not await unsettled(world.database):
+                return True
+        await asyncio.sleep(WATCH_SECONDS)
     return False

@@ -114,7 +114,17 @@ def commit() -> str | None:
     return done.stdout.strip() or None
 
 
-def write(figures: list[Figure], settings: dict[str, Any], database: str) -> dict[str, Any]:
+def paths(database: str) -> tuple[Path, Path]:
+    """Where a run on this database is written: SQLite's results.json and results.md, another
+    database's beside them with its name (results-postgresql.md), so both can be shown."""
+    if database.lower() == "sqlite":
+        return RESULTS_JSON, RESULTS_MD
+    name = database.lower()
+    return HERE / f"results-{name}.json", HERE / f"results-{name}.md"
+
+
+def write(figures: list[Figure], settings: dict[str, Any], database: str) -> Path:
+    """Write the JSON and the Markdown table; returns the Markdown file."""
     record = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "commit": commit(),
@@ -123,9 +133,10 @@ def write(figures: list[Figure], settings: dict[str, Any], database: str) -> dic
         "settings": settings,
         "figures": {figure.key: figure.as_json() for figure in figures},
     }
-    RESULTS_JSON.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
-    RESULTS_MD.write_text(markdown(figures, record))
-    return record
+    as_json, as_md = paths(database)
+    as_json.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    as_md.write_text(markdown(figures, record))
+    return as_md
 
 
 def markdown(figures: list[Figure], record: dict[str, Any]) -> str:
