@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from bot.jobs.outbox import use_limits
 from bot.ratelimit import TELEGRAM, Limiter, Limits, Pacer
 from db.models import ROLE_BEGELEIDER, ROLE_TEACHER, OutboxMessage
+from fake_telegram import BotMessage
 from fake_telegram.limits import busiest_second, closest_pair
 from tests.flows import only
 from tests.harness import Harness
@@ -172,18 +173,25 @@ async def _three_hundred_people(h: Harness) -> list[int]:
     return ids
 
 
-@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
-async def test_a_broadcast_to_300_at_telegrams_limits(harness: Harness) -> None:
-    h = harness
-    assert h.context is not None
+async def _broadcast_to_everyone(h: Harness, read_button: str) -> tuple[list[int], BotMessage]:
+    """The coordinator writes TEXT to the 300, up to its summary (not yet sent)."""
     coordinator = h.user(1000, "Carla")
     await h.send(coordinator, "/start")
     ids = await _three_hundred_people(h)
     await h.send(coordinator, "/bericht")
     audience = only(await h.send(coordinator, TEXT))
     read = only(await h.press(coordinator, audience, "Iedereen"))
-    when = only(await h.press(coordinator, read, "✅ Met Gelezen-knop"))
+    when = only(await h.press(coordinator, read, read_button))
     _preview, summary = await h.press(coordinator, when, "Nu versturen")
+    return ids, summary
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+async def test_a_broadcast_to_300_at_telegrams_limits(harness: Harness) -> None:
+    h = harness
+    assert h.context is not None
+    ids, summary = await _broadcast_to_everyone(h, "✅ Met Gelezen-knop")
+    coordinator = h.user(1000, "Carla")
     assert "300 ontvangers" in summary.text  # the two in two pairs each counted once
     await h.press(coordinator, summary, "Versturen")
 
@@ -255,15 +263,8 @@ async def test_a_broadcast_to_300_at_telegrams_limits(harness: Harness) -> None:
 async def test_a_reply_goes_ahead_of_a_broadcast_going_out(harness: Harness) -> None:
     h = harness
     assert h.context is not None
-    coordinator = h.user(1000, "Carla")
-    await h.send(coordinator, "/start")
-    ids = await _three_hundred_people(h)
-    await h.send(coordinator, "/bericht")
-    audience = only(await h.send(coordinator, TEXT))
-    read = only(await h.press(coordinator, audience, "Iedereen"))
-    when = only(await h.press(coordinator, read, "Zonder knop"))
-    _preview, summary = await h.press(coordinator, when, "Nu versturen")
-    await h.press(coordinator, summary, "Versturen")
+    ids, summary = await _broadcast_to_everyone(h, "Zonder knop")
+    await h.press(h.user(1000, "Carla"), summary, "Versturen")
     asker = h.user(ids[-1], f"Persoon {ids[-1]}")
 
     use_limits(h.context, TELEGRAM)
