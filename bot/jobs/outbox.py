@@ -6,6 +6,7 @@ import asyncio
 import logging
 import weakref
 from datetime import timedelta
+from functools import partial
 from typing import Any, cast
 
 from telegram import Bot, Message
@@ -64,19 +65,18 @@ async def run_dispatch(app: AppContext, bot: Bot) -> int:
     async with app.dispatch_lock:
         budget = app.settings.dispatch_batch_size
         flow = _Flow(app, bot, pacer_for(app))
-        examined = claimed = idle = 0
+        examined = idle = 0
         try:
-            while claimed < budget and idle < MAX_IDLE_BATCHES:
+            while examined < budget and idle < MAX_IDLE_BATCHES:
                 await flow.wait_below(CLAIM_SIZE)
                 async with app.db.write() as session:
                     claims = await outbox.claim_due(
                         session,
                         now=app.clock.now(),
-                        limit=min(CLAIM_SIZE, budget - claimed),
+                        limit=min(CLAIM_SIZE, budget - examined),
                         rules=app.rules,
                     )
                 examined += claims.examined
-                claimed += claims.examined
                 flow.add_all(claims.to_send)
                 idle = 0 if claims.to_send else idle + 1
                 if claims.examined == 0:
@@ -118,13 +118,12 @@ class _Flow:
             task = asyncio.create_task(self._one(row, before), name=f"outbox-row-{row.id}")
             self._tasks.add(task)
             self._last_of_chat[row.user_id] = task
-            task.add_done_callback(self._forget)
+            task.add_done_callback(partial(self._forget, row.user_id))
 
-    def _forget(self, task: asyncio.Task[None]) -> None:
+    def _forget(self, chat_id: int, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        for chat, last in list(self._last_of_chat.items()):
-            if last is task:
-                del self._last_of_chat[chat]
+        if self._last_of_chat.get(chat_id) is task:
+            del self._last_of_chat[chat_id]
 
     async def _one(self, row: outbox.Claimed, before: asyncio.Task[None] | None) -> None:
         if before is not None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.interfaces import ORMOption
 
 from bot.domain.outbox import planned_for
 from bot.domain.permissions import Action
@@ -28,11 +30,17 @@ class DayOfExchange:
 
 
 async def days_today(
-    session: AsyncSession, user: User, programmes: dict[str, Programme], today: date
+    session: AsyncSession,
+    user: User,
+    programmes: Mapping[str, Programme],
+    today: date,
+    *,
+    load: Sequence[ORMOption] | None = None,
 ) -> list[DayOfExchange]:
-    """The exchange days (and closings) today in exchanges where the user may work."""
+    """The exchange days (and closings) today in exchanges where the user may work; `load`
+    is what is read of each exchange (default: everything `visible_exchanges` reads)."""
     out = []
-    for exchange in await exchanges.visible_exchanges(session, user):
+    for exchange in await exchanges.visible_exchanges(session, user, day=today, load=load):
         if not await may_work(session, user, exchange.id):
             continue
         programme = programmes.get(exchange.programme_key)

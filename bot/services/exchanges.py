@@ -9,6 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm.interfaces import ORMOption
 
 from bot.domain.exchange_input import (
     ExchangeInput,
@@ -127,9 +128,25 @@ async def load_exchange(session: AsyncSession, exchange_id: int) -> Exchange | N
     return await session.scalar(select(Exchange).where(Exchange.id == exchange_id).options(*_FULL))
 
 
-async def visible_exchanges(session: AsyncSession, user: User) -> Sequence[Exchange]:
-    """Active exchanges the user may see: all for a coordinator, else their own."""
-    query = select(Exchange).where(Exchange.status == STATUS_ACTIVE).options(*_FULL)
+async def visible_exchanges(
+    session: AsyncSession,
+    user: User,
+    *,
+    day: date | None = None,
+    load: Sequence[ORMOption] | None = None,
+) -> Sequence[Exchange]:
+    """Active exchanges the user may see: all for a coordinator, else their own; with `day`,
+    only those with a phase starting that day (a coordinator's thousand pairs are not all
+    read to find today's few). `load` is what comes with each: by default everything."""
+    query = (
+        select(Exchange)
+        .where(Exchange.status == STATUS_ACTIVE)
+        .options(*(_FULL if load is None else load))
+    )
+    if day is not None:
+        query = query.where(
+            Exchange.id.in_(select(ExchangePhase.exchange_id).where(ExchangePhase.starts_on == day))
+        )
     if not user.is_coordinator:
         member_of = select(Membership.exchange_id).where(Membership.user_id == user.id)
         query = query.where(Exchange.id.in_(member_of))

@@ -22,7 +22,6 @@ from db.models import (
     ExchangeSide,
     Headcount,
     Incident,
-    Membership,
     User,
 )
 from db.session import rowcount
@@ -48,41 +47,18 @@ def _day_of(
 async def days_today(
     session: AsyncSession, user: User, programmes: Mapping[str, Programme], today: date
 ) -> list[DayOfExchange]:
-    """checkins.days_today for counting: only exchanges with something today are loaded,
-    with what counting needs, so a coordinator of a thousand pairs waits for none of the
-    others."""
-    query = (
-        select(Exchange)
-        .where(
-            Exchange.status == STATUS_ACTIVE,
-            Exchange.id.in_(
-                select(ExchangePhase.exchange_id).where(ExchangePhase.starts_on == today)
-            ),
-        )
-        # Of the phases only today's: they are all that is looked at, and a coordinator's
-        # thousand pairs have six thousand.
-        .options(
+    """checkins.days_today with only what counting needs: a coordinator's thousand pairs
+    have six thousand phases, and only today's are looked at."""
+    return await checkins.days_today(
+        session,
+        user,
+        programmes,
+        today,
+        load=(
             selectinload(Exchange.sides).joinedload(ExchangeSide.school),
             selectinload(Exchange.phases.and_(ExchangePhase.starts_on == today)),
-        )
+        ),
     )
-    if not user.is_coordinator:
-        member_of = select(Membership.exchange_id).where(Membership.user_id == user.id)
-        query = query.where(Exchange.id.in_(member_of))
-    found = await session.scalars(query.order_by(Exchange.start_date.desc(), Exchange.id.desc()))
-    out = []
-    for exchange in found:
-        if not await checkins.may_work(session, user, exchange.id):
-            continue
-        programme = programmes.get(exchange.programme_key)
-        for row in exchange.phases:
-            if (
-                programme
-                and row.starts_on == today
-                and programme.phase(row.phase_key).kind == "day"
-            ):
-                out.append(DayOfExchange(exchange, row))
-    return out
 
 
 async def day_today(
