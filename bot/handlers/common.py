@@ -18,9 +18,18 @@ from telegram.ext import ContextTypes
 from bot.context import AppContext, app_context
 from bot.delivery import Delivered, deliver
 from bot.domain.numbers import clean_text
-from bot.domain.permissions import Action
+from bot.domain.permissions import Action, Role
 from bot.services import auth, exchanges
-from bot.services.users import TelegramPerson, touch_user, up_to_date
+from bot.services.users import (
+    Sender,
+    TelegramPerson,
+    all_roles,
+    create_user,
+    roles_of,
+    sender,
+    touch_user,
+    up_to_date,
+)
 from bot.ui import replies as render
 from bot.ui.callbacks import MORE, button_id, page_of
 from bot.ui.replies import Btn, Reply, rows
@@ -56,10 +65,18 @@ class Unit:
     session: AsyncSession
     user: User
     app: AppContext
+    # The user's roles in exchanges when they were read with the user (`look_up`).
+    member_roles: frozenset[Role] | None = None
 
     @property
     def lang(self) -> str:
         return self.user.language
+
+    async def roles(self) -> set[Role]:
+        """Every role the user has anywhere (for menus and /help)."""
+        if self.member_roles is not None:
+            return all_roles(self.member_roles, self.user)
+        return await roles_of(self.session, self.user)
 
 
 async def _touch(app: AppContext, session: AsyncSession, who: TelegramPerson) -> User:
@@ -72,6 +89,42 @@ async def _touch(app: AppContext, session: AsyncSession, who: TelegramPerson) ->
     )
 
 
+@dataclass(frozen=True)
+class LookedUp:
+    """What `look_up` found for one update."""
+
+    update_id: int
+    sender: Sender
+
+
+# Where `look_up` leaves what it found, on the update's own CallbackContext (PTB makes one
+# per update and hands it to every handler of that update).
+_LOOKED_UP = "wijkbot_looked_up"
+
+
+async def look_up(update: Update, context: Context) -> Sender:
+    """The sender, their roles and their chat's open conversation, in one query.
+
+    It runs before a private command's own handler (`incidents.before_command`), which then
+    finds the user and their roles without asking again: the first `reading` of the same
+    update takes them, and only that one. Writing (`unit_of_work`) drops them, so nothing read
+    here is used after a change, nor outlives its update.
+    """
+    app = app_context(context)
+    async with app.db.read() as session:
+        found = await sender(session, person(update).id, chat_id_of(update))
+    setattr(context, _LOOKED_UP, LookedUp(update.update_id, found))
+    return found
+
+
+def _take_looked_up(update: Update, context: Context) -> Sender | None:
+    looked: LookedUp | None = getattr(context, _LOOKED_UP, None)
+    if looked is None:
+        return None
+    setattr(context, _LOOKED_UP, None)
+    return looked.sender if looked.update_id == update.update_id else None
+
+
 @asynccontextmanager
 async def unit_of_work(update: Update, context: Context) -> AsyncIterator[Unit]:
     """A write transaction with the (refreshed) user; committed when the block ends.
@@ -80,6 +133,7 @@ async def unit_of_work(update: Update, context: Context) -> AsyncIterator[Unit]:
     awaited inside a write transaction.
     """
     app = app_context(context)
+    _take_looked_up(update, context)
     async with app.db.write() as session:
         user = await _touch(app, session, person(update))
         yield Unit(session, user, app)
@@ -95,6 +149,24 @@ def _refuse_changes(session: Session, _flush: object, _instances: object) -> Non
         raise RuntimeError(f"a read-only unit of work tried to change {changed!r}")
 
 
+async def _written(app: AppContext, who: TelegramPerson, *, new: bool) -> tuple[User, bool]:
+    """The user once their row is written in a short write transaction of its own: created
+    when `new`, else refreshed (`touch_user`). Also whether they are new for certain: a row
+    made just now has no memberships yet."""
+    async with app.db.write() as writing:
+        if new:
+            created = await create_user(
+                writing,
+                who,
+                now=app.clock.now(),
+                default_language=app.settings.default_language,
+                coordinator_ids=app.settings.coordinator_ids,
+            )
+            if created is not None:
+                return created, True
+        return await _touch(app, writing, who), False
+
+
 @asynccontextmanager
 async def reading(update: Update, context: Context) -> AsyncIterator[Unit]:
     """A read transaction with the user, for a handler that changes nothing.
@@ -103,19 +175,37 @@ async def reading(update: Update, context: Context) -> AsyncIterator[Unit]:
     needs to be (a new user, another name, back after blocking the bot, "last seen" out of
     date: `users.up_to_date`); otherwise the update opens no write transaction at all.
     Nothing may change inside the block: a change would be lost, so it is refused.
+
+    After `look_up` in the same update, the user and their roles come from there: the block
+    itself then asks the database only what the handler asks.
     """
     app = app_context(context)
     who = person(update)
+    looked = _take_looked_up(update, context)
+    member_roles: frozenset[Role] | None = None
     async with app.db.read() as session:
-        user = await session.get(User, who.id)
-        if user is None or not up_to_date(user, who, now=app.clock.now()):
-            await session.rollback()
-            async with app.db.write() as writing:
-                await _touch(app, writing, who)
-            user = await session.get(User, who.id, populate_existing=True)
-            assert user is not None
+        if looked is not None:
+            user = looked.user
+            member_roles = looked.member_roles
+            if user is None or not up_to_date(user, who, now=app.clock.now()):
+                user, new = await _written(app, who, new=user is None)
+                if looked.user is None and not new:
+                    # Made meanwhile from another chat, which may have joined an exchange.
+                    member_roles = None
+            # Loaded whole in a session that is closed now: it joins this one as it is.
+            session.add(user)
+        else:
+            found = await session.get(User, who.id)
+            if found is None or not up_to_date(found, who, now=app.clock.now()):
+                await session.rollback()
+                user, _new = await _written(app, who, new=found is None)
+                if found is not None:
+                    session.expunge(found)
+                session.add(user)
+            else:
+                user = found
         event.listen(session.sync_session, "before_flush", _refuse_changes)
-        yield Unit(session, user, app)
+        yield Unit(session, user, app, member_roles)
         await session.flush()
 
 

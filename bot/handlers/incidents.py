@@ -38,6 +38,7 @@ from bot.handlers.common import (
     answer_reading_first,
     chat_id_of,
     edit_quietly,
+    look_up,
     reading,
     send,
     unit_of_work,
@@ -323,14 +324,13 @@ NOTE_CONVERSATION = Conversation(NOTE, _note_step, _note_ask, first=_lock_alarm,
 async def before_command(update: Update, context: Context) -> None:
     """Runs before every command: it ends an alarm's note mode, and asks about the drops of a
     count the command interrupts (they are asked only once both schools are counted)."""
-    app = app_context(context)
     chat = update.effective_chat
-    if chat is None:
+    if chat is None or update.effective_user is None:
         return
-    async with app.db.read() as session:
-        peeked = await session.get(Dialog, chat.id)
-        kind = peeked.kind if peeked is not None else None
-        waiting = bool(peeked is not None and data.count(peeked).get("drops"))
+    # The same query finds the user and their roles for the command's own handler.
+    peeked = (await look_up(update, context)).dialog
+    kind = peeked.kind if peeked is not None else None
+    waiting = bool(peeked is not None and data.count(peeked).get("drops"))
     if kind != NOTE and not (kind == COUNT and waiting):
         return
     replies: list[Reply] = []

@@ -20,7 +20,7 @@ from bot.handlers.common import (
 from bot.menus import aliases, command_name, set_user_menu
 from bot.services import exchanges, invites
 from bot.services.exchanges import side_of, title
-from bot.services.users import roles_of, set_language
+from bot.services.users import set_language
 from bot.texts import Markup
 from bot.ui import views
 from bot.ui.callbacks import LANGUAGE_PREFIX, action, action_pattern
@@ -100,7 +100,7 @@ async def start(update: Update, context: Context) -> None:
                     buttons = ((agree_button(exchange.id),),)
                 params.update(name=uow.user.display_name, title=title(exchange), next=next_step)
                 replies.append(Reply(key, params, buttons=buttons))
-        roles = await roles_of(uow.session, uow.user)
+        roles = await uow.roles()
         if not token:
             replies.append(Reply(_greeting_key(roles), {"name": uow.user.display_name}))
         lang = uow.lang
@@ -111,7 +111,7 @@ async def start(update: Update, context: Context) -> None:
 async def help_command(update: Update, context: Context) -> None:
     """List the user's commands, one line each."""
     async with reading(update, context) as uow:
-        roles = await roles_of(uow.session, uow.user)
+        roles = await uow.roles()
         lang = uow.lang
     texts = app_context(context).texts
     lines = [
@@ -138,7 +138,7 @@ def _language_buttons() -> tuple[tuple[Btn, ...], ...]:
 async def _switch(update: Update, context: Context, choice: str) -> None:
     async with unit_of_work(update, context) as uow:
         await set_language(uow.session, uow.user.id, choice)
-        roles = await roles_of(uow.session, uow.user)
+        roles = await uow.roles()
     await send(update, context, choice, [Reply("language.changed")])
     chat = update.effective_chat
     if chat is not None:

@@ -7,15 +7,17 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cache
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, exists, literal_column, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningInsert
 
 from bot.domain.permissions import Action, Role
 from bot.services import auth
 from bot.services.outbox import user_returned
-from db.models import CoordinatorChange, Membership, User
+from db.models import ROLES, CoordinatorChange, Dialog, Membership, User
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,59 @@ def up_to_date(user: User, person: TelegramPerson, *, now: datetime) -> bool:
     )
 
 
+@cache
+def _create(dialect: str) -> ReturningInsert[User]:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING the user, built once per database kind."""
+    insert = postgresql.insert(User) if dialect == "postgresql" else sqlite.insert(User)
+    return (
+        insert.values(
+            id=bindparam("id"),
+            display_name=bindparam("display_name"),
+            username=bindparam("username"),
+            language=bindparam("language"),
+            is_coordinator=bindparam("is_coordinator"),
+            coordinator_source=bindparam("coordinator_source"),
+            active=True,
+            created_at=bindparam("now"),
+            last_seen_at=bindparam("now"),
+            bad_invite_count=0,
+        )
+        .on_conflict_do_nothing(index_elements=[User.id])
+        .returning(User)
+    )
+
+
+async def create_user(
+    session: AsyncSession,
+    person: TelegramPerson,
+    *,
+    now: datetime,
+    default_language: str,
+    coordinator_ids: Collection[int],
+) -> User | None:
+    """Insert a user the bot does not know yet; a new user in COORDINATOR_IDS starts as a
+    coordinator. None when the row is there already: the same person may write in two chats
+    at once (a group and a private chat), and the other chat was first.
+
+    One statement: the user comes back whole, and a conflict needs no savepoint.
+    """
+    coordinator = person.id in coordinator_ids
+    statement = _create(session.get_bind().dialect.name)
+    values = {
+        "id": person.id,
+        "display_name": person.display_name[:200] or str(person.id),
+        "username": person.username,
+        "language": initial_language(person.language_code, default_language),
+        "is_coordinator": coordinator,
+        "coordinator_source": SOURCE_SETTING if coordinator else None,
+        "now": now,
+    }
+    user = (await session.scalars(statement, values)).one_or_none()
+    if user is not None and coordinator:
+        _audit(session, user.id, None, granted=True, source=SOURCE_SETTING, now=now)
+    return user
+
+
 async def touch_user(
     session: AsyncSession,
     person: TelegramPerson,
@@ -84,29 +139,18 @@ async def touch_user(
     """
     user = await session.get(User, person.id)
     if user is None:
-        user = User(
-            id=person.id,
-            display_name=person.display_name[:200] or str(person.id),
-            username=person.username,
-            language=initial_language(person.language_code, default_language),
-            is_coordinator=person.id in coordinator_ids,
-            coordinator_source=SOURCE_SETTING if person.id in coordinator_ids else None,
-            active=True,
-            created_at=now,
-            last_seen_at=now,
-            bad_invite_count=0,
+        created = await create_user(
+            session,
+            person,
+            now=now,
+            default_language=default_language,
+            coordinator_ids=coordinator_ids,
         )
-        try:
-            # The same person may write in two chats at once (a group and a private chat).
-            async with session.begin_nested():
-                session.add(user)
-        except IntegrityError:
-            found = await session.get(User, person.id, populate_existing=True)
-            assert found is not None
-            return found
-        if user.is_coordinator:
-            _audit(session, user.id, None, granted=True, source=SOURCE_SETTING, now=now)
-        return user
+        if created is not None:
+            return created
+        found = await session.get(User, person.id, populate_existing=True)
+        assert found is not None
+        return found
     if up_to_date(user, person, now=now):
         return user
     user.display_name = _display_name(person, user.display_name)
@@ -118,6 +162,41 @@ async def touch_user(
         user.blocked_at = None
         await user_returned(session, user.id, now=now)
     return user
+
+
+@dataclass(frozen=True)
+class Sender:
+    """The sender of a message and their private chat, as one query finds them."""
+
+    user: User | None  # None: someone the bot does not know yet
+    # Their roles in exchanges (a coordinator's rights are on the user).
+    member_roles: frozenset[Role]
+    dialog: Dialog | None  # the conversation open in the chat
+
+
+# One row whether or not the user and the conversation exist: both are joined to this.
+_ONE_ROW = select(literal_column("1").label("one")).subquery("one_row")
+_SENDER = (
+    select(
+        User,
+        Dialog,
+        *(
+            exists().where(Membership.user_id == bindparam("user_id"), Membership.role == role)
+            for role in ROLES
+        ),
+    )
+    .select_from(_ONE_ROW)
+    .outerjoin(User, User.id == bindparam("user_id"))
+    .outerjoin(Dialog, Dialog.chat_id == bindparam("chat_id"))
+)
+
+
+async def sender(session: AsyncSession, user_id: int, chat_id: int) -> Sender:
+    """The user, their roles in exchanges and the chat's open conversation, in one query."""
+    row = (await session.execute(_SENDER, {"user_id": user_id, "chat_id": chat_id})).one()
+    user, dialog, *held = row
+    roles = frozenset(Role(role) for role, has in zip(ROLES, held, strict=True) if has)
+    return Sender(user, roles, dialog)
 
 
 async def language_of(session: AsyncSession, user_id: int, *, default: str) -> str:
@@ -256,15 +335,20 @@ async def revoke_coordinator(
     return target
 
 
+def all_roles(member_roles: Collection[Role], user: User) -> set[Role]:
+    """The roles in exchanges, and coordinator when the user is one."""
+    roles = set(member_roles)
+    if user.is_coordinator:
+        roles.add(Role.COORDINATOR)
+    return roles
+
+
 async def roles_of(session: AsyncSession, user: User) -> set[Role]:
     """Every role the user has anywhere (for menus and /help)."""
     rows = await session.scalars(
         select(Membership.role).where(Membership.user_id == user.id).distinct()
     )
-    roles = {Role(r) for r in rows}
-    if user.is_coordinator:
-        roles.add(Role.COORDINATOR)
-    return roles
+    return all_roles([Role(r) for r in rows], user)
 
 
 async def coordinators(session: AsyncSession) -> list[User]:
