@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -24,10 +25,6 @@ from telegram.error import NetworkError, TimedOut
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 
-# A tag, an entity, or one character: the units a split may fall between.
-_TOKEN = re.compile(r"<[^<>]*>|&(?:#\d+|#[xX][0-9a-fA-F]+|[A-Za-z]+);|[\s\S]", re.DOTALL)
-_TAG_NAME = re.compile(r"</?\s*([A-Za-z][A-Za-z0-9-]*)")
-
 
 def utf16_len(text: str) -> int:
     """Length of `text` in UTF-16 code units, the unit Telegram's limits are counted in."""
@@ -36,26 +33,40 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
-def _visible(token: str) -> str:
-    if token.startswith("<") and token.endswith(">") and len(token) > 1:
-        return ""
-    if token.startswith("&") and token.endswith(";") and len(token) > 1:
-        return html.unescape(token)
-    return token
-
-
-# The tokens of `_TOKEN` that are not shown as they are: tags and entities. Replacing them
-# in one pass gives what joining every token's `_visible` gives, without a step per character.
-_MARKUP = re.compile(r"<[^<>]*>|&(?:#\d+|#[xX][0-9a-fA-F]+|[A-Za-z]+);")
+# What is not shown as it is written: a tag (shown as nothing) or an entity (shown decoded).
+# Everything else is shown character for character, and a message may be split between any
+# two of these units, never inside a tag or an entity.
+_TAG_TOKEN = re.compile(r"<[^<>]*>")
+_ENTITY = re.compile(r"&(?:#\d+|#[xX][0-9a-fA-F]+|[A-Za-z]+);")
+# Both in one pass, the entity as group 1.
+_MARKUP = re.compile(f"{_TAG_TOKEN.pattern}|({_ENTITY.pattern})")
+# The start of an entity with a tag inside ("&am<b>p;"): such a text only reads as the parser
+# reads it when tags and entities are taken in one pass.
+_ENTITY_BEFORE_TAG = re.compile(r"&[#0-9A-Za-z]*<")
 
 
 def _shown(match: re.Match[str]) -> str:
-    return _visible(match.group())
+    entity = match.group(1)
+    return html.unescape(entity) if entity else ""
+
+
+def _decoded(match: re.Match[str]) -> str:
+    return html.unescape(match.group())
+
+
+def _unmarked(html_text: str) -> str:
+    """`html_text` with its tags removed and its entities decoded (nothing trimmed)."""
+    if "&" not in html_text:
+        return _TAG_TOKEN.sub("", html_text)
+    if _ENTITY_BEFORE_TAG.search(html_text):
+        return _MARKUP.sub(_shown, html_text)
+    # No tag inside what could be an entity: the tags go first, then the entities.
+    return _ENTITY.sub(_decoded, _TAG_TOKEN.sub("", html_text))
 
 
 def visible_text(html_text: str) -> str:
     """What the user sees of an HTML text: tags removed, entities decoded, ends trimmed."""
-    return _MARKUP.sub(_shown, html_text).strip(" \t\r\n")
+    return _unmarked(html_text).strip(" \t\r\n")
 
 
 def visible_len(html_text: str) -> int:
@@ -63,62 +74,174 @@ def visible_len(html_text: str) -> int:
     return utf16_len(visible_text(html_text))
 
 
+# A tag with a name: group 1 is "/" for a closing tag, group 2 the name. A "<" always starts
+# a tag or stands for itself, so searching a part from its start finds the same tags.
+_NAMED_TAG = re.compile(r"<(/?)\s*([A-Za-z][A-Za-z0-9-]*)[^<>]*>")
+
+
 @dataclass
 class _Tag:
     raw: str
     name: str
-    closing: bool
 
 
-def _tag(token: str) -> _Tag | None:
-    if not (token.startswith("<") and token.endswith(">") and len(token) > 1):
-        return None
-    match = _TAG_NAME.match(token)
-    if match is None:
-        return None
-    return _Tag(token, match.group(1).lower(), token.startswith("</"))
+def _open_after(open_tags: list[_Tag], html_part: str) -> None:
+    """Update the tags open before `html_part` to those open after it."""
+    for match in _NAMED_TAG.finditer(html_part):
+        name = match.group(2).lower()
+        if match.group(1):
+            for k in range(len(open_tags) - 1, -1, -1):
+                if open_tags[k].name == name:
+                    del open_tags[k]
+                    break
+        elif not match.group().endswith("/>"):
+            open_tags.append(_Tag(match.group(), name))
 
 
-def _cuts(tokens: Sequence[str], limit: int) -> list[int]:
-    """Token indices where a new message starts, each part at most `limit` visible units.
+# A run of plain characters, or one tag or entity: (start, end, width), where the width is
+# that of a tag or an entity in visible UTF-16 units, and TEXT for plain characters (measured
+# as they are cut).
+_Piece = tuple[int, int, int]
+TEXT = -1
+
+
+def _pieces(html_text: str) -> list[_Piece]:
+    """The text as plain runs and markup, in order, covering every character."""
+    pieces: list[_Piece] = []
+    at = 0
+    for match in _MARKUP.finditer(html_text):
+        begin, end = match.span()
+        if begin > at:
+            pieces.append((at, begin, TEXT))
+        entity = match.group(1)
+        pieces.append((begin, end, utf16_len(html.unescape(entity)) if entity else 0))
+        at = end
+    if at < len(html_text):
+        pieces.append((at, len(html_text), TEXT))
+    return pieces
+
+
+def _fitting(text: str, room: int) -> int:
+    """How many characters at the start of `text` take at most `room` UTF-16 units."""
+    if room <= 0:
+        return 0
+    if text.isascii():
+        return min(room, len(text))
+    units = text.encode("utf-16-le", "surrogatepass")
+    if len(units) <= 2 * room:
+        return len(text)
+    head = units[: 2 * room]
+    if 0xD8 <= head[-1] <= 0xDB:  # half of a pair of surrogates: that character does not fit
+        head = head[:-2]
+    return len(head.decode("utf-16-le", "surrogatepass"))
+
+
+def _last_break(text: str, offset: int) -> tuple[int, int]:
+    """Positions just after the last line break and after the last space or tab of `text`
+    (which starts at `offset` in the whole), -1 for none."""
+    line = text.rfind("\n")
+    space = max(text.rfind(" "), text.rfind("\t"))
+    return (offset + line + 1 if line >= 0 else -1, offset + space + 1 if space >= 0 else -1)
+
+
+def _cut_after(
+    html_text: str, pieces: Sequence[_Piece], starts: Sequence[int], start: int, limit: int
+) -> int | None:
+    """Where the part that begins at `start` ends (a position in `html_text`), each part at most
+    `limit` visible units; None when the rest fits. `starts` are the pieces' starts.
 
     A part ends after the last line break that fits; a line longer than a whole message is
-    cut after its last space that fits, and only a "word" longer than a message is cut inside.
+    cut after its last space that fits, and only a "word" longer than a message is cut
+    inside. A single character or entity wider than `limit` is a part of its own.
     """
+    length = 0
+    last_line = last_space = -1
+    for index in range(max(bisect_right(starts, start) - 1, 0), len(pieces)):
+        piece_start, piece_end, piece_width = pieces[index]
+        begin = max(piece_start, start)
+        if piece_width != TEXT:
+            if piece_width and length + piece_width > limit and begin > start:
+                overflow = begin
+                break
+            length += piece_width
+            continue
+        text = html_text[begin:piece_end]
+        width = utf16_len(text)
+        if length + width > limit:
+            fits = _fitting(text, limit - length)
+            if begin + fits == start:
+                # The part's first character is wider than a message: it goes all the same.
+                fits = 1 + _fitting(text[1:], limit - length - utf16_len(text[:1]))
+            if fits < len(text):
+                line, space = _last_break(text[:fits], begin)
+                last_line, last_space = max(last_line, line), max(last_space, space)
+                overflow = begin + fits
+                break
+        line, space = _last_break(text, begin)
+        last_line, last_space = max(last_line, line), max(last_space, space)
+        length += width
+    else:
+        return None
+    if last_line > start:
+        return last_line
+    if last_space > start:
+        return last_space
+    return overflow
+
+
+# A tag with a line break inside: the text is then no longer measured line by line.
+_TAG_OVER_LINES = re.compile(r"<[^<>]*\n[^<>]*>")
+
+
+class _Splitter:
+    """Finds where each part of a long text ends: line by line while whole lines fit, and
+    through its tags, entities and characters (`_cut_after`) only where a part holds no line
+    break to end at."""
+
+    def __init__(self, html_text: str, limit: int) -> None:
+        self.text = html_text
+        self.limit = limit
+        self.by_lines = _TAG_OVER_LINES.search(html_text) is None
+        self._pieces: list[_Piece] | None = None
+        self._starts: list[int] = []
+
+    def _within_lines(self, start: int) -> int | None:
+        if not self._pieces:
+            self._pieces = _pieces(self.text)
+            self._starts = [p[0] for p in self._pieces]
+        return _cut_after(self.text, self._pieces, self._starts, start, self.limit)
+
+    def cut_after(self, start: int) -> int | None:
+        """Where the part that begins at `start` ends; None when the rest fits.
+
+        As `_cut_after`: the part ends after the last line break before the first character
+        that does not fit. While whole lines with their breaks fit, that is the start of the
+        line in which (or at whose break) the part overflows.
+        """
+        if not self.by_lines:
+            return self._within_lines(start)
+        text, length, at = self.text, 0, start
+        while True:
+            newline = text.find("\n", at)
+            end = len(text) if newline < 0 else newline
+            length += utf16_len(_unmarked(text[at:end]))
+            if newline < 0 and length <= self.limit:
+                return None
+            if newline >= 0 and length + 1 <= self.limit:
+                length += 1
+                at = newline + 1
+                continue
+            return at if at > start else self._within_lines(start)
+
+
+def _cuts(html_text: str, limit: int) -> list[int]:
+    """Positions in `html_text` where a new message starts, part after part."""
+    splitter = _Splitter(html_text, limit)
     cuts: list[int] = []
     start = 0
-    length = 0
-    last_line = last_space = -1  # index of the first token after the break
-    length_at_line = length_at_space = 0
-    i = 0
-    while i < len(tokens):
-        token = tokens[i]
-        width = utf16_len(_visible(token))
-        if width and length + width > limit and i > start:
-            if last_line > start:
-                cut, kept = last_line, length - length_at_line
-            elif last_space > start:
-                cut, kept = last_space, length - length_at_space
-            else:
-                cut, kept = i, 0
-            cuts.append(cut)
-            start, length = cut, kept
-            last_line = last_space = -1
-            # Break points after the cut are still valid; find them again from the cut.
-            running = 0
-            for j in range(cut, i):
-                running += utf16_len(_visible(tokens[j]))
-                if tokens[j] == "\n":
-                    last_line, length_at_line = j + 1, running
-                elif tokens[j] in (" ", "\t"):
-                    last_space, length_at_space = j + 1, running
-            continue
-        length += width
-        if token == "\n":
-            last_line, length_at_line = i + 1, length
-        elif token in (" ", "\t"):
-            last_space, length_at_space = i + 1, length
-        i += 1
+    while (cut := splitter.cut_after(start)) is not None:
+        cuts.append(cut)
+        start = cut
     return cuts
 
 
@@ -132,24 +255,13 @@ def split_message(html_text: str, limit: int = TEXT_LIMIT) -> list[str]:
     """
     if visible_len(html_text) <= limit:
         return [html_text]
-    tokens = _TOKEN.findall(html_text)
-    bounds = [0, *_cuts(tokens, limit), len(tokens)]
+    bounds = [0, *_cuts(html_text, limit), len(html_text)]
     parts: list[str] = []
     open_tags: list[_Tag] = []
     for begin, end in pairwise(bounds):
-        body = [t.raw for t in open_tags]
-        for token in tokens[begin:end]:
-            body.append(token)
-            tag = _tag(token)
-            if tag is None:
-                continue
-            if tag.closing:
-                for k in range(len(open_tags) - 1, -1, -1):
-                    if open_tags[k].name == tag.name:
-                        del open_tags[k]
-                        break
-            elif not token.endswith("/>"):
-                open_tags.append(tag)
+        raw = html_text[begin:end]
+        body = [*(t.raw for t in open_tags), raw]
+        _open_after(open_tags, raw)
         body.extend(f"</{t.name}>" for t in reversed(open_tags))
         part = "".join(body)
         if visible_text(part):

@@ -209,6 +209,7 @@ async def press(
 FLOWS: list[tuple[str, str | None, str | None]] = [
     ("/start", "/start", None),
     ("/vandaag", "/vandaag", None),
+    ("/vandaag: a pair", None, "#"),
     ("/overzicht", "/overzicht", None),
     ("/overzicht alle", "/overzicht alle", None),
     ("/overzicht: a pair", None, "#"),
@@ -249,6 +250,8 @@ FLOWS: list[tuple[str, str | None, str | None]] = [
 ]
 # With more than a page of pairs, the choosers page on.
 PAGING: list[tuple[str, str | None, str | None]] = [
+    ("/vandaag", "/vandaag", None),
+    ("/vandaag: more", None, "Meer"),
     ("/overzicht", "/overzicht", None),
     ("/overzicht: more", None, "Meer"),
     ("/aanwezig", "/aanwezig", None),
@@ -309,8 +312,12 @@ async def test_each_step_costs_the_same_with_more_pairs(harness: Harness) -> Non
     assert "48" in texts(many["/bericht: now"][1])  # 4 people in each of 12 pairs
     assert "Gepland: " in texts(many["/berichten"][1])
     assert "Je hebt er 12" in texts(many["/beheer"][1])
+    # A coordinator's /vandaag: today's pairs, ten to a page; each pair's day a tap away.
     today = texts(many["/vandaag"][1])
-    assert "School 11 Noord – School 11 Zuid" in today and "School 0 Noord – School 0 Zuid" in today
+    assert "12 koppels hebben vandaag een uitwisselingsdag" in today
+    assert "School 0 Noord – School 0 Zuid" in today and "School 11 Noord" not in today
+    assert "School 0 Noord – School 0 Zuid" in texts(many["/vandaag: a pair"][1])
+    assert "Speurtocht" in texts(many["/vandaag: a pair"][1])
 
 
 async def test_pages_cost_the_same_with_more_pairs(harness: Harness) -> None:
@@ -322,3 +329,4 @@ async def test_pages_cost_the_same_with_more_pairs(harness: Harness) -> None:
     assert not grew, grew
     assert max(n for n, _ in counts.values()) <= MAX_QUERIES, counts
     assert "(21–25 van 25)" in " ".join(many["/beheer: more"][1][0].button_texts)
+    assert "Koppel 11–20 van 25" in texts(many["/vandaag: more"][1])

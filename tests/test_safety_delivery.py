@@ -198,12 +198,18 @@ async def test_long_lists_are_split_not_sorry(harness: Harness) -> None:
         )
     assert day is not None
     h.clock.set(datetime.combine(day, datetime.min.time(), tzinfo=AMS) + timedelta(hours=10))
-    replies = await h.send(coordinator, "/vandaag")
-    assert not any(SORRY in m.text for m in replies)
-    assert len(replies) > 1
-    assert_fits(replies)
-    text = "\n".join(m.text for m in replies)
-    assert "De Regenboog 0" in text and "De Regenboog 36" in text
+    # A coordinator's /vandaag is a page at a time, each page one message that fits.
+    page = only(await h.send(coordinator, "/vandaag"))
+    assert SORRY not in page.text
+    texts = [page.text]
+    while said("today.btn_more") in page.button_texts:
+        assert await h.press(coordinator, page, said("today.btn_more")) == []
+        page = next(m for m in h.tg.messages(coordinator.id) if m.message_id == page.message_id)
+        texts.append(page.text)
+    assert len(texts) == 4
+    assert_fits([page])
+    assert all(utf16_len(t) <= TEXT_LIMIT for t in texts)
+    assert "De Regenboog 0 " in texts[0] and "De Regenboog 36 " in texts[-1]
 
 
 async def test_programme_with_two_long_evaluations_is_split(harness: Harness) -> None:

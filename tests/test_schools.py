@@ -139,7 +139,9 @@ async def test_numbers_are_seen_only_after_consent(harness: Harness) -> None:
     line = said("schools.phone_teacher", name="Anouk", school="De Avonturijn", phone="06 12345678")
     assert line in (await h.send(p.begeleider, "/vandaag"))[-1].text
     assert line in (await h.send(p.teacher_b, "/programma"))[-1].text
-    assert line in (await h.send(p.coordinator, "/vandaag"))[-1].text
+    # A coordinator's /vandaag lists the pair; its button gives the day with the numbers.
+    listed = (await h.send(p.coordinator, "/vandaag"))[-1]
+    assert line in (await h.press(p.coordinator, listed, f"#{p.exchange_id}"))[-1].text
 
     # Stop sharing: gone for the others, kept for the teacher.
     view = (await h.send(p.teacher_a, "/school"))[-1]

@@ -32,7 +32,7 @@ from bot.handlers.common import (
 )
 from bot.jobs.outbox import kick
 from bot.menus import aliases
-from bot.services import exchanges, headcounts, incidents
+from bot.services import checkins, exchanges, headcounts, incidents
 from bot.services.checkins import DayOfExchange
 from bot.texts import Markup
 from bot.ui import callbacks
@@ -232,21 +232,27 @@ async def _present(
     uow: Unit, chat_id: int, args: list[str], *, may_write: bool
 ) -> list[Reply] | None:
     """The answer to /aanwezig; None when there is something to store and `may_write` is off."""
-    days = await headcounts.days_today(uow.session, uow.user, uow.app.programmes, uow.app.today())
+    today = uow.app.today()
+    if not args and not may_write:
+        # Only whether there is anything to count: the write lists it (a thousand pairs, once).
+        if await checkins.any_day_today(uow.session, uow.user, uow.app.programmes, today):
+            return None
+        return [await not_today(uow)]
+    days = await headcounts.days_today(uow.session, uow.user, uow.app.programmes, today)
     if not days:
         return [await not_today(uow)]
     if args and (len(args) != 2 or len(days) != 1):
         return [Reply("headcounts.shortcut_usage")]
     if args:
+        day = await _today(uow, days[0].exchange_id)
+        if day is None:
+            return [await not_today(uow)]
         try:
-            counts = headcounts.check_both(days[0].exchange, args)
+            counts = headcounts.check_both(day.exchange, args)
         except InputError as problem:
             return [Reply(problem.key, problem.params), Reply("headcounts.shortcut_usage")]
-    if not may_write:
-        return None
-    if args:
-        return [await _start_both(uow, chat_id, days[0], counts)]
-    choices = [(d.exchange.id, exchanges.label(d.exchange)) for d in days]
+        return [await _start_both(uow, chat_id, day, counts)] if may_write else None
+    choices = [(d.exchange_id, d.label) for d in days]
     dialog = await start_dialog(uow, chat_id, kind=COUNT, choices=choices, first_step="moment")
     return [await _count_question(uow, dialog)]
 

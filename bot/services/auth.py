@@ -130,3 +130,15 @@ async def may(session: AsyncSession, user: User, action: Action, exchange_id: in
     except NotAllowed:
         return False
     return True
+
+
+def may_everywhere(user: User, action: Action) -> bool:
+    """Whether the user may perform `action` on any exchange whatever their part in it (a
+    coordinator's field work, say): lists then need no membership filter."""
+    return is_allowed(action, is_coordinator=user.is_coordinator, roles_in_exchange=())
+
+
+def roles_that_may(action: Action, roles: tuple[str, ...]) -> list[str]:
+    """Which of these roles in an exchange allow `action` there, for a query that filters
+    exchanges by the user's memberships as `may` would."""
+    return [r for r in roles if is_allowed(action, is_coordinator=False, roles_in_exchange=(r,))]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
@@ -16,9 +16,14 @@ from bot.domain.programme import Programme
 from bot.services import absences, auth, exchanges
 from db.models import (
     ROLE_BEGELEIDER,
+    ROLE_TEACHER,
+    STATUS_ACTIVE,
     CheckIn,
     Exchange,
     ExchangePhase,
+    ExchangeSide,
+    Membership,
+    School,
     User,
 )
 
@@ -54,17 +59,147 @@ async def days_today(
     return out
 
 
+def is_day(programmes: Mapping[str, Programme]) -> ColumnElement[bool]:
+    """In SQL: the phase row is an exchange day (or closing) of its exchange's programme, not a
+    week of lessons (a phase the programme does not know is neither)."""
+    found = [
+        and_(
+            Exchange.programme_key == key,
+            ExchangePhase.phase_key.in_([p.key for p in programme.day_phases]),
+        )
+        for key, programme in programmes.items()
+        if programme.day_phases
+    ]
+    return or_(*found) if found else false()
+
+
+def visible_to(user: User, *, action: Action | None = None) -> list[ColumnElement[bool]]:
+    """In SQL: the active exchanges the user sees (all for a coordinator, else their own);
+    with `action`, only those where they may do it, as auth.may would say."""
+    found: list[ColumnElement[bool]] = [Exchange.status == STATUS_ACTIVE]
+    if action is None:
+        if user.is_coordinator:
+            return found
+        roles = [ROLE_TEACHER, ROLE_BEGELEIDER]
+    elif auth.may_everywhere(user, action):
+        return found
+    else:
+        roles = auth.roles_that_may(action, (ROLE_TEACHER, ROLE_BEGELEIDER))
+    member_of = select(Membership.exchange_id).where(
+        Membership.user_id == user.id, Membership.role.in_(roles)
+    )
+    found.append(Exchange.id.in_(member_of))
+    return found
+
+
+@dataclass(frozen=True)
+class DayRow:
+    """An exchange day today as lists show it, read as a few plain columns: a coordinator's
+    thousand pairs are not loaded as objects to name today's."""
+
+    exchange_id: int
+    title: str  # "De Avonturijn – De Odyssee"
+    programme_key: str
+    phase_key: str
+    start_time: time | None
+    host: str  # "A", "B", "online", …
+    schools: Mapping[str, str]  # side → school name
+
+    @property
+    def label(self) -> str:
+        """As exchanges.label: '#12 De Avonturijn – De Odyssee'."""
+        return f"#{self.exchange_id} {self.title}"
+
+
+async def day_rows(
+    session: AsyncSession, user: User, programmes: Mapping[str, Programme], today: date
+) -> list[DayRow]:
+    """The exchange days (and closings) today in exchanges where the user may work, as
+    `days_today` finds them and in its order (newest exchange first), in one query."""
+    rows = await session.execute(
+        select(
+            Exchange.id,
+            Exchange.programme_key,
+            ExchangePhase.phase_key,
+            ExchangePhase.start_time,
+            ExchangePhase.host,
+            ExchangeSide.side,
+            School.name,
+        )
+        .select_from(ExchangePhase)
+        .join(Exchange, Exchange.id == ExchangePhase.exchange_id)
+        .outerjoin(ExchangeSide, ExchangeSide.exchange_id == Exchange.id)
+        .outerjoin(School, School.id == ExchangeSide.school_id)
+        .where(
+            ExchangePhase.starts_on == today,
+            is_day(programmes),
+            *visible_to(user, action=Action.FIELD_WORK),
+        )
+        .order_by(
+            Exchange.start_date.desc(), Exchange.id.desc(), ExchangePhase.id, ExchangeSide.side
+        )
+    )
+    found: dict[tuple[int, str], tuple[str, str, time | None, str, dict[str, str]]] = {}
+    for exchange_id, programme_key, phase_key, start_time, host, side, school in rows:
+        entry = found.setdefault(
+            (exchange_id, phase_key), (programme_key, phase_key, start_time, host, {})
+        )
+        if side is not None and school is not None:
+            entry[4][side] = school
+    return [
+        DayRow(
+            exchange_id,
+            " – ".join(schools[s] for s in sorted(schools)),
+            programme_key,
+            phase_key,
+            start_time,
+            host,
+            schools,
+        )
+        for (exchange_id, _), (programme_key, phase_key, start_time, host, schools) in (
+            found.items()
+        )
+    ]
+
+
+async def any_day_today(
+    session: AsyncSession, user: User, programmes: Mapping[str, Programme], today: date
+) -> bool:
+    """Whether `day_rows` would find any, from one row."""
+    found = await session.scalar(
+        select(ExchangePhase.id)
+        .join(Exchange, Exchange.id == ExchangePhase.exchange_id)
+        .where(
+            ExchangePhase.starts_on == today,
+            is_day(programmes),
+            *visible_to(user, action=Action.FIELD_WORK),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 async def next_day(
-    session: AsyncSession, user: User, programmes: dict[str, Programme], today: date
+    session: AsyncSession, user: User, programmes: Mapping[str, Programme], today: date
 ) -> DayOfExchange | None:
-    """The user's next exchange day after today, for "not today, but then"."""
-    found: list[tuple[date, int, DayOfExchange]] = []
-    for exchange in await exchanges.visible_exchanges(session, user):
-        programme = programmes.get(exchange.programme_key)
-        for row in exchange.phases:
-            if programme and row.starts_on > today and programme.phase(row.phase_key).kind == "day":
-                found.append((row.starts_on, exchange.id, DayOfExchange(exchange, row)))
-    return min(found, key=lambda f: (f[0], f[1]))[2] if found else None
+    """The user's next exchange day after today, for "not today, but then": found in one
+    light query, and only that exchange is loaded."""
+    first = (
+        await session.execute(
+            select(ExchangePhase.exchange_id, ExchangePhase.id)
+            .join(Exchange, Exchange.id == ExchangePhase.exchange_id)
+            .where(ExchangePhase.starts_on > today, is_day(programmes), *visible_to(user))
+            .order_by(ExchangePhase.starts_on, ExchangePhase.exchange_id, ExchangePhase.id)
+            .limit(1)
+        )
+    ).first()
+    if first is None:
+        return None
+    exchange = await exchanges.load_exchange(session, first.exchange_id)
+    if exchange is None:
+        return None
+    row = next(p for p in exchange.phases if p.id == first.id)
+    return DayOfExchange(exchange, row)
 
 
 async def check_in(

@@ -46,19 +46,11 @@ def _day_of(
 
 async def days_today(
     session: AsyncSession, user: User, programmes: Mapping[str, Programme], today: date
-) -> list[DayOfExchange]:
-    """checkins.days_today with only what counting needs: a coordinator's thousand pairs
-    have six thousand phases, and only today's are looked at."""
-    return await checkins.days_today(
-        session,
-        user,
-        programmes,
-        today,
-        load=(
-            selectinload(Exchange.sides).joinedload(ExchangeSide.school),
-            selectinload(Exchange.phases.and_(ExchangePhase.starts_on == today)),
-        ),
-    )
+) -> list[checkins.DayRow]:
+    """The exchange days today the user may count on, as checkins.days_today lists them, as
+    light rows (checkins.day_rows): a coordinator's thousand pairs are named, not loaded;
+    `day_today` loads the one that is counted."""
+    return await checkins.day_rows(session, user, programmes, today)
 
 
 async def day_today(

@@ -70,6 +70,7 @@ GROUP_CODE_PREFIX = "grp:"  # grp:<exchange>, a code to link a Telegram group (/
 BROADCAST_EXCHANGE_PREFIX = "bcx:"  # bcx:<exchange>, starts /bericht to that pair
 READ_PREFIX = "rd:"  # rd:<broadcast>, "✅ Gelezen" under a broadcast
 RETRY_PREFIX = "rty:"  # rty:<outbox row>, /berichten: send a failed message again
+TODAY_PREFIX = "td:"  # td:<exchange>, a pair's full day; td:+<offset>, a page of /vandaag
 
 ACTION_PREFIXES = (
     LANGUAGE_PREFIX,
@@ -115,6 +116,7 @@ ACTION_PREFIXES = (
     BROADCAST_EXCHANGE_PREFIX,
     READ_PREFIX,
     RETRY_PREFIX,
+    TODAY_PREFIX,
 )
 
 # -- buttons of a conversation: `<prefix>:<version>:<value>` ---------------------------------

@@ -412,9 +412,42 @@ async def coordinator_day_events(s: Season) -> list[Event]:
             notices,
         )
 
+    async def carla_looks_at_today() -> None:
+        replies = await s.type(s.coordinator, "/vandaag")
+        s.log.expect(
+            len(replies) == 1 and replies[0].text.startswith("Vandaag, "),
+            "a coordinator's /vandaag is one short message listing today's pairs",
+            [m.text[:80] for m in replies],
+        )
+        if not replies:
+            return
+        listed, number = replies[-1], f"#{p13.exchange_id}"
+        for _ in range(6):  # page on to pair 13
+            more = next((t for t in listed.button_texts if t.startswith("Meer")), None)
+            if number in listed.button_texts or more is None:
+                break
+            await s.tap(s.coordinator, listed, more)
+            listed = _now(s, listed)
+        entry = next((b for b in listed.text.split("\n\n") if f"{number} " in b), "")
+        s.log.expect(
+            "✅" in entry or re.search(r"⏳ [1-9]\d* van de", entry),
+            "/vandaag lists pair 13 with its begeleider checked in",
+            entry or listed.text[:300],
+        )
+        if number not in listed.button_texts:
+            s.log.expect(False, "pair 13 has a button in /vandaag", listed.button_texts)
+            return
+        day = await s.tap(s.coordinator, listed, number)
+        s.log.expect(
+            len(day) == 1 and day[0].text.startswith("Uitwisselingsdag 1"),
+            "a pair's button in /vandaag gives that pair's full day",
+            [m.text[:80] for m in day],
+        )
+
     return [
         Event(local(p1_day1, 18, 0), "group on the day", group_on_the_day),
         Event(arrival - timedelta(minutes=20), "helper checks in at 13", helper_checks_in),
+        Event(arrival + timedelta(minutes=30), "Carla's /vandaag", carla_looks_at_today),
         Event(local(p13_day1, 18, 0), "helper got the day", helper_got_the_day),
     ]
 
