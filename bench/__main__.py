@@ -10,6 +10,7 @@ import math
 import statistics
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from . import cpu, latency, locks, report, startup
@@ -47,6 +48,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         default=",".join(SECTIONS),
         help=f"comma-separated sections to run, of {', '.join(SECTIONS)} (default: all)",
     )
+    parser.add_argument(
+        "--trace",
+        default=None,
+        help="a directory: each Monday's and reply-latency bot writes there where its time "
+        "went from 08:00 (bench/trace.py; slows the bot, for diagnosis only)",
+    )
     args = parser.parse_args(argv)
     args.only = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(args.only) - set(SECTIONS)
@@ -81,13 +88,16 @@ class Bench:
         times = monday_times(args)
         runs: list[dict[str, Any]] = []
         for index in range(times):
-            say(f"Monday with {args.pairs} pairs, run {index + 1}/{times} (own process)")
-            run = await startup.monday_in_child(args.database_url, args.pairs)
+            say(f"Monday with {args.pairs} pairs, run {index + 1}/{times} (bot apart)")
+            trace = _trace_file(args.trace, f"monday-{index + 1}.json")
+            run = await startup.monday_in_child(args.database_url, args.pairs, trace=trace)
             say(
                 f"  {run['sent']} sent in {run['first_to_last_s']:.1f} s ({run['rate']:.1f}/s), "
                 f"last {run['last_left_s']:.1f} s after 08:00, {run['refused']} × 429, "
                 f"{run['late_notes']} late notes; start-up {run['startup_s']:.1f} s, "
-                f"RSS {run.get('rss_mb', 0):.0f} MB"
+                f"RSS {run.get('rss_mb', 0):.0f} MB ({run.get('rss_at_eight_mb', 0):.0f} MB at "
+                f"08:00), the bot's CPU "
+                f"{1000 * run.get('rush_cpu_s', 0.0) / max(run['sent'], 1):.1f} ms a push"
             )
             runs.append(run)
         self.monday_rss = [float(r.get("rss_mb", 0.0)) for r in runs]
@@ -102,6 +112,8 @@ class Bench:
             "settled": [r["settled"] for r in runs],
             "setup_s": [r["setup_s"] for r in runs],
             "startup_s": [r["startup_s"] for r in runs],
+            "bot_cpu_s": [round(r.get("rush_cpu_s", 0.0), 2) for r in runs],
+            "rss_at_eight_mb": [round(r.get("rss_at_eight_mb", 0.0), 1) for r in runs],
         }
         return [
             Figure(
@@ -142,7 +154,8 @@ class Bench:
                 f"Reply latency, {args.pairs} pairs: {latency.IDLE_USERS} users idle, then "
                 f"{latency.RUSH_USERS} during the Monday rush, run {index + 1}/{times}"
             )
-            bot = await latency.bot_latency(args.database_url, args.pairs)
+            trace = _trace_file(args.trace, f"rush-{index + 1}.json")
+            bot = await latency.bot_latency(args.database_url, args.pairs, trace=trace)
             say(f"  set-up {bot.setup_s:.1f} s, start-up {bot.startup_s:.1f} s")
             for name, run in (("idle", bot.idle), ("rush", bot.rush)):
                 say(f"  {name}: {_line(run)}; {run.pushes} pushes meanwhile")
@@ -173,6 +186,8 @@ class Bench:
                 "behind_a_push": [r.behind_push for r in runs],
                 "pushes_meanwhile": [r.pushes for r in runs],
                 "echo_replies": len(echo.latencies_ms),
+                "bot_cpu_s": [round(r.bot_cpu_s, 2) for r in runs],
+                "echo_cpu_s": round(echo.bot_cpu_s, 2),
             }
             note = "from the update handed to the fake server to the first reply arriving there"
             figures += [
@@ -340,7 +355,7 @@ class Bench:
                     statistics.median(queue_rss),
                     f"JobQueue bot, {due} of its jobs sent",
                     Target("<=", 100.0),
-                    notes="the whole process (bot, fake server, driver), VmRSS",
+                    notes="the bot's process alone (the fake server runs apart), VmRSS",
                     extra={"jobqueue_runs": queue_rss},
                 )
             )
@@ -377,10 +392,18 @@ def _zero(
     )
 
 
+def _trace_file(directory: str | None, name: str) -> str | None:
+    if not directory:
+        return None
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    return str(Path(directory).resolve() / name)
+
+
 def _line(run: latency.LatencyRun) -> str:
     return (
         f"{len(run.latencies_ms)} replies, p50 {run.p50:.0f} ms, p95 {run.p95:.0f} ms, "
-        f"max {run.worst:.0f} ms, {run.missing} missing, {run.behind_push} behind a push"
+        f"max {run.worst:.0f} ms, {run.missing} missing, {run.behind_push} behind a push; "
+        f"the bot's process used {run.bot_cpu_s / max(run.seconds, 1e-9):.2f} CPU s/s"
     )
 
 

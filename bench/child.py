@@ -1,19 +1,26 @@
-"""Measurements that need a process of their own: start-up time and memory.
+"""The bot being measured, or a baseline bot, in a process of its own (bench/remote.py).
 
-`python -m bench.child MODE …` prints one line `RESULT {json}` at the end; `bench/startup.py`
-and `bench/__main__.py` run it and read that line. A fresh process starts with nothing
-imported or cached, as the bot does after a deploy, and its memory is its own.
+`python -m bench.child MODE --api-url URL …` runs a bot against the fake server at URL, which
+runs in the bench's process with the simulated people: this process holds the bot alone, so
+its memory and CPU are the bot's. It says `READY {json}` once up and answers the commands
+of bench/remote.py; a fresh process starts with nothing imported or cached, as the bot does
+after a deploy. Nothing here imports the fake server.
 
 Modes:
-- `monday [--database-url URL] --pairs N [--seeded]`: figure 1's Monday (bench/push.py),
-  and the process's RSS the moment the rush is over; with `--seeded` on a city the parent
-  seeded, so that what seeding held is not counted;
+- `bot --database-url URL`: the bot on a city the parent seeded, started with paused jobs on
+  the Sunday evening before the Monday (its start-up re-plan waited for), the evening's
+  messages sent, its clock standing just before 08:00. `DONE id` for each handled update.
+  Commands: `jobs` (let the jobs run, the clock standing), `rush` (the clock runs with real
+  time from 08:00, the jobs run; answers the monotonic moment standing for 08:00),
+  `memory`, `stop`;
+- `echo [--rate-limited]`: the bare python-telegram-bot echo bot. Commands: `memory`, `stop`;
 - `bot-start --database-url URL`: the bot on a database prepared by the parent (its pending
-  rows planned), from building the application to the first getUpdates;
+  rows planned), started as `python -m bot run` starts it; READY says when building began,
+  the parent takes the first getUpdates from its server. Commands: `memory`, `stop`;
 - `jobqueue --jobs J --due D`: the usual bot that keeps its reminders in memory: a bare
   python-telegram-bot application that schedules J `run_once` jobs when it starts, D of them
-  due at once and sent, the rest later; its start to the first getUpdates, and its RSS once
-  the D are sent.
+  due at once and sent, the rest later in the month, to chats FIRST_CHAT… (the parent opens
+  them). READY as for `bot-start`. Commands: `memory`, `stop`.
 """
 
 from __future__ import annotations
@@ -25,165 +32,263 @@ PROCESS_BEGAN = time.monotonic()
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
-import json  # noqa: E402
 import logging  # noqa: E402
-from dataclasses import asdict  # noqa: E402
 from typing import Any  # noqa: E402
 
-RESULT_PREFIX = "RESULT "
+from bench.remote import Control  # noqa: E402
+
+# The fake server's token (bench/scene.py has it too; not imported here, so that the
+# JobQueue bot's process holds nothing of the bot's).
+TOKEN = "123456:TEST-TOKEN"
 FIRST_CHAT = 100_000
-# The first getUpdates is recorded once it is answered: at most the long-poll timeout later.
-FIRST_POLL_TIMEOUT = 60.0
+# Chats the JobQueue bot's reminders go to (the parent opens them on its server).
+JOBQUEUE_CHATS = 4001
 DUE_SPACING = 0.002
+JOBQUEUE_IN_FLIGHT = 32
 
 
 def memory() -> dict[str, float]:
-    """This process's resident memory now (VmRSS) and at its highest (VmHWM), in MB."""
+    """This process's resident memory now (VmRSS) and at its highest (VmHWM), in MB; and the
+    CPU seconds it has used (all its threads)."""
     found: dict[str, float] = {}
     with open("/proc/self/status", encoding="ascii") as status:
         for line in status:
             key, _, value = line.partition(":")
             if key in ("VmRSS", "VmHWM"):
                 found[key] = int(value.split()[0]) / 1024
-    return {"rss_mb": found.get("VmRSS", 0.0), "peak_mb": found.get("VmHWM", 0.0)}
+    return {
+        "rss_mb": found.get("VmRSS", 0.0),
+        "peak_mb": found.get("VmHWM", 0.0),
+        "cpu_s": time.process_time(),
+    }
 
 
-async def _first_poll(tg: Any) -> float:
-    """The wall-clock arrival of the first getUpdates at the fake server."""
-    call = await tg.wait_for_call("getUpdates", timeout=FIRST_POLL_TIMEOUT)
-    return float(call.timestamp)
+async def _serve(control: Control, commands: dict[str, Any] | None = None) -> None:
+    """Answer commands until `stop` (which the caller answers once it has stopped)."""
+    while (command := await control.next_command()) != "stop":
+        if command == "memory":
+            control.reply(memory())
+        elif commands is not None and command in commands:
+            control.reply(commands[command]())
+        else:
+            control.reply({"error": f"unknown command {command!r}"})
 
 
-async def monday(database_url: str | None, pairs: int, *, seeded: bool) -> dict[str, Any]:
-    from bench import push
-
-    held: dict[str, float] = {}
-    run = await push.monday(
-        database_url, pairs, on_settled=lambda: held.update(memory()), seeded=seeded
+async def bot(database_url: str, api_url: str, trace: str | None = None) -> None:
+    """The bot on the parent's city, ready for Monday 08:00; with `trace`, where its replies'
+    time went during the rush is written to that file (bench/trace.py)."""
+    from bench.scene import (
+        EIGHT,
+        SUNDAY_EVENING,
+        RunningClock,
+        evening_before,
+        settings_for,
+        start_bot,
     )
-    return {**asdict(run), **held}
+    from bot.app import build_application, stop_beside
+    from bot.concurrency import PerChatUpdateProcessor
+    from bot.context import AppContext
+    from bot.domain.programme import load_programmes
+    from bot.texts import get_texts
+    from db.session import Database
+
+    control = Control()
+    began = time.monotonic()
+    settings = settings_for(database_url, api_url)
+    database = Database(database_url)
+    clock = RunningClock(SUNDAY_EVENING)
+    context = AppContext(
+        settings=settings,
+        db=database,
+        clock=clock,
+        programmes=load_programmes(),
+        texts=get_texts(),
+        # As `python -m bot run` has it: this process plays the bot.
+        owns_process=True,
+    )
+    app = build_application(context, settings.require_token())
+    if isinstance(app.update_processor, PerChatUpdateProcessor):
+        app.update_processor.on_processed = control.done
+    assert app.job_queue is not None
+    scheduler = app.job_queue.scheduler
+    tracer = None
+    if trace is not None:
+        from bench.trace import Tracer
+
+        tracer = Tracer()
+        tracer.install(app, database)
+
+    def jobs() -> dict[str, Any]:
+        scheduler.resume()
+        return {}
+
+    def rush() -> dict[str, Any]:
+        if tracer is not None:
+            tracer.start(spy_to=f"{trace}.pyspy.txt")
+        eight = clock.run_from(EIGHT)
+        scheduler.resume()
+        return {"eight": eight}
+
+    try:
+        # Paused jobs: the evening before is prepared on a clock that stands still. The
+        # start-up re-planning is what plans this city, so it is waited for.
+        await start_bot(app, jobs=False)
+        started = time.monotonic()
+        await evening_before(context, app, clock)
+        control.ready({"startup_s": started - began})
+        await _serve(control, {"jobs": jobs, "rush": rush})
+        if tracer is not None and trace is not None:
+            tracer.stop()
+            tracer.write(trace)
+    finally:
+        await stop_beside(app)
+        await database.dispose()
+    control.reply({})
 
 
-async def bot_start(database_url: str) -> dict[str, Any]:
-    """Build and start the bot as `python -m bot run` does, jobs running; time to the first
-    getUpdates. Start-up re-planning is not waited for where the bot can run it behind."""
+async def echo(api_url: str, *, rate_limited: bool) -> None:
+    from bench.scene import echo_application, start_echo, stop_echo
+
+    control = Control()
+    app = echo_application(f"{api_url}/bot", rate_limited=rate_limited)
+    await start_echo(app)
+    try:
+        control.ready({})
+        await _serve(control)
+    finally:
+        await stop_echo(app)
+    control.reply({})
+
+
+async def bot_start(database_url: str, api_url: str) -> None:
+    """Build and start the bot as `python -m bot run` does, jobs running. Start-up
+    re-planning is not waited for where the bot can run it behind."""
     imports_began = time.monotonic()
-    from bench.push import SUNDAY_EVENING, start_bot
-    from bench.world import settings_for
+    from bench.scene import SUNDAY_EVENING, settings_for, start_bot
     from bot.app import build_application, stop_beside
     from bot.clock import FakeClock
     from bot.context import AppContext
     from bot.domain.programme import load_programmes
     from bot.texts import get_texts
     from db.session import Database
-    from fake_telegram import FakeTelegram
 
     imported = time.monotonic()
-    async with FakeTelegram() as tg:
-        began = time.time()
-        settings = settings_for(database_url, tg.url)
-        database = Database(database_url)
-        context = AppContext(
-            settings=settings,
-            db=database,
-            clock=FakeClock(SUNDAY_EVENING),
-            programmes=load_programmes(),
-            texts=get_texts(),
-            # As `python -m bot run` has it: this process plays the bot.
-            owns_process=True,
+    control = Control()
+    began = time.time()
+    settings = settings_for(database_url, api_url)
+    database = Database(database_url)
+    context = AppContext(
+        settings=settings,
+        db=database,
+        clock=FakeClock(SUNDAY_EVENING),
+        programmes=load_programmes(),
+        texts=get_texts(),
+        # As `python -m bot run` has it: this process plays the bot.
+        owns_process=True,
+    )
+    app = build_application(context, settings.require_token())
+    try:
+        await start_bot(app, jobs=True, wait_for_startup=False)
+        control.ready(
+            {
+                "began": began,
+                "imports_s": imported - imports_began,
+                "process_to_main_s": imports_began - PROCESS_BEGAN,
+            }
         )
-        app = build_application(context, settings.require_token())
-        try:
-            await start_bot(app, jobs=True, wait_for_startup=False)
-            first = await _first_poll(tg)
-        finally:
-            await stop_beside(app)
-            await database.dispose()
-        return {
-            "first_poll_s": first - began,
-            "imports_s": imported - imports_began,
-            "process_to_main_s": imports_began - PROCESS_BEGAN,
-            **memory(),
-        }
+        await _serve(control)
+    finally:
+        await stop_beside(app)
+        await database.dispose()
+    control.reply({})
 
 
-async def jobqueue(jobs: int, due: int) -> dict[str, Any]:
+async def jobqueue(api_url: str, jobs: int, due: int) -> None:
     """The in-memory JobQueue bot: J reminders scheduled at start, D of them sent at once."""
     imports_began = time.monotonic()
     from datetime import timedelta
 
     from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
-    from fake_telegram import FakeTelegram
-
     imported = time.monotonic()
-    chats = max(1, min(jobs, 4001))
+    control = Control()
+    chats = max(1, min(jobs, JOBQUEUE_CHATS))
+
+    # At most this many sends under way at once, as many as the updates python-telegram-bot
+    # handles at once: unbounded, a process that falls behind (a busy machine) piles up
+    # thousands of requests, and httpx's pool spends its time sorting them out.
+    sending = asyncio.Semaphore(JOBQUEUE_IN_FLIGHT)
 
     async def remind(context: ContextTypes.DEFAULT_TYPE) -> None:
         job = context.job
         assert job is not None and job.chat_id is not None
-        await context.bot.send_message(job.chat_id, str(job.data))
+        async with sending:
+            await context.bot.send_message(job.chat_id, str(job.data))
 
     async def schedule(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         assert app.job_queue is not None
-        for n in range(jobs):
+        # The later ones first, the due ones last: each due one a second after it was
+        # scheduled (and a few milliseconds after the one before), so that a slow start
+        # on a busy machine does not leave them all overdue at once.
+        for n in (*range(due, jobs), *range(min(due, jobs))):
             # The due ones a few milliseconds apart: all at one moment, an unpaced bot
             # opens thousands of connections at once and most of its sends time out.
             soon = timedelta(seconds=1 + n * DUE_SPACING)
             when = soon if n < due else timedelta(days=1 + n % 28)
             text = f"Herinnering {n}: vergeet de checklist niet."
-            app.job_queue.run_once(remind, when, chat_id=FIRST_CHAT + n % chats, data=text)
+            app.job_queue.run_once(
+                remind,
+                when,
+                chat_id=FIRST_CHAT + n % chats,
+                data=text,
+                # Sent even when they are overdue when the scheduler starts: APScheduler
+                # would otherwise skip them as missed.
+                job_kwargs={"misfire_grace_time": None},
+            )
 
-    async with FakeTelegram() as tg:
-        for n in range(chats):
-            tg.open_chat(tg.user(FIRST_CHAT + n, f"Lid {n}"))
-        began = time.time()
-        app = ApplicationBuilder().token(tg.token).base_url(tg.base_url).post_init(schedule).build()
-        await app.initialize()
-        assert app.post_init is not None
-        await app.post_init(app)
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0, timeout=1, drop_pending_updates=False)
-        try:
-            first = await _first_poll(tg)
-            deadline = time.monotonic() + 600
-            # Polled: the fake server has no signal for "n messages sent".
-            while len(tg.calls_to("sendMessage")) < due and time.monotonic() < deadline:  # noqa: ASYNC110
-                await asyncio.sleep(0.2)
-            held = memory()
-        finally:
-            await app.updater.stop()
-            await app.stop()
-            await app.shutdown()
-        return {
-            "first_poll_s": first - began,
-            "imports_s": imported - imports_began,
-            "process_to_main_s": imports_began - PROCESS_BEGAN,
-            "sent": len(tg.calls_to("sendMessage")),
-            **held,
-        }
+    began = time.time()
+    app = ApplicationBuilder().token(TOKEN).base_url(f"{api_url}/bot").post_init(schedule).build()
+    await app.initialize()
+    assert app.post_init is not None
+    await app.post_init(app)
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0, timeout=1, drop_pending_updates=False)
+    try:
+        control.ready(
+            {
+                "began": began,
+                "imports_s": imported - imports_began,
+                "process_to_main_s": imports_began - PROCESS_BEGAN,
+            }
+        )
+        await _serve(control)
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+    control.reply({})
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.child")
-    parser.add_argument("mode", choices=("monday", "bot-start", "jobqueue"))
+    parser.add_argument("mode", choices=("bot", "echo", "bot-start", "jobqueue"))
+    parser.add_argument("--api-url", required=True, help="the fake server's root URL")
     parser.add_argument("--database-url", default=None)
-    parser.add_argument("--pairs", type=int, default=1000)
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--due", type=int, default=2000)
-    parser.add_argument(
-        "--seeded", action="store_true", help="monday: the city is in --database-url already"
-    )
+    parser.add_argument("--rate-limited", action="store_true", help="echo: with AIORateLimiter")
+    parser.add_argument("--trace", default=None, help="bot: where its replies' time went")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    if args.mode == "monday":
-        result = asyncio.run(monday(args.database_url, args.pairs, seeded=args.seeded))
+    if args.mode == "bot":
+        asyncio.run(bot(args.database_url, args.api_url, args.trace))
+    elif args.mode == "echo":
+        asyncio.run(echo(args.api_url, rate_limited=args.rate_limited))
     elif args.mode == "bot-start":
-        result = asyncio.run(bot_start(args.database_url))
+        asyncio.run(bot_start(args.database_url, args.api_url))
     else:
-        result = asyncio.run(jobqueue(args.jobs, args.due))
-    print(RESULT_PREFIX + json.dumps(result), flush=True)
+        asyncio.run(jobqueue(args.api_url, args.jobs, args.due))
 
 
 if __name__ == "__main__":

@@ -8,15 +8,6 @@ import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 
-from telegram import Update
-from telegram.ext import (
-    AIORateLimiter,
-    ApplicationBuilder,
-    ContextTypes,
-    MessageHandler,
-    filters,
-)
-
 from bot.app import build_application, start_beside, stop_beside
 from bot.clock import FakeClock
 from bot.context import AppContext
@@ -25,7 +16,8 @@ from bot.texts import get_texts
 from db.session import Database
 from fake_telegram import FakeTelegram
 
-from .world import AMS, TOKEN, fresh_database, settings_for
+from .scene import echo_application, start_echo, stop_echo
+from .world import AMS, fresh_database, settings_for
 
 COMMAND = "/help"
 # A school day, mid-morning: nothing about the hour changes what /help says.
@@ -74,32 +66,15 @@ async def bot_ms(database_url: str | None, updates: int) -> float:
             await database.dispose()
 
 
-async def _echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
-    if message is not None and message.text is not None:
-        await message.reply_text(message.text)
-
-
 @contextlib.asynccontextmanager
 async def echo_app(tg: FakeTelegram, *, rate_limited: bool) -> AsyncIterator[None]:
-    """One MessageHandler replying with the text, polled the way the bot is polled."""
-    builder = ApplicationBuilder().token(TOKEN).base_url(tg.base_url)
-    app = (
-        builder.rate_limiter(AIORateLimiter(max_retries=1)).build()
-        if rate_limited
-        else builder.build()
-    )
-    app.add_handler(MessageHandler(filters.TEXT, _echo))
-    await app.initialize()
-    await app.start()
-    assert app.updater is not None
-    await app.updater.start_polling(poll_interval=0, timeout=1, drop_pending_updates=False)
+    """The bare echo bot, in this process, polled the way the bot is polled."""
+    app = echo_application(tg.base_url, rate_limited=rate_limited)
+    await start_echo(app)
     try:
         yield
     finally:
-        await app.updater.stop()
-        await app.stop()
-        await app.shutdown()
+        await stop_echo(app)
 
 
 async def echo_ms(updates: int, *, rate_limited: bool) -> float:

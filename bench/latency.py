@@ -5,6 +5,10 @@ and sends the next, for a fixed time. A reply's latency runs from the moment the
 handed to the fake server to the moment the first message the bot sends back arrives there
 (its sendMessage call, by the server's clock). Pushes that land in the same chat meanwhile
 are recognised afterwards by their message id in the outbox and do not count as replies.
+
+The people and the fake server run in the bench's process, the bot (and the echo bot of the
+baseline) in a process of its own (bench/remote.py), which says when it has handled each
+update.
 """
 
 from __future__ import annotations
@@ -25,8 +29,8 @@ from db.models import OUTBOX_SENT, OutboxMessage
 from db.session import Database
 from fake_telegram import FakeTelegram, WaitTimeout
 
-from . import cpu
-from .push import MondayWorld, monday_world
+from . import remote
+from .push import RemoteMonday, remote_monday
 from .world import COORDINATOR_ID, fresh_database, member_ids
 
 # What teachers and begeleiders type on a Monday of the programme's first week; the most
@@ -95,6 +99,8 @@ class LatencyRun:
     by_command: dict[str, list[float]] = field(default_factory=dict)
     # Replies to a chat that had a push less than a second before (which they must wait for).
     behind_push: int = 0
+    # CPU seconds of the bot's process while the people were busy.
+    bot_cpu_s: float = 0.0
 
     def p95_by_command(self) -> dict[str, float]:
         return {
@@ -144,6 +150,15 @@ def bot_done(app: BotApplication, tg: FakeTelegram) -> Done:
             await processor.wait_processed(update_id)
         else:
             await tg.wait_for_message(chat_id, after_message_id=mark, timeout=REPLY_TIMEOUT)
+
+    return done
+
+
+def child_done(bot: remote.Child) -> Done:
+    """Waits until the bot in its own process says it has handled the update."""
+
+    async def done(update_id: int, chat_id: int, mark: int) -> None:
+        await bot.processed(update_id)
 
     return done
 
@@ -279,37 +294,55 @@ class BotLatency:
 
 
 async def bot_latency(
-    database_url: str | None, pairs: int, *, rush_seconds: float = RUSH_SECONDS
+    database_url: str | None,
+    pairs: int,
+    *,
+    rush_seconds: float = RUSH_SECONDS,
+    trace: str | None = None,
 ) -> BotLatency:
-    """Idle first (the clock standing before Monday 08:00, nothing due), then the rush."""
-    async with fresh_database(database_url) as url, monday_world(url, pairs) as world:
+    """Idle first (the clock standing before Monday 08:00, nothing due), then the rush; the
+    bot in a process of its own (`trace`: where its time went in the rush, bench/trace.py)."""
+    async with (
+        fresh_database(database_url) as url,
+        remote_monday(url, pairs, trace=trace) as world,
+    ):
         people = city_people(RUSH_USERS)
         chats = {p.user_id for p in people}
-        done = bot_done(world.app, world.tg)
+        done = child_done(world.bot)
         # The jobs run as in production; before 08:00 they find nothing to send.
-        assert world.app.job_queue is not None
-        world.app.job_queue.scheduler.resume()
+        await world.jobs()
         began = time.time()
+        cpu = await _cpu(world.bot)
         sent = await drive(
             world.tg, people[:IDLE_USERS], done, seconds=IDLE_SECONDS, think=IDLE_THINK
         )
+        cpu = await _cpu(world.bot) - cpu
         idle = measure(world.tg, sent, await push_ids(world.database, chats), began)
         idle.seconds = IDLE_SECONDS
+        idle.bot_cpu_s = cpu
         rush = await _rush(world, people, done, chats, rush_seconds)
         return BotLatency(idle, rush, world.setup_s, world.startup_s)
 
 
 async def _rush(
-    world: MondayWorld, people: list[Person], done: Done, chats: set[int], seconds: float
+    world: RemoteMonday, people: list[Person], done: Done, chats: set[int], seconds: float
 ) -> LatencyRun:
-    world.rush()
+    await world.rush()
     began = time.time()
+    cpu = await _cpu(world.bot)
     sent_before = await _sent_pushes(world.database)
     sent = await drive(world.tg, people, done, seconds=seconds, think=RUSH_THINK)
+    cpu = await _cpu(world.bot) - cpu
     run = measure(world.tg, sent, await push_ids(world.database, chats), began)
+    run.bot_cpu_s = cpu
     run.pushes = await _sent_pushes(world.database) - sent_before
     run.seconds = seconds
     return run
+
+
+async def _cpu(bot: remote.Child) -> float:
+    """CPU seconds the bot's process has used so far."""
+    return float((await bot.ask("memory"))["cpu_s"])
 
 
 async def _sent_pushes(database: Database) -> int:
@@ -323,11 +356,18 @@ async def _sent_pushes(database: Database) -> int:
 
 
 async def echo_latency(users: int, seconds: float, think: tuple[float, float]) -> LatencyRun:
-    """The bare echo bot on the same strict fake server, under the same load."""
-    async with FakeTelegram(strict_limits=True) as tg, cpu.echo_app(tg, rate_limited=False):
+    """The bare echo bot, in a process of its own, on the same strict fake server under the
+    same load."""
+    async with (
+        FakeTelegram(strict_limits=True) as tg,
+        remote.running("echo", "--api-url", tg.url) as echo,
+    ):
         people = city_people(users)
         began = time.time()
+        cpu = await _cpu(echo)
         sent = await drive(tg, people, echo_done(tg), seconds=seconds, think=think)
+        cpu = await _cpu(echo) - cpu
         run = measure(tg, sent, set(), began)
+        run.bot_cpu_s = cpu
         run.seconds = seconds
         return run

@@ -1,36 +1,36 @@
 """Figure 1: the Monday push rate of a city, with the default settings, against a fake server
 that answers 429 like Telegram.
 
-The city, the bot and the evening before are set up by `monday_world`, which the reply
-latency (bench/latency.py) shares: its users talk to the bot while this Monday is pushed.
+The city, the fake server and the bot in a process of its own, its evening before sent, are
+set up by `remote_monday`, which the reply latency (bench/latency.py) shares: its users talk
+to the bot while this Monday is pushed. The bench's process runs the fake server and watches
+it; the bot's process (bench/child.py `bot`) holds the bot alone. `monday_world` sets up the
+same Monday with the bot in the bench's own process (bench/locks.py counts errors on it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from bot.app import build_application, start_beside, stop_beside
+from bot.app import build_application, stop_beside
 from bot.context import AppContext, BotApplication
 from bot.domain.programme import load_programmes
-from bot.sandbox import timemachine
 from bot.texts import get_texts
 from db.models import OUTBOX_PENDING, OUTBOX_SENDING, OutboxMessage
 from db.session import Database
 from fake_telegram import FakeTelegram
 
+from . import remote
+from .scene import EIGHT, SUNDAY_EVENING, evening_before, start_bot
 from .world import (
-    AMS,
     COORDINATOR_ID,
-    MONDAY,
     City,
     RunningClock,
     fresh_database,
@@ -39,9 +39,9 @@ from .world import (
     settings_for,
 )
 
+__all__ = ["EIGHT", "SUNDAY_EVENING", "start_bot"]
+
 LATE_NOTE = "Later verstuurd dan gepland"
-EIGHT = datetime(MONDAY.year, MONDAY.month, MONDAY.day, 8, 0, tzinfo=AMS)
-SUNDAY_EVENING = EIGHT - timedelta(hours=12)
 # A Monday that has not settled by then is reported as it stands.
 GIVE_UP_AFTER = timedelta(minutes=20)
 # Settling is watched on the fake server's side (free); the database is asked only when the
@@ -50,16 +50,6 @@ GIVE_UP_AFTER = timedelta(minutes=20)
 # from the bot being measured.
 WATCH_SECONDS = 0.5
 ASK_DATABASE_EVERY = 5.0
-
-
-async def start_bot(app: BotApplication, *, jobs: bool, wait_for_startup: bool = True) -> None:
-    """`start_beside`, saying whether to wait for start-up re-planning where the bot can be
-    told (`wait_for_startup`); older versions always wait."""
-    if "wait_for_startup" in inspect.signature(start_beside).parameters:
-        starting: Any = start_beside
-        await starting(app, jobs=jobs, wait_for_startup=wait_for_startup)
-    else:
-        await start_beside(app, jobs=jobs)
 
 
 @dataclass
@@ -128,7 +118,7 @@ async def monday_world(url: str, pairs: int, *, seeded: bool = False) -> AsyncIt
         await start_bot(app, jobs=False)
         try:
             started = time.monotonic()
-            await _evening_before(context, app, clock)
+            await evening_before(context, app, clock)
             world = MondayWorld(
                 url=url,
                 city=city,
@@ -166,33 +156,99 @@ class MondayRun:
     startup_s: float
 
 
+@dataclass
+class RemoteMonday:
+    """A seeded city, the strict fake server in this process, and the bot in a process of its
+    own (bench/child.py `bot`), started with paused jobs, its clock standing just before
+    Monday 08:00 with the evening before sent."""
+
+    url: str
+    city: City
+    tg: FakeTelegram
+    bot: remote.Child
+    # This process's own connection, for looking at the outbox; the bot has its own.
+    database: Database
+    setup_s: float
+    startup_s: float
+    marks: dict[int, int] = field(default_factory=dict)
+    logged: int = 0
+    due_kinds: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def chats(self) -> list[int]:
+        return [self.city.coordinator, *self.city.members]
+
+    async def jobs(self) -> None:
+        """Let the bot's jobs run, its clock standing before 08:00 (nothing is due)."""
+        await self.bot.ask("jobs")
+
+    async def rush(self) -> float:
+        """As `MondayWorld.rush`: the bot's clock runs from 08:00 and its JobQueue runs the
+        dispatcher as in production; returns the monotonic moment standing for 08:00 (the
+        machine's monotonic clock is the same in both processes)."""
+        answer = await self.bot.ask("rush")
+        return float(answer["eight"])
+
+
+@contextlib.asynccontextmanager
+async def remote_monday(
+    url: str, pairs: int, *, trace: str | None = None
+) -> AsyncIterator[RemoteMonday]:
+    """The city of `pairs` seeded on the migrated database `url`, the fake server here and
+    the bot in its own process, ready for 08:00 (`trace`: see bench/trace.py)."""
+    began = time.monotonic()
+    city = await seed_city(url, pairs, now=SUNDAY_EVENING)
+    ready = time.monotonic()
+    async with FakeTelegram(strict_limits=True) as tg:
+        for user_id in [city.coordinator, *city.members]:
+            tg.open_chat(tg.user(user_id, f"Lid {user_id}"))
+        database = Database(url)
+        try:
+            traced = ("--trace", trace) if trace else ()
+            command = ("bot", "--api-url", tg.url, "--database-url", url, *traced)
+            async with remote.running(*command) as bot:
+                world = RemoteMonday(
+                    url=url,
+                    city=city,
+                    tg=tg,
+                    bot=bot,
+                    database=database,
+                    setup_s=ready - began,
+                    startup_s=float(bot.ready["startup_s"]),
+                )
+                world.marks = {chat: tg.last_message_id(chat) for chat in world.chats}
+                world.logged = len(tg.limits.log)
+                world.due_kinds = await _due_kinds(database)
+                yield world
+        finally:
+            await database.dispose()
+
+
 async def monday(
-    database_url: str | None,
-    pairs: int,
-    *,
-    on_settled: Callable[[], None] | None = None,
-    seeded: bool = False,
-) -> MondayRun:
-    """The Monday; `on_settled` is called the moment every due row is settled (the bot
-    still running), to look at the process then. With `seeded`, `database_url` is the
-    database the city was seeded in (by another process), used as it is."""
-    async with contextlib.AsyncExitStack() as stack:
-        url = (
-            database_url
-            if seeded and database_url
-            else await stack.enter_async_context(fresh_database(database_url))
-        )
-        world = await stack.enter_async_context(monday_world(url, pairs, seeded=seeded))
-        eight = world.rush()
+    database_url: str | None, pairs: int, *, trace: str | None = None
+) -> tuple[MondayRun, dict[str, float]]:
+    """The Monday of a city of `pairs` on a fresh database, the bot in its own process; with
+    that process's memory (`rss_mb`, `peak_mb`) the moment every due row is settled
+    (`trace`: where the bot's time went from 08:00, bench/trace.py)."""
+    async with (
+        fresh_database(database_url) as url,
+        remote_monday(url, pairs, trace=trace) as world,
+    ):
+        before = await world.bot.ask("memory")
+        cpu = float(before["cpu_s"])
+        eight = await world.rush()
         settled = await _settle(world)
-        if on_settled is not None:
-            on_settled()
+        held = await world.bot.ask("memory")
+        # Its memory at 08:00, started and the evening before sent.
+        held["rss_at_eight_mb"] = float(before["rss_mb"])
+        # The bot's CPU seconds from 08:00 until the Monday was settled.
+        held["rush_cpu_s"] = float(held["cpu_s"]) - cpu
         # Stopped before the figures are read: nothing more arrives meanwhile.
-        await stop_beside(world.app)
-        return _figures(world, eight, settled)
+        await world.bot.stop()
+        return _figures(world, eight, settled), held
 
 
-def _figures(world: MondayWorld, eight: float, settled: bool) -> MondayRun:
+def _figures(world: MondayWorld | RemoteMonday, eight: float, settled: bool) -> MondayRun:
     tg = world.tg
     calls = tg.limits.log[world.logged :]
     moments = [call.at for call in calls if call.allowed]
@@ -215,18 +271,6 @@ def _figures(world: MondayWorld, eight: float, settled: bool) -> MondayRun:
         setup_s=world.setup_s,
         startup_s=world.startup_s,
     )
-
-
-async def _evening_before(context: AppContext, app: BotApplication, clock: RunningClock) -> None:
-    """Send what falls due before Monday 08:00 at its own moment, as a running bot would."""
-    before_eight = EIGHT - timedelta(microseconds=1)
-    for _ in range(timemachine.MAX_ROUNDS):
-        due = await timemachine.next_due(context)
-        if due is None or due > before_eight:
-            break
-        clock.set(max(due, clock.now()))
-        await timemachine.dispatch(context, app.bot)
-    clock.set(before_eight)
 
 
 async def unsettled(database: Database) -> int:
@@ -256,13 +300,13 @@ async def _due_kinds(database: Database) -> dict[str, int]:
         return {str(kind): int(count) for kind, count in rows.all()}
 
 
-def sent_since(world: MondayWorld) -> int:
+def sent_since(world: MondayWorld | RemoteMonday) -> int:
     """Messages the server let through since the evening before (a cheap look at its log)."""
     log = world.tg.limits.log
     return sum(1 for index in range(world.logged, len(log)) if log[index].allowed)
 
 
-async def _settle(world: MondayWorld) -> bool:
+async def _settle(world: MondayWorld | RemoteMonday) -> bool:
     """Wait until every row due by 08:00 is settled (False: gave up)."""
     due = sum(world.due_kinds.values())
     deadline = time.monotonic() + GIVE_UP_AFTER.total_seconds()

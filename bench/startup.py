@@ -1,23 +1,20 @@
-"""Start-up and memory, each measured in a fresh process (bench/child.py).
+"""Start-up and memory, each measured on a bot in a fresh process of its own (bench/child.py),
+the fake server in this one.
 
 Start-up: a city whose pairs have about 10,000 pending rows in the outbox (planned by a first
 start of the bot), then the bot started again in a new process: from building the application
-to the first getUpdates at the fake server. Memory: the RSS of the process that pushed the
-Monday (bench/push.py in bench/child.py), the moment the rush is over. The baseline for both is
-the usual bot that keeps its reminders as in-memory JobQueue jobs: 10,000 `run_once` jobs
-scheduled at start, the Monday's number of them sent at once.
+to the first getUpdates at the fake server. Memory: the RSS of the bot's process that pushed
+the Monday (bench/push.py), the moment the rush is over. The baseline for both is the usual
+bot that keeps its reminders as in-memory JobQueue jobs: 10,000 `run_once` jobs scheduled at
+start, the Monday's number of them sent at once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import math
-import os
-import sys
 import time
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -31,41 +28,28 @@ from db.models import OUTBOX_PENDING, OutboxMessage
 from db.session import Database
 from fake_telegram import FakeTelegram
 
-from .child import RESULT_PREFIX
-from .push import SUNDAY_EVENING, start_bot
+from . import push, remote
+from .child import FIRST_CHAT, JOBQUEUE_CHATS
+from .scene import SUNDAY_EVENING, start_bot
 from .world import fresh_database, seed_city, settings_for
 
-ROOT = Path(__file__).resolve().parent.parent
 PENDING_ROWS = 10_000
 # Pending rows the standard programme plans per pair on the Sunday before it starts (two
 # teachers, two begeleiders; the coordinator's are shared).
 ROWS_PER_PAIR = 45
-CHILD_TIMEOUT = 900.0
+# The first getUpdates comes within the long poll's timeout of the start, or never.
+FIRST_POLL_TIMEOUT = 60.0
+# How long the JobQueue bot may take to send what is due.
+SEND_TIMEOUT = 600.0
+# ... or until nothing more was sent for this long.
+STALLED_AFTER = 30.0
 
 
-async def run_child(*args: str) -> dict[str, Any]:
-    """`python -m bench.child ARGS` in a fresh process; its RESULT line."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench.child",
-        *args,
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    async with asyncio.timeout(CHILD_TIMEOUT):
-        stdout, stderr = await process.communicate()
-    for line in stdout.decode().splitlines():
-        if line.startswith(RESULT_PREFIX):
-            result: dict[str, Any] = json.loads(line.removeprefix(RESULT_PREFIX))
-            return result
-    raise RuntimeError(
-        f"bench.child {' '.join(args)} ended with {process.returncode} and no result:\n"
-        + stderr.decode(errors="replace")[-3000:]
-    )
+async def _first_poll(tg: FakeTelegram, child: remote.Child) -> float:
+    """From the child's building the application to its first getUpdates at the server
+    (both by the machine's wall clock)."""
+    call = await tg.wait_for_call("getUpdates", timeout=FIRST_POLL_TIMEOUT)
+    return float(call.timestamp) - float(child.ready["began"])
 
 
 @dataclass(frozen=True)
@@ -109,10 +93,16 @@ async def bot_startup(
     database_url: str | None, repeat: int, rows: int = PENDING_ROWS
 ) -> StartupRuns:
     pairs = math.ceil(rows / ROWS_PER_PAIR)
+    results: list[dict[str, Any]] = []
     async with fresh_database(database_url) as url:
         await seed_city(url, pairs, now=SUNDAY_EVENING)
         pending = await _plan_once(url)
-        results = [await run_child("bot-start", "--database-url", url) for _ in range(repeat)]
+        for _ in range(repeat):
+            async with (
+                FakeTelegram() as tg,
+                remote.running("bot-start", "--api-url", tg.url, "--database-url", url) as bot,
+            ):
+                results.append({**bot.ready, "first_poll_s": await _first_poll(tg, bot)})
     return StartupRuns(
         [r["first_poll_s"] for r in results],
         pending,
@@ -122,18 +112,48 @@ async def bot_startup(
 
 
 async def jobqueue(repeat: int, due: int, jobs: int = PENDING_ROWS) -> list[dict[str, Any]]:
-    return [
-        await run_child("jobqueue", "--jobs", str(jobs), "--due", str(due)) for _ in range(repeat)
-    ]
+    """The JobQueue bot in its own process: its start to the first getUpdates, and its
+    memory once the `due` reminders are sent."""
+    results: list[dict[str, Any]] = []
+    for _ in range(repeat):
+        async with FakeTelegram() as tg:
+            for n in range(max(1, min(jobs, JOBQUEUE_CHATS))):
+                tg.open_chat(tg.user(FIRST_CHAT + n, f"Lid {n}"))
+            async with remote.running(
+                "jobqueue", "--api-url", tg.url, "--jobs", str(jobs), "--due", str(due)
+            ) as bot:
+                first = await _first_poll(tg, bot)
+                await _sent(tg, due)
+                held = await bot.ask("memory")
+            results.append(
+                {
+                    **bot.ready,
+                    "first_poll_s": first,
+                    "sent": len(tg.calls_to("sendMessage")),
+                    **held,
+                }
+            )
+    return results
 
 
-async def monday_in_child(database_url: str | None, pairs: int) -> dict[str, Any]:
-    """Figure 1's Monday in a fresh process, with that process's RSS once it is over. The
-    city is seeded here, as the import command would have done before the bot started."""
-    async with fresh_database(database_url) as url:
-        began = time.monotonic()
-        await seed_city(url, pairs, now=SUNDAY_EVENING)
-        seeded = time.monotonic() - began
-        result = await run_child("monday", "--pairs", str(pairs), "--database-url", url, "--seeded")
-    result["setup_s"] = seeded
-    return result
+async def _sent(tg: FakeTelegram, due: int) -> None:
+    """Wait until `due` messages were sent, or nothing more came for a while."""
+    deadline = time.monotonic() + SEND_TIMEOUT
+    seen, moved = 0, time.monotonic()
+    # Polled: the fake server has no signal for "n messages sent".
+    while (sent := len(tg.calls_to("sendMessage"))) < due and time.monotonic() < deadline:
+        if sent > seen:
+            seen, moved = sent, time.monotonic()
+        elif time.monotonic() - moved > STALLED_AFTER:
+            break
+        await asyncio.sleep(0.2)
+
+
+async def monday_in_child(
+    database_url: str | None, pairs: int, *, trace: str | None = None
+) -> dict[str, Any]:
+    """Figure 1's Monday, the bot in a fresh process, with that process's RSS once it is
+    over. The city is seeded here first, as the import command would have done before the
+    bot started."""
+    run, held = await push.monday(database_url, pairs, trace=trace)
+    return {**asdict(run), **held}

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from tempfile import TemporaryDirectory
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bot.config import Settings
 from bot.domain.exchange_input import ExchangeInput, SideInput
 from bot.domain.programme import load_programmes
 from bot.services.importer import import_rows
@@ -22,54 +19,24 @@ from db import migrate
 from db.models import ROLE_BEGELEIDER, ROLE_TEACHER, Membership, User
 from db.session import Database
 
-AMS = ZoneInfo("Europe/Amsterdam")
-TOKEN = "123456:TEST-TOKEN"
-COORDINATOR_ID = 1000
-# Monday of week 1 for every pair: a school week with no holiday in any region.
-MONDAY = date(2027, 2, 1)
+from .scene import AMS, COORDINATOR_ID, MONDAY, TOKEN, RunningClock, settings_for
+
 # The bench database on a PostgreSQL server: created beside the one given, never that one.
 BENCH_DATABASE = "bench"
 
-
-class RunningClock:
-    """The bot's clock: stands still where it is set, or runs with real time from there.
-
-    Running is what production's system clock does; standing still lets the evening before
-    be prepared without time passing.
-    """
-
-    def __init__(self, start: datetime) -> None:
-        self._base = start.astimezone(UTC)
-        self._anchor: float | None = None
-
-    def now(self) -> datetime:
-        if self._anchor is None:
-            return self._base
-        return self._base + timedelta(seconds=time.monotonic() - self._anchor)
-
-    def set(self, moment: datetime) -> None:
-        """Stand still at `moment`."""
-        self._base = moment.astimezone(UTC)
-        self._anchor = None
-
-    def run_from(self, moment: datetime) -> float:
-        """Run with real time from `moment` on; returns the monotonic time it stands for."""
-        self._base = moment.astimezone(UTC)
-        self._anchor = time.monotonic()
-        return self._anchor
-
-
-def settings_for(database_url: str, api_url: str) -> Settings:
-    """The bot's defaults, pointed at the bench database and the fake server."""
-    return Settings(
-        _env_file=None,
-        telegram_token=TOKEN,
-        database_url=database_url,
-        coordinator_ids=(COORDINATOR_ID,),
-        telegram_api_url=api_url,
-        default_language="nl",
-        log_level="WARNING",
-    )
+__all__ = [
+    "AMS",
+    "COORDINATOR_ID",
+    "MONDAY",
+    "TOKEN",
+    "City",
+    "RunningClock",
+    "fresh_database",
+    "kind_of",
+    "member_ids",
+    "seed_city",
+    "settings_for",
+]
 
 
 def kind_of(url: str | None) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -38,6 +38,9 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._waiters: dict[int, int] = {}
         self._done = asyncio.Condition()
         self._last_done: set[int] = set()
+        # Told the id of every update once it has been handled (a benchmark watching the
+        # bot from another process).
+        self.on_processed: Callable[[int], None] | None = None
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = chat_key(update)
@@ -67,6 +70,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             if len(self._last_done) > 10_000:
                 self._last_done = {i for i in self._last_done if i > update_id - 5_000}
             self._done.notify_all()
+        if self.on_processed is not None:
+            self.on_processed(update_id)
 
     async def wait_processed(self, update_id: int) -> None:
         """Wait until the update with this id has been handled (used by tests and tools).
