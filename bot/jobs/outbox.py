@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from datetime import timedelta
 from functools import partial
@@ -17,7 +18,7 @@ from bot.context import KEY, AppContext, BotApplication
 from bot.delivery import deliver, outcome_unknown
 from bot.ratelimit import BULK, FIRST, TELEGRAM, Limits, Pacer
 from bot.services import broadcasts, outbox, outbox_content
-from bot.services.outbox_content import Skip
+from bot.services.outbox_content import Content, Skip
 from bot.ui import replies as rendering
 from bot.ui.outbox import Rendered, render
 
@@ -33,6 +34,11 @@ IN_FLIGHT = 8
 # Batches in a row that sent nothing (rows settled as too late, or moved to the morning) cost
 # no Telegram call; this bounds the database work of one run after a long downtime.
 MAX_IDLE_BATCHES = 20
+# The member pushes of a claimed batch (digests, reminders) are read together right after the
+# claim, in a few queries instead of a handful each. A row that waits longer than this before
+# it goes (behind a chat's pace or Telegram's flood control) is read again, so what it says
+# is never more than a few seconds old.
+READ_AHEAD_SECONDS = 5.0
 # One pacer per running bot (Telegram's limits are per bot), kept beside its AppContext.
 _PACERS: dict[int, Pacer] = {}
 
@@ -77,7 +83,7 @@ async def run_dispatch(app: AppContext, bot: Bot) -> int:
                         rules=app.rules,
                     )
                 examined += claims.examined
-                flow.add_all(claims.to_send)
+                flow.add_all(claims.to_send, await _read_ahead(app, claims.to_send))
                 idle = 0 if claims.to_send else idle + 1
                 if claims.examined == 0:
                     if flow.busy:
@@ -93,6 +99,19 @@ async def run_dispatch(app: AppContext, bot: Bot) -> int:
         return examined
 
 
+async def _read_ahead(app: AppContext, rows: list[outbox.Claimed]) -> dict[int, Content | Skip]:
+    """What the batched rows among `rows` are written from; none when that cannot be read
+    (each row is then read, and any error settled, when it goes)."""
+    if not any(row.kind in outbox_content.BATCHED for row in rows):
+        return {}
+    try:
+        async with app.db.read() as session:
+            return await outbox_content.load_batch(session, rows, app.programmes)
+    except Exception:
+        log.exception("Could not read ahead %d claimed outbox rows", len(rows))
+        return {}
+
+
 class _Flow:
     """Claimed rows on their way out: up to IN_FLIGHT at once, each chat's one after another."""
 
@@ -104,14 +123,21 @@ class _Flow:
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_of_chat: dict[int, asyncio.Task[None]] = {}
         self._waiting: dict[int, outbox.Claimed] = {}  # claimed, not yet being sent
+        # What rows are written from, read with their batch, and when (time.monotonic).
+        self._ready: dict[int, tuple[float, Content | Skip]] = {}
 
     @property
     def busy(self) -> bool:
         return bool(self._tasks)
 
-    def add_all(self, rows: list[outbox.Claimed]) -> None:
+    def add_all(
+        self, rows: list[outbox.Claimed], ready: dict[int, Content | Skip] | None = None
+    ) -> None:
         # Chats that may have a message now go first: one waiting for its second (a
         # coordinator told of several things at once) does not hold the others up.
+        read_at = time.monotonic()
+        for row_id, content in (ready or {}).items():
+            self._ready[row_id] = (read_at, content)
         for row in sorted(rows, key=lambda row: self._pacer.ready_in(row.user_id) > 0):
             self._waiting[row.id] = row
             before = self._last_of_chat.get(row.user_id)
@@ -130,8 +156,11 @@ class _Flow:
             await asyncio.wait([before])
         async with self._slots:
             del self._waiting[row.id]
+            read_at, content = self._ready.pop(row.id, (0.0, None))
+            if time.monotonic() - read_at > READ_AHEAD_SECONDS:
+                content = None
             try:
-                await _deliver(self._app, self._bot, row, self._pacer)
+                await _deliver(self._app, self._bot, row, self._pacer, content)
             except Exception:
                 # The row stays "sending" and is looked at again once its lease is over.
                 log.exception("Delivering outbox row %s (%s) failed", row.id, row.kind)
@@ -152,6 +181,7 @@ class _Flow:
             task.cancel()
         waiting = list(self._waiting)
         self._waiting.clear()
+        self._ready.clear()
         if not waiting:
             return
         try:
@@ -190,11 +220,19 @@ class _Paced:
         return await self._bot.send_document(chat_id, *args, **{**kwargs, **self._lane})
 
 
-async def _deliver(app: AppContext, bot: Bot, row: outbox.Claimed, pacer: Pacer) -> None:
-    """Load what the row's message needs, write it, and send it (or settle why not)."""
+async def _deliver(
+    app: AppContext,
+    bot: Bot,
+    row: outbox.Claimed,
+    pacer: Pacer,
+    content: Content | Skip | None = None,
+) -> None:
+    """Load what the row's message needs (unless read with its batch: `content`), write it,
+    and send it (or settle why not)."""
     try:
-        async with app.db.read() as session:
-            content = await outbox_content.load(session, row, app.programmes)
+        if content is None:
+            async with app.db.read() as session:
+                content = await outbox_content.load(session, row, app.programmes)
         result = (
             content
             if isinstance(content, Skip)

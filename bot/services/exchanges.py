@@ -128,6 +128,16 @@ async def load_exchange(session: AsyncSession, exchange_id: int) -> Exchange | N
     return await session.scalar(select(Exchange).where(Exchange.id == exchange_id).options(*_FULL))
 
 
+async def load_exchanges(session: AsyncSession, exchange_ids: set[int]) -> dict[int, Exchange]:
+    """Several exchanges as `load_exchange` has each, in one go; the gone ones are missing."""
+    if not exchange_ids:
+        return {}
+    rows = await session.scalars(
+        select(Exchange).where(Exchange.id.in_(exchange_ids)).options(*_FULL)
+    )
+    return {exchange.id: exchange for exchange in rows}
+
+
 async def visible_exchanges(
     session: AsyncSession,
     user: User,

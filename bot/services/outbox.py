@@ -125,6 +125,23 @@ async def holidays_for(session: AsyncSession, region: str | None) -> tuple[tuple
     return tuple((start, end) for start, end in rows)
 
 
+async def _holidays_of(
+    session: AsyncSession, regions: set[str | None]
+) -> dict[str | None, tuple[tuple[date, date], ...]]:
+    """`holidays_for` of several regions, in one query."""
+    found: dict[str | None, list[tuple[date, date]]] = {region: [] for region in regions}
+    known = {region for region in regions if region is not None}
+    if known:
+        rows = await session.execute(
+            select(SchoolHoliday.region, SchoolHoliday.starts_on, SchoolHoliday.ends_on)
+            .where(SchoolHoliday.region.in_(known))
+            .order_by(SchoolHoliday.region, SchoolHoliday.starts_on)
+        )
+        for region, start, end in rows:
+            found[region].append((start, end))
+    return {region: tuple(periods) for region, periods in found.items()}
+
+
 async def delivery_time(
     session: AsyncSession,
     exchange_id: int | None,
@@ -857,9 +874,7 @@ async def claim_due(
             )
         ).all()
     )
-    holidays_by_region = {
-        region: await holidays_for(session, region) for region in set(regions.values())
-    }
+    holidays_by_region = await _holidays_of(session, set(regions.values()))
     claimed: list[Claimed] = []
     for row in rows:
         row.updated_at = now

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from typing import Any, TypeAlias
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.agreement import open_days
@@ -79,6 +80,8 @@ from db.models import (
     ROLE_BEGELEIDER,
     ROLE_TEACHER,
     STATUS_ACTIVE,
+    Absence,
+    ChecklistTick,
     DateProposal,
     Exchange,
     ExchangePhase,
@@ -322,17 +325,84 @@ Content: TypeAlias = (
 )
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """What the member pushes of one claimed batch are written from, read in a few queries."""
+
+    exchanges: Mapping[int, Exchange]  # as exchanges.load_exchange has them
+    ticks: Mapping[int, checklists.Ticks]  # per exchange, as checklists.load_ticks has them
+    # Per (exchange, user): the (phase key, day) of each day they said they cannot come to.
+    absences: Mapping[tuple[int, int], set[tuple[str, date]]]
+
+    def roles(self, exchange: Exchange, user_id: int) -> list[Membership]:
+        """The user's roles in the exchange, as exchanges.memberships_of has them."""
+        return sorted((m for m in exchange.memberships if m.user_id == user_id), key=lambda m: m.id)
+
+
+# The kinds `load_batch` reads a batch at a time: a member's own part in one exchange, the
+# pushes that go out by the hundred on a Monday morning.
+BATCHED = frozenset(_FOR_MEMBERS)
+
+
+async def load_batch(
+    session: AsyncSession, rows: Sequence[Claimed], programmes: Mapping[str, Programme]
+) -> dict[int, Content | Skip]:
+    """What each of the claimed `rows` of a BATCHED kind is written from, by row id, as `load`
+    has it; read in a few queries for all of them together. Other rows are left out."""
+    batched = [r for r in rows if r.kind in BATCHED and r.exchange_id is not None]
+    if not batched:
+        return {}
+    found = await exchanges.load_exchanges(session, {r.exchange_id or 0 for r in batched})
+    ticks: dict[int, dict[tuple[str, str], str]] = {exchange_id: {} for exchange_id in found}
+    absences: dict[tuple[int, int], set[tuple[str, date]]] = {}
+    if found:
+        for exchange_id, holder, key, name in await session.execute(
+            select(
+                ChecklistTick.exchange_id,
+                ChecklistTick.holder,
+                ChecklistTick.item_key,
+                User.display_name,
+            )
+            .outerjoin(User, User.id == ChecklistTick.done_by)
+            .where(ChecklistTick.exchange_id.in_(found))
+        ):
+            ticks[exchange_id][(holder, key)] = name or checklists.GONE
+        for exchange_id, user_id, phase_key, day in await session.execute(
+            select(Absence.exchange_id, Absence.user_id, Absence.phase_key, Absence.day).where(
+                Absence.exchange_id.in_(found),
+                Absence.user_id.in_({r.user_id for r in batched}),
+            )
+        ):
+            absences.setdefault((exchange_id, user_id), set()).add((phase_key, day))
+    batch = _Batch(found, ticks, absences)
+    return {row.id: await _load(session, row, programmes, batch) for row in batched}
+
+
 async def load(
     session: AsyncSession, row: Claimed, programmes: Mapping[str, Programme]
 ) -> Content | Skip:
     """What the claimed row's message is written from, or why it is no longer worth sending."""
+    return await _load(session, row, programmes, None)
+
+
+async def _load(
+    session: AsyncSession,
+    row: Claimed,
+    programmes: Mapping[str, Programme],
+    batch: _Batch | None,
+) -> Content | Skip:
     if row.kind in BROADCAST_KINDS:
         message = await broadcasts.content(session, row)
         return Skip(message) if isinstance(message, str) else message
     if row.kind == COORDINATOR_WEEK:
         week = await summary.load(session, row, programmes)
         return Skip(week) if isinstance(week, str) else week
-    exchange = await exchanges.load_exchange(session, row.exchange_id) if row.exchange_id else None
+    if not row.exchange_id:
+        exchange = None
+    elif batch is not None:
+        exchange = batch.exchanges.get(row.exchange_id)
+    else:
+        exchange = await exchanges.load_exchange(session, row.exchange_id)
     if exchange is None:
         return Skip("exchange gone")
     programme = programmes.get(exchange.programme_key)
@@ -345,7 +415,11 @@ async def load(
         return Skip(summary.GATHERED)  # listed in the coordinator's Monday summary
     roles: list[Membership] = []
     if kind in _FOR_MEMBERS:
-        roles = await exchanges.memberships_of(session, row.user_id, exchange.id)
+        roles = (
+            batch.roles(exchange, row.user_id)
+            if batch is not None
+            else await exchanges.memberships_of(session, row.user_id, exchange.id)
+        )
         # A linked group has no roles: it gets the day schedule in the neutral wording.
         if not roles and not (
             kind == DAY_SCHEDULE and await groups.linked_to(session, row.user_id, exchange.id)
@@ -359,9 +433,9 @@ async def load(
             monday,
             late=row.late,
             teaches=any(m.role == ROLE_TEACHER for m in roles),
-            entries=tuple(await _entries_for(session, exchange, programme, roles)),
+            entries=tuple(await _entries_for(session, exchange, programme, roles, batch)),
             side=_side_of(roles),
-            offers=await _offers(session, exchange, programme, roles, monday, monday + WEEK),
+            offers=await _offers(session, exchange, programme, roles, monday, monday + WEEK, batch),
         )
     if kind == FOLLOW_UP:
         return FollowUp(exchange, programme)
@@ -381,11 +455,12 @@ async def load(
             reader=schools.reader_of(exchange, reader),
             phones=None if reader.is_group else schools.phone_book(exchange, reader, contacts),
             offers=await _offers(
-                session, exchange, programme, roles, day.starts_on, day.starts_on + ONE_DAY
+                session, exchange, programme, roles, day.starts_on, day.starts_on + ONE_DAY, batch
             ),
         )
     if kind == CHECKLIST_NAG:
-        return await _nag(session, exchange, programme, roles, read_payload(NagPayload, stored))
+        nag = read_payload(NagPayload, stored)
+        return await _nag(session, exchange, programme, roles, nag, batch)
     if kind == DATE_PROPOSAL:
         proposal_id = read_payload(ProposalPayload, stored)["proposal"]
         return await _proposal(session, exchange, programme, proposal_id)
@@ -475,8 +550,15 @@ def _phase_on(exchange: Exchange, payload: DayPayload) -> ExchangePhase | None:
 
 
 async def _entries_for(
-    session: AsyncSession, exchange: Exchange, programme: Programme, roles: Sequence[Membership]
+    session: AsyncSession,
+    exchange: Exchange,
+    programme: Programme,
+    roles: Sequence[Membership],
+    batch: _Batch | None = None,
 ) -> list[checklists.Entry]:
+    if batch is not None:
+        ticks = batch.ticks.get(exchange.id, {})
+        return checklists.entries_of(programme, exchange.phases, roles, ticks)
     return await checklists.entries_for(session, exchange, programme, roles)
 
 
@@ -486,6 +568,7 @@ async def _nag(
     programme: Programme,
     roles: Sequence[Membership],
     payload: NagPayload,
+    batch: _Batch | None = None,
 ) -> Nag | Skip:
     keys = set(payload["items"])
     deadline = date.fromisoformat(payload["deadline"])
@@ -493,7 +576,7 @@ async def _nag(
     # has moved to before the reminder's deadline and is over by then.
     still_open = [
         e
-        for e in await _entries_for(session, exchange, programme, roles)
+        for e in await _entries_for(session, exchange, programme, roles, batch)
         if e.item.key in keys and not e.done and e.ends_on >= deadline
     ]
     if not still_open:
@@ -567,13 +650,18 @@ async def _offers(
     roles: Sequence[Membership],
     first: date,
     until: date,
+    batch: _Batch | None = None,
 ) -> tuple[DayOffer, ...]:
     """The begeleider reader's days from `first` to before `until`, and whether they said
     they cannot come (none for anyone else)."""
     reader = next((m for m in roles if m.role == ROLE_BEGELEIDER), None)
     if reader is None or exchange.status != STATUS_ACTIVE:
         return ()
-    absent = await absences.absent_days(session, exchange, reader.user_id)
+    if batch is not None:
+        said = batch.absences.get((exchange.id, reader.user_id), set())
+        absent = {p.phase_key for p in exchange.phases if (p.phase_key, p.starts_on) in said}
+    else:
+        absent = await absences.absent_days(session, exchange, reader.user_id)
     return tuple(
         DayOffer(p, p.phase_key in absent)
         for p in sorted(exchange.phases, key=lambda p: p.starts_on)
