@@ -142,6 +142,8 @@ async def _post_init(application: BotApplication) -> None:
 async def _post_stop(application: BotApplication) -> None:
     # A start-up re-plan still running stops with the bot (run_polling; see stop_beside).
     await startup.stop(application.bot_data[KEY])
+    # Documents under way are sent if they are ready soon, else their users are told.
+    await application.bot_data[KEY].documents.close()
 
 
 async def start_beside(
@@ -178,4 +180,5 @@ async def stop_beside(application: BotApplication) -> None:
     await startup.stop(application.bot_data[KEY])
     if application.running:
         await application.stop()
+    await application.bot_data[KEY].documents.close()
     await application.shutdown()

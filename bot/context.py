@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.dialogs.store import Lifetimes
 from bot.domain.outbox import Rules
 from bot.domain.programme import Programme
+from bot.reports.background import Documents
 from bot.services import incidents
 from bot.texts import Texts
 from db.session import Database
@@ -53,6 +54,9 @@ class AppContext:
     # The re-planning of every exchange that runs in the background after start-up
     # (bot/jobs/startup.py).
     startup_replan: asyncio.Task[None] | None = field(default=None)
+    # Workbooks and charts being made in a worker process, and that process
+    # (bot/reports/background.py).
+    documents: Documents = field(default_factory=Documents)
     # The process is this bot and nothing else (`python -m bot run`): once started, what is
     # alive stays alive, and the garbage collector may stop looking at it (startup.py).
     owns_process: bool = False

@@ -26,7 +26,7 @@ from db.models import (
     Incident,
     OutboxMessage,
 )
-from fake_telegram import BotMessage
+from fake_telegram import BotMessage, FakeUser
 from tests.fixtures import AMS, said, said_any
 from tests.flows import JoinedExchange, create_exchange, joined_exchange
 from tests.harness import Harness
@@ -182,13 +182,25 @@ async def season(h: Harness) -> Season:
     return Season(p, second, others_id)
 
 
+async def asked(h: Harness, user: FakeUser, text: str) -> list[BotMessage]:
+    """The user types `text`; returns what the bot sent them, the document it makes in the
+    background included (it answers at once that the document is coming)."""
+    mark = h.tg.last_message_id(user.id)
+    await h.send(user, text)
+    assert h.context is not None
+    await h.context.documents.settled()
+    return h.tg.messages_since(user.id, mark)
+
+
 def rows(sheet: Worksheet) -> list[dict[str, object]]:
     values = list(sheet.iter_rows(values_only=True))
     header = [str(v) for v in values[0]]
     return [dict(zip(header, row, strict=True)) for row in values[1:]]
 
 
-def document_of(messages: list[BotMessage]) -> tuple[BotMessage, bytes, str]:
+def document_of(messages: list[BotMessage], lang: str = "nl") -> tuple[BotMessage, bytes, str]:
+    """The document among the replies; the first reply says it is coming."""
+    assert messages[0].text.startswith(("📊 Ik maak de export ", "📊 Making the export "))
     (message,) = [m for m in messages if m.document is not None]
     assert message.document is not None and message.document.filename is not None
     return message, message.document.content, message.document.filename
@@ -197,7 +209,12 @@ def document_of(messages: list[BotMessage]) -> tuple[BotMessage, bytes, str]:
 async def test_export_sends_a_workbook_of_the_coordinators_exchanges(harness: Harness) -> None:
     h = harness
     s = await season(h)
-    message, content, filename = document_of(await h.send(s.pair.coordinator, "/export"))
+    replies = await asked(h, s.pair.coordinator, "/export")
+    assert replies[0].text == (
+        "📊 Ik maak de export van de koppels die jij beheert als Excel-bestand; "
+        "die komt over een paar tellen."
+    )
+    message, content, filename = document_of(replies)
     assert filename == "wijkbot-export-2027-06-01.xlsx"
     assert said_any("export.done_mine").search(message.text or "")
     assert "2 koppels" in (message.text or "")
@@ -305,7 +322,9 @@ async def test_export_sends_a_workbook_of_the_coordinators_exchanges(harness: Ha
 async def test_export_all_includes_other_coordinators_pairs(harness: Harness) -> None:
     h = harness
     s = await season(h)
-    message, content, _ = document_of(await h.send(s.pair.coordinator, "/export alle"))
+    replies = await asked(h, s.pair.coordinator, "/export alle")
+    assert replies[0].text.startswith("📊 Ik maak de export van alle koppels als Excel-bestand;")
+    message, content, _ = document_of(replies)
     assert said_any("export.done_all").search(message.text or "")
     ids = [r["Koppel nr"] for r in rows(load_workbook(io.BytesIO(content))["Koppels"])]
     assert ids == [s.pair.exchange_id, s.second, s.others]
@@ -314,7 +333,12 @@ async def test_export_all_includes_other_coordinators_pairs(harness: Harness) ->
 async def test_export_csv_is_a_zip_of_semicolon_separated_files(harness: Harness) -> None:
     h = harness
     s = await season(h)
-    message, content, filename = document_of(await h.send(s.pair.coordinator, "/export csv"))
+    replies = await asked(h, s.pair.coordinator, "/export csv")
+    assert replies[0].text == (
+        "📊 Ik maak de export van de koppels die jij beheert als CSV-bestanden in een zip; "
+        "die komt over een paar tellen."
+    )
+    message, content, filename = document_of(replies)
     assert filename == "wijkbot-export-2027-06-01.zip"
     assert said("export.format_csv") in (message.text or "")
     archive = zipfile.ZipFile(io.BytesIO(content))
@@ -352,7 +376,12 @@ async def test_export_in_english_for_an_english_coordinator(harness: Harness) ->
     assert h.db is not None
     async with h.db.write() as session:
         await add_exchange(session, created_by=coordinator.id)
-    _, content, _ = document_of(await h.send(coordinator, "/export"))
+    replies = await asked(h, coordinator, "/export")
+    assert replies[0].text == (
+        "📊 Making the export of the pairs you run as an Excel file; "
+        "it will be here in a few seconds."
+    )
+    _, content, _ = document_of(replies, "en")
     book = load_workbook(io.BytesIO(content))
     assert book.sheetnames[0] == "Pairs"
     (pair,) = rows(book["Pairs"])

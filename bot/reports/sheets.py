@@ -17,7 +17,7 @@ from bot.domain.programme import Text
 from bot.reports.labels import CATEGORY as _CATEGORY
 from bot.reports.labels import SEVERITY as _SEVERITY
 from bot.services.checklists import GONE
-from bot.services.export import ExchangeRow, Export, Words
+from bot.services.export import ExchangeRow, Export, Gathered, Words
 from bot.texts import Texts
 
 Kind = Literal["text", "int", "date", "datetime", "time", "percent"]
@@ -422,6 +422,6 @@ def _size(exchange: ExchangeRow | None, side: str) -> int | None:
     return exchange.size(side) if exchange is not None else None
 
 
-def export_date(export: Export, tz: ZoneInfo) -> date:
-    """The local day the export was made, for file names and captions."""
+def export_date(export: Export | Gathered, tz: ZoneInfo) -> date:
+    """The local day the export was made (its rows read), for file names and captions."""
     return export.generated_at.astimezone(tz).date()

@@ -17,13 +17,14 @@ from __future__ import annotations
 import contextlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Select, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql import Executable
 
 from bot.domain.permissions import Action
 from bot.domain.programme import Programme, Text
@@ -43,11 +44,13 @@ from db.models import (
     CheckIn,
     ChecklistTick,
     Exchange,
+    ExchangePhase,
     ExchangeSide,
     Headcount,
     Incident,
     Membership,
     OutboxMessage,
+    School,
     User,
 )
 
@@ -215,6 +218,24 @@ async def check(session: AsyncSession, user: User) -> None:
     await auth.require(session, user, Action.EXPORT)
 
 
+async def read_for_coordinator(
+    session: AsyncSession,
+    user: User,
+    *,
+    now: datetime,
+    today: date,
+    retention_days: int,
+    everything: bool = False,
+) -> Gathered:
+    """The rows of what `user` may export: the exchanges they run (active and archived) and
+    their own broadcasts; with `everything`, every exchange and broadcast. auth.NotAllowed for
+    anyone but a coordinator. `assemble` makes the export of them."""
+    await check(session, user)
+    ids = None if everything else exchanges.run_by(user)
+    made_by = None if everything else user.id
+    return await read(session, ids, made_by, now=now, today=today, retention_days=retention_days)
+
+
 async def for_coordinator(
     session: AsyncSession,
     user: User,
@@ -225,15 +246,11 @@ async def for_coordinator(
     retention_days: int,
     everything: bool = False,
 ) -> Export:
-    """What `user` may export: the exchanges they run (active and archived) and their own
-    broadcasts; with `everything`, every exchange and broadcast. auth.NotAllowed for anyone
-    but a coordinator."""
-    await check(session, user)
-    ids = None if everything else exchanges.run_by(user)
-    made_by = None if everything else user.id
-    return await _gather(
-        session, programmes, ids, made_by, now=now, today=today, retention_days=retention_days
+    """What `user` may export (see `read_for_coordinator`), assembled."""
+    gathered = await read_for_coordinator(
+        session, user, now=now, today=today, retention_days=retention_days, everything=everything
     )
+    return assemble(gathered, programmes)
 
 
 async def everything(
@@ -245,12 +262,67 @@ async def everything(
     retention_days: int,
 ) -> Export:
     """Every exchange and broadcast, for the command line (whoever runs it owns the data)."""
-    return await _gather(
-        session, programmes, None, None, now=now, today=today, retention_days=retention_days
-    )
+    gathered = await read(session, None, None, now=now, today=today, retention_days=retention_days)
+    return assemble(gathered, programmes)
 
 
-# -- gathering ------------------------------------------------------------------------------
+# -- reading --------------------------------------------------------------------------------
+#
+# The database is read in plain rows (no ORM objects: loading a thousand exchanges with their
+# sides, phases and members as objects costs seconds), in a fixed number of queries. What is
+# made of them (`assemble`) needs no database, so it can run anywhere: the bot hands it to a
+# worker process together with the making of the file.
+
+
+@dataclass(frozen=True)
+class PhaseDates:
+    """One phase of an exchange as planned; what `checklists.entries` reads of a phase row."""
+
+    exchange_id: int
+    phase_key: str
+    starts_on: date
+    ends_on: date
+    start_time: time | None
+    host: str
+    agreed: bool
+
+
+@dataclass(frozen=True)
+class Member:
+    exchange_id: int
+    id: int
+    user_id: int
+    role: str
+    side: str | None
+    name: str
+    is_group: bool
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """The rows an export is made of, as read: small, and picklable to a worker process."""
+
+    generated_at: datetime
+    everything: bool
+    today: date
+    retention_days: int
+    # id, city, region, programme key, status, start date, created at
+    exchanges: list[tuple[int, str, str | None, str, str, date, datetime]]
+    # exchange id, side, school name, class name, class size
+    sides: list[tuple[int, str, str, str, int]]
+    phases: list[PhaseDates]
+    members: list[Member]
+    ticks: list[tuple[int, str, str, datetime, str | None]]
+    headcounts: list[HeadcountRow]
+    # CheckInRow's fields but the phase key for its words, and the free texts as stored
+    checkins: list[tuple[Any, ...]]
+    # IncidentRow's fields, the free text as stored and the purge moment
+    incidents: list[tuple[Any, ...]]
+    broadcasts: list[BroadcastRow]
+
+    @property
+    def empty(self) -> bool:
+        return not self.exchanges and not self.broadcasts
 
 
 def _words(programme: Programme | None, phase_key: str) -> Words:
@@ -266,154 +338,323 @@ def _within(column: Any, ids: Select[Any] | None) -> Any:
     return true() if ids is None else column.in_(ids)
 
 
-async def _gather(
+async def read(
     session: AsyncSession,
-    programmes: Mapping[str, Programme],
     ids: Select[Any] | None,
     made_by: int | None,
     *,
     now: datetime,
     today: date,
     retention_days: int,
-) -> Export:
-    found = list(
-        await session.scalars(
-            select(Exchange)
-            .where(_within(Exchange.id, ids))
-            .options(
-                selectinload(Exchange.sides).joinedload(ExchangeSide.school),
-                selectinload(Exchange.phases),
-                selectinload(Exchange.memberships).joinedload(Membership.user),
-            )
-            .order_by(Exchange.id)
+) -> Gathered:
+    """The rows of the exchanges `ids` (every one for None) and of the broadcasts `made_by`
+    made (every one for None)."""
+
+    # On the connection: rows of columns need nothing of the ORM's result handling.
+    connection = await session.connection()
+
+    async def rows(statement: Executable) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in await connection.execute(statement)]
+
+    found = await rows(
+        select(
+            Exchange.id,
+            Exchange.city,
+            Exchange.region,
+            Exchange.programme_key,
+            Exchange.status,
+            Exchange.start_date,
+            Exchange.created_at,
         )
+        .where(_within(Exchange.id, ids))
+        .order_by(Exchange.id)
     )
-    by_id = {e.id: e for e in found}
-    # Free texts of an exchange are gone once its last day is longer ago than the retention.
-    expired = {
-        e.id
-        for e in found
-        if e.phases and exchange_ended(max(p.ends_on for p in e.phases), today, retention_days)
-    }
-    export = Export(generated_at=now, everything=ids is None)
-    for exchange in found:
-        programme = programmes.get(exchange.programme_key)
-        export.exchanges.append(_exchange_row(exchange, programme))
-        export.dates.extend(_date_rows(exchange, programme))
-
-    ticks = await _ticks(session, ids)
-    for exchange in found:
-        programme = programmes.get(exchange.programme_key)
-        if programme is not None:
-            _checklist_rows(export, exchange, programme, ticks.get(exchange.id, {}))
-
-    recorder = aliased(User)
-    for headcount, name in await session.execute(
-        select(Headcount, recorder.display_name)
-        .outerjoin(recorder, recorder.id == Headcount.recorded_by)
-        .where(_within(Headcount.exchange_id, ids))
-        .order_by(Headcount.exchange_id, Headcount.day, Headcount.recorded_at, Headcount.id)
-    ):
-        export.headcounts.append(
-            HeadcountRow(
-                headcount.exchange_id,
-                headcount.day,
-                headcount.side,
-                headcount.moment,
-                headcount.count,
-                headcount.previous_count,
-                headcount.previous_moment,
-                headcount.recorded_at,
-                name,
-            )
+    sides = await rows(
+        select(
+            ExchangeSide.exchange_id,
+            ExchangeSide.side,
+            School.name,
+            ExchangeSide.class_name,
+            ExchangeSide.class_size,
         )
-
-    for checkin, name in await session.execute(
-        select(CheckIn, User.display_name)
+        .join(School, School.id == ExchangeSide.school_id)
+        .where(_within(ExchangeSide.exchange_id, ids))
+    )
+    phases = [
+        PhaseDates(*row)
+        for row in await rows(
+            select(
+                ExchangePhase.exchange_id,
+                ExchangePhase.phase_key,
+                ExchangePhase.starts_on,
+                ExchangePhase.ends_on,
+                ExchangePhase.start_time,
+                ExchangePhase.host,
+                ExchangePhase.agreed,
+            )
+            .where(_within(ExchangePhase.exchange_id, ids))
+            .order_by(ExchangePhase.exchange_id, ExchangePhase.starts_on, ExchangePhase.id)
+        )
+    ]
+    members = [
+        Member(*row)
+        for row in await rows(
+            select(
+                Membership.exchange_id,
+                Membership.id,
+                Membership.user_id,
+                Membership.role,
+                Membership.side,
+                User.display_name,
+                User.is_group,
+            )
+            .join(User, User.id == Membership.user_id)
+            .where(_within(Membership.exchange_id, ids))
+            .order_by(Membership.exchange_id, Membership.id)
+        )
+    ]
+    ticker = aliased(User)
+    ticks = await rows(
+        select(
+            ChecklistTick.exchange_id,
+            ChecklistTick.holder,
+            ChecklistTick.item_key,
+            ChecklistTick.done_at,
+            ticker.display_name,
+        )
+        .outerjoin(ticker, ticker.id == ChecklistTick.done_by)
+        .where(_within(ChecklistTick.exchange_id, ids))
+    )
+    recorder = aliased(User)
+    headcounts = [
+        HeadcountRow(*row)
+        for row in await rows(
+            select(
+                Headcount.exchange_id,
+                Headcount.day,
+                Headcount.side,
+                Headcount.moment,
+                Headcount.count,
+                Headcount.previous_count,
+                Headcount.previous_moment,
+                Headcount.recorded_at,
+                recorder.display_name,
+            )
+            .outerjoin(recorder, recorder.id == Headcount.recorded_by)
+            .where(_within(Headcount.exchange_id, ids))
+            .order_by(Headcount.exchange_id, Headcount.day, Headcount.recorded_at, Headcount.id)
+        )
+    ]
+    checkins = await rows(
+        select(
+            CheckIn.exchange_id,
+            CheckIn.day,
+            CheckIn.phase_key,
+            User.display_name,
+            CheckIn.checked_in_at,
+            CheckIn.checked_out_at,
+            CheckIn.rating,
+            CheckIn.tension,
+            CheckIn.tension_note,
+            CheckIn.remarks,
+        )
         .join(User, User.id == CheckIn.user_id)
         .where(_within(CheckIn.exchange_id, ids))
         .order_by(CheckIn.exchange_id, CheckIn.day, CheckIn.checked_in_at, CheckIn.id)
-    ):
-        purged = checkin.exchange_id in expired
-        programme = programmes.get(by_id[checkin.exchange_id].programme_key)
-        export.checkins.append(
-            CheckInRow(
-                checkin.exchange_id,
-                checkin.day,
-                _words(programme, checkin.phase_key),
-                name,
-                checkin.checked_in_at,
-                checkin.checked_out_at,
-                checkin.rating,
-                checkin.tension,
-                None if purged else checkin.tension_note,
-                None if purged else checkin.remarks,
-                purged,
-            )
-        )
-
+    )
     reporter = aliased(User)
-    for incident, name in await session.execute(
-        select(Incident, reporter.display_name)
+    incidents = await rows(
+        select(
+            Incident.id,
+            Incident.exchange_id,
+            Incident.category,
+            Incident.severity,
+            Incident.status,
+            Incident.team_number,
+            reporter.display_name,
+            Incident.created_at,
+            Incident.acknowledged_at,
+            Incident.resolved_at,
+            Incident.description,
+            Incident.photo_file_id.is_not(None),
+            Incident.purged_at,
+        )
         .outerjoin(reporter, reporter.id == Incident.reported_by)
         .where(_within(Incident.exchange_id, ids))
         .order_by(Incident.exchange_id, Incident.created_at, Incident.id)
-    ):
-        purged = incident.purged_at is not None or incident.exchange_id in expired
-        export.incidents.append(
-            IncidentRow(
-                incident.id,
-                incident.exchange_id,
-                incident.category,
-                incident.severity,
-                incident.status,
-                incident.team_number,
+    )
+    return Gathered(
+        generated_at=now,
+        everything=ids is None,
+        today=today,
+        retention_days=retention_days,
+        exchanges=found,
+        sides=sides,
+        phases=phases,
+        members=members,
+        ticks=ticks,
+        headcounts=headcounts,
+        checkins=checkins,
+        incidents=incidents,
+        broadcasts=await _broadcasts(session, made_by),
+    )
+
+
+# -- assembling -----------------------------------------------------------------------------
+
+
+def assemble(gathered: Gathered, programmes: Mapping[str, Programme]) -> Export:
+    """The export of the rows: the programmes' words, the checklists as coordinators see
+    them, free texts left out once retention is over. No database: pure work on the rows."""
+    sides: dict[int, dict[str, tuple[str, str, int]]] = defaultdict(dict)
+    for exchange_id, side, school, class_name, class_size in gathered.sides:
+        sides[exchange_id][side] = (school, class_name, class_size)
+    phases: dict[int, list[PhaseDates]] = defaultdict(list)
+    for phase in gathered.phases:
+        phases[phase.exchange_id].append(phase)
+    members: dict[int, list[Member]] = defaultdict(list)
+    for member in gathered.members:
+        members[member.exchange_id].append(member)
+    ticks: dict[int, dict[tuple[str, str], TickInfo]] = defaultdict(dict)
+    for exchange_id, holder, key, done_at, name in gathered.ticks:
+        ticks[exchange_id][(holder, key)] = (name or GONE, done_at)
+
+    export = Export(generated_at=gathered.generated_at, everything=gathered.everything)
+    programme_of: dict[int, Programme | None] = {}
+    expired: set[int] = set()
+    for exchange_id, city, region, key, status, start_date, created_at in gathered.exchanges:
+        programme = programmes.get(key)
+        programme_of[exchange_id] = programme
+        own = phases.get(exchange_id, [])
+        # Free texts of an exchange are gone once its last day is longer ago than the
+        # retention.
+        if own and exchange_ended(
+            max(p.ends_on for p in own), gathered.today, gathered.retention_days
+        ):
+            expired.add(exchange_id)
+        (school_a, class_a, size_a), (school_b, class_b, size_b) = (
+            sides[exchange_id]["A"],
+            sides[exchange_id]["B"],
+        )
+        export.exchanges.append(
+            ExchangeRow(
+                id=exchange_id,
+                title=" – ".join(sides[exchange_id][s][0] for s in sorted(sides[exchange_id])),
+                city=city,
+                region=region,
+                programme=programme.name if programme is not None else key,
+                status=status,
+                school_a=school_a,
+                class_a=class_a,
+                size_a=size_a,
+                school_b=school_b,
+                class_b=class_b,
+                size_b=size_b,
+                start_date=start_date,
+                created_at=created_at,
+            )
+        )
+        export.dates.extend(_date_rows(own, sides[exchange_id], programme))
+
+    for row in export.exchanges:
+        programme = programme_of[row.id]
+        if programme is not None:
+            _checklist_rows(
+                export,
+                row.id,
+                programme,
+                phases.get(row.id, []),
+                members.get(row.id, []),
+                ticks.get(row.id, {}),
+            )
+
+    export.headcounts.extend(gathered.headcounts)
+
+    for (
+        exchange_id,
+        day,
+        phase_key,
+        name,
+        checked_in_at,
+        checked_out_at,
+        rating,
+        tension,
+        tension_note,
+        remarks,
+    ) in gathered.checkins:
+        purged = exchange_id in expired
+        export.checkins.append(
+            CheckInRow(
+                exchange_id,
+                day,
+                _words(programme_of.get(exchange_id), phase_key),
                 name,
-                incident.created_at,
-                incident.acknowledged_at,
-                incident.resolved_at,
-                None if purged else incident.description,
-                not purged and incident.photo_file_id is not None,
+                checked_in_at,
+                checked_out_at,
+                rating,
+                tension,
+                None if purged else tension_note,
+                None if purged else remarks,
                 purged,
             )
         )
 
-    export.broadcasts.extend(await _broadcasts(session, programmes, made_by))
+    for (
+        incident_id,
+        exchange_id,
+        category,
+        severity,
+        status,
+        team,
+        name,
+        created_at,
+        acknowledged_at,
+        resolved_at,
+        description,
+        photo,
+        purged_at,
+    ) in gathered.incidents:
+        purged = purged_at is not None or exchange_id in expired
+        export.incidents.append(
+            IncidentRow(
+                incident_id,
+                exchange_id,
+                category,
+                severity,
+                status,
+                team,
+                name,
+                created_at,
+                acknowledged_at,
+                resolved_at,
+                None if purged else description,
+                not purged and bool(photo),
+                purged,
+            )
+        )
+
+    phase_names = _phase_names(programmes)
+    for broadcast in gathered.broadcasts:
+        if broadcast.audience.get("kind") == "phase":
+            key = str(broadcast.audience.get("value"))
+            broadcast = replace(broadcast, audience_phase=phase_names.get(key, key))
+        export.broadcasts.append(broadcast)
     return export
 
 
-def _exchange_row(exchange: Exchange, programme: Programme | None) -> ExchangeRow:
-    a = exchanges.side_of(exchange, "A")
-    b = exchanges.side_of(exchange, "B")
-    return ExchangeRow(
-        id=exchange.id,
-        title=exchanges.title(exchange),
-        city=exchange.city,
-        region=exchange.region,
-        programme=programme.name if programme is not None else exchange.programme_key,
-        status=exchange.status,
-        school_a=a.school.name,
-        class_a=a.class_name,
-        size_a=a.class_size,
-        school_b=b.school.name,
-        class_b=b.class_name,
-        size_b=b.class_size,
-        start_date=exchange.start_date,
-        created_at=exchange.created_at,
-    )
-
-
-def _date_rows(exchange: Exchange, programme: Programme | None) -> Iterable[DateRow]:
-    for row in exchange.phases:
+def _date_rows(
+    phases: Iterable[PhaseDates],
+    sides: Mapping[str, tuple[str, str, int]],
+    programme: Programme | None,
+) -> Iterable[DateRow]:
+    for row in phases:
         kind = "day"
         if programme is not None:
             with contextlib.suppress(KeyError):
                 kind = programme.phase(row.phase_key).kind
-        host_school = (
-            exchanges.side_of(exchange, row.host).school.name if row.host in ("A", "B") else None
-        )
+        host_school = sides[row.host][0] if row.host in ("A", "B") else None
         yield DateRow(
-            exchange.id,
+            row.exchange_id,
             row.phase_key,
             _words(programme, row.phase_key),
             kind,
@@ -429,62 +670,44 @@ def _date_rows(exchange: Exchange, programme: Programme | None) -> Iterable[Date
 TickInfo = tuple[str, datetime]  # who ticked it, when
 
 
-async def _ticks(
-    session: AsyncSession, ids: Select[Any] | None
-) -> dict[int, dict[tuple[str, str], TickInfo]]:
-    """Every tick of the exchanges, with who set it and when, in one query."""
-    out: dict[int, dict[tuple[str, str], TickInfo]] = defaultdict(dict)
-    rows = await session.execute(
-        select(
-            ChecklistTick.exchange_id,
-            ChecklistTick.holder,
-            ChecklistTick.item_key,
-            ChecklistTick.done_at,
-            User.display_name,
-        )
-        .outerjoin(User, User.id == ChecklistTick.done_by)
-        .where(_within(ChecklistTick.exchange_id, ids))
-    )
-    for exchange_id, holder, key, done_at, name in rows:
-        out[exchange_id][(holder, key)] = (name or GONE, done_at)
-    return out
-
-
 def _checklist_rows(
     export: Export,
-    exchange: Exchange,
+    exchange_id: int,
     programme: Programme,
+    phases: list[PhaseDates],
+    members: Iterable[Member],
     ticks: Mapping[tuple[str, str], TickInfo],
 ) -> None:
     """The holders of the exchange as `checklists.progress` shows them to coordinators: the
     pair's items once, each class's, and each member's own items."""
     names = {key: who for key, (who, _) in ticks.items()}
-    phases = list(exchange.phases)
+    # `entries` reads a phase's key, dates and host, which these rows have as the table's do.
+    rows = cast(list[ExchangePhase], phases)
     groups: list[tuple[str, str | None, str | None, str | None, list[Any]]] = []
     pair = [
         e
         for role in (ROLE_TEACHER, ROLE_BEGELEIDER)
-        for e in entries(programme, phases, role, None, names)
+        for e in entries(programme, rows, role, None, names)
         if e.item.scope == "pair"
     ]
     groups.append((PAIR, None, None, None, pair))
     for side in ("A", "B"):
-        found = entries(programme, phases, ROLE_TEACHER, side, names)
+        found = entries(programme, rows, ROLE_TEACHER, side, names)
         groups.append(("class", side, None, None, [e for e in found if e.item.scope == "class"]))
-    members = sorted(
-        (m for m in exchange.memberships if not m.user.is_group),
+    people = sorted(
+        (m for m in members if not m.is_group),
         key=lambda m: (m.role != ROLE_TEACHER, m.side or "", m.id),
     )
-    for m in members:
-        found = entries(programme, phases, m.role, m.side, names, user_id=m.user_id)
+    for m in people:
+        found = entries(programme, rows, m.role, m.side, names, user_id=m.user_id)
         own = [e for e in found if e.item.scope == "person"]
-        groups.append(("person", m.side, m.user.display_name, m.role, own))
+        groups.append(("person", m.side, m.name, m.role, own))
     for group, held_side, holder_name, role, held in groups:
         if not held:
             continue
         export.checklists.append(
             ChecklistProgressRow(
-                exchange.id,
+                exchange_id,
                 group,
                 held_side,
                 holder_name,
@@ -497,7 +720,7 @@ def _checklist_rows(
             tick = ticks.get((e.holder, e.item.key))
             export.checklist_items.append(
                 ChecklistItemRow(
-                    exchange.id,
+                    exchange_id,
                     group,
                     held_side,
                     holder_name,
@@ -519,15 +742,25 @@ def _phase_names(programmes: Mapping[str, Programme]) -> dict[str, Text]:
     return names
 
 
-async def _broadcasts(
-    session: AsyncSession, programmes: Mapping[str, Programme], made_by: int | None
-) -> list[BroadcastRow]:
-    """Broadcasts with their delivery counts (from their outbox rows) and read counts."""
+async def _broadcasts(session: AsyncSession, made_by: int | None) -> list[BroadcastRow]:
+    """Broadcasts with their delivery counts (from their outbox rows) and read counts; the
+    name of a phase they were sent to is filled in by `assemble`."""
     author = aliased(User)
     mine = true() if made_by is None else Broadcast.created_by == made_by
     found = list(
         await session.execute(
-            select(Broadcast, author.display_name)
+            select(
+                Broadcast.id,
+                Broadcast.created_at,
+                author.display_name,
+                Broadcast.text,
+                Broadcast.audience,
+                Broadcast.media_kind,
+                Broadcast.send_at,
+                Broadcast.status,
+                Broadcast.recipients,
+                Broadcast.read_button,
+            )
             .outerjoin(author, author.id == Broadcast.created_by)
             .where(mine)
             .order_by(Broadcast.send_at, Broadcast.id)
@@ -552,32 +785,37 @@ async def _broadcasts(
             .group_by(BroadcastRead.broadcast_id)
         )
     }
-    phase_names = _phase_names(programmes)
     out = []
-    for broadcast, name in found:
-        counted = states.get(broadcast.id, {})
-        audience = dict(broadcast.audience or {})
-        phase = None
-        if audience.get("kind") == "phase":
-            key = str(audience.get("value"))
-            phase = phase_names.get(key, key)
+    for (
+        broadcast_id,
+        created_at,
+        name,
+        text,
+        audience,
+        media_kind,
+        send_at,
+        status,
+        recipients,
+        read_button,
+    ) in found:
+        counted = states.get(broadcast_id, {})
         out.append(
             BroadcastRow(
-                id=broadcast.id,
-                created_at=broadcast.created_at,
+                id=broadcast_id,
+                created_at=created_at,
                 created_by=name,
-                text=_beginning(broadcast.text),
-                audience=audience,
-                audience_phase=phase,
-                media_kind=broadcast.media_kind,
-                send_at=broadcast.send_at,
-                status=broadcast.status,
-                recipients=broadcast.recipients,
+                text=_beginning(text),
+                audience=dict(audience or {}),
+                audience_phase=None,
+                media_kind=media_kind,
+                send_at=send_at,
+                status=status,
+                recipients=recipients,
                 delivered=counted.get(OUTBOX_SENT, 0),
                 blocked=counted.get(OUTBOX_BLOCKED, 0),
                 failed=counted.get(OUTBOX_FAILED, 0),
                 waiting=counted.get(OUTBOX_PENDING, 0) + counted.get(OUTBOX_SENDING, 0),
-                read=reads.get(broadcast.id, 0) if broadcast.read_button else None,
+                read=reads.get(broadcast_id, 0) if read_button else None,
             )
         )
     return out

@@ -311,6 +311,7 @@ def coordinator_events(s: Season) -> list[Event]:
     async def look_back() -> None:
         mark = s.h.tg.last_message_id(carla.id)
         await s.type(carla, "/export")
+        await _document_made(s)
         files = [m for m in s.h.tg.messages_since(carla.id, mark) if m.document is not None]
         s.log.expect(len(files) == 1, "/export sends one workbook", len(files))
         if files:
@@ -325,6 +326,7 @@ def coordinator_events(s: Season) -> list[Event]:
             )
         mark = s.h.tg.last_message_id(carla.id)
         await s.type(carla, "/export csv")
+        await _document_made(s)
         zips = [m for m in s.h.tg.messages_since(carla.id, mark) if m.document is not None]
         if zips and zips[0].document is not None:
             names = zipfile.ZipFile(io.BytesIO(zips[0].document.content)).namelist()
@@ -333,6 +335,7 @@ def coordinator_events(s: Season) -> list[Event]:
             s.log.expect(False, "/export csv sends a zip of CSV files", None)
         mark = s.h.tg.last_message_id(carla.id)
         await s.type(carla, "/rapport")
+        await _document_made(s)
         charts = [m for m in s.h.tg.messages_since(carla.id, mark) if m.photo is not None]
         s.log.expect(len(charts) >= 4, "/rapport sends the season's charts", len(charts))
         out = os.environ.get("SEASON_REPORT_DIR")
@@ -369,6 +372,13 @@ def coordinator_events(s: Season) -> list[Event]:
         Event(local(date(2027, 3, 16), 9, 0), "export and report", look_back),
         Event(local(date(2027, 3, 16), 9, 30), "archive pair 1", archive_first),
     ]
+
+
+async def _document_made(s: Season) -> None:
+    """Wait until the documents asked for (/export, /rapport) are made and sent: the command
+    answers at once, the file follows."""
+    assert s.h.context is not None
+    await s.h.context.documents.settled()
 
 
 async def coordinator_day_events(s: Season) -> list[Event]:
