@@ -53,7 +53,7 @@ from bot.handlers.common import (
     unit_of_work,
 )
 from bot.menus import aliases
-from bot.services import auth, broadcasts, exchanges, outbox
+from bot.services import auth, broadcasts, outbox
 from bot.services.broadcasts import ALL, CITY, EXCHANGE, PHASE, Audience, Draft
 from bot.texts import Markup
 from bot.ui import broadcasts as look
@@ -194,7 +194,9 @@ async def _summary(uow: Unit, dialog: Dialog) -> Reply:
     answers = data.broadcast(dialog)
     texts, lang = uow.app.texts, uow.lang
     audience = _audience(answers)
-    reached = await broadcasts.recipients(uow.session, uow.user, audience, today=uow.app.today())
+    reached = await broadcasts.count_recipients(
+        uow.session, uow.user, audience, today=uow.app.today()
+    )
     send_at = answers.get("send_at")
     when = (
         look.moment(texts, lang, datetime.fromisoformat(send_at), uow.app.settings.tz)
@@ -205,7 +207,7 @@ async def _summary(uow: Unit, dialog: Dialog) -> Reply:
         "broadcast.summary",
         {
             "audience": await _audience_text(uow, audience),
-            "count": texts.amount(lang, "broadcast.recipients", len(reached)),
+            "count": texts.amount(lang, "broadcast.recipients", reached),
             "when": when,
             "read": texts.plain(lang, "broadcast.yes" if answers.get("read") else "broadcast.no"),
         },
@@ -327,7 +329,9 @@ async def _to_preview(uow: Unit, dialog: Dialog, now: datetime) -> Turn:
     """Show the preview; with nobody in the audience, say so and ask the audience again."""
     answers = data.broadcast(dialog)
     audience = _audience(answers)
-    reached = await broadcasts.recipients(uow.session, uow.user, audience, today=uow.app.today())
+    reached = await broadcasts.count_recipients(
+        uow.session, uow.user, audience, today=uow.app.today()
+    )
     if not reached:
         store.advance(dialog, "audience", now, {"editing": True, "preset": False})
         nobody = Reply("broadcast.nobody", {"audience": await _audience_text(uow, audience)})
@@ -429,18 +433,26 @@ async def _audience_step(uow: Unit, dialog: Dialog, value: str, now: datetime) -
     if value == kind or kind not in broadcasts.AUDIENCE_KINDS:
         raise Expired
     if kind in (CITY, PHASE, EXCHANGE):
-        pairs = await broadcasts.pairs(uow.session, uow.user, mine=mine, members=False)
         options: list[str] = []
         choices: list[list[object]]
         if kind == CITY:
-            options = broadcasts.cities(pairs)
+            options = await broadcasts.cities(uow.session, uow.user, mine=mine)
             choices = [[n, city] for n, city in enumerate(options, start=1)]
         elif kind == PHASE:
-            found = broadcasts.phases(pairs, uow.app.today(), uow.app.programmes)
+            found = await broadcasts.phases(
+                uow.session,
+                uow.user,
+                mine=mine,
+                today=uow.app.today(),
+                programmes=uow.app.programmes,
+            )
             options = [key for key, _ in found]
             choices = [[n, name.get(uow.lang)] for n, (_, name) in enumerate(found, start=1)]
         else:
-            choices = [[e.id, exchanges.label(e)] for e in reversed(pairs)]
+            choices = [
+                [exchange_id, label]
+                for exchange_id, label in await broadcasts.labels(uow.session, uow.user, mine=mine)
+            ]
         if not choices:
             return Turn([Reply("broadcast.no_pairs"), await _ask(uow, dialog)])
         step = {CITY: "city", PHASE: "phase", EXCHANGE: "target"}[kind]

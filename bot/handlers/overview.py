@@ -35,15 +35,11 @@ ALL_WORDS = ("alle", "all")
 async def _overview(uow: Unit, page: ui.Page) -> Reply:
     """The page of the overview, or why there is nothing to show."""
     now = uow.app.clock.now()
-    found = await service.pairs(
+    found = await service.listing(
         uow.session, uow.user, now=now, programmes=uow.app.programmes, scope=page.scope
     )
-    if not found and page.scope == "mine":
-        others = await service.pairs(
-            uow.session, uow.user, now=now, programmes=uow.app.programmes, scope="all"
-        )
-        if others:
-            return Reply("overview.none_mine")
+    if not found.ranks and page.scope == "mine" and await service.any_running(uow.session):
+        return Reply("overview.none_mine")
     return ui.overview(uow.app.texts, uow.lang, found, page)
 
 

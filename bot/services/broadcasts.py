@@ -18,7 +18,21 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, func, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Subquery,
+    and_,
+    cast,
+    distinct,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -57,9 +71,11 @@ from db.models import (
     Broadcast,
     BroadcastRead,
     Exchange,
+    ExchangePhase,
     ExchangeSide,
     Membership,
     OutboxMessage,
+    School,
     User,
 )
 
@@ -119,67 +135,76 @@ class Draft:
 # -- who runs which pairs, and who is in them ----------------------------------------------
 
 
-async def _active_exchanges(session: AsyncSession, *, members: bool = True) -> list[Exchange]:
-    options = [
-        selectinload(Exchange.sides).joinedload(ExchangeSide.school),
-        selectinload(Exchange.phases),
-    ]
-    if members:
-        options.append(selectinload(Exchange.memberships).joinedload(Membership.user))
-    rows = await session.scalars(
-        select(Exchange)
-        .where(Exchange.status == STATUS_ACTIVE)
-        .options(*options)
-        .order_by(Exchange.id)
+def chosen(coordinator: User, *, mine: bool) -> Select[int]:
+    """The ids of the active exchanges a broadcast may reach: those the coordinator runs, or
+    all. A coordinator runs an exchange they made, and every exchange whose maker is no longer
+    a coordinator (services.exchanges.coordinators_of)."""
+    query = select(Exchange.id).where(Exchange.status == STATUS_ACTIVE)
+    if mine:
+        coordinators = select(User.id).where(User.is_coordinator.is_(True))
+        query = query.where(
+            or_(
+                Exchange.created_by == coordinator.id,
+                Exchange.created_by.is_(None),
+                Exchange.created_by.not_in(coordinators),
+            )
+        )
+    return query
+
+
+async def _phases_now(
+    session: AsyncSession, exchange_ids: Select[int], today: date
+) -> list[tuple[int, str, str | None]]:
+    """(exchange id, programme key, the key of the phase it is in today) of each exchange with
+    phases, by id; from its phases as plain rows."""
+    # Plain rows need nothing of the ORM.
+    rows = await (await session.connection()).execute(
+        select(
+            ExchangePhase.exchange_id,
+            Exchange.programme_key,
+            ExchangePhase.phase_key,
+            ExchangePhase.starts_on,
+            ExchangePhase.ends_on,
+            ExchangePhase.start_time,
+            ExchangePhase.host,
+        )
+        .join(Exchange, Exchange.id == ExchangePhase.exchange_id)
+        .where(ExchangePhase.exchange_id.in_(exchange_ids))
+        .order_by(ExchangePhase.exchange_id, ExchangePhase.starts_on, ExchangePhase.id)
     )
-    return list(rows)
+    planned: dict[tuple[int, str], list[PlannedPhase]] = {}
+    for exchange_id, programme_key, key, starts_on, ends_on, start_time, host in rows:
+        planned.setdefault((exchange_id, programme_key), []).append(
+            PlannedPhase(key, "", starts_on, ends_on, start_time, host)
+        )
+    out = []
+    for (exchange_id, programme_key), phases in planned.items():
+        found = current_phase(phases, today)
+        out.append((exchange_id, programme_key, found.key if found is not None else None))
+    return out
 
 
-async def pairs(
-    session: AsyncSession, coordinator: User, *, mine: bool, members: bool = True
-) -> list[Exchange]:
-    """The active exchanges a broadcast may reach: those the coordinator runs, or all.
-
-    A coordinator runs an exchange they made, and every exchange whose maker is no longer a
-    coordinator (services.exchanges.coordinators_of), in two queries whatever the number.
-    Without `members` the pairs come without their members: choosing a city, a phase or a
-    pair needs only their names and dates, and a thousand pairs' members take long to load.
-    """
-    found = await _active_exchanges(session, members=members)
-    if not mine:
-        return found
-    coordinators = set(await session.scalars(select(User.id).where(User.is_coordinator.is_(True))))
-    return [
-        e
-        for e in found
-        if e.created_by == coordinator.id
-        or e.created_by is None
-        or e.created_by not in coordinators
-    ]
+async def cities(session: AsyncSession, coordinator: User, *, mine: bool) -> list[str]:
+    """The cities of the pairs a broadcast may reach, each once, alphabetically."""
+    found = await session.scalars(
+        select(Exchange.city).where(Exchange.id.in_(chosen(coordinator, mine=mine))).distinct()
+    )
+    return sorted(set(found), key=str.casefold)
 
 
-def phase_now(exchange: Exchange, today: date) -> str | None:
-    """The key of the phase the exchange is in today (timeline.current_phase)."""
-    planned = [
-        PlannedPhase(p.phase_key, "", p.starts_on, p.ends_on, p.start_time, p.host)
-        for p in exchange.phases
-    ]
-    found = current_phase(planned, today)
-    return found.key if found is not None else None
-
-
-def cities(exchanges: Sequence[Exchange]) -> list[str]:
-    return sorted({e.city for e in exchanges}, key=str.casefold)
-
-
-def phases(
-    exchanges: Sequence[Exchange], today: date, programmes: Mapping[str, Programme]
+async def phases(
+    session: AsyncSession,
+    coordinator: User,
+    *,
+    mine: bool,
+    today: date,
+    programmes: Mapping[str, Programme],
 ) -> list[tuple[str, Text]]:
-    """The phases some of the exchanges are in today, in programme order, with their names."""
+    """The phases some of the pairs a broadcast may reach are in today, in programme order,
+    with their names."""
     found: dict[str, tuple[int, Text]] = {}
-    for exchange in exchanges:
-        key = phase_now(exchange, today)
-        programme = programmes.get(exchange.programme_key)
+    for _, programme_key, key in await _phases_now(session, chosen(coordinator, mine=mine), today):
+        programme = programmes.get(programme_key)
         if key is None or programme is None or key in found:
             continue
         order = [p.key for p in programme.phases].index(key)
@@ -187,14 +212,23 @@ def phases(
     return [(key, name) for key, (_, name) in sorted(found.items(), key=lambda kv: kv[1][0])]
 
 
-def _reached(exchange: Exchange, audience: Audience, today: date) -> bool:
-    if audience.kind == CITY:
-        return exchange.city == audience.value
-    if audience.kind == PHASE:
-        return phase_now(exchange, today) == audience.value
-    if audience.kind == EXCHANGE:
-        return exchange.id == audience.value
-    return True
+async def labels(session: AsyncSession, coordinator: User, *, mine: bool) -> list[tuple[int, str]]:
+    """(id, label) of each pair a broadcast may reach, newest first (services.exchanges.label:
+    '#12 De Avonturijn – De Odyssee')."""
+    # Plain rows need nothing of the ORM.
+    rows = await (await session.connection()).execute(
+        select(Exchange.id, School.name)
+        .outerjoin(ExchangeSide, ExchangeSide.exchange_id == Exchange.id)
+        .outerjoin(School, School.id == ExchangeSide.school_id)
+        .where(Exchange.id.in_(chosen(coordinator, mine=mine)))
+        .order_by(Exchange.id.desc(), ExchangeSide.side)
+    )
+    names: dict[int, list[str]] = {}
+    for exchange_id, name in rows:
+        found = names.setdefault(exchange_id, [])
+        if name is not None:
+            found.append(name)
+    return [(exchange_id, f"#{exchange_id} {' – '.join(n)}") for exchange_id, n in names.items()]
 
 
 def _roles(audience: Audience) -> tuple[str, ...]:
@@ -205,71 +239,97 @@ def _roles(audience: Audience) -> tuple[str, ...]:
     return (ROLE_TEACHER, ROLE_BEGELEIDER)
 
 
-def select_recipients(
-    exchanges: Sequence[Exchange], audience: Audience, *, sender_id: int, today: date
-) -> list[Recipient]:
-    """Every person the audience names, once (through the first of their pairs), in order.
+async def _audience_rows(
+    session: AsyncSession, coordinator: User, audience: Audience, *, today: date
+) -> tuple[Select[int], set[int] | None]:
+    """The exchanges an audience reaches: a query of their ids, and for an audience by phase
+    the ids of those in that phase today (None: every exchange of the query)."""
+    # One exchange chosen by its button is reached whoever runs it.
+    if audience.kind == EXCHANGE:
+        return select(Exchange.id).where(
+            Exchange.status == STATUS_ACTIVE, Exchange.id == audience.value
+        ), None
+    query = chosen(coordinator, mine=audience.mine)
+    if audience.kind == CITY:
+        return query.where(Exchange.city == audience.value), None
+    if audience.kind == PHASE:
+        in_phase = {
+            exchange_id
+            for exchange_id, _, key in await _phases_now(session, query, today)
+            if key == audience.value
+        }
+        return query, in_phase
+    return query, None
 
-    Linked groups are not people and the sender does not message themselves; someone who
-    blocked the bot stays in, so the report counts them.
-    """
-    seen: set[int] = set()
-    found: list[Recipient] = []
-    roles = _roles(audience)
-    for exchange in exchanges:
-        if not _reached(exchange, audience, today):
-            continue
-        for membership in sorted(exchange.memberships, key=lambda m: m.id):
-            user = membership.user
-            if (
-                membership.role not in roles
-                or user.id in seen
-                or user.id == sender_id
-                or user.is_group
-                or not user.active
-            ):
-                continue
-            seen.add(user.id)
-            found.append(Recipient(user.id, exchange.id))
-    return found
+
+def _people(audience: Audience, coordinator: User, reached: Select[int]) -> Select[int, int]:
+    """The memberships of the reached exchanges that an audience names: people (no linked
+    groups) still active, never the sender."""
+    return (
+        select(Membership.exchange_id, User.id)
+        .join(User, User.id == Membership.user_id)
+        .where(
+            Membership.exchange_id.in_(reached),
+            Membership.role.in_(_roles(audience)),
+            User.id != coordinator.id,
+            User.is_group.is_(False),
+            User.active.is_(True),
+        )
+    )
 
 
 async def recipients(
     session: AsyncSession, coordinator: User, audience: Audience, *, today: date
 ) -> list[Recipient]:
-    """Who would get a broadcast to `audience` now."""
-    # One exchange chosen by its button is reached whoever runs it.
-    mine = audience.mine and audience.kind != EXCHANGE
-    # The same choice as select_recipients makes, on plain rows: a thousand pairs' members
-    # as objects take longer to build than the whole answer may.
-    reached = [
-        e.id
-        for e in await pairs(session, coordinator, mine=mine, members=False)
-        if _reached(e, audience, today)
-    ]
-    if not reached:
-        return []
-    rows = await session.execute(
-        select(Membership.exchange_id, Membership.role, User.id, User.is_group, User.active)
-        .join(User, User.id == Membership.user_id)
-        .where(Membership.exchange_id.in_(reached))
-        .order_by(Membership.id)
+    """Who would get a broadcast to `audience` now: every person the audience names, once
+    (through the first of their pairs, by number), in order. Linked groups are not people and
+    the sender does not message themselves; someone who blocked the bot stays in, so the
+    report counts them."""
+    reached, in_phase = await _audience_rows(session, coordinator, audience, today=today)
+    return await _recipients(session, coordinator, audience, reached, in_phase)
+
+
+async def _recipients(
+    session: AsyncSession,
+    coordinator: User,
+    audience: Audience,
+    reached: Select[int],
+    in_phase: set[int] | None,
+) -> list[Recipient]:
+    # Plain rows need nothing of the ORM.
+    rows = await (await session.connection()).execute(
+        _people(audience, coordinator, reached).order_by(Membership.exchange_id, Membership.id)
     )
-    by_exchange: dict[int, list[tuple[str, int, bool, bool]]] = {}
-    for exchange_id, role, user_id, is_group, active in rows:
-        by_exchange.setdefault(exchange_id, []).append((role, user_id, is_group, active))
     seen: set[int] = set()
     found: list[Recipient] = []
-    roles = _roles(audience)
-    for exchange_id in reached:
-        for role, user_id, is_group, active in by_exchange.get(exchange_id, ()):
-            if role not in roles or user_id in seen or user_id == coordinator.id:
-                continue
-            if is_group or not active:
-                continue
-            seen.add(user_id)
-            found.append(Recipient(user_id, exchange_id))
+    for exchange_id, user_id in rows:
+        if user_id in seen or (in_phase is not None and exchange_id not in in_phase):
+            continue
+        seen.add(user_id)
+        found.append(Recipient(user_id, exchange_id))
     return found
+
+
+async def count_recipients(
+    session: AsyncSession, coordinator: User, audience: Audience, *, today: date
+) -> int:
+    """How many people `recipients` gives, counted by the database."""
+    reached, in_phase = await _audience_rows(session, coordinator, audience, today=today)
+    return await _count(session, coordinator, audience, reached, in_phase)
+
+
+async def _count(
+    session: AsyncSession,
+    coordinator: User,
+    audience: Audience,
+    reached: Select[int],
+    in_phase: set[int] | None,
+) -> int:
+    if in_phase is not None:
+        return len(await _recipients(session, coordinator, audience, reached, in_phase))
+    people = _people(audience, coordinator, reached).subquery()
+    found = await session.scalar(select(func.count(distinct(people.c.id))))
+    return int(found or 0)
 
 
 # -- what was typed --------------------------------------------------------------------------
@@ -389,8 +449,9 @@ async def confirm(
     earlier = await sent_with(session, confirm_key)
     if earlier is not None:
         return AlreadySent(earlier)
-    reached = await recipients(session, coordinator, audience, today=today)
-    if not reached:
+    reached, in_phase = await _audience_rows(session, coordinator, audience, today=today)
+    count = await _count(session, coordinator, audience, reached, in_phase)
+    if not count:
         return Nobody()
     due = send_at if send_at is not None and send_at > now else now
     broadcast = Broadcast(
@@ -404,38 +465,76 @@ async def confirm(
         read_button=read_button,
         send_at=due,
         status=SCHEDULED if due > now else SENDING,
-        recipients=len(reached),
+        recipients=count,
         confirm_key=confirm_key,
     )
     session.add(broadcast)
     await session.flush()
     payload = BroadcastPayload(broadcast=broadcast.id)
     check_payload(BROADCAST, payload)
-    # One statement for all rows (not one INSERT per row, as the ORM would do on SQLite to
-    # learn each new id): a broadcast to a city reaches thousands.
-    await session.execute(
-        insert(OutboxMessage),
-        [
-            {
-                "user_id": recipient.user_id,
-                "exchange_id": recipient.exchange_id,
-                "kind": BROADCAST,
-                "dedupe_key": f"{BROADCAST}:{broadcast.id}:{recipient.user_id}",
-                "payload": dict(payload),
-                "urgent": False,
-                "status": OUTBOX_PENDING,
-                "due_at": due,
-                "not_after": due + BROADCAST_VALIDITY,
-                "next_attempt_at": due,
-                "attempts": 0,
-                "broadcast_id": broadcast.id,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for recipient in reached
-        ],
+    # One statement that makes all rows in the database from the recipients' rows: a
+    # broadcast to a city reaches thousands, and the values of each row need not pass
+    # through here.
+    first = _first_pairs(audience, coordinator, reached, in_phase)
+    columns = OutboxMessage.__table__.c
+    values: dict[str, object] = {
+        "kind": BROADCAST,
+        "payload": dict(payload),
+        "urgent": False,
+        "status": OUTBOX_PENDING,
+        "due_at": due,
+        "not_after": due + BROADCAST_VALIDITY,
+        "next_attempt_at": due,
+        "attempts": 0,
+        "broadcast_id": broadcast.id,
+        "created_at": now,
+        "updated_at": now,
+    }
+    rows: dict[str, ColumnElement[Any]] = {
+        "user_id": first.c.user_id,
+        "exchange_id": first.c.exchange_id,
+        "dedupe_key": literal(f"{BROADCAST}:{broadcast.id}:", String)
+        + cast(first.c.user_id, String),
+        **{name: literal(value, columns[name].type) for name, value in values.items()},
+    }
+    result = await session.execute(
+        insert(OutboxMessage).from_select(
+            list(rows),
+            select(*(value.label(name) for name, value in rows.items())).order_by(
+                first.c.exchange_id, first.c.membership_id
+            ),
+        )
     )
-    return Confirmed(broadcast, len(reached))
+    made = max(int(getattr(result, "rowcount", 0) or 0), 0)
+    if made != count:
+        # Someone joined or left between the count and the rows.
+        broadcast.recipients = made
+    return Confirmed(broadcast, broadcast.recipients)
+
+
+def _first_pairs(
+    audience: Audience, coordinator: User, reached: Select[int], in_phase: set[int] | None
+) -> Subquery:
+    """Each recipient once, through the first of their pairs (by number, then membership):
+    the columns user_id, exchange_id and membership_id, as `recipients` orders them."""
+    people = _people(audience, coordinator, reached)
+    if in_phase is not None:
+        people = people.where(Membership.exchange_id.in_(sorted(in_phase)))
+    ranked = people.add_columns(
+        Membership.id.label("membership_id"),
+        func.row_number()
+        .over(partition_by=User.id, order_by=(Membership.exchange_id, Membership.id))
+        .label("place"),
+    ).subquery()
+    return (
+        select(
+            ranked.c.id.label("user_id"),
+            ranked.c.exchange_id,
+            ranked.c.membership_id,
+        )
+        .where(ranked.c.place == 1)
+        .subquery()
+    )
 
 
 # -- delivering ----------------------------------------------------------------------------

@@ -349,16 +349,15 @@ async def load(
     now = stored.claimed_at  # the dispatcher's clock, when it took the row
     monday = date.fromisoformat(read_payload(CoordinatorWeekPayload, row.payload)["week"])
     # The pairs the coordinator runs, with their flags, as /overzicht has them.
-    statuses = await overview.pairs(session, user, now=now, programmes=programmes, scope="mine")
-    mine_ids = [s.exchange.id for s in statuses if s.exchange.programme_key in programmes]
-    # /overzicht loads only what its list shows; the summary's days need phases and members.
+    statuses = await overview.lines(session, user, now=now, programmes=programmes, scope="mine")
+    mine_ids = [s.id for s in statuses if s.programme_key in programmes]
+    # /overzicht's lines are plain rows; the summary's days need phases and members.
     mine = list(
         await session.scalars(
             select(Exchange)
             .where(Exchange.id.in_(mine_ids))
             .options(*_LOADED)
             .order_by(Exchange.id)
-            .execution_options(populate_existing=True)
         )
     )
     gathered_rows = await _gathered_rows(session, user.id, row.id)
@@ -371,9 +370,9 @@ async def load(
         ):
             known[e.id] = e
     attention = [
-        Attention(s.exchange, s.flags)
+        Attention(known[s.id], s.flags)
         for s in overview.sort_by_risk(statuses)
-        if s.flags and s.exchange.id in known
+        if s.flags and s.id in known
     ]
     summary = Summary(
         monday=monday,

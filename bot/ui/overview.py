@@ -13,8 +13,8 @@ from bot.domain.names import name_key
 from bot.domain.numbers import MAX_ID, read_id, read_int
 from bot.domain.programme import MAX_KEY_LENGTH, Text
 from bot.domain.timeline import AMSTERDAM
-from bot.services.exchanges import label, side_of, title
-from bot.services.overview import Detail, PairStatus
+from bot.services.exchanges import side_of, title
+from bot.services.overview import Detail, Listing, PairLine, PairRank
 from bot.texts import Markup, Texts
 from bot.ui import callbacks
 from bot.ui import schools as school_texts
@@ -178,7 +178,7 @@ def parse_detail(data: str) -> tuple[int | None, Page]:
     return read_id(exchange_part), parse_page(page_part)
 
 
-def cities(statuses: Sequence[PairStatus]) -> list[str]:
+def cities(statuses: Sequence[PairRank]) -> list[str]:
     """The cities of the pairs, each once (as first spelled), alphabetically."""
     found: dict[str, str] = {}
     for status in statuses:
@@ -186,22 +186,16 @@ def cities(statuses: Sequence[PairStatus]) -> list[str]:
     return [found[key] for key in sorted(found)]
 
 
-def phases(statuses: Sequence[PairStatus]) -> list[tuple[str, Text | None]]:
+def phases(statuses: Sequence[PairRank]) -> list[tuple[str, Text | None]]:
     """The phases pairs are in now, each once, in programme order (not started first)."""
     order: dict[str, tuple[int, Text | None]] = {}
     for status in statuses:
-        if status.phase == risks.BEFORE:
-            place = -1
-        elif status.phase == risks.AFTER:
-            place = 10_000
-        else:
-            keys = [p.key for p in status.snapshot.phases]
-            place = keys.index(status.phase) if status.phase in keys else 9_999
-        order.setdefault(status.phase, (place, status.phase_name))
+        if status.phase not in order:
+            order[status.phase] = (status.phase_place, status.phase_name)
     return [(key, name) for key, (_, name) in sorted(order.items(), key=lambda kv: kv[1][0])]
 
 
-def chosen(statuses: Sequence[PairStatus], page: Page) -> list[PairStatus]:
+def chosen(statuses: Sequence[PairRank], page: Page) -> list[PairRank]:
     """The pairs the filters of `page` let through (a city that is gone filters nothing)."""
     found = list(statuses)
     known = cities(statuses)
@@ -231,7 +225,7 @@ def _when(lang: str, day: risks.PhaseDates) -> str:
     return when
 
 
-def pair_lines(texts: Texts, lang: str, status: PairStatus) -> list[str]:
+def pair_lines(texts: Texts, lang: str, status: PairLine) -> list[str]:
     """A pair in the list: its name and city, then phase, next day, checklist per side,
     begeleiders and open incidents, then each flag on a line of its own."""
     parts = [_phase_label(texts, lang, status.phase, status.phase_name)]
@@ -260,7 +254,7 @@ def pair_lines(texts: Texts, lang: str, status: PairStatus) -> list[str]:
     if status.incidents:
         parts.append(texts.amount(lang, "overview.incidents", status.incidents))
     lines = [
-        texts.get(lang, "overview.pair", label=label(status.exchange), city=status.city),
+        texts.get(lang, "overview.pair", label=status.label, city=status.city),
         " · ".join(parts),
     ]
     lines += [flag_text(texts, lang, flag) for flag in status.flags]
@@ -272,7 +266,7 @@ def _selected(texts: Texts, lang: str, text: str, on: bool) -> str:
 
 
 def _filter_buttons(
-    texts: Texts, lang: str, statuses: Sequence[PairStatus], page: Page
+    texts: Texts, lang: str, statuses: Sequence[PairRank], page: Page
 ) -> list[tuple[Btn, ...]]:
     """A row of cities and a row of phases, each only when there is more than one."""
     out: list[tuple[Btn, ...]] = []
@@ -319,16 +313,18 @@ def _filter_buttons(
     return out
 
 
-def overview(texts: Texts, lang: str, statuses: Sequence[PairStatus], page: Page) -> Reply:
+def overview(texts: Texts, lang: str, listing: Listing, page: Page) -> Reply:
     """One page of the overview with its buttons: a pair per button, 'Vorige' and 'Meer…',
-    the filters. `statuses` come sorted by risk."""
+    the filters. The pairs of `listing` come sorted by risk; only those of the page are
+    written out."""
+    statuses = listing.ranks
     if not statuses:
         return Reply("overview.none")
     shown = chosen(statuses, page)
     offset = page.offset if 0 <= page.offset < len(shown) else 0
     page = replace(page, offset=offset)
-    on_page = shown[offset : offset + PAGE_SIZE]
-    attention = sum(1 for s in shown if s.flags)
+    on_page = [listing.line(s.id) for s in shown[offset : offset + PAGE_SIZE]]
+    attention = sum(1 for s in shown if s.flagged)
     heading = [
         texts.get(
             lang,
@@ -363,7 +359,7 @@ def overview(texts: Texts, lang: str, statuses: Sequence[PairStatus], page: Page
         blocks.append(texts.get(lang, "overview.none_filtered"))
     blocks += ["\n".join(pair_lines(texts, lang, s)) for s in on_page]
     buttons: list[tuple[Btn, ...]] = [
-        (Btn(detail_data(s.exchange.id, page), label=label(s.exchange)),) for s in on_page
+        (Btn(detail_data(s.id, page), label=s.label),) for s in on_page
     ]
     paging = []
     if offset > 0:
@@ -379,7 +375,7 @@ def overview(texts: Texts, lang: str, statuses: Sequence[PairStatus], page: Page
     return Reply("overview.view", {"body": Markup("\n\n".join(blocks))}, buttons=tuple(buttons))
 
 
-def _phase_name(statuses: Sequence[PairStatus], key: str) -> Text | None:
+def _phase_name(statuses: Sequence[PairRank], key: str) -> Text | None:
     return next((s.phase_name for s in statuses if s.phase == key), None)
 
 
@@ -406,7 +402,7 @@ def _days_text(texts: Texts, lang: str, detail: Detail, days: Sequence[str] | No
         return texts.plain(lang, "overview.days_all")
     if not days:
         return texts.plain(lang, "overview.days_none")
-    names = {p.key: p.name.get(lang) for p in detail.status.snapshot.phases}
+    names = {p.key: p.name.get(lang) for p in detail.snapshot.phases}
     return ", ".join(names.get(day, day) for day in days)
 
 
@@ -424,7 +420,7 @@ def detail_view(texts: Texts, lang: str, detail: Detail, page: Page) -> Reply:
     """Everything about one pair, with the buttons to act on it and to go back."""
     exchange = detail.exchange
     status = detail.status
-    snapshot = status.snapshot
+    snapshot = detail.snapshot
     programme = detail.programme
     lines = [
         texts.get(lang, "overview.detail_heading", id=exchange.id, title=title(exchange)),

@@ -69,6 +69,50 @@ async def test_each_person_once_through_their_first_pair(database: Database) -> 
     assert sorted(r.user_id for r in one) == [2101, BEGELEIDER]
 
 
+async def test_the_rows_of_a_broadcast_are_its_recipients(database: Database) -> None:
+    """Confirming makes the rows in the database itself: one per recipient, through their
+    first pair, in the order `recipients` gives them, as many as the preview counted."""
+    w = await world(database)
+    second = await _second_pair(database)
+    later = NOW + timedelta(days=1)
+    async with database.write() as session:
+        carla = await user(session, COORDINATOR)
+        reached = await broadcasts.recipients(session, carla, Audience("all"), today=TODAY)
+        counted = await broadcasts.count_recipients(session, carla, Audience("all"), today=TODAY)
+        confirmed = await broadcasts.confirm(
+            session,
+            carla,
+            Draft("Morgen geen uitwisseling."),
+            Audience("all"),
+            read_button=False,
+            send_at=later,
+            confirm_key="bc:rows",
+            now=NOW,
+            today=TODAY,
+        )
+        assert isinstance(confirmed, broadcasts.Confirmed)
+        broadcast_id = confirmed.broadcast.id
+        rows = list(
+            await session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.broadcast_id == broadcast_id)
+                .order_by(OutboxMessage.id)
+            )
+        )
+    assert counted == confirmed.recipients == confirmed.broadcast.recipients == len(reached) == 4
+    assert [(r.user_id, r.exchange_id) for r in rows] == [
+        (r.user_id, r.exchange_id) for r in reached
+    ]
+    assert rows[-1].exchange_id == second and rows[2].exchange_id == w.exchange_id
+    for row in rows:
+        assert row.kind == "broadcast" and row.status == OUTBOX_PENDING and not row.urgent
+        assert row.dedupe_key == f"broadcast:{broadcast_id}:{row.user_id}"
+        assert row.payload == {"broadcast": broadcast_id}
+        assert (row.due_at, row.next_attempt_at) == (later, later)
+        assert row.not_after == later + broadcasts.BROADCAST_VALIDITY
+        assert (row.created_at, row.updated_at, row.attempts) == (NOW, NOW, 0)
+
+
 async def test_mine_leaves_out_pairs_of_another_coordinator(database: Database) -> None:
     await world(database)
     async with database.write() as session:

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import event, select, update
 
 from bot.domain import risks
 from bot.services import auth, overview
@@ -352,3 +352,36 @@ async def test_a_begeleider_planned_for_other_days_leaves_day_1_bare(database: D
         )
     flag = next(f for f in status.flags if f.key == risks.NO_BEGELEIDER)
     assert flag.detail["day"] == DAY_1 and flag.detail["count"] == 1
+
+
+async def test_the_list_ranks_every_pair_and_writes_out_only_those_asked_for(
+    database: Database,
+) -> None:
+    """/overzicht ranks every pair from what orders the list and writes out the lines of the
+    page only: in the same order, and the same lines, as every pair's line worked out."""
+    await many_pairs(database, 6)
+    async with database.write() as session:
+        # Pairs that differ: one with a blocked teacher, one whose begeleider comes only to
+        # the closing, one whose incident was seen, one with its dates agreed.
+        ids = list(await session.scalars(select(Exchange.id).order_by(Exchange.id)))
+        await session.execute(update(User).where(User.id == 10_012).values(blocked_at=NOW))
+        await session.execute(
+            update(Membership).where(Membership.user_id == 10_023).values(days=["closing"])
+        )
+        await session.execute(
+            update(Incident).where(Incident.exchange_id == ids[3]).values(status="acknowledged")
+        )
+        await session.execute(
+            update(ExchangePhase).where(ExchangePhase.exchange_id == ids[4]).values(agreed=True)
+        )
+    now = at(DAY_1 - timedelta(days=2), 10)
+    async with database.read() as session:
+        coordinator = await user(session, COORDINATOR)
+        lines = await overview.lines(session, coordinator, now=now, programmes=PROGRAMMES)
+        listing = await overview.listing(session, coordinator, now=now, programmes=PROGRAMMES)
+    assert [r.id for r in listing.ranks] == [line.id for line in lines]
+    assert len({line.score for line in lines}) > 1
+    for rank, line in zip(listing.ranks, lines, strict=True):
+        assert (rank.city, rank.phase, rank.phase_name) == (line.city, line.phase, line.phase_name)
+        assert rank.flagged == bool(line.flags)
+        assert listing.line(rank.id) == line
