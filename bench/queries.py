@@ -4,6 +4,10 @@ beside the same command in a city of three pairs.
 A coordinator may run a thousand pairs. A command that queries once per pair (a permission
 check in a loop, a lazy load) is fast with three and slow with a thousand; one that loads in
 bulk costs the same number of queries at any size.
+
+/rapport and /export answer at once and make their file in a worker process: their time is
+the answer's, and a figure of its own (without a target) says when the file was sent; the
+next step waits for it.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from bot.context import AppContext
 from bot.domain.programme import load_programmes
 from bot.jobs.outbox import use_limits
 from bot.ratelimit import UNLIMITED
+from bot.reports.background import Documents
 from bot.texts import get_texts
 from db.models import OUTBOX_FAILED, Exchange, Incident, OutboxMessage
 from db.session import Database
@@ -50,6 +55,8 @@ def say(text: str) -> None:
 class Measured:
     queries: int
     ms: float
+    # For a document (/rapport, /export): from the update until the file has been sent.
+    document_ms: float | None = None
 
 
 @dataclass
@@ -59,6 +66,7 @@ class Driver:
     tg: FakeTelegram
     processor: PerChatUpdateProcessor
     user: FakeUser
+    documents: Documents
     statements: list[str] = field(default_factory=list)
     last: list[BotMessage] = field(default_factory=list)
 
@@ -75,6 +83,15 @@ class Driver:
         queries = len(self.statements)
         self.last = self.tg.messages_since(self.user.id, mark)
         return Measured(queries, ms)
+
+    async def ask_for_document(self, text: str) -> Measured:
+        """Like `send`, for a command answered at once whose file follows: also how long
+        until the file has been sent (the next step waits for it)."""
+        began = clock.perf_counter()
+        measured = await self.send(text)
+        await self.documents.settled()
+        measured.document_ms = (clock.perf_counter() - began) * 1000
+        return measured
 
     async def press(self, label: str) -> Measured | None:
         """Press the button whose text starts with `label` under the latest answer; None
@@ -116,6 +133,13 @@ def typed(text: str) -> Step:
     return step
 
 
+def document(text: str) -> Step:
+    async def step(driver: Driver) -> Measured:
+        return await driver.ask_for_document(text)
+
+    return step
+
+
 def pressed(label: str) -> Step:
     async def step(driver: Driver) -> Measured | None:
         return await driver.press(label)
@@ -128,6 +152,8 @@ def pressed(label: str) -> Step:
 STEPS: list[tuple[str, str, Step]] = [
     ("start", "/start", typed("/start")),
     ("vandaag", "/vandaag", typed("/vandaag")),
+    ("vandaag_more", "/vandaag, next page", pressed("Meer")),
+    ("vandaag_pair", "/vandaag, one pair's day", pressed("#")),
     ("overzicht", "/overzicht", typed("/overzicht")),
     ("overzicht_more", "/overzicht, next page", pressed("Meer")),
     ("overzicht_pair", "/overzicht, one pair", pressed("#")),
@@ -148,8 +174,8 @@ STEPS: list[tuple[str, str, Step]] = [
     ("beheer_more", "/beheer, next page", pressed("Meer")),
     ("beheer_pair", "/beheer, one pair", pressed("#")),
     ("programma_pair", "/programma, one pair", pressed("#")),
-    ("rapport", "/rapport", typed("/rapport")),
-    ("export", "/export", typed("/export")),
+    ("rapport", "/rapport", document("/rapport")),
+    ("export", "/export", document("/export")),
     ("instellingen", "/instellingen", typed("/instellingen")),
     ("aanstellen", "/aanstellen", typed(f"/aanstellen {member_ids(0)[0]}")),
     ("intrekken", "/intrekken", typed(f"/intrekken {member_ids(0)[0]}")),
@@ -233,7 +259,7 @@ async def city_run(database_url: str | None, pairs: int, repeat: int) -> dict[st
         say(f"  {pairs} pairs seeded and planned in {clock.monotonic() - began:.0f} s")
         processor = app.update_processor
         assert isinstance(processor, PerChatUpdateProcessor)
-        driver = Driver(tg, processor, tg.user(city.coordinator, "Carla"))
+        driver = Driver(tg, processor, tg.user(city.coordinator, "Carla"), context.documents)
         event.listen(database.engine.sync_engine, "before_cursor_execute", driver.count)
         results: dict[str, list[Measured]] = {key: [] for key, _, _ in STEPS}
         try:
@@ -297,4 +323,21 @@ async def figures(args: argparse.Namespace) -> list[Figure]:
                 extra={"pairs": args.pairs},
             )
         )
+        made = [m.document_ms for m in large[key] if m.document_ms is not None]
+        if made:
+            base_made = _median([m.document_ms for m in small[key] if m.document_ms is not None])
+            say(f"  {title}: the file sent after {statistics.median(made):.0f} ms")
+            out.append(
+                Figure(
+                    f"coordinator_{key}_document_ms",
+                    f"{title}: the file sent ({args.pairs} pairs)",
+                    "ms",
+                    made,
+                    base_made,
+                    f"{SMALL} pairs",
+                    None,
+                    notes="made in a worker process while the bot answers others",
+                    extra={"pairs": args.pairs},
+                )
+            )
     return out
