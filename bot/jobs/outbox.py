@@ -155,7 +155,8 @@ class _Flow:
         if before is not None:
             await asyncio.wait([before])
         async with self._slots:
-            del self._waiting[row.id]
+            if self._waiting.pop(row.id, None) is None:
+                return  # abandoned (the bot stops) and put back in the queue: not sent here
             read_at, content = self._ready.pop(row.id, (0.0, None))
             if time.monotonic() - read_at > READ_AHEAD_SECONDS:
                 content = None

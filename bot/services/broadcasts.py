@@ -30,7 +30,6 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    or_,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,7 +49,7 @@ from bot.domain.permissions import Action
 from bot.domain.programme import Programme, Text
 from bot.domain.timeline import PlannedPhase, current_phase
 from bot.services import auth, outbox
-from bot.services.exchanges import label
+from bot.services.exchanges import active_ids, label
 from bot.services.outbox import (
     DEFAULT_VALIDITY,
     Claimed,
@@ -135,23 +134,6 @@ class Draft:
 # -- who runs which pairs, and who is in them ----------------------------------------------
 
 
-def chosen(coordinator: User, *, mine: bool) -> Select[int]:
-    """The ids of the active exchanges a broadcast may reach: those the coordinator runs, or
-    all. A coordinator runs an exchange they made, and every exchange whose maker is no longer
-    a coordinator (services.exchanges.coordinators_of)."""
-    query = select(Exchange.id).where(Exchange.status == STATUS_ACTIVE)
-    if mine:
-        coordinators = select(User.id).where(User.is_coordinator.is_(True))
-        query = query.where(
-            or_(
-                Exchange.created_by == coordinator.id,
-                Exchange.created_by.is_(None),
-                Exchange.created_by.not_in(coordinators),
-            )
-        )
-    return query
-
-
 async def _phases_now(
     session: AsyncSession, exchange_ids: Select[int], today: date
 ) -> list[tuple[int, str, str | None]]:
@@ -187,7 +169,7 @@ async def _phases_now(
 async def cities(session: AsyncSession, coordinator: User, *, mine: bool) -> list[str]:
     """The cities of the pairs a broadcast may reach, each once, alphabetically."""
     found = await session.scalars(
-        select(Exchange.city).where(Exchange.id.in_(chosen(coordinator, mine=mine))).distinct()
+        select(Exchange.city).where(Exchange.id.in_(active_ids(coordinator, mine=mine))).distinct()
     )
     return sorted(set(found), key=str.casefold)
 
@@ -203,7 +185,9 @@ async def phases(
     """The phases some of the pairs a broadcast may reach are in today, in programme order,
     with their names."""
     found: dict[str, tuple[int, Text]] = {}
-    for _, programme_key, key in await _phases_now(session, chosen(coordinator, mine=mine), today):
+    for _, programme_key, key in await _phases_now(
+        session, active_ids(coordinator, mine=mine), today
+    ):
         programme = programmes.get(programme_key)
         if key is None or programme is None or key in found:
             continue
@@ -220,7 +204,7 @@ async def labels(session: AsyncSession, coordinator: User, *, mine: bool) -> lis
         select(Exchange.id, School.name)
         .outerjoin(ExchangeSide, ExchangeSide.exchange_id == Exchange.id)
         .outerjoin(School, School.id == ExchangeSide.school_id)
-        .where(Exchange.id.in_(chosen(coordinator, mine=mine)))
+        .where(Exchange.id.in_(active_ids(coordinator, mine=mine)))
         .order_by(Exchange.id.desc(), ExchangeSide.side)
     )
     names: dict[int, list[str]] = {}
@@ -249,7 +233,7 @@ async def _audience_rows(
         return select(Exchange.id).where(
             Exchange.status == STATUS_ACTIVE, Exchange.id == audience.value
         ), None
-    query = chosen(coordinator, mine=audience.mine)
+    query = active_ids(coordinator, mine=audience.mine)
     if audience.kind == CITY:
         return query.where(Exchange.city == audience.value), None
     if audience.kind == PHASE:

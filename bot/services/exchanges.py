@@ -339,6 +339,23 @@ def run_by(user: User) -> Select[int]:
     )
 
 
+def active_ids(coordinator: User, *, mine: bool) -> Select[int]:
+    """The ids of the active exchanges a coordinator's lists and broadcasts cover: those they
+    run (as `run_by`: made by them, or by nobody who still is a coordinator) or, not `mine`,
+    all."""
+    query = select(Exchange.id).where(Exchange.status == STATUS_ACTIVE)
+    if mine:
+        coordinators = select(User.id).where(User.is_coordinator.is_(True))
+        query = query.where(
+            or_(
+                Exchange.created_by == coordinator.id,
+                Exchange.created_by.is_(None),
+                Exchange.created_by.not_in(coordinators),
+            )
+        )
+    return query
+
+
 async def coordinators_for(
     session: AsyncSession, among: Sequence[Exchange]
 ) -> dict[int, list[User]]:

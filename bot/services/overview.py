@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import NamedTuple, Protocol, TypeVar
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -24,6 +24,7 @@ from bot.domain.programme import Phase, Programme, Text
 from bot.domain.timeline import AMSTERDAM, due_date, programme_start
 from bot.services import auth
 from bot.services.checklists import PAIR, holder_for
+from bot.services.exchanges import active_ids
 from bot.services.incidents import OPEN_STATES
 from db.models import (
     ROLE_BEGELEIDER,
@@ -195,22 +196,6 @@ def local_today(now: datetime) -> date:
     return now.astimezone(AMSTERDAM).date()
 
 
-def _chosen(coordinator: User, scope: str) -> Select[int]:
-    """The ids of the active exchanges in `scope`: "mine" are those whose coordinator
-    (exchanges.coordinators_of) the user is: made by them, or by nobody who still is one."""
-    query = select(Exchange.id).where(Exchange.status == STATUS_ACTIVE)
-    if scope == "mine":
-        coordinators = select(User.id).where(User.is_coordinator.is_(True))
-        query = query.where(
-            or_(
-                Exchange.created_by == coordinator.id,
-                Exchange.created_by.is_(None),
-                Exchange.created_by.not_in(coordinators),
-            )
-        )
-    return query
-
-
 async def lines(
     session: AsyncSession,
     coordinator: User,
@@ -225,7 +210,7 @@ async def lines(
     if scope not in SCOPES:
         raise ValueError(scope)
     today = local_today(now)
-    loaded = await _load(session, _chosen(coordinator, scope), today)
+    loaded = await _load(session, active_ids(coordinator, mine=scope == "mine"), today)
     return sort_by_risk(_lines(loaded, today, programmes))
 
 
@@ -243,7 +228,7 @@ async def listing(
     if scope not in SCOPES:
         raise ValueError(scope)
     today = local_today(now)
-    loaded = await _load(session, _chosen(coordinator, scope), today)
+    loaded = await _load(session, active_ids(coordinator, mine=scope == "mine"), today)
     return Listing(loaded, _Plans(programmes, today))
 
 
@@ -270,7 +255,9 @@ async def pairs(
     exchanges = {
         e.id: e
         for e in await session.scalars(
-            select(Exchange).where(Exchange.id.in_(_chosen(coordinator, scope))).options(*_NAMES)
+            select(Exchange)
+            .where(Exchange.id.in_(active_ids(coordinator, mine=scope == "mine")))
+            .options(*_NAMES)
         )
     }
     return [PairStatus(line, exchanges[line.id]) for line in found if line.id in exchanges]
