@@ -99,6 +99,8 @@ class Bench:
                 f"08:00), the bot's CPU "
                 f"{1000 * run.get('rush_cpu_s', 0.0) / max(run['sent'], 1):.1f} ms a push"
             )
+            if run.get("refused_for"):
+                say(f"  the 429s: {'; '.join(run['refused_for'])}")
             runs.append(run)
         self.monday_rss = [float(r.get("rss_mb", 0.0)) for r in runs]
         self.monday_due = int(statistics.median(r["due_rows"] for r in runs))
