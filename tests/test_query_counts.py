@@ -288,6 +288,10 @@ async def play(
             else:
                 assert label is not None
                 last = await press(h, coordinator, last, label)
+            # /rapport and /export answer at once and send the file when it is made: it
+            # belongs to their step, not to a later one.
+            assert h.context is not None
+            await h.context.documents.settled()
         out[name] = (len(seen), last)
     return out
 
