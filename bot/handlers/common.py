@@ -16,7 +16,7 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.context import AppContext, app_context
-from bot.delivery import Delivered, deliver
+from bot.delivery import TEXT_LIMIT, Delivered, deliver, visible_len
 from bot.domain.numbers import clean_text
 from bot.domain.permissions import Action, Role
 from bot.services import auth, exchanges
@@ -335,6 +335,19 @@ async def edit_pressed(
     return await edit_quietly(
         context.bot, message.chat.id, message.message_id, text=text, reply_markup=reply_markup
     )
+
+
+async def show_pressed(update: Update, context: Context, lang: str, reply: Reply) -> None:
+    """Put `reply` in the message whose button was pressed (a list's next page); one too long
+    to be an edit is sent as a new message (split at line breaks) instead."""
+    texts = app_context(context).texts
+    text = render.text(texts, lang, reply)
+    keyboard = render.keyboard(texts, lang, reply.buttons)
+    if visible_len(text) <= TEXT_LIMIT and await edit_pressed(
+        update, context, text=text, reply_markup=keyboard
+    ):
+        return
+    await send(update, context, lang, [reply])
 
 
 async def clear_buttons(update: Update, context: Context | None = None) -> None:

@@ -10,21 +10,19 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.context import BotApplication, app_context
-from bot.delivery import TEXT_LIMIT, visible_len
+from bot.context import BotApplication
 from bot.handlers.common import (
     Context,
     Unit,
     answer_callback,
-    edit_pressed,
     reading,
     send,
+    show_pressed,
 )
 from bot.menus import aliases
 from bot.services import auth
 from bot.services import overview as service
 from bot.ui import overview as ui
-from bot.ui import replies as render
 from bot.ui.callbacks import OVERVIEW_DETAIL_PREFIX, OVERVIEW_PREFIX, action_pattern
 from bot.ui.replies import Reply
 
@@ -58,19 +56,6 @@ async def overview(update: Update, context: Context) -> None:
     await send(update, context, lang, [reply])
 
 
-async def _show(update: Update, context: Context, lang: str, reply: Reply) -> None:
-    """Put `reply` in the message whose button was pressed; one too long to be an edit is
-    sent as a new message (split at line breaks) instead."""
-    texts = app_context(context).texts
-    text = render.text(texts, lang, reply)
-    keyboard = render.keyboard(texts, lang, reply.buttons)
-    if visible_len(text) <= TEXT_LIMIT and await edit_pressed(
-        update, context, text=text, reply_markup=keyboard
-    ):
-        return
-    await send(update, context, lang, [reply])
-
-
 async def page_pressed(update: Update, context: Context) -> None:
     """A filter, 'Meer…', 'Vorige' or 'Terug naar overzicht': that page in the same message."""
     query = update.callback_query
@@ -86,7 +71,7 @@ async def page_pressed(update: Update, context: Context) -> None:
         await answer_callback(update, context, lang, "auth.not_allowed")
         return
     await answer_callback(update, context, lang)
-    await _show(update, context, lang, reply)
+    await show_pressed(update, context, lang, reply)
 
 
 async def detail_pressed(update: Update, context: Context) -> None:
@@ -114,7 +99,7 @@ async def detail_pressed(update: Update, context: Context) -> None:
         await answer_callback(update, context, lang, "auth.not_allowed")
         return
     await answer_callback(update, context, lang)
-    await _show(update, context, lang, reply)
+    await show_pressed(update, context, lang, reply)
 
 
 def register(app: BotApplication) -> None:

@@ -12,16 +12,14 @@ from collections.abc import Sequence
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.context import BotApplication, app_context
-from bot.delivery import TEXT_LIMIT, visible_len
+from bot.context import BotApplication
 from bot.domain.dates import format_date
 from bot.domain.permissions import Action
-from bot.handlers.common import Context, Unit, answer_callback, edit_pressed, reading, send
+from bot.handlers.common import Context, Unit, answer_callback, reading, send, show_pressed
 from bot.menus import aliases
 from bot.services import auth, exchanges, schools
 from bot.services import today as service
 from bot.texts import Markup
-from bot.ui import replies as render
 from bot.ui import today as ui
 from bot.ui import views
 from bot.ui.callbacks import TODAY_PREFIX, action_pattern
@@ -84,14 +82,9 @@ async def pressed(update: Update, context: Context) -> None:
         return
     await answer_callback(update, context, lang)
     if offset is not None:
-        texts = app_context(context).texts
-        text = render.text(texts, lang, reply)
-        keyboard = render.keyboard(texts, lang, reply.buttons)
-        if visible_len(text) <= TEXT_LIMIT and await edit_pressed(
-            update, context, text=text, reply_markup=keyboard
-        ):
-            return
-    await send(update, context, lang, [reply])
+        await show_pressed(update, context, lang, reply)
+    else:
+        await send(update, context, lang, [reply])
 
 
 def register(app: BotApplication) -> None:
