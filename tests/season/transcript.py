@@ -99,7 +99,9 @@ def bot_entries(season: Season) -> list[Entry]:
             if method == "sendphoto":
                 head = "bot (foto)"
             elif method == "senddocument":
-                head = f"bot (bestand {params.get('filename') or ''})".rstrip()
+                document = result.get("document")
+                name = (document or {}).get("file_name") if isinstance(document, dict) else None
+                head = f"bot (bestand {name})" if name else "bot (bestand)"
             lines = [f"{head} #{result.get('message_id', '?')}{failed}", *_quote(str(shown))]
             buttons = _buttons(params.get("reply_markup"))
         elif method == "deletemessage":
