@@ -82,31 +82,18 @@ async def bot(database_url: str, api_url: str, trace: str | None = None) -> None
         EIGHT,
         SUNDAY_EVENING,
         RunningClock,
+        bot_context,
         evening_before,
-        settings_for,
         start_bot,
     )
     from bot.app import build_application, stop_beside
     from bot.concurrency import PerChatUpdateProcessor
-    from bot.context import AppContext
-    from bot.domain.programme import load_programmes
-    from bot.texts import get_texts
-    from db.session import Database
 
     control = Control()
     began = time.monotonic()
-    settings = settings_for(database_url, api_url)
-    database = Database(database_url)
     clock = RunningClock(SUNDAY_EVENING)
-    context = AppContext(
-        settings=settings,
-        db=database,
-        clock=clock,
-        programmes=load_programmes(),
-        texts=get_texts(),
-        # As `python -m bot run` has it: this process plays the bot.
-        owns_process=True,
-    )
+    context = bot_context(database_url, api_url, clock)
+    database, settings = context.db, context.settings
     app = build_application(context, settings.require_token())
     if isinstance(app.update_processor, PerChatUpdateProcessor):
         app.update_processor.on_processed = control.done
@@ -165,28 +152,15 @@ async def bot_start(database_url: str, api_url: str) -> None:
     """Build and start the bot as `python -m bot run` does, jobs running. Start-up
     re-planning is not waited for where the bot can run it behind."""
     imports_began = time.monotonic()
-    from bench.scene import SUNDAY_EVENING, settings_for, start_bot
+    from bench.scene import SUNDAY_EVENING, bot_context, start_bot
     from bot.app import build_application, stop_beside
     from bot.clock import FakeClock
-    from bot.context import AppContext
-    from bot.domain.programme import load_programmes
-    from bot.texts import get_texts
-    from db.session import Database
 
     imported = time.monotonic()
     control = Control()
     began = time.time()
-    settings = settings_for(database_url, api_url)
-    database = Database(database_url)
-    context = AppContext(
-        settings=settings,
-        db=database,
-        clock=FakeClock(SUNDAY_EVENING),
-        programmes=load_programmes(),
-        texts=get_texts(),
-        # As `python -m bot run` has it: this process plays the bot.
-        owns_process=True,
-    )
+    context = bot_context(database_url, api_url, FakeClock(SUNDAY_EVENING))
+    database, settings = context.db, context.settings
     app = build_application(context, settings.require_token())
     try:
         await start_bot(app, jobs=True, wait_for_startup=False)

@@ -22,15 +22,13 @@ from sqlalchemy import func, select
 
 from bot.app import build_application, stop_beside
 from bot.context import AppContext, BotApplication
-from bot.domain.programme import load_programmes
-from bot.texts import get_texts
 from db.models import OUTBOX_PENDING, OUTBOX_SENDING, OutboxMessage
 from db.session import Database
 from fake_telegram import FakeTelegram
 from fake_telegram.limits import LimitedCall
 
 from . import remote
-from .scene import EIGHT, SUNDAY_EVENING, evening_before, start_bot
+from .scene import EIGHT, SUNDAY_EVENING, bot_context, evening_before, start_bot
 from .world import (
     COORDINATOR_ID,
     City,
@@ -38,7 +36,6 @@ from .world import (
     fresh_database,
     member_ids,
     seed_city,
-    settings_for,
 )
 
 __all__ = ["EIGHT", "SUNDAY_EVENING", "start_bot"]
@@ -99,18 +96,9 @@ async def monday_world(url: str, pairs: int, *, seeded: bool = False) -> AsyncIt
     ready = time.monotonic()
     tg = FakeTelegram(strict_limits=True)
     await tg.start()
-    settings = settings_for(url, tg.url)
-    database = Database(url)
     clock = RunningClock(SUNDAY_EVENING)
-    context = AppContext(
-        settings=settings,
-        db=database,
-        clock=clock,
-        programmes=load_programmes(),
-        texts=get_texts(),
-        # As `python -m bot run` has it: this process plays the bot.
-        owns_process=True,
-    )
+    context = bot_context(url, tg.url, clock)
+    database, settings = context.db, context.settings
     for user_id in [city.coordinator, *city.members]:
         tg.open_chat(tg.user(user_id, f"Lid {user_id}"))
     app = build_application(context, settings.require_token())

@@ -24,9 +24,13 @@ from telegram.ext import (
 )
 
 from bot.app import start_beside
+from bot.clock import Clock
 from bot.config import Settings
 from bot.context import AppContext, BotApplication
+from bot.domain.programme import load_programmes
 from bot.sandbox import timemachine
+from bot.texts import get_texts
+from db.session import Database
 
 AMS = ZoneInfo("Europe/Amsterdam")
 TOKEN = "123456:TEST-TOKEN"
@@ -78,6 +82,19 @@ def settings_for(database_url: str, api_url: str) -> Settings:
         telegram_api_url=api_url,
         default_language="nl",
         log_level="WARNING",
+    )
+
+
+def bot_context(database_url: str, api_url: str, clock: Clock) -> AppContext:
+    """The measured bot's resources, as `python -m bot run` has them: this process plays the
+    bot (`owns_process`)."""
+    return AppContext(
+        settings=settings_for(database_url, api_url),
+        db=Database(database_url),
+        clock=clock,
+        programmes=load_programmes(),
+        texts=get_texts(),
+        owns_process=True,
     )
 
 
