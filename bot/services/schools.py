@@ -148,11 +148,12 @@ def phone_book(
 ) -> tuple[PhoneContact, ...]:
     """The numbers to call on the exchange's days, as `viewer` may see them: the teachers'
     (school A's first) and the coordinators' (`coordinators`, exchanges.coordinators_of),
-    only of those who agreed to share theirs, and none for someone outside the pair."""
+    only of those who agreed to share theirs, never the viewer's own, and none for someone
+    outside the pair."""
     if not may_see_phones(exchange, viewer):
         return ()
     found: list[PhoneContact] = []
-    seen: set[int] = set()
+    seen: set[int] = {viewer.id}  # nobody needs their own number
     teachers = sorted(
         (m for m in exchange.memberships if m.role == ROLE_TEACHER and m.side in ("A", "B")),
         key=lambda m: (m.side or "", m.joined_at),

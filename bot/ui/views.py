@@ -469,7 +469,11 @@ def today(
                     reader=reader_of(exchange, viewer) if viewer is not None else None,
                     phones=phones.get(exchange.id, ()) if phones is not None else None,
                 )
-                contact = outbox.contact_line(texts, lang, contacts.get(exchange.id, ()))
+                # Whom to call never names the reader: a coordinator is not told to call herself.
+                callers = [
+                    u for u in contacts.get(exchange.id, ()) if viewer is None or u.id != viewer.id
+                ]
+                contact = outbox.contact_line(texts, lang, callers)
                 parts.append("\n".join(x for x in (body, contact) if x))
             elif row.starts_on > day:
                 upcoming.append(

@@ -95,12 +95,15 @@ async def test_the_phone_book_holds_only_shared_numbers_of_the_pair(database: Da
         assert exchange is not None
         books = {
             who: await schools.phone_books(session, [exchange], await user(session, who))
-            for who in (TEACHER_B, BEGELEIDER, COORDINATOR, STRANGER)
+            for who in (TEACHER_A, TEACHER_B, BEGELEIDER, COORDINATOR, STRANGER)
         }
-    expected = [("Anouk", "+31612345678", "De Avonturijn"), ("Carla", "+31687654321", None)]
-    for who in (TEACHER_B, BEGELEIDER, COORDINATOR):
+    anouk, carla_line = ("Anouk", "+31612345678", "De Avonturijn"), ("Carla", "+31687654321", None)
+    for who in (TEACHER_B, BEGELEIDER):
         book = books[who][w.exchange_id]
-        assert [(c.name, c.phone, c.school) for c in book] == expected
+        assert [(c.name, c.phone, c.school) for c in book] == [anouk, carla_line]
+    # Nobody is given their own number to call.
+    assert [(c.name, c.phone, c.school) for c in books[TEACHER_A][w.exchange_id]] == [carla_line]
+    assert [(c.name, c.phone, c.school) for c in books[COORDINATOR][w.exchange_id]] == [anouk]
     assert books[STRANGER][w.exchange_id] == ()
 
 
