@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timedelta
 
 from bot.jobs.outbox import run_dispatch
@@ -223,3 +224,38 @@ async def test_two_dispatchers_at_once_send_each_row_once(harness: Harness) -> N
         (p.teacher_b.id, "digest"),
     ]
     assert sum("Week 1 van 4" in m.text for m in h.tg.messages(p.teacher_a.id)) == 1
+
+
+async def test_a_run_stopped_midway_marks_what_went_out_at_once(harness: Harness) -> None:
+    """Sent rows are marked together a moment later; a run that stops (the bot shuts down)
+    marks those already sent before it ends, so none of them goes out twice."""
+    import asyncio
+
+    from bot.services import outbox
+
+    h = harness
+    p = await joined_exchange(h)
+    await h.run_until(datetime(2027, 1, 31, 12, 0, tzinfo=AMS))
+    h.clock.set(datetime(2027, 2, 1, 8, 30, tzinfo=AMS))  # both teachers' digests are due
+    assert h.context is not None and h.app is not None
+    teachers = (p.teacher_a.id, p.teacher_b.id)
+    marks = {t: h.tg.last_message_id(t) for t in teachers}
+    h.tg.delay_next("sendMessage", 0.0)
+    h.tg.delay_next("sendMessage", 30.0)  # the second digest hangs at Telegram
+    run = asyncio.create_task(run_dispatch(h.context, h.app.bot))
+    got: dict[int, int] = {}
+    async with asyncio.timeout(10):
+        while not got:
+            got = {t: len(h.tg.messages_since(t, marks[t])) for t in teachers}
+            got = {t: n for t, n in got.items() if n}
+            await asyncio.sleep(0.01)
+    run.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await run
+    (first,) = got
+    sent = [x for x in await h.pushes() if x.local.startswith("2027-02-01")]
+    assert [(x.user_id, x.kind) for x in sent] == [(first, "digest")]
+    # After the lease the hanging one is looked at again; the first is not sent twice.
+    h.clock.advance(outbox.CLAIM_LEASE + timedelta(minutes=1))
+    await h.dispatch()
+    assert sum("Week 1 van 4" in m.text for m in h.tg.messages(first)) == 1

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 import weakref
+from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 from typing import Any, cast
@@ -39,6 +40,11 @@ MAX_IDLE_BATCHES = 20
 # it goes (behind a chat's pace or Telegram's flood control) is read again, so what it says
 # is never more than a few seconds old.
 READ_AHEAD_SECONDS = 5.0
+# Rows Telegram accepted are marked sent together, at most this long after they went: one
+# write transaction a few times a second instead of one per message, so replies' writes
+# rarely wait for the dispatcher's. A crash within it leaves those rows "sending"; they are
+# looked at again after their lease, as any row whose process died (outbox.claim_due).
+MARK_SENT_SECONDS = 0.25
 # One pacer per running bot (Telegram's limits are per bot), kept beside its AppContext.
 _PACERS: dict[int, Pacer] = {}
 
@@ -112,6 +118,47 @@ async def _read_ahead(app: AppContext, rows: list[outbox.Claimed]) -> dict[int, 
         return {}
 
 
+class _SentMarks:
+    """Rows Telegram accepted, waiting to be marked sent: together, MARK_SENT_SECONDS after
+    the first of them, or at once when the run settles or stops (`flush`)."""
+
+    def __init__(self, app: AppContext) -> None:
+        self._app = app
+        self._marks: list[outbox.SentMark] = []
+        # Waiting to write (only while it sleeps: a write under way is never cancelled).
+        self._timer: asyncio.Task[None] | None = None
+        self._writing = asyncio.Lock()
+
+    def add(self, mark: outbox.SentMark) -> None:
+        self._marks.append(mark)
+        if self._timer is None:
+            self._timer = asyncio.create_task(self._later(), name="outbox-mark-sent")
+
+    async def _later(self) -> None:
+        await asyncio.sleep(MARK_SENT_SECONDS)
+        self._timer = None
+        await self._write()
+
+    async def flush(self) -> None:
+        """Mark what is waiting now; returns once every mark so far is written."""
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+        await self._write()
+
+    async def _write(self) -> None:
+        async with self._writing:
+            marks, self._marks = self._marks, []
+            if not marks:
+                return
+            try:
+                async with self._app.db.write() as session:
+                    await outbox.mark_all_sent(session, marks)
+            except Exception:
+                # They stay "sending" and are looked at again once their lease is over.
+                log.exception("Could not mark %d sent outbox rows", len(marks))
+
+
 class _Flow:
     """Claimed rows on their way out: up to IN_FLIGHT at once, each chat's one after another."""
 
@@ -119,6 +166,7 @@ class _Flow:
         self._app = app
         self._bot = bot
         self._pacer = pacer
+        self._sent = _SentMarks(app)
         self._slots = asyncio.Semaphore(IN_FLIGHT)
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_of_chat: dict[int, asyncio.Task[None]] = {}
@@ -161,7 +209,7 @@ class _Flow:
             if time.monotonic() - read_at > READ_AHEAD_SECONDS:
                 content = None
             try:
-                await _deliver(self._app, self._bot, row, self._pacer, content)
+                await _deliver(self._app, self._bot, row, self._pacer, content, self._sent.add)
             except Exception:
                 # The row stays "sending" and is looked at again once its lease is over.
                 log.exception("Delivering outbox row %s (%s) failed", row.id, row.kind)
@@ -173,6 +221,7 @@ class _Flow:
     async def drain(self) -> None:
         if self._tasks:
             await asyncio.wait(self._tasks)
+        await self._sent.flush()
 
     async def abandon(self) -> None:
         """The run is stopped (the bot shuts down): rows not yet being sent go back to the
@@ -183,6 +232,7 @@ class _Flow:
         waiting = list(self._waiting)
         self._waiting.clear()
         self._ready.clear()
+        await self._sent.flush()
         if not waiting:
             return
         try:
@@ -226,10 +276,11 @@ async def _deliver(
     bot: Bot,
     row: outbox.Claimed,
     pacer: Pacer,
-    content: Content | Skip | None = None,
+    content: Content | Skip | None,
+    on_sent: Callable[[outbox.SentMark], None],
 ) -> None:
     """Load what the row's message needs (unless read with its batch: `content`), write it,
-    and send it (or settle why not)."""
+    and send it (or settle why not); `on_sent` marks it sent once Telegram accepted it."""
     try:
         if content is None:
             async with app.db.read() as session:
@@ -256,11 +307,16 @@ async def _deliver(
         async with app.db.write() as session:
             await outbox.mark_skipped(session, row.id, result.reason, now=app.clock.now())
         return
-    await _send(app, bot, row, result, pacer)
+    await _send(app, bot, row, result, pacer, on_sent)
 
 
 async def _send(
-    app: AppContext, bot: Bot, row: outbox.Claimed, message: Rendered, pacer: Pacer
+    app: AppContext,
+    bot: Bot,
+    row: outbox.Claimed,
+    message: Rendered,
+    pacer: Pacer,
+    on_sent: Callable[[outbox.SentMark], None],
 ) -> None:
     lang = row.language
     try:
@@ -325,14 +381,7 @@ async def _send(
         if status == "failed":
             log.error("Outbox row %s failed for good after retries", row.id)
     else:
-        async with app.db.write() as session:
-            await outbox.mark_sent(
-                session,
-                row.id,
-                now=app.clock.now(),
-                message_id=sent.message_id,
-                as_caption=sent.as_caption,
-            )
+        on_sent(outbox.SentMark(row.id, app.clock.now(), sent.message_id, sent.as_caption))
 
 
 async def dispatch_job(context: ContextTypes.DEFAULT_TYPE) -> None:

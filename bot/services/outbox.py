@@ -18,7 +18,7 @@ from functools import partial
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, func, insert, or_, select, update
+from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -840,7 +840,8 @@ async def claim_due(
 
     Rows left in "sending" by a process that died are claimed again once their lease has
     run out: such a row was most likely never delivered (the window between Telegram's
-    answer and marking the row is milliseconds), so it is sent rather than lost.
+    answer and marking the row is a quarter of a second at most, jobs.outbox's
+    MARK_SENT_SECONDS), so it is sent rather than lost.
     """
     stale = now - CLAIM_LEASE
     rows = list(
@@ -947,6 +948,49 @@ async def release(session: AsyncSession, row_ids: Sequence[int], *, now: datetim
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SentMark:
+    """A row Telegram accepted: when, as which message, and whether its text is a caption."""
+
+    row_id: int
+    at: datetime
+    message_id: int | None
+    as_caption: bool | None = None
+
+
+_OUTBOX_TABLE = cast(Table, OutboxMessage.__table__)
+_MARK_SENT = (
+    update(_OUTBOX_TABLE)
+    .where(_OUTBOX_TABLE.c.id == bindparam("row_id"))
+    .values(
+        status=OUTBOX_SENT,
+        sent_at=bindparam("at"),
+        updated_at=bindparam("at"),
+        telegram_message_id=bindparam("message_id"),
+        sent_as_caption=bindparam("as_caption"),
+        last_error=None,
+    )
+)
+
+
+async def mark_all_sent(session: AsyncSession, marks: Sequence[SentMark]) -> None:
+    """Mark rows sent, all in one statement run for each (the dispatcher's batches)."""
+    if not marks:
+        return
+    await session.execute(
+        _MARK_SENT,
+        [
+            {
+                "row_id": m.row_id,
+                "at": m.at,
+                "message_id": m.message_id,
+                "as_caption": m.as_caption,
+            }
+            for m in marks
+        ],
+    )
+
+
 async def mark_sent(
     session: AsyncSession,
     row_id: int,
@@ -955,18 +999,7 @@ async def mark_sent(
     message_id: int | None,
     as_caption: bool | None = None,
 ) -> None:
-    await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == row_id)
-        .values(
-            status=OUTBOX_SENT,
-            sent_at=now,
-            updated_at=now,
-            telegram_message_id=message_id,
-            sent_as_caption=as_caption,
-            last_error=None,
-        )
-    )
+    await mark_all_sent(session, [SentMark(row_id, now, message_id, as_caption)])
 
 
 async def mark_uncertain(

@@ -126,3 +126,36 @@ async def test_replanning_is_idempotent(database: Database) -> None:
     async with database.read() as session:
         keys = list(await session.scalars(select(OutboxMessage.dedupe_key)))
     assert len(keys) == len(set(keys)) == first.created
+
+
+async def test_rows_sent_together_are_each_marked_with_their_own_message(
+    database: Database,
+) -> None:
+    await world(database)
+    ids = [await enqueue(database, f"test:batch:{n}") for n in range(3)]
+    assert None not in ids
+    first, second, third = (i for i in ids if i is not None)
+    assert sorted(await claim(database, NOW)) == sorted([first, second, third])
+    later = NOW + timedelta(seconds=2)
+    async with database.write() as session:
+        await outbox.mark_all_sent(
+            session,
+            [
+                outbox.SentMark(first, NOW, 11),
+                outbox.SentMark(second, later, 12, as_caption=True),
+            ],
+        )
+    one, two, waiting = [await row(database, i) for i in (first, second, third)]
+    assert (one.status, one.sent_at, one.telegram_message_id, one.sent_as_caption) == (
+        OUTBOX_SENT,
+        NOW,
+        11,
+        None,
+    )
+    assert (two.status, two.sent_at, two.telegram_message_id, two.sent_as_caption) == (
+        OUTBOX_SENT,
+        later,
+        12,
+        True,
+    )
+    assert (waiting.status, waiting.telegram_message_id) == (OUTBOX_SENDING, None)
