@@ -252,15 +252,21 @@ async def counting_at_once(database_url: str | None, counters: int = COUNTERS) -
 # -- (b) a holiday import for a city while people work ------------------------------------
 
 
-def workers(count: int) -> list[Person]:
-    """Teachers and begeleiders of the first pairs (the coordinator is not among them)."""
+def workers(count: int, pairs: int) -> list[Person]:
+    """Teachers and begeleiders of the first of the city's `pairs` (the coordinator is not
+    among them): fewer than `count` in a city too small to have them."""
     people: list[Person] = []
     pair = 0
-    while len(people) < count:
+    while len(people) < count and pair < pairs:
         for index, user_id in enumerate(member_ids(pair)):
             people.append(Person(user_id, TEACHER_WRITES if index < 2 else BEGELEIDER_WRITES))
         pair += 1
     return people[:count]
+
+
+def workforce(pairs: int) -> int:
+    """How many work during the holiday import in a city of `pairs`."""
+    return len(workers(WORKERS, pairs))
 
 
 async def run_import(url: str, csv: Path) -> tuple[int, str, float]:
@@ -326,7 +332,7 @@ async def import_while_working(
 ) -> LockRun:
     async with fresh_database(database_url) as url, monday_world(url, pairs) as world:
         tg = world.tg
-        people = workers(users)
+        people = workers(users, pairs)
         assert world.app.job_queue is not None
         world.app.job_queue.scheduler.resume()
         logged = len(tg.limits.log)
