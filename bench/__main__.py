@@ -99,15 +99,13 @@ class Bench:
                 f"{run['late_notes']} late notes; start-up {run['startup_s']:.1f} s, "
                 f"RSS {run.get('rss_mb', 0):.0f} MB ({run.get('rss_at_eight_mb', 0):.0f} MB at "
                 f"08:00), the bot's CPU "
-                f"{1000 * run.get('rush_cpu_s', 0.0) / max(run['sent'], 1):.1f} ms a push"
+                f"{_ms_per_push(run):.1f} ms a push"
             )
             if run.get("refused_for"):
                 say(f"  the 429s: {'; '.join(run['refused_for'])}")
             runs.append(run)
         self.monday_rss = [float(r.get("rss_mb", 0.0)) for r in runs]
-        self.monday_push_cpu = [
-            1000 * float(r.get("rush_cpu_s", 0.0)) / max(int(r["sent"]), 1) for r in runs
-        ]
+        self.monday_push_cpu = [_ms_per_push(r) for r in runs]
         self.monday_due = int(statistics.median(r["due_rows"] for r in runs))
         sent = statistics.median(r["sent"] for r in runs)
         extra: dict[str, Any] = {
@@ -423,6 +421,11 @@ class Bench:
             return await self.optional(name)
         run: Callable[[], Awaitable[list[Figure]]] = getattr(self, name)
         return await run()
+
+
+def _ms_per_push(run: dict[str, Any]) -> float:
+    """The bot's CPU milliseconds per push on a Monday (bench/push.py's run)."""
+    return 1000 * float(run.get("rush_cpu_s", 0.0)) / max(int(run["sent"]), 1)
 
 
 def _zero(
