@@ -164,18 +164,22 @@ async def bot_start(database_url: str, api_url: str) -> None:
     app = build_application(context, settings.require_token())
     try:
         await start_bot(app, jobs=True, wait_for_startup=False)
-        control.ready(
-            {
-                "began": began,
-                "imports_s": imported - imports_began,
-                "process_to_main_s": imports_began - PROCESS_BEGAN,
-            }
-        )
+        control.ready(_started(began, imports_began, imported))
         await _serve(control)
     finally:
         await stop_beside(app)
         await database.dispose()
     control.reply({})
+
+
+def _started(began: float, imports_began: float, imported: float) -> dict[str, float]:
+    """What a started child tells the parent: when it began building (time.time()), how long
+    its imports took and how long the process took to reach them (time.monotonic())."""
+    return {
+        "began": began,
+        "imports_s": imported - imports_began,
+        "process_to_main_s": imports_began - PROCESS_BEGAN,
+    }
 
 
 async def jobqueue(api_url: str, jobs: int, due: int) -> None:
@@ -230,13 +234,7 @@ async def jobqueue(api_url: str, jobs: int, due: int) -> None:
     assert app.updater is not None
     await app.updater.start_polling(poll_interval=0, timeout=1, drop_pending_updates=False)
     try:
-        control.ready(
-            {
-                "began": began,
-                "imports_s": imported - imports_began,
-                "process_to_main_s": imports_began - PROCESS_BEGAN,
-            }
-        )
+        control.ready(_started(began, imports_began, imported))
         await _serve(control)
     finally:
         await app.updater.stop()
