@@ -12,6 +12,12 @@ behind it. Bulk also keeps a little headroom under the overall cap (`bulk_per_se
 reply usually finds room at once even in the middle of a city's Monday.
 `PacedRateLimiter` puts every message the bot sends through the same pacer: replies as they
 are sent by the handlers, pushes as the dispatcher sends them.
+
+A chat's window counts each send from the moment Telegram answered it (`landed`), not from the
+moment it was let go: the send arrived before its answer came, so the next one to that chat,
+a second or more after the answer, cannot arrive within a second of it, however long the
+first took to leave (a busy event loop, a slow network). The overall window cannot wait for
+answers (thirty sends are under way at once); it keeps a small margin instead.
 """
 
 from __future__ import annotations
@@ -42,8 +48,8 @@ class Limits:
     bulk_per_second: int = 29
     per_chat_seconds: float = 1.0  # at most one send per chat in this long
     group_per_minute: int = 20  # chats with a negative id are groups
-    # Sends arrive at Telegram a little after they leave, not always equally late: a chat's
-    # next send waits this much longer than the limit, so arrivals keep the limit too.
+    # A chat's next send waits this much longer than the limit, counted from the answer to
+    # the one before (`Limiter.landed`): room for Telegram's clock, not the bot's.
     margin: float = 0.1
     # The same for the overall window, which is counted over this much more than a second.
     # Evenly spaced sends from one process arrive with delays that differ by milliseconds.
@@ -86,6 +92,21 @@ class Window:
 
     def record(self, now: float) -> None:
         self._moments.append(now)
+
+    def move(self, moment: float, later: float) -> None:
+        """The send recorded at `moment` counts from `later` instead (kept in order)."""
+        if later <= moment:
+            return
+        moments = self._moments
+        # Gone already when it was a window's length ago: it counts from `later` all the same.
+        for index in range(len(moments) - 1, -1, -1):
+            if moments[index] == moment:
+                del moments[index]
+                break
+        index = len(moments)
+        while index > 0 and moments[index - 1] > later:
+            index -= 1
+        moments.insert(index, later)
 
     def __len__(self) -> int:
         return len(self._moments)
@@ -153,6 +174,13 @@ class Limiter:
             chat.record(now)
         self._tidy(now)
 
+    def landed(self, chat_id: int, sent_at: float, now: float) -> None:
+        """The send to `chat_id` recorded at `sent_at` was answered at `now`: its chat's
+        window counts it from `now`."""
+        chat = self._chat(chat_id)
+        if chat is not None:
+            chat.move(sent_at, now)
+
     def pause(self, seconds: float, now: float) -> None:
         """Telegram said "retry after `seconds`": nothing goes out before then."""
         self._paused_until = max(self._paused_until, now + seconds)
@@ -194,8 +222,9 @@ class Pacer:
         self._sleep = sleep
         self._first_waiting = 0  # sends that go first, waiting for room in the overall window
 
-    async def acquire(self, chat_id: int, *, bulk: bool = True) -> None:
-        """Wait until a send to `chat_id` fits Telegram's limits, and count it."""
+    async def acquire(self, chat_id: int, *, bulk: bool = True) -> float:
+        """Wait until a send to `chat_id` fits Telegram's limits, and count it; returns the
+        moment it was counted at (for `landed`)."""
         counted = False
         try:
             while True:
@@ -206,7 +235,7 @@ class Pacer:
                 if delay <= 0:
                     # No await between looking and counting: nothing else can take the room.
                     self.limiter.record(chat_id, now, bulk=bulk)
-                    return
+                    return now
                 if not bulk:
                     # It holds bulk up only while its own chat would let it go.
                     blocking = self.limiter.chat_wait(chat_id, now) <= 0
@@ -219,6 +248,10 @@ class Pacer:
         finally:
             if counted:
                 self._first_waiting -= 1
+
+    def landed(self, chat_id: int, sent_at: float) -> None:
+        """The send counted at `sent_at` has its answer (or failed): see `Limiter.landed`."""
+        self.limiter.landed(chat_id, sent_at, self._clock())
 
     def pause(self, seconds: float) -> None:
         self.limiter.pause(seconds, self._clock())
@@ -260,8 +293,9 @@ class PacedRateLimiter(BaseRateLimiter[str]):
 
     Every message goes through the pacer: a handler's reply goes first, the dispatcher's
     pushes say `rate_limit_args=BULK` (or `FIRST` for an alarm). Other calls (getUpdates,
-    answering a button) are not limited. When Telegram still answers 429, everything waits
-    the time it asks and the call is tried again (twice at most).
+    answering a button) are not limited. Once a call is answered, its chat's window counts it
+    from then (`Pacer.landed`). When Telegram still answers 429, everything waits the time it
+    asks and the call is tried again (twice at most).
     """
 
     def __init__(self, pacer: Callable[[], Pacer]) -> None:
@@ -286,9 +320,10 @@ class PacedRateLimiter(BaseRateLimiter[str]):
         limited = chat_id is not None and counts_towards_limits(endpoint)
         for attempt in range(MAX_RETRIES + 1):
             pacer = self._pacer()
+            sent_at: float | None = None
             if limited:
                 assert chat_id is not None
-                await pacer.acquire(chat_id, bulk=rate_limit_args == BULK)
+                sent_at = await pacer.acquire(chat_id, bulk=rate_limit_args == BULK)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as error:
@@ -296,6 +331,10 @@ class PacedRateLimiter(BaseRateLimiter[str]):
                 if attempt == MAX_RETRIES:
                     raise
                 log.info("Flood control on %s; trying once more after the pause", endpoint)
+            finally:
+                if sent_at is not None:
+                    assert chat_id is not None
+                    pacer.landed(chat_id, sent_at)
         raise AssertionError("unreachable")
 
 

@@ -65,6 +65,25 @@ def test_one_per_second_per_chat_and_twenty_a_minute_per_group() -> None:
     assert limiter.wait(group, 40.0) == pytest.approx(20.1)  # the first leaves at 60.1
 
 
+def test_a_chat_counts_a_send_from_its_answer() -> None:
+    limiter = Limiter(Limits(margin=0.1))
+    limiter.record(7, 0.0)
+    limiter.landed(7, 0.0, 0.4)  # Telegram answered 0.4 s after it was let go
+    assert limiter.wait(7, 1.1) == pytest.approx(0.4)  # not before 1.5
+    assert limiter.wait(8, 1.1) == 0  # other chats are not held up
+    # An answer that comes after the window has forgotten the send still counts.
+    limiter.record(9, 10.0)
+    assert limiter.wait(9, 11.5) == 0  # its window has let it go
+    limiter.landed(9, 10.0, 12.0)
+    assert limiter.wait(9, 12.5) == pytest.approx(0.6)
+    # A group: the answered send moves to its place among the others.
+    group = -1001
+    for n in range(20):
+        limiter.record(group, n * 2.0)
+    limiter.landed(group, 0.0, 39.0)
+    assert limiter.wait(group, 40.0) == pytest.approx(22.1)  # 2.0 leaves at 62.1
+
+
 def test_retry_after_pauses_everything() -> None:
     limiter = Limiter()
     limiter.pause(3.0, now=5.0)
@@ -294,3 +313,28 @@ async def test_a_reply_goes_ahead_of_a_broadcast_going_out(harness: Harness) -> 
     await sending
     assert delivered() == PEOPLE - 1  # the asker's copy aside, one call each
     assert h.tg.limits.refused() == []
+
+
+async def test_a_chats_next_message_waits_a_second_from_the_answer_to_the_last(
+    harness: Harness,
+) -> None:
+    """A message that takes long to reach Telegram (a busy bot, a slow network) still arrives
+    a second or more before the next one to that chat: the chat's window counts each send
+    from Telegram's answer, not from the moment it was let go."""
+    h = harness
+    assert h.context is not None
+    use_limits(h.context, TELEGRAM)
+    h.tg.enforce_limits()
+    fleur = h.user(4242, "Fleur")
+    h.tg.delay_next("sendMessage", 0.5)
+    mark = h.tg.last_message_id(fleur.id)
+    first = h.tg.push_text(fleur, "/help")
+    second = h.tg.push_text(fleur, "/help")
+    await h.processed(first)
+    await h.processed(second)
+
+    replies = h.tg.messages_since(fleur.id, mark)
+    assert len(replies) == 2 and all("/taal" in reply.text for reply in replies)
+    assert h.tg.limits.refused() == []
+    arrived = [call.at for call in h.tg.limits.allowed() if call.chat_id == fleur.id]
+    assert len(arrived) == 2 and arrived[1] - arrived[0] >= 1.0
