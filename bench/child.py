@@ -12,7 +12,10 @@ Modes:
   messages sent, its clock standing just before 08:00. `DONE id` for each handled update.
   Commands: `jobs` (let the jobs run, the clock standing), `rush` (the clock runs with real
   time from 08:00, the jobs run; answers the monotonic moment standing for 08:00),
-  `memory`, `stop`;
+  `errors`, `memory`, `stop`;
+- `day --database-url URL --at MOMENT`: the bot on a database the parent prepared, its clock
+  standing at MOMENT (ISO 8601), its jobs running. `DONE id` for each handled update.
+  Commands: `errors`, `memory`, `stop`;
 - `echo [--rate-limited]`: the bare python-telegram-bot echo bot. Commands: `memory`, `stop`;
 - `bot-start --database-url URL`: the bot on a database prepared by the parent (its pending
   rows planned), started as `python -m bot run` starts it; READY says when building began,
@@ -34,6 +37,7 @@ PROCESS_BEGAN = time.monotonic()
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import logging  # noqa: E402
+from datetime import datetime  # noqa: E402
 from typing import Any  # noqa: E402
 
 from bench.remote import Control  # noqa: E402
@@ -64,6 +68,38 @@ def memory() -> dict[str, float]:
     }
 
 
+class ErrorWatch(logging.Handler):
+    """The ERROR records the bot logs, among them a locked database (any OperationalError)."""
+
+    SAMPLES = 3
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.count = 0
+        self.locked = 0
+        self.samples: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            text += f" {type(error).__name__}: {error}"
+        self.count += 1
+        self.locked += "database is locked" in text or "OperationalError" in text
+        if len(self.samples) < self.SAMPLES:
+            self.samples.append(text[:500])
+
+    def seen(self) -> dict[str, Any]:
+        """`errors`: what was logged since the process began."""
+        return {"errors": self.count, "locked": self.locked, "samples": self.samples}
+
+    @classmethod
+    def install(cls) -> ErrorWatch:
+        watch = cls()
+        logging.getLogger().addHandler(watch)
+        return watch
+
+
 async def _serve(control: Control, commands: dict[str, Any] | None = None) -> None:
     """Answer commands until `stop` (which the caller answers once it has stopped)."""
     while (command := await control.next_command()) != "stop":
@@ -90,6 +126,7 @@ async def bot(database_url: str, api_url: str, trace: str | None = None) -> None
     from bot.concurrency import PerChatUpdateProcessor
 
     control = Control()
+    watch = ErrorWatch.install()
     began = time.monotonic()
     clock = RunningClock(SUNDAY_EVENING)
     context = bot_context(database_url, api_url, clock)
@@ -124,10 +161,34 @@ async def bot(database_url: str, api_url: str, trace: str | None = None) -> None
         started = time.monotonic()
         await evening_before(context, app, clock)
         control.ready({"startup_s": started - began})
-        await _serve(control, {"jobs": jobs, "rush": rush})
+        await _serve(control, {"jobs": jobs, "rush": rush, "errors": watch.seen})
         if tracer is not None and trace is not None:
             tracer.stop()
             tracer.write(trace)
+    finally:
+        await stop_beside(app)
+        await database.dispose()
+    control.reply({})
+
+
+async def day(database_url: str, api_url: str, at: datetime) -> None:
+    """The bot on the parent's database, its clock standing at `at`, its jobs running."""
+    from bench.scene import bot_context, start_bot
+    from bot.app import build_application, stop_beside
+    from bot.clock import FakeClock
+    from bot.concurrency import PerChatUpdateProcessor
+
+    control = Control()
+    watch = ErrorWatch.install()
+    context = bot_context(database_url, api_url, FakeClock(at))
+    database, settings = context.db, context.settings
+    app = build_application(context, settings.require_token())
+    if isinstance(app.update_processor, PerChatUpdateProcessor):
+        app.update_processor.on_processed = control.done
+    try:
+        await start_bot(app, jobs=True)
+        control.ready({})
+        await _serve(control, {"errors": watch.seen})
     finally:
         await stop_beside(app)
         await database.dispose()
@@ -248,9 +309,10 @@ NICENESS = 5
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.child")
-    parser.add_argument("mode", choices=("bot", "echo", "bot-start", "jobqueue"))
+    parser.add_argument("mode", choices=("bot", "day", "echo", "bot-start", "jobqueue"))
     parser.add_argument("--api-url", required=True, help="the fake server's root URL")
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--at", default=None, help="day: the moment the clock stands at")
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--due", type=int, default=2000)
     parser.add_argument("--rate-limited", action="store_true", help="echo: with AIORateLimiter")
@@ -263,6 +325,8 @@ def main() -> None:
     os.nice(NICENESS)
     if args.mode == "bot":
         asyncio.run(bot(args.database_url, args.api_url, args.trace))
+    elif args.mode == "day":
+        asyncio.run(day(args.database_url, args.api_url, datetime.fromisoformat(args.at)))
     elif args.mode == "echo":
         asyncio.run(echo(args.api_url, rate_limited=args.rate_limited))
     elif args.mode == "bot-start":

@@ -9,28 +9,28 @@ their language, so that every write can be checked afterwards.
 Errors: replies saying something went wrong, ERROR records in the log (among them any
 OperationalError, "database is locked"), commands that got no answer, 429 answers, and a
 failing import. Lost writes: counts or changes that were sent but are not in the database.
+
+As for the Monday, the bot runs in a process of its own (bench/remote.py), and the fake server
+and the people in the bench's: the server notes each call as it arrives from the bot, not when
+an event loop shared with two hundred people gets round to it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.app import build_application, stop_beside
-from bot.clock import FakeClock
-from bot.context import AppContext, BotApplication
-from bot.domain.programme import load_programmes
 from bot.texts import get_texts
 from db.models import (
     ROLE_BEGELEIDER,
@@ -43,9 +43,10 @@ from db.models import (
 from db.session import Database
 from fake_telegram import BotMessage, FakeTelegram, FakeUser, parse_text
 
-from .latency import BEGELEIDER_MIX, Person, Sent, bot_done, drive
-from .push import monday_world, start_bot
-from .world import AMS, fresh_database, member_ids, seed_city, settings_for
+from . import remote
+from .latency import BEGELEIDER_MIX, Done, Person, Sent, child_done, drive
+from .push import remote_monday
+from .world import AMS, fresh_database, member_ids, seed_city
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNTERS = 200
@@ -84,33 +85,18 @@ def is_error_reply(message: BotMessage) -> bool:
     return any(sorry in text for sorry in error_texts()) or text.startswith("⚠️")
 
 
-class ErrorWatch(logging.Handler):
-    """Counts ERROR records while installed, and those about a locked database."""
+@dataclass(frozen=True)
+class Logged:
+    """The ERROR records the bot's process logged (bench/child.py `errors`)."""
 
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.errors: list[str] = []
-        self.locked = 0
+    errors: int
+    locked: int
+    samples: list[str]
 
-    def emit(self, record: logging.LogRecord) -> None:
-        text = record.getMessage()
-        if record.exc_info and record.exc_info[1] is not None:
-            error = record.exc_info[1]
-            text += f" {type(error).__name__}: {error}"
-        self.errors.append(text[:500])
-        if "database is locked" in text or "OperationalError" in text:
-            self.locked += 1
-
-
-@contextlib.contextmanager
-def watching() -> Iterator[ErrorWatch]:
-    watch = ErrorWatch()
-    root = logging.getLogger()
-    root.addHandler(watch)
-    try:
-        yield watch
-    finally:
-        root.removeHandler(watch)
+    @classmethod
+    async def of(cls, bot: remote.Child) -> Logged:
+        seen: dict[str, Any] = await bot.ask("errors")
+        return cls(int(seen["errors"]), int(seen["locked"]), list(seen["samples"]))
 
 
 @dataclass
@@ -142,66 +128,52 @@ class LockRun:
 @contextlib.asynccontextmanager
 async def _counting_pair(
     url: str, counters: int
-) -> AsyncIterator[tuple[FakeTelegram, BotApplication, Database]]:
-    """One pair with `counters` begeleiders on its first exchange day, the bot running."""
+) -> AsyncIterator[tuple[FakeTelegram, remote.Child, Database]]:
+    """One pair with `counters` begeleiders on its first exchange day, the bot running in a
+    process of its own."""
     seeded_at = EXCHANGE_DAY - timedelta(days=20)
     city = await seed_city(url, 1, now=seeded_at)
     database = Database(url)
-    async with database.write() as session:
-        exchange_id = await session.scalar(select(Membership.exchange_id).limit(1))
-        assert exchange_id is not None
-        for n in range(counters):
-            user_id = FIRST_COUNTER + n
-            session.add(
-                User(
-                    id=user_id,
-                    display_name=f"Begeleider {n}",
-                    language="nl",
-                    is_coordinator=False,
-                    active=True,
-                    created_at=seeded_at,
-                    last_seen_at=seeded_at,
-                )
-            )
-            session.add(
-                Membership(
-                    user_id=user_id,
-                    exchange_id=exchange_id,
-                    role=ROLE_BEGELEIDER,
-                    side=None,
-                    joined_at=seeded_at,
-                )
-            )
-    tg = FakeTelegram(strict_limits=True)
-    await tg.start()
-    # The pair's own people have talked to the bot before: its pushes reach them.
-    for user_id in [city.coordinator, *city.members]:
-        tg.open_chat(tg.user(user_id, f"Lid {user_id}"))
-    settings = settings_for(url, tg.url)
-    context = AppContext(
-        settings=settings,
-        db=database,
-        clock=FakeClock(EXCHANGE_DAY),
-        programmes=load_programmes(),
-        texts=get_texts(),
-    )
-    app = build_application(context, settings.require_token())
     try:
-        await start_bot(app, jobs=True)
-        try:
-            yield tg, app, database
-        finally:
-            await stop_beside(app)
+        async with database.write() as session:
+            exchange_id = await session.scalar(select(Membership.exchange_id).limit(1))
+            assert exchange_id is not None
+            for n in range(counters):
+                user_id = FIRST_COUNTER + n
+                session.add(
+                    User(
+                        id=user_id,
+                        display_name=f"Begeleider {n}",
+                        language="nl",
+                        is_coordinator=False,
+                        active=True,
+                        created_at=seeded_at,
+                        last_seen_at=seeded_at,
+                    )
+                )
+                session.add(
+                    Membership(
+                        user_id=user_id,
+                        exchange_id=exchange_id,
+                        role=ROLE_BEGELEIDER,
+                        side=None,
+                        joined_at=seeded_at,
+                    )
+                )
+        async with FakeTelegram(strict_limits=True) as tg:
+            # The pair's own people have talked to the bot before: its pushes reach them.
+            for user_id in [city.coordinator, *city.members]:
+                tg.open_chat(tg.user(user_id, f"Lid {user_id}"))
+            at = ("--at", EXCHANGE_DAY.isoformat())
+            command = ("day", "--api-url", tg.url, "--database-url", url, *at)
+            async with remote.running(*command) as bot:
+                yield tg, bot, database
     finally:
         await database.dispose()
-        await tg.stop()
 
 
-async def count_both(
-    tg: FakeTelegram, app: BotApplication, user: FakeUser, counts: str
-) -> list[BotMessage]:
+async def count_both(tg: FakeTelegram, done: Done, user: FakeUser, counts: str) -> list[BotMessage]:
     """`/aanwezig A B`, and a tap on the first moment offered if the bot asks which."""
-    done = bot_done(app, tg)
     mark = tg.last_message_id(user.id)
     async with asyncio.timeout(STEP_TIMEOUT):
         await done(tg.push_text(user, f"/aanwezig {counts}"), user.id, mark)
@@ -219,15 +191,16 @@ async def count_both(
 
 async def counting_at_once(database_url: str | None, counters: int = COUNTERS) -> LockRun:
     async with fresh_database(database_url) as url, _counting_pair(url, counters) as running:
-        tg, app, database = running
+        tg, bot, database = running
         logged = len(tg.limits.log)
         users = [tg.user(FIRST_COUNTER + n, f"Begeleider {n}") for n in range(counters)]
+        done = child_done(bot)
         began = time.monotonic()
-        with watching() as watch:
-            outcomes = await asyncio.gather(
-                *(count_both(tg, app, user, "24 22") for user in users), return_exceptions=True
-            )
+        outcomes = await asyncio.gather(
+            *(count_both(tg, done, user, "24 22") for user in users), return_exceptions=True
+        )
         seconds = time.monotonic() - began
+        bot_log = await Logged.of(bot)
         async with database.read() as session:
             stored = await session.scalar(select(func.count()).select_from(Headcount))
         replies = [m for o in outcomes if isinstance(o, list) for m in o]
@@ -236,16 +209,16 @@ async def counting_at_once(database_url: str | None, counters: int = COUNTERS) -
         refused = sum(not call.allowed for call in tg.limits.log[logged:])
         sent = 2 * counters
         return LockRun(
-            errors=error_replies + len(watch.errors) + unanswered + refused,
+            errors=error_replies + bot_log.errors + unanswered + refused,
             lost=max(0, sent - int(stored or 0)),
             error_replies=error_replies,
-            log_errors=len(watch.errors),
-            locked=watch.locked,
+            log_errors=bot_log.errors,
+            locked=bot_log.locked,
             unanswered=unanswered,
             refused=refused,
             writes=sent,
             seconds=seconds,
-            samples=watch.errors[:3],
+            samples=bot_log.samples,
         )
 
 
@@ -330,21 +303,21 @@ def _lost(sent: list[Sent], stored: dict[int, str]) -> tuple[int, int]:
 async def import_while_working(
     database_url: str | None, pairs: int, users: int = WORKERS
 ) -> LockRun:
-    async with fresh_database(database_url) as url, monday_world(url, pairs) as world:
+    async with fresh_database(database_url) as url, remote_monday(url, pairs) as world:
         tg = world.tg
         people = workers(users, pairs)
-        assert world.app.job_queue is not None
-        world.app.job_queue.scheduler.resume()
+        await world.jobs()
         logged = len(tg.limits.log)
         marks = {p.user_id: tg.last_message_id(p.user_id) for p in people}
-        done = bot_done(world.app, tg)
         finished = asyncio.Event()
         began = time.monotonic()
-        with watching() as watch, tempfile.TemporaryDirectory(prefix="wijkbot-bench-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="wijkbot-bench-") as tmp:
             csv = Path(tmp) / "vakanties.csv"
             csv.write_text(HOLIDAYS_CSV, encoding="utf-8")
             working = asyncio.create_task(
-                drive(tg, people, done, seconds=0.0, think=WORK_THINK, until=finished)
+                drive(
+                    tg, people, child_done(world.bot), seconds=0.0, think=WORK_THINK, until=finished
+                )
             )
             # Everyone is at work before the import starts, and goes on a little after it.
             await asyncio.sleep(AFTER_IMPORT_SECONDS)
@@ -353,19 +326,20 @@ async def import_while_working(
             finished.set()
             sent = await working
         seconds = time.monotonic() - began
+        bot_log = await Logged.of(world.bot)
         replies = [m for p in people for m in tg.messages_since(p.user_id, marks[p.user_id])]
         error_replies = sum(is_error_reply(m) for m in replies)
         unanswered = _unanswered(tg, sent)
         refused = sum(not call.allowed for call in tg.limits.log[logged:])
         writes, lost = _lost(sent, await _final_values(world.database, people))
         failed = code != 0 or "locked" in stderr
-        samples = watch.errors[:3] + ([stderr.strip()[-500:]] if failed else [])
+        samples = bot_log.samples + ([stderr.strip()[-500:]] if failed else [])
         return LockRun(
-            errors=error_replies + len(watch.errors) + unanswered + refused + int(failed),
+            errors=error_replies + bot_log.errors + unanswered + refused + int(failed),
             lost=lost,
             error_replies=error_replies,
-            log_errors=len(watch.errors),
-            locked=watch.locked + stderr.count("database is locked"),
+            log_errors=bot_log.errors,
+            locked=bot_log.locked + stderr.count("database is locked"),
             unanswered=unanswered,
             refused=refused,
             writes=writes,

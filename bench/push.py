@@ -4,8 +4,8 @@ that answers 429 like Telegram.
 The city, the fake server and the bot in a process of its own, its evening before sent, are
 set up by `remote_monday`, which the reply latency (bench/latency.py) shares: its users talk
 to the bot while this Monday is pushed. The bench's process runs the fake server and watches
-it; the bot's process (bench/child.py `bot`) holds the bot alone. `monday_world` sets up the
-same Monday with the bot in the bench's own process (bench/locks.py counts errors on it).
+it; the bot's process (bench/child.py `bot`) holds the bot alone. The holiday import beside
+people working (bench/locks.py) runs on the same Monday.
 """
 
 from __future__ import annotations
@@ -20,25 +20,18 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from bot.app import build_application, stop_beside
-from bot.context import AppContext, BotApplication
 from db.models import OUTBOX_PENDING, OUTBOX_SENDING, OutboxMessage
 from db.session import Database
 from fake_telegram import FakeTelegram
 from fake_telegram.limits import LimitedCall
 
 from . import remote
-from .scene import EIGHT, SUNDAY_EVENING, bot_context, evening_before, start_bot
+from .scene import EIGHT, SUNDAY_EVENING
 from .world import (
-    COORDINATOR_ID,
     City,
-    RunningClock,
     fresh_database,
-    member_ids,
     seed_city,
 )
-
-__all__ = ["EIGHT", "SUNDAY_EVENING", "start_bot"]
 
 LATE_NOTE = "Later verstuurd dan gepland"
 # A Monday that has not settled by then is reported as it stands.
@@ -49,86 +42,6 @@ GIVE_UP_AFTER = timedelta(minutes=20)
 # from the bot being measured.
 WATCH_SECONDS = 0.5
 ASK_DATABASE_EVERY = 5.0
-
-
-@dataclass
-class MondayWorld:
-    """A seeded city, the strict fake server, and the bot started on it with paused jobs,
-    its clock standing just before Monday 08:00 with the evening before sent."""
-
-    url: str
-    city: City
-    tg: FakeTelegram
-    clock: RunningClock
-    context: AppContext
-    app: BotApplication
-    database: Database
-    setup_s: float
-    startup_s: float
-    # Per chat, the last message before Monday; and where the limits' log stood.
-    marks: dict[int, int] = field(default_factory=dict)
-    logged: int = 0
-    due_kinds: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def chats(self) -> list[int]:
-        return [self.city.coordinator, *self.city.members]
-
-    def rush(self) -> float:
-        """Let the clock run from 08:00 and the JobQueue run the dispatcher as in production
-        (DISPATCH_INTERVAL_SECONDS, DISPATCH_BATCH_SIZE, Telegram's limits); returns the
-        monotonic moment standing for 08:00."""
-        eight = self.clock.run_from(EIGHT)
-        assert self.app.job_queue is not None
-        self.app.job_queue.scheduler.resume()
-        return eight
-
-
-@contextlib.asynccontextmanager
-async def monday_world(url: str, pairs: int, *, seeded: bool = False) -> AsyncIterator[MondayWorld]:
-    """The city of `pairs` on a migrated database `url`, ready for 08:00 (`seeded`: the
-    city is there already, seeded by `seed_city` with `SUNDAY_EVENING`)."""
-    began = time.monotonic()
-    if seeded:
-        city = City(COORDINATOR_ID, [m for pair in range(pairs) for m in member_ids(pair)])
-    else:
-        city = await seed_city(url, pairs, now=SUNDAY_EVENING)
-    ready = time.monotonic()
-    tg = FakeTelegram(strict_limits=True)
-    await tg.start()
-    clock = RunningClock(SUNDAY_EVENING)
-    context = bot_context(url, tg.url, clock)
-    database, settings = context.db, context.settings
-    for user_id in [city.coordinator, *city.members]:
-        tg.open_chat(tg.user(user_id, f"Lid {user_id}"))
-    app = build_application(context, settings.require_token())
-    try:
-        # Paused jobs: the evening before is prepared on a clock that stands still. The
-        # start-up re-planning is what plans this city, so it is waited for.
-        await start_bot(app, jobs=False)
-        try:
-            started = time.monotonic()
-            await evening_before(context, app, clock)
-            world = MondayWorld(
-                url=url,
-                city=city,
-                tg=tg,
-                clock=clock,
-                context=context,
-                app=app,
-                database=database,
-                setup_s=ready - began,
-                startup_s=started - ready,
-            )
-            world.marks = {chat: tg.last_message_id(chat) for chat in world.chats}
-            world.logged = len(tg.limits.log)
-            world.due_kinds = await _due_kinds(database)
-            yield world
-        finally:
-            await stop_beside(app)
-    finally:
-        await database.dispose()
-        await tg.stop()
 
 
 @dataclass(frozen=True)
@@ -184,9 +97,10 @@ class RemoteMonday:
         return await self._rush()
 
     async def _rush(self) -> float:
-        """As `MondayWorld.rush`: the bot's clock runs from 08:00 and its JobQueue runs the
-        dispatcher as in production; returns the monotonic moment standing for 08:00 (the
-        machine's monotonic clock is the same in both processes)."""
+        """The bot's clock runs from 08:00 and its JobQueue runs the dispatcher as in
+        production (DISPATCH_INTERVAL_SECONDS, DISPATCH_BATCH_SIZE, Telegram's limits);
+        returns the monotonic moment standing for 08:00 (the machine's monotonic clock is
+        the same in both processes)."""
         answer = await self.bot.ask("rush")
         return float(answer["eight"])
 
@@ -250,7 +164,7 @@ async def monday(
         return _figures(world, eight, settled), held
 
 
-def _figures(world: MondayWorld | RemoteMonday, eight: float, settled: bool) -> MondayRun:
+def _figures(world: RemoteMonday, eight: float, settled: bool) -> MondayRun:
     tg = world.tg
     calls = tg.limits.log[world.logged :]
     moments = [call.at for call in calls if call.allowed]
@@ -321,13 +235,13 @@ async def _due_kinds(database: Database) -> dict[str, int]:
         return {str(kind): int(count) for kind, count in rows.all()}
 
 
-def sent_since(world: MondayWorld | RemoteMonday) -> int:
+def sent_since(world: RemoteMonday) -> int:
     """Messages the server let through since the evening before (a cheap look at its log)."""
     log = world.tg.limits.log
     return sum(1 for index in range(world.logged, len(log)) if log[index].allowed)
 
 
-async def _settle(world: MondayWorld | RemoteMonday) -> bool:
+async def _settle(world: RemoteMonday) -> bool:
     """Wait until every row due by 08:00 is settled (False: gave up)."""
     due = sum(world.due_kinds.values())
     deadline = time.monotonic() + GIVE_UP_AFTER.total_seconds()
