@@ -136,7 +136,7 @@ def make_settings(database_url: str, api_url: str, **overrides: object) -> Setti
         "default_language": "nl",
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
+    return Settings(_env_file=None, **values)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ without secrets or what people typed."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 from collections.abc import Callable
@@ -464,7 +465,7 @@ async def test_debug_logs_hold_no_token_and_nothing_anyone_typed(
     root.addHandler(mine)
     settings = make_settings(database_url, "http://127.0.0.1:1", telegram_token=RAW_TOKEN)
     # What `python -m bot run` does with LOG_LEVEL=DEBUG.
-    _setup_logging(settings.model_copy(update={"log_level": "DEBUG"}))
+    _setup_logging(dataclasses.replace(settings, log_level="DEBUG"))
     try:
         async with Harness(
             database_url,

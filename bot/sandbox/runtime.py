@@ -147,7 +147,7 @@ class Sandbox:
             "default_language": given.default_language,
             "log_level": given.log_level,
         }
-        return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+        return Settings(_env_file=None, **values)
 
     # -- life cycle -------------------------------------------------------------------------
 
