@@ -461,6 +461,7 @@ def _locks_line(run: locks.LockRun) -> str:
         f"{run.errors} errors ({run.error_replies} error replies, {run.log_errors} in the log, "
         f"{run.locked} locked, {run.unanswered} unanswered, {run.refused} × 429), "
         f"{run.lost} lost of {run.writes} writes, {run.seconds:.0f} s"
+        + (f"; the 429s: {'; '.join(run.refused_for)}" if run.refused_for else "")
     )
 
 

@@ -45,7 +45,7 @@ from fake_telegram import BotMessage, FakeTelegram, FakeUser, parse_text
 
 from . import remote
 from .latency import BEGELEIDER_MIX, Done, Person, Sent, child_done, drive
-from .push import remote_monday
+from .push import remote_monday, why_refused
 from .world import AMS, fresh_database, member_ids, seed_city
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,6 +113,8 @@ class LockRun:
     import_s: float | None = None
     import_failed: bool = False
     samples: list[str] = field(default_factory=list)
+    # Which limit each 429 met (bench/push.py `why_refused`).
+    refused_for: list[str] = field(default_factory=list)
 
     def as_extra(self) -> dict[str, object]:
         return {
@@ -206,7 +208,8 @@ async def counting_at_once(database_url: str | None, counters: int = COUNTERS) -
         replies = [m for o in outcomes if isinstance(o, list) for m in o]
         unanswered = sum(1 for o in outcomes if not isinstance(o, list) or not o)
         error_replies = sum(is_error_reply(m) for m in replies)
-        refused = sum(not call.allowed for call in tg.limits.log[logged:])
+        calls = tg.limits.log[logged:]
+        refused = sum(not call.allowed for call in calls)
         sent = 2 * counters
         return LockRun(
             errors=error_replies + bot_log.errors + unanswered + refused,
@@ -219,6 +222,7 @@ async def counting_at_once(database_url: str | None, counters: int = COUNTERS) -
             writes=sent,
             seconds=seconds,
             samples=bot_log.samples,
+            refused_for=why_refused(calls) if refused else [],
         )
 
 
@@ -330,7 +334,8 @@ async def import_while_working(
         replies = [m for p in people for m in tg.messages_since(p.user_id, marks[p.user_id])]
         error_replies = sum(is_error_reply(m) for m in replies)
         unanswered = _unanswered(tg, sent)
-        refused = sum(not call.allowed for call in tg.limits.log[logged:])
+        calls = tg.limits.log[logged:]
+        refused = sum(not call.allowed for call in calls)
         writes, lost = _lost(sent, await _final_values(world.database, people))
         failed = code != 0 or "locked" in stderr
         samples = bot_log.samples + ([stderr.strip()[-500:]] if failed else [])
@@ -347,6 +352,7 @@ async def import_while_working(
             import_s=import_s,
             import_failed=failed,
             samples=samples,
+            refused_for=why_refused(calls) if refused else [],
         )
 
 

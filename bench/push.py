@@ -179,7 +179,7 @@ def _figures(world: RemoteMonday, eight: float, settled: bool) -> MondayRun:
         due_kinds=world.due_kinds,
         sent=len(moments),
         refused=sum(not call.allowed for call in calls),
-        refused_for=_why_refused(calls),
+        refused_for=why_refused(calls),
         late_notes=late,
         first_to_last_s=span,
         rate=(len(moments) - 1) / span if span else 0.0,
@@ -190,7 +190,7 @@ def _figures(world: RemoteMonday, eight: float, settled: bool) -> MondayRun:
     )
 
 
-def _why_refused(calls: list[LimitedCall]) -> list[str]:
+def why_refused(calls: list[LimitedCall]) -> list[str]:
     """For each refused call, the limit it met: the overall 30 a second, or its chat's one a
     second (with how close after that chat's last message it came)."""
     found: list[str] = []

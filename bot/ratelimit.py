@@ -13,11 +13,12 @@ reply usually finds room at once even in the middle of a city's Monday.
 `PacedRateLimiter` puts every message the bot sends through the same pacer: replies as they
 are sent by the handlers, pushes as the dispatcher sends them.
 
-A chat's window counts each send from the moment Telegram answered it (`landed`), not from the
-moment it was let go: the send arrived before its answer came, so the next one to that chat,
-a second or more after the answer, cannot arrive within a second of it, however long the
-first took to leave (a busy event loop, a slow network). The overall window cannot wait for
-answers (thirty sends are under way at once); it keeps a small margin instead.
+Every window counts a send from the moment Telegram answered it (`landed`), and until then
+from the moment it was let go. The send arrived before its answer came, so a send let go a
+second or more after that answer cannot arrive within a second of it, however long the first
+took to leave (a busy event loop, a slow network): arrivals keep the limits, not only
+departures. Counting from answers costs each send its round trip: at most 29 bulk sends
+whose answers came within the last second leaves 29 / (1 + round trip) a second.
 """
 
 from __future__ import annotations
@@ -51,9 +52,9 @@ class Limits:
     # A chat's next send waits this much longer than the limit, counted from the answer to
     # the one before (`Limiter.landed`): room for Telegram's clock, not the bot's.
     margin: float = 0.1
-    # The same for the overall window, which is counted over this much more than a second.
-    # Evenly spaced sends from one process arrive with delays that differ by milliseconds.
-    overall_margin: float = 0.02
+    # The overall window is counted over this much more than a second. Counting each send
+    # from its answer already keeps arrivals apart; this is extra room, none by default.
+    overall_margin: float = 0.0
 
 
 TELEGRAM = Limits()
@@ -175,8 +176,9 @@ class Limiter:
         self._tidy(now)
 
     def landed(self, chat_id: int, sent_at: float, now: float) -> None:
-        """The send to `chat_id` recorded at `sent_at` was answered at `now`: its chat's
-        window counts it from `now`."""
+        """The send to `chat_id` recorded at `sent_at` was answered at `now`: the overall
+        window and its chat's count it from `now`."""
+        self._overall.move(sent_at, now)
         chat = self._chat(chat_id)
         if chat is not None:
             chat.move(sent_at, now)

@@ -30,12 +30,27 @@ def test_bulk_keeps_headroom_under_the_overall_cap() -> None:
     for n in range(29):  # a second of bulk sends at their pace
         assert limiter.wait(100 + n, 10.0 + n * step) == 0
         limiter.record(100 + n, 10.0 + n * step)
-    # Bulk: 29 in a (slightly long) second, so the next waits for the first to leave it.
-    assert limiter.wait(500, 11.0) == pytest.approx(0.02)
-    assert limiter.wait(500, 11.0, bulk=False) == 0  # a reply still fits (30)
-    limiter.record(500, 11.0, bulk=False)
-    assert limiter.wait(501, 11.0, bulk=False) > 0  # the cap (and the pace) hold replies too
+    # Bulk: 29 in a second, so the next waits for the first to leave it.
+    assert limiter.wait(500, 10.9995) == pytest.approx(0.0005)
+    assert limiter.wait(500, 10.9995, bulk=False) == 0  # a reply still fits (30)
+    limiter.record(500, 10.9995, bulk=False)
+    assert limiter.wait(501, 10.9995, bulk=False) > 0  # the cap (and the pace) hold replies too
     assert limiter.wait(502, 11.1) == 0  # the window slid on
+
+
+def test_the_overall_window_counts_a_send_from_its_answer() -> None:
+    limiter = Limiter(Limits())
+    for n in range(30):  # replies at the full pace
+        limiter.record(100 + n, n / 30, bulk=False)
+    # The first left at 0.0 but took until 0.5 to be answered: it may have arrived as late
+    # as 0.5, so it stays in the window until 1.5 and the 31st waits for the second to leave.
+    limiter.landed(100, 0.0, 0.5)
+    assert limiter.wait(200, 1.01, bulk=False) == pytest.approx(1 / 30 + 1.0 - 1.01)
+    # Counted from when it left, it would have gone at once.
+    other = Limiter(Limits())
+    for n in range(30):
+        other.record(100 + n, n / 30, bulk=False)
+    assert other.wait(200, 1.01, bulk=False) == 0
 
 
 def test_bulk_sends_leave_evenly_spaced() -> None:

@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import icalendar
+if TYPE_CHECKING:
+    import icalendar
 
 PRODID = "-//wijkbot//wijkbot uitwisseling//NL"
 UID_DOMAIN = "wijkbot"
@@ -67,6 +69,9 @@ def exchange_calendar(
     if len(set(uids)) != len(uids):
         raise ValueError("two events share a UID; a calendar would merge them")
 
+    # Loaded when a calendar is first asked for: a bot that is never asked keeps the memory.
+    import icalendar
+
     # Built property by property rather than with Calendar.new(), which adds a random UID and
     # would make two exports of the same exchange differ.
     calendar = icalendar.Calendar()
@@ -98,6 +103,8 @@ def _vevent(event: CalendarEvent, tz: ZoneInfo, stamp: datetime) -> icalendar.Ev
         raise ValueError(f"{event.uid}: ends before it starts")
     if event.sequence < 0:
         raise ValueError(f"{event.uid}: sequence must be ≥ 0")
+    import icalendar
+
     vevent = icalendar.Event()
     vevent.add("uid", event.uid)
     vevent.add("dtstamp", stamp)

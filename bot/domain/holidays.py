@@ -13,10 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import holidays as holidays_package
-import icalendar
+
+if TYPE_CHECKING:
+    import icalendar
 
 from bot.domain.programme import language
 
@@ -241,6 +244,9 @@ def parse_holiday_ics(data: bytes, region: str) -> list[HolidayPeriod]:
     """
     if region not in REGIONS:
         raise ValueError(f"unknown region {region!r}; use one of {', '.join(REGIONS)}")
+    # Loaded for an import only (bot/domain/calendar.py says why).
+    import icalendar
+
     try:
         calendars = icalendar.Calendar.from_ical(data, multiple=True)
     except ValueError as exc:
