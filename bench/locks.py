@@ -101,7 +101,6 @@ class Logged:
 
 @dataclass
 class LockRun:
-    errors: int  # error replies + ERROR log records + unanswered + 429 + failed import
     lost: int  # writes sent but not stored
     error_replies: int = 0
     log_errors: int = 0
@@ -116,11 +115,22 @@ class LockRun:
     # Which limit each 429 met (bench/push.py `why_refused`).
     refused_for: list[str] = field(default_factory=list)
 
+    @property
+    def errors(self) -> int:
+        """Error replies, ERROR log records, unanswered commands, 429s and a failed import."""
+        return (
+            self.error_replies
+            + self.log_errors
+            + self.unanswered
+            + self.refused
+            + int(self.import_failed)
+        )
+
     def as_extra(self) -> dict[str, object]:
         return {
             key: value
             for key, value in vars(self).items()
-            if key not in ("errors", "lost") and value not in (None, [])
+            if key != "lost" and value not in (None, [])
         }
 
 
@@ -212,7 +222,6 @@ async def counting_at_once(database_url: str | None, counters: int = COUNTERS) -
         refused = sum(not call.allowed for call in calls)
         sent = 2 * counters
         return LockRun(
-            errors=error_replies + bot_log.errors + unanswered + refused,
             lost=max(0, sent - int(stored or 0)),
             error_replies=error_replies,
             log_errors=bot_log.errors,
@@ -222,7 +231,7 @@ async def counting_at_once(database_url: str | None, counters: int = COUNTERS) -
             writes=sent,
             seconds=seconds,
             samples=bot_log.samples,
-            refused_for=why_refused(calls) if refused else [],
+            refused_for=why_refused(calls),
         )
 
 
@@ -340,7 +349,6 @@ async def import_while_working(
         failed = code != 0 or "locked" in stderr
         samples = bot_log.samples + ([stderr.strip()[-500:]] if failed else [])
         return LockRun(
-            errors=error_replies + bot_log.errors + unanswered + refused + int(failed),
             lost=lost,
             error_replies=error_replies,
             log_errors=bot_log.errors,
@@ -352,7 +360,7 @@ async def import_while_working(
             import_s=import_s,
             import_failed=failed,
             samples=samples,
-            refused_for=why_refused(calls) if refused else [],
+            refused_for=why_refused(calls),
         )
 
 
