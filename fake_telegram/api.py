@@ -11,7 +11,7 @@ import asyncio
 import copy
 import mimetypes
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -27,12 +27,30 @@ from .markup import (
     UnsupportedParseModeError,
     parse_text,
 )
-from .models import BotMessage, JSONDict, StoredFile, UploadedFile
+from .models import BotMessage, FakeUser, JSONDict, StoredFile, UploadedFile
 from .params import int_or
 from .state import scope_key
 from .waiters import Waiting
 
 Handler = Callable[[JSONDict, web.Request], Awaitable[Any]]
+
+
+class _UserObjects(Mapping[int, JSONDict]):
+    """The known users as Telegram ``User`` objects, each built when a text mentions it:
+    building them all for every message made each send cost more the more users there were."""
+
+    def __init__(self, users: Mapping[int, FakeUser]) -> None:
+        self._users = users
+
+    def __getitem__(self, user_id: int) -> JSONDict:
+        return self._users[user_id].to_dict()
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._users)
+
+    def __len__(self) -> int:
+        return len(self._users)
+
 
 _BOT_COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
 _LANGUAGE_CODE = re.compile(r"^[a-z]{2}$")
@@ -157,7 +175,7 @@ class BotApi(Waiting):
         """Parse a text or caption as Telegram does, checking markup and length."""
         if text is None:
             return FormattedText("")
-        known = {user_id: user.to_dict() for user_id, user in self._users.items()}
+        known = _UserObjects(self._users)
         try:
             formatted = parse_text(
                 str(text),

@@ -11,6 +11,7 @@ a forgotten ``html.escape`` shows up in tests instead of in front of users.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -130,7 +131,7 @@ def parse_text(
     parse_mode: str | None,
     entities: Any = None,
     *,
-    known_users: dict[int, JSONDict] | None = None,
+    known_users: Mapping[int, JSONDict] | None = None,
 ) -> FormattedText:
     """Turn the ``text``/``parse_mode``/``entities`` parameters into what the user sees.
 
@@ -201,7 +202,7 @@ def _sorted_entities(entities: list[JSONDict]) -> list[JSONDict]:
 
 
 def _link_entity(
-    url: str, offset: int, length: int, known_users: dict[int, JSONDict]
+    url: str, offset: int, length: int, known_users: Mapping[int, JSONDict]
 ) -> JSONDict | None:
     """Build a text_link or text_mention entity, or ``None`` for a link Telegram drops."""
     url = url.strip()
@@ -274,7 +275,7 @@ class _OpenTag:
     result_index: int
 
 
-def _parse_html(text: str, known_users: dict[int, JSONDict]) -> FormattedText:
+def _parse_html(text: str, known_users: Mapping[int, JSONDict]) -> FormattedText:
     size = len(text)
 
     def at(index: int) -> str:
@@ -419,7 +420,7 @@ def _close_html_entity(
     utf16_offset: int,
     result: list[str],
     entities: list[JSONDict],
-    known_users: dict[int, JSONDict],
+    known_users: Mapping[int, JSONDict],
 ) -> None:
     offset = opened.utf16_offset
     length = utf16_offset - offset
@@ -501,7 +502,7 @@ class _OpenMarkdown:
     result_index: int
 
 
-def _parse_markdown_v2(text: str, known_users: dict[int, JSONDict]) -> FormattedText:
+def _parse_markdown_v2(text: str, known_users: Mapping[int, JSONDict]) -> FormattedText:
     size = len(text)
 
     def at(index: int) -> str:
@@ -681,7 +682,7 @@ def _parse_markdown_v2(text: str, known_users: dict[int, JSONDict]) -> Formatted
 # Legacy Markdown
 
 
-def _parse_markdown(text: str, known_users: dict[int, JSONDict]) -> FormattedText:
+def _parse_markdown(text: str, known_users: Mapping[int, JSONDict]) -> FormattedText:
     size = len(text)
 
     def at(index: int) -> str:
