@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import AdaptedConnection, Connection, CursorResult, Result
+from sqlalchemy.engine import AdaptedConnection, Connection, CursorResult, Result, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import PoolResetState
+
+from .sqlite_driver import OneTripConnection, one_trip_dbapi
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -47,16 +49,19 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-    # Every statement through the driver is a round trip to aiosqlite's thread and back for
-    # the cursor, the statement and closing the cursor. BEGIN needs no cursor of its own: it
-    # is one trip, straight on the driver's connection. Most updates read once, so this and
-    # the skipped reset below are a third of their trips.
+    # Every statement is a round trip to aiosqlite's thread and back. With the one-trip
+    # driver (db/sqlite_driver.py) BEGIN goes along with the transaction's first statement;
+    # otherwise it is a trip of its own, straight on the driver's connection, without a
+    # cursor. Most updates read once, so this and the skipped reset below are most of their
+    # trips.
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get("sqlite_immediate", False)
         begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
         adapted = conn.connection.dbapi_connection
-        if isinstance(adapted, AdaptedConnection):
+        if isinstance(adapted, OneTripConnection):
+            adapted.begin_with_next(begin)
+        elif isinstance(adapted, AdaptedConnection):
             adapted.run_async(lambda driver: driver.execute(begin))
         else:
             conn.exec_driver_sql(begin)
@@ -69,6 +74,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
         if state.terminate_only or not state.asyncio_safe:
             return  # the pool closes this connection instead
+        if isinstance(dbapi_connection, OneTripConnection) and dbapi_connection.take_begin():
+            return  # its transaction never began
         driver = getattr(dbapi_connection, "driver_connection", dbapi_connection)
         if getattr(driver, "in_transaction", True):
             dbapi_connection.rollback()
@@ -87,6 +94,8 @@ class Database:
             _prepare_sqlite_dir(url)
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
             kwargs["pool_reset_on_return"] = None  # _configure_sqlite's "reset" does it
+            if make_url(url).get_driver_name() == "aiosqlite":
+                kwargs["module"] = one_trip_dbapi()
         else:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
