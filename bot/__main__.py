@@ -11,7 +11,6 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
-from telegram import Update
 from telegram.error import InvalidToken
 
 from bot import logs
@@ -86,7 +85,7 @@ def _sandbox(settings: Settings, *, without_token: bool = False) -> int:
 
 
 def _run(settings: Settings) -> int:
-    from bot.app import build_application
+    from bot.app import UPDATE_TYPES, build_application
 
     if not settings.has_token:
         # Nobody needs a Telegram bot to see what wijkbot does: without a token, the sandbox.
@@ -114,7 +113,7 @@ def _run(settings: Settings) -> int:
     application = build_application(context, token)
     try:
         # Pending updates are kept: a message sent while the bot restarted still counts.
-        application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+        application.run_polling(allowed_updates=UPDATE_TYPES, drop_pending_updates=False)
     except InvalidToken:
         print(get_texts().plain(settings.default_language, "cli.token_rejected"), file=sys.stderr)
         return 2

@@ -146,6 +146,18 @@ async def _post_stop(application: BotApplication) -> None:
     await application.bot_data[KEY].documents.close()
 
 
+# The kinds of update the bot has handlers for: messages (commands, answers, live locations,
+# which arrive as edits), edits, button taps and the bot's own membership of a group. Telegram
+# is asked for these on every poll; asking for every kind had it send, and the bot parse,
+# updates no handler reads.
+UPDATE_TYPES = [
+    Update.MESSAGE,
+    Update.EDITED_MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.MY_CHAT_MEMBER,
+]
+
+
 async def start_beside(
     application: BotApplication, *, jobs: bool = True, wait_for_startup: bool = True
 ) -> None:
@@ -165,7 +177,7 @@ async def start_beside(
     await application.updater.start_polling(
         poll_interval=0,
         timeout=1,
-        allowed_updates=Update.ALL_TYPES,
+        allowed_updates=UPDATE_TYPES,
         drop_pending_updates=False,
     )
     if wait_for_startup:
