@@ -252,8 +252,8 @@ class Bench:
             )
         bare = statistics.median(echo)
         note = (
-            "CPU of the whole process (bot, fake server and driver) per update, "
-            f"{cpu.PER_SECOND:.0f} updates a second"
+            "CPU of the bot's own process per update (the fake server and the driver run in "
+            f"another), {cpu.PER_SECOND:.0f} updates a second"
         )
         return [
             Figure(

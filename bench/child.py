@@ -13,8 +13,9 @@ Modes:
   Commands: `jobs` (let the jobs run, the clock standing), `rush` (the clock runs with real
   time from 08:00, the jobs run; answers the monotonic moment standing for 08:00),
   `errors`, `memory`, `stop`;
-- `day --database-url URL --at MOMENT`: the bot on a database the parent prepared, its clock
-  standing at MOMENT (ISO 8601), its jobs running. `DONE id` for each handled update.
+- `day --database-url URL --at MOMENT [--paused]`: the bot on a database the parent prepared,
+  its clock standing at MOMENT (ISO 8601), its jobs running (or paused). `DONE id` for each
+  handled update.
   Commands: `errors`, `memory`, `stop`;
 - `echo [--rate-limited]`: the bare python-telegram-bot echo bot. Commands: `memory`, `stop`;
 - `bot-start --database-url URL`: the bot on a database prepared by the parent (its pending
@@ -171,8 +172,9 @@ async def bot(database_url: str, api_url: str, trace: str | None = None) -> None
     control.reply({})
 
 
-async def day(database_url: str, api_url: str, at: datetime) -> None:
-    """The bot on the parent's database, its clock standing at `at`, its jobs running."""
+async def day(database_url: str, api_url: str, at: datetime, *, paused: bool = False) -> None:
+    """The bot on the parent's database, its clock standing at `at`, its jobs running unless
+    `paused`."""
     from bench.scene import bot_context, start_bot
     from bot.app import build_application, stop_beside
     from bot.clock import FakeClock
@@ -186,7 +188,7 @@ async def day(database_url: str, api_url: str, at: datetime) -> None:
     if isinstance(app.update_processor, PerChatUpdateProcessor):
         app.update_processor.on_processed = control.done
     try:
-        await start_bot(app, jobs=True)
+        await start_bot(app, jobs=not paused)
         control.ready({})
         await _serve(control, {"errors": watch.seen})
     finally:
@@ -313,6 +315,7 @@ def main() -> None:
     parser.add_argument("--api-url", required=True, help="the fake server's root URL")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--at", default=None, help="day: the moment the clock stands at")
+    parser.add_argument("--paused", action="store_true", help="day: with the jobs paused")
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--due", type=int, default=2000)
     parser.add_argument("--rate-limited", action="store_true", help="echo: with AIORateLimiter")
@@ -326,7 +329,8 @@ def main() -> None:
     if args.mode == "bot":
         asyncio.run(bot(args.database_url, args.api_url, args.trace))
     elif args.mode == "day":
-        asyncio.run(day(args.database_url, args.api_url, datetime.fromisoformat(args.at)))
+        at = datetime.fromisoformat(args.at)
+        asyncio.run(day(args.database_url, args.api_url, at, paused=args.paused))
     elif args.mode == "echo":
         asyncio.run(echo(args.api_url, rate_limited=args.rate_limited))
     elif args.mode == "bot-start":
