@@ -761,21 +761,30 @@ def _nags(
     # items are due that day or the next, so the digest lists them (services.checklists.to_do),
     # and a teacher gets one routine message that day, not two.
     holidays = snapshot.school_holidays
-    digest_days = {
-        (wish.user_id, _moved(wish.at, rules, holidays).astimezone(rules.tz).date())
-        for wish in digests
-    }
+
+    def day_of(at: datetime) -> date:
+        return _moved(at, rules, holidays).astimezone(rules.tz).date()
+
+    # The digests of a week share their moment: each moment's day is worked out once.
+    digest_day = {at: day_of(at) for at in {wish.at for wish in digests}}
+    digest_days = {(wish.user_id, digest_day[wish.at]) for wish in digests}
     # When each deadline's reminder is meant to go out, and the day it can: the same for all.
     moments = {}
     for deadline in deadlines:
         at = _local(deadline - timedelta(days=rules.nag_lead_days), rules.nag_time, rules)
-        moments[deadline] = (at, _moved(at, rules, holidays).astimezone(rules.tz).date())
+        moments[deadline] = (at, day_of(at))
+    # Whose items are whose depends on role and side only: worked out once per kind of reader
+    # (the begeleiders of a pair, its teachers of one school), not once per person.
+    by_kind: dict[frozenset[tuple[str, str | None]], dict[date, list[str]]] = {}
     for recipient in recipients:
-        # The recipient's items by deadline, each list in template order.
-        theirs: dict[date, list[str]] = {}
-        for item_deadline, host, item in items:
-            if any(item_applies(item, m, host) for m in recipient.memberships):
-                theirs.setdefault(item_deadline, []).append(item.key)
+        kind = frozenset((m.role, m.side) for m in recipient.memberships)
+        theirs = by_kind.get(kind)
+        if theirs is None:
+            # The recipient's items by deadline, each list in template order.
+            theirs = by_kind[kind] = {}
+            for item_deadline, host, item in items:
+                if any(item.applies_to(role, side, host) for role, side in kind):
+                    theirs.setdefault(item_deadline, []).append(item.key)
         for deadline in deadlines:
             keys = theirs.get(deadline)
             if not keys:
@@ -788,7 +797,7 @@ def _nags(
                 kind=CHECKLIST_NAG,
                 at=at,
                 dedupe_key=f"nag:{snapshot.id}:{recipient.user_id}:{deadline.isoformat()}",
-                payload=NagPayload(deadline=deadline.isoformat(), items=keys),
+                payload=NagPayload(deadline=deadline.isoformat(), items=list(keys)),
                 not_after=_end_of_day(deadline, rules),
             )
 
