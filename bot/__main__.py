@@ -113,10 +113,18 @@ def _run(settings: Settings) -> int:
     application = build_application(context, token)
     try:
         # Pending updates are kept: a message sent while the bot restarted still counts.
-        application.run_polling(allowed_updates=UPDATE_TYPES, drop_pending_updates=False)
+        application.run_polling(
+            allowed_updates=UPDATE_TYPES, drop_pending_updates=False, close_loop=False
+        )
     except InvalidToken:
         print(get_texts().plain(settings.default_language, "cli.token_rejected"), file=sys.stderr)
         return 2
+    finally:
+        # The loop is closed here, not by run_polling: a bot refused at start-up (a wrong
+        # token) was never shut down, and its HTTP sessions are closed on it first.
+        loop = asyncio.get_event_loop()
+        loop.run_until_complete(application.bot.shutdown())
+        loop.close()
     return 0
 
 

@@ -42,6 +42,7 @@ from bot.jobs import outbox as outbox_job
 from bot.jobs import retention, startup
 from bot.menus import set_default_menus
 from bot.ratelimit import PacedRateLimiter
+from bot.request import AiohttpRequest
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +64,17 @@ def build_application(app_context: AppContext, token: str) -> BotApplication:
         # Replies and pushes share one pacer at Telegram's limits; replies go first.
         .rate_limiter(PacedRateLimiter(lambda: outbox_job.pacer_for(app_context)))
         # Sends wait long enough for a slow Telegram: a read timeout means "maybe delivered",
-        # not "failed". getUpdates keeps its own request, whose long-poll timeout PTB adds.
-        .connect_timeout(settings.send_connect_timeout_seconds)
-        .read_timeout(settings.send_read_timeout_seconds)
-        .write_timeout(settings.send_write_timeout_seconds)
-        .media_write_timeout(settings.send_write_timeout_seconds)
+        # not "failed". getUpdates keeps its own request (one connection), whose long-poll
+        # timeout PTB adds. Both on aiohttp (bot/request.py).
+        .request(
+            AiohttpRequest(
+                connect_timeout=settings.send_connect_timeout_seconds,
+                read_timeout=settings.send_read_timeout_seconds,
+                write_timeout=settings.send_write_timeout_seconds,
+                media_write_timeout=settings.send_write_timeout_seconds,
+            )
+        )
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
         .post_init(_post_init)
         .post_stop(_post_stop)
     )

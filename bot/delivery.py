@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
+import aiohttp
 import httpx
 from telegram import Bot, InputFile, Message
 from telegram.error import NetworkError, TimedOut
@@ -280,12 +281,23 @@ class Delivered:
 
 # Failures after which Telegram may or may not have acted on the request: the request was
 # (or may have been) written, and the answer never came. Sending again may send it twice.
+# The bot's own transport is aiohttp (bot/request.py); httpx is python-telegram-bot's.
 _UNCERTAIN_CAUSES: tuple[type[BaseException], ...] = (
+    aiohttp.SocketTimeoutError,  # no answer in time
+    aiohttp.ServerDisconnectedError,
+    aiohttp.ClientPayloadError,
+    aiohttp.ClientOSError,  # the connection broke (refusals are below)
+    TimeoutError,  # a file's whole call took too long
     httpx.ReadTimeout,
     httpx.WriteTimeout,
     httpx.ReadError,
     httpx.WriteError,
     httpx.RemoteProtocolError,
+)
+# Failures before anything was written: no connection, or none free in time.
+_NOT_SENT_CAUSES: tuple[type[BaseException], ...] = (
+    aiohttp.ClientConnectorError,
+    aiohttp.ConnectionTimeoutError,
 )
 
 
@@ -302,7 +314,7 @@ def outcome_unknown(error: BaseException) -> bool:
     if cause is None:
         # PTB raises TimedOut without a cause only for its own pool timeout wording.
         return isinstance(error, TimedOut) and "pool" not in str(error).lower()
-    return isinstance(cause, _UNCERTAIN_CAUSES)
+    return not isinstance(cause, _NOT_SENT_CAUSES) and isinstance(cause, _UNCERTAIN_CAUSES)
 
 
 def _short_caption(caption: str | None) -> str | None:
