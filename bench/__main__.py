@@ -236,6 +236,7 @@ class Bench:
         first: list[float] = []
         echo: list[float] = []
         limited: list[float] = []
+        on_aiohttp: list[float] = []
         for index in range(max(1, args.repeat)):
             say(
                 f"CPU per update, {args.updates} × /help at {cpu.PER_SECOND:.0f} a second, "
@@ -246,6 +247,8 @@ class Bench:
             first.append(measured.first)
             echo.append(await cpu.echo_ms(args.updates, rate_limited=False))
             limited.append(await cpu.echo_ms(args.updates, rate_limited=True))
+            if index == 0:  # shown beside, not a baseline: once keeps the bench short
+                on_aiohttp.append(await cpu.echo_ms(args.updates, rate_limited=False, aiohttp=True))
             say(
                 f"  bot {bot[-1]:.2f} ms ({first[-1]:.2f} ms at first contact), "
                 f"echo {echo[-1]:.2f} ms, echo+limiter {limited[-1]:.2f} ms"
@@ -287,6 +290,20 @@ class Bench:
                 "bare PTB echo bot",
                 None,
                 notes=note,
+                extra={"updates": args.updates},
+            ),
+            Figure(
+                "cpu_update_echo_aiohttp",
+                "CPU per update, echo bot on the bot's aiohttp transport",
+                "ms",
+                on_aiohttp,
+                bare,
+                "bare PTB echo bot",
+                None,
+                notes=(
+                    f"{note}; one run: what the bot's transport (bot/request.py) saves any bot, "
+                    "so that the bot's own work shows beside it"
+                ),
                 extra={"updates": args.updates},
             ),
         ]

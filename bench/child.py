@@ -17,7 +17,8 @@ Modes:
   its clock standing at MOMENT (ISO 8601), its jobs running (or paused). `DONE id` for each
   handled update.
   Commands: `errors`, `memory`, `stop`;
-- `echo [--rate-limited]`: the bare python-telegram-bot echo bot. Commands: `memory`, `stop`;
+- `echo [--rate-limited] [--aiohttp]`: the bare python-telegram-bot echo bot (with
+  AIORateLimiter; on the bot's aiohttp transport). Commands: `memory`, `stop`;
 - `bot-start --database-url URL`: the bot on a database prepared by the parent (its pending
   rows planned), started as `python -m bot run` starts it; READY says when building began,
   the parent takes the first getUpdates from its server. Commands: `memory`, `stop`;
@@ -197,11 +198,11 @@ async def day(database_url: str, api_url: str, at: datetime, *, paused: bool = F
     control.reply({})
 
 
-async def echo(api_url: str, *, rate_limited: bool) -> None:
+async def echo(api_url: str, *, rate_limited: bool, aiohttp: bool) -> None:
     from bench.scene import echo_application, start_echo, stop_echo
 
     control = Control()
-    app = echo_application(f"{api_url}/bot", rate_limited=rate_limited)
+    app = echo_application(f"{api_url}/bot", rate_limited=rate_limited, aiohttp=aiohttp)
     await start_echo(app)
     try:
         control.ready({})
@@ -319,6 +320,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--due", type=int, default=2000)
     parser.add_argument("--rate-limited", action="store_true", help="echo: with AIORateLimiter")
+    parser.add_argument("--aiohttp", action="store_true", help="echo: on the bot's transport")
     parser.add_argument("--trace", default=None, help="bot: where its replies' time went")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
@@ -332,7 +334,7 @@ def main() -> None:
         at = datetime.fromisoformat(args.at)
         asyncio.run(day(args.database_url, args.api_url, at, paused=args.paused))
     elif args.mode == "echo":
-        asyncio.run(echo(args.api_url, rate_limited=args.rate_limited))
+        asyncio.run(echo(args.api_url, rate_limited=args.rate_limited, aiohttp=args.aiohttp))
     elif args.mode == "bot-start":
         asyncio.run(bot_start(args.database_url, args.api_url))
     else:

@@ -85,8 +85,8 @@ async def bot_ms(database_url: str | None, updates: int) -> BotCpu:
             return BotCpu(first, await _timed(tg, bot, updates))
 
 
-async def echo_ms(updates: int, *, rate_limited: bool) -> float:
+async def echo_ms(updates: int, *, rate_limited: bool, aiohttp: bool = False) -> float:
     """The echo bot, driven as the bot is."""
-    limited = ("--rate-limited",) if rate_limited else ()
-    async with FakeTelegram() as tg, remote.running("echo", "--api-url", tg.url, *limited) as bot:
+    flags = (*(("--rate-limited",) if rate_limited else ()), *(("--aiohttp",) if aiohttp else ()))
+    async with FakeTelegram() as tg, remote.running("echo", "--api-url", tg.url, *flags) as bot:
         return await _measure(tg, bot, updates)

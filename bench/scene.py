@@ -127,9 +127,18 @@ async def _echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message.reply_text(message.text)
 
 
-def echo_application(base_url: str, *, rate_limited: bool) -> EchoApplication:
-    """The bare python-telegram-bot echo bot: one MessageHandler replying with the text."""
+def echo_application(
+    base_url: str, *, rate_limited: bool, aiohttp: bool = False
+) -> EchoApplication:
+    """The bare python-telegram-bot echo bot: one MessageHandler replying with the text. With
+    `aiohttp`, on the bot's own transport (bot/request.py) instead of python-telegram-bot's."""
     builder = ApplicationBuilder().token(TOKEN).base_url(base_url)
+    if aiohttp:
+        from bot.request import AiohttpRequest
+
+        builder = builder.request(AiohttpRequest()).get_updates_request(
+            AiohttpRequest(connection_pool_size=1)
+        )
     app = (
         builder.rate_limiter(AIORateLimiter(max_retries=1)).build()
         if rate_limited
