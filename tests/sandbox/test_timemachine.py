@@ -30,28 +30,49 @@ def marks(sandbox: Sandbox) -> dict[int, int]:
     return {p.id: sandbox.tg.last_message_id(p.id) for p in sandbox.personas()}
 
 
+def _digests_of(
+    sandbox: Sandbox, arrived: dict[int, list[BotMessage]], name: str
+) -> list[BotMessage]:
+    return [
+        m
+        for m in arrived[persona(sandbox, name).id]
+        if said_any("digest.title").search(m.text or "")
+    ]
+
+
+# From late November the demo's pairs start after the Christmas break, a week apart: the
+# first Mondays then bring the teachers nothing yet, and a few more jumps reach their weeks.
+MONDAYS_TO_BOTH_PAIRS = 10
+TEACHERS = ("Juf Anna", "Meester Bram", "Juf Carmen", "Meester Driss")
+
+
 async def test_monday_brings_the_week_digests_on_time(tmp_path: Path) -> None:
     async with running_sandbox(tmp_path) as sandbox:
-        before = marks(sandbox)
-        result = await sandbox.jump("monday")
-        monday = result.now.astimezone(sandbox.settings.tz)
-        assert (monday.weekday(), monday.time()) == (0, time(8, 0))
-        assert timedelta(0) < monday - datetime.now(sandbox.settings.tz) <= timedelta(days=7)
-        assert result.delivered > 0
-        assert not sandbox.clock.is_real
-        arrived = new_messages(sandbox, before)
-        for name in ("Juf Anna", "Meester Bram", "Juf Carmen", "Meester Driss"):
-            digests = [
-                m
-                for m in arrived[persona(sandbox, name).id]
-                if said_any("digest.title").search(m.text or "")
-            ]
-            assert digests, name
-            # Sent on that Monday morning, in sandbox time, and not as a late one.
-            assert local(sandbox, digests[-1]).date() == monday.date()
-            assert local(sandbox, digests[-1]) <= monday + timedelta(seconds=5)
+        previous = datetime.now(sandbox.settings.tz)
         late = said("digest.late")
-        assert not any(late in (m.text or "") for ms in arrived.values() for m in ms)
+        waiting = set(TEACHERS)
+        for _ in range(MONDAYS_TO_BOTH_PAIRS):
+            before = marks(sandbox)
+            result = await sandbox.jump("monday")
+            monday = result.now.astimezone(sandbox.settings.tz)
+            assert (monday.weekday(), monday.time()) == (0, time(8, 0))
+            assert timedelta(0) < monday - previous <= timedelta(days=7)
+            assert not sandbox.clock.is_real
+            previous = monday
+            arrived = new_messages(sandbox, before)
+            assert not any(late in (m.text or "") for ms in arrived.values() for m in ms)
+            for name in TEACHERS:
+                digests = _digests_of(sandbox, arrived, name)
+                if not digests:
+                    continue
+                # Sent on that Monday morning, in sandbox time, and not as a late one.
+                assert result.delivered > 0
+                assert local(sandbox, digests[-1]).date() == monday.date()
+                assert local(sandbox, digests[-1]) <= monday + timedelta(seconds=5)
+                waiting.discard(name)
+            if not waiting:
+                break
+        assert not waiting
 
 
 async def test_the_exchange_day_brings_the_schedule_and_a_headcount(tmp_path: Path) -> None:
