@@ -1,8 +1,9 @@
 """Holidays: Dutch public holidays, and the school holidays a coordinator imports per region.
 
-Public holidays come from the `holidays` package. School holidays differ per region and per
-school year and are imported from a file: a CSV a coordinator makes, or the .ics files the Dutch
-government publishes per region. Parsing gets text or bytes handed in; nothing here reads files.
+Public holidays are worked out here by the rules of the Dutch calendar (their names are in the
+message catalogue). School holidays differ per region and per school year and are imported
+from a file: a CSV a coordinator makes, or the .ics files the Dutch government publishes per
+region. Parsing gets text or bytes handed in; nothing here reads files.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-import holidays as holidays_package
 
 if TYPE_CHECKING:
     import icalendar
@@ -50,9 +49,6 @@ _COLUMN_ALIASES = {
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _DUTCH_DATE = re.compile(r"(\d{1,2})([-/.])(\d{1,2})\2(\d{4})")
 _AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-_COUNTRY = "NL"
-# The package's language codes for the bot's two languages.
-_PACKAGE_LANGUAGE = {"nl": "nl", "en": "en_US"}
 
 
 @dataclass(frozen=True)
@@ -82,28 +78,73 @@ class HolidayFileError(ValueError):
 # -- public holidays ------------------------------------------------------------------------
 
 
+def _easter(year: int) -> date:
+    """Easter Sunday in the Gregorian calendar (the anonymous Gregorian algorithm)."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = divmod(b, 4)
+    f = (b + 8) // 25
+    g = (b - f + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    m = (32 + 2 * e + 2 * i - h - k) % 7
+    n = (a + 11 * h + 22 * m) // 451
+    month, day = divmod(h + m - 7 * n + 114, 31)
+    return date(year, month, day + 1)
+
+
 @lru_cache(maxsize=64)
-def _public_holidays(year: int, lang: str) -> dict[date, str]:
-    # Building the package's table is slow compared to a lookup, and the planner asks for every
-    # day it considers; one table per year (and language) is plenty.
-    table = holidays_package.country_holidays(
-        _COUNTRY, years=year, language=_PACKAGE_LANGUAGE[lang]
+def _public_holidays(year: int) -> dict[date, tuple[str, ...]]:
+    """The year's public holidays, each day with its keys in the catalogue (`public_holiday.*`;
+    two when two holidays fall on one day, as Liberation Day and Ascension Day in 2005).
+
+    As the `holidays` package has them (tests/domain/test_holidays.py compares the two): Good
+    Friday included, Liberation Day only every fifth year, King's Day on 27 April or on the
+    Saturday before when that is a Sunday (Queen's Day on 30 April before 2014). Worked out
+    here rather than by that package, which loads every country's calendar, some 3.5 MB."""
+    royal, royal_key = (
+        (date(year, 4, 27), "kings_day") if year >= 2014 else (date(year, 4, 30), "queens_day")
     )
-    return dict(table.items())
+    if royal.weekday() == 6:
+        royal -= timedelta(days=1)
+    easter = _easter(year)
+    named = [
+        (date(year, 1, 1), "new_year"),
+        (royal, royal_key),
+        *([(date(year, 5, 5), "liberation_day")] if year % 5 == 0 else []),
+        (date(year, 12, 25), "christmas"),
+        (date(year, 12, 26), "second_christmas"),
+        (easter - timedelta(days=2), "good_friday"),
+        (easter, "easter"),
+        (easter + timedelta(days=1), "easter_monday"),
+        (easter + timedelta(days=39), "ascension"),
+        (easter + timedelta(days=49), "pentecost"),
+        (easter + timedelta(days=50), "pentecost_monday"),
+    ]
+    days: dict[date, tuple[str, ...]] = {}
+    for day, key in named:
+        days[day] = (*days.get(day, ()), key)
+    return days
 
 
 def is_public_holiday(d: date) -> bool:
-    """Whether `d` is a public holiday in the Netherlands (as the `holidays` package knows them).
+    """Whether `d` is a public holiday in the Netherlands.
 
-    Liberation Day counts only in the years the package lists it (every fifth year), and Good
-    Friday counts because the package lists it.
+    Liberation Day counts only every fifth year, and Good Friday counts, as the `holidays`
+    package has them.
     """
-    return d in _public_holidays(d.year, "nl")
+    return d in _public_holidays(d.year)
 
 
 def public_holiday_name(d: date, lang: str) -> str | None:
     """The holiday's name in the user's language ("Koningsdag", "King's Day"), or None."""
-    return _public_holidays(d.year, language(lang)).get(d)
+    keys = _public_holidays(d.year).get(d)
+    if keys is None:
+        return None
+    from bot.texts import get_texts
+
+    texts, lang = get_texts(), language(lang)
+    # Two on one day in alphabetical order, as the package writes them.
+    return "; ".join(sorted(texts.plain(lang, f"public_holiday.{key}") for key in keys))
 
 
 def in_periods(d: date, periods: Sequence[tuple[date, date]]) -> bool:

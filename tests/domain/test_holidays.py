@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -278,3 +278,19 @@ def test_in_periods():
     assert in_periods(date(2027, 2, 28), periods)
     assert not in_periods(date(2027, 3, 1), periods)
     assert not in_periods(date(2027, 3, 1), [])
+
+
+def test_public_holidays_are_the_holidays_packages_own() -> None:
+    """The bot works its public holidays out itself; year by year, they are what the `holidays`
+    package (a test dependency) says, in both languages."""
+    import holidays as package
+
+    for year in range(1990, 2081):
+        for lang, code in (("nl", "nl"), ("en", "en_US")):
+            expected = dict(package.country_holidays("NL", years=year, language=code).items())
+            found = {
+                day: public_holiday_name(day, lang)
+                for day in (date(year, 1, 1) + timedelta(days=n) for n in range(366))
+                if day.year == year and is_public_holiday(day)
+            }
+            assert found == expected, (year, lang)
