@@ -56,8 +56,6 @@ class AiohttpRequest(BaseRequest):
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._pool_size),
                 headers={"User-Agent": self.USER_AGENT},
-                # Telegram's answers are read as bytes and decoded by python-telegram-bot.
-                auto_decompress=True,
             )
 
     async def shutdown(self) -> None:
