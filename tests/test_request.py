@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
-from telegram import Bot
+from aiohttp import web
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import NetworkError, TimedOut
 
 from bot.delivery import outcome_unknown
@@ -87,6 +89,51 @@ async def test_no_connection_at_all_was_certainly_not_delivered() -> None:
     finally:
         await request.shutdown()
     assert not outcome_unknown(raised.value)
+
+
+async def test_parameters_go_as_json_and_files_as_a_form() -> None:
+    """A call without a file sends its parameters as a JSON body, with their types (an
+    object stays an object, true stays true); a call with a file is a multipart form."""
+    seen: list[tuple[str, Any]] = []
+
+    async def answer(request: web.Request) -> web.Response:
+        if request.match_info["method"] == "getMe":
+            me = {"id": 1, "is_bot": True, "first_name": "Wijkbot", "username": "wijkbot"}
+            return web.json_response({"ok": True, "result": me})
+        if request.content_type == "application/json":
+            seen.append((request.content_type, await request.json()))
+        else:
+            seen.append((request.content_type, sorted(await request.post())))
+        return web.json_response({"ok": True, "result": True})
+
+    app = web.Application()
+    app.router.add_post("/bot{token}/{method}", answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    listening = socket.create_server(("127.0.0.1", 0))
+    await web.SockSite(runner, listening).start()
+    base_url = f"http://127.0.0.1:{listening.getsockname()[1]}/bot"
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("Gedaan", callback_data="x:1")]])
+    try:
+        async with _bot(base_url) as bot:
+            await bot.send_message(
+                7, "Hé <b>daar</b>", reply_markup=markup, disable_notification=True
+            )
+            await bot.send_document(7, b"a;b\n", filename="lijst.csv")
+    finally:
+        await runner.cleanup()
+    assert seen == [
+        (
+            "application/json",
+            {
+                "chat_id": 7,
+                "text": "Hé <b>daar</b>",
+                "reply_markup": markup.to_dict(),
+                "disable_notification": True,
+            },
+        ),
+        ("multipart/form-data", ["chat_id", "document"]),
+    ]
 
 
 async def test_a_request_used_before_it_is_opened_says_so() -> None:
