@@ -210,6 +210,11 @@ class Pacer:
     Sends that go first (`bulk=False`: replies, alarms) may use the whole overall cap, and
     while one of them waits for room in it, bulk sends give way. A send waiting only for its
     own chat's window holds nobody up.
+
+    Bulk sends wait for the windows they share one at a time, in the order they came: the
+    first in line watches the clock and the others wait their turn. Each then wakes about
+    once, not every time room opens for one of them: with a batch of sends on their way,
+    that was most of the event loop's work per send on a city's Monday.
     """
 
     def __init__(
@@ -223,33 +228,63 @@ class Pacer:
         self._clock = clock
         self._sleep = sleep
         self._first_waiting = 0  # sends that go first, waiting for room in the overall window
+        # The bulk line, made on the event loop that first uses it (a pacer outlives no loop
+        # in the bot, but may in tests).
+        self._line: asyncio.Lock | None = None
+        self._line_loop: asyncio.AbstractEventLoop | None = None
 
     async def acquire(self, chat_id: int, *, bulk: bool = True) -> float:
         """Wait until a send to `chat_id` fits Telegram's limits, and count it; returns the
         moment it was counted at (for `landed`)."""
+        if not bulk:
+            return await self._acquire_first(chat_id)
+        while True:
+            # Its own chat first, out of line: that holds nobody up.
+            while (delay := self.limiter.chat_wait(chat_id, self._clock())) > 0:
+                await self._wait(delay)
+            async with self._bulk_line():
+                while True:
+                    now = self._clock()
+                    if self.limiter.chat_wait(chat_id, now) > 0:
+                        break  # its chat had a send meanwhile (a reply): out of line again
+                    delay = self.limiter.wait(chat_id, now, bulk=True)
+                    if delay <= 0 and self._first_waiting:
+                        delay = GIVE_WAY_SECONDS
+                    if delay <= 0:
+                        # No await between looking and counting: nothing else can take the room.
+                        self.limiter.record(chat_id, now, bulk=True)
+                        return now
+                    await self._wait(delay)
+
+    async def _acquire_first(self, chat_id: int) -> float:
         counted = False
         try:
             while True:
                 now = self._clock()
-                delay = self.limiter.wait(chat_id, now, bulk=bulk)
-                if delay <= 0 and bulk and self._first_waiting:
-                    delay = GIVE_WAY_SECONDS
+                delay = self.limiter.wait(chat_id, now, bulk=False)
                 if delay <= 0:
-                    # No await between looking and counting: nothing else can take the room.
-                    self.limiter.record(chat_id, now, bulk=bulk)
+                    self.limiter.record(chat_id, now, bulk=False)
                     return now
-                if not bulk:
-                    # It holds bulk up only while its own chat would let it go.
-                    blocking = self.limiter.chat_wait(chat_id, now) <= 0
-                    if blocking != counted:
-                        self._first_waiting += 1 if blocking else -1
-                        counted = blocking
-                waited = self._sleep(delay)
-                if asyncio.iscoroutine(waited):
-                    await waited
+                # It holds bulk up only while its own chat would let it go.
+                blocking = self.limiter.chat_wait(chat_id, now) <= 0
+                if blocking != counted:
+                    self._first_waiting += 1 if blocking else -1
+                    counted = blocking
+                await self._wait(delay)
         finally:
             if counted:
                 self._first_waiting -= 1
+
+    def _bulk_line(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        if self._line is None or self._line_loop is not loop:
+            self._line, self._line_loop = asyncio.Lock(), loop
+        return self._line
+
+    async def _wait(self, seconds: float) -> None:
+        waited = self._sleep(seconds)
+        if asyncio.iscoroutine(waited):
+            await waited
 
     def landed(self, chat_id: int, sent_at: float) -> None:
         """The send counted at `sent_at` has its answer (or failed): see `Limiter.landed`."""

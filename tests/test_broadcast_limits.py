@@ -174,6 +174,52 @@ async def test_a_reply_waiting_for_its_own_chat_holds_nobody_up() -> None:
     assert order[1][1] < 0.1 and order[2][1] >= 1.0
 
 
+async def test_bulk_sends_wait_in_line_each_waking_about_once() -> None:
+    """Sixty bulk sends at once, to sixty chats: they leave in the order they came, within
+    the bulk share, and each sleeps about once (in line, only the first watches the clock); they
+    used to all wake for every free slot."""
+    now = [0.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        await asyncio.sleep(0)
+        now[0] += seconds
+
+    limits = Limits(margin=0.0, overall_margin=0.0)
+    pacer = Pacer(limits, clock=lambda: now[0], sleep=sleep)
+    order: list[tuple[int, float]] = []
+
+    async def send(chat: int) -> None:
+        order.append((chat, await pacer.acquire(chat)))
+
+    await asyncio.gather(*(send(chat) for chat in range(1, 61)))
+    assert [chat for chat, _ in order] == list(range(1, 61))
+    assert busiest_second([moment for _, moment in order]) <= limits.bulk_per_second
+    assert len(slept) <= 60 + 5
+
+
+async def test_a_bulk_send_waiting_for_its_own_chat_holds_nobody_up() -> None:
+    now = [0.0]
+
+    async def sleep(seconds: float) -> None:
+        await asyncio.sleep(0)
+        now[0] += min(seconds, 0.05)
+
+    pacer = Pacer(Limits(margin=0.0, overall_margin=0.0), clock=lambda: now[0], sleep=sleep)
+    order: list[tuple[str, float]] = []
+
+    async def send(name: str, chat: int) -> None:
+        await pacer.acquire(chat)
+        order.append((name, now[0]))
+
+    await send("first to 1", 1)
+    # The second to chat 1 waits its second out of line; the ones to 2 and 3 go meanwhile.
+    await asyncio.gather(send("second to 1", 1), send("to 2", 2), send("to 3", 3))
+    assert [name for name, _ in order] == ["first to 1", "to 2", "to 3", "second to 1"]
+    assert order[2][1] < 0.2 and order[3][1] >= 1.0
+
+
 # -- 300 recipients through the fake Bot API ---------------------------------------------------
 
 PEOPLE = 300
