@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.ext import ApplicationBuilder, Defaults
+from telegram.ext import ApplicationBuilder, Defaults, ExtBot
 
 from bot.concurrency import PerChatUpdateProcessor
 from bot.context import KEY, AppContext, BotApplication
+from bot.extbot import WijkBot
 from bot.handlers import broadcasts as coordinator_broadcasts
 from bot.handlers import (
     calendar,
@@ -46,41 +48,44 @@ from bot.request import AiohttpRequest
 
 log = logging.getLogger(__name__)
 
+TELEGRAM_API_URL = "https://api.telegram.org"
+
 
 def build_application(app_context: AppContext, token: str) -> BotApplication:
     """The bot, wired to the shared resources in `app_context`."""
     settings = app_context.settings
-    builder = (
-        ApplicationBuilder()
-        .token(token)
-        .defaults(
-            Defaults(
-                parse_mode=ParseMode.HTML,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-                tzinfo=settings.tz,
-            )
-        )
-        .concurrent_updates(PerChatUpdateProcessor())
+    # Telegram itself unless TELEGRAM_API_URL says otherwise (a local Bot API server, the fake).
+    base = (settings.telegram_api_url or TELEGRAM_API_URL).rstrip("/")
+    # Typed as PTB's own: handlers see `context.bot` as an ExtBot (bot/context.py).
+    wijkbot: ExtBot[Any] = WijkBot(
+        token,
+        base_url=f"{base}/bot",
+        base_file_url=f"{base}/file/bot",
+        defaults=Defaults(
+            parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+            tzinfo=settings.tz,
+        ),
         # Replies and pushes share one pacer at Telegram's limits; replies go first.
-        .rate_limiter(PacedRateLimiter(lambda: outbox_job.pacer_for(app_context)))
+        rate_limiter=PacedRateLimiter(lambda: outbox_job.pacer_for(app_context)),
         # Sends wait long enough for a slow Telegram: a read timeout means "maybe delivered",
         # not "failed". getUpdates keeps its own request (one connection), whose long-poll
         # timeout PTB adds. Both on aiohttp (bot/request.py).
-        .request(
-            AiohttpRequest(
-                connect_timeout=settings.send_connect_timeout_seconds,
-                read_timeout=settings.send_read_timeout_seconds,
-                write_timeout=settings.send_write_timeout_seconds,
-                media_write_timeout=settings.send_write_timeout_seconds,
-            )
-        )
-        .get_updates_request(AiohttpRequest(connection_pool_size=1))
+        request=AiohttpRequest(
+            connect_timeout=settings.send_connect_timeout_seconds,
+            read_timeout=settings.send_read_timeout_seconds,
+            write_timeout=settings.send_write_timeout_seconds,
+            media_write_timeout=settings.send_write_timeout_seconds,
+        ),
+        get_updates_request=AiohttpRequest(connection_pool_size=1),
+    )
+    builder = (
+        ApplicationBuilder()
+        .bot(wijkbot)
+        .concurrent_updates(PerChatUpdateProcessor())
         .post_init(_post_init)
         .post_stop(_post_stop)
     )
-    if settings.telegram_api_url:
-        base = settings.telegram_api_url.rstrip("/")
-        builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
     application = builder.build()
     application.bot_data[KEY] = app_context
 

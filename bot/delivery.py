@@ -16,11 +16,11 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import httpx
-from telegram import Bot, InputFile, Message
+from telegram import InputFile
 from telegram.error import NetworkError, TimedOut
 
 TEXT_LIMIT = 4096
@@ -270,6 +270,39 @@ def split_message(html_text: str, limit: int = TEXT_LIMIT) -> list[str]:
     return parts
 
 
+class Sent(Protocol):
+    """A message Telegram accepted: python-telegram-bot's `Message`, or only its id."""
+
+    @property
+    def message_id(self) -> int: ...
+
+
+class Sender(Protocol):
+    """What `deliver` sends through: python-telegram-bot's `Bot`, or the outbox's pacing of it
+    (bot/jobs/outbox.py)."""
+
+    async def send_message(self, chat_id: int, text: str, *, reply_markup: Any = None) -> Sent: ...
+
+    async def send_photo(
+        self,
+        chat_id: int,
+        photo: str | bytes | InputFile,
+        *,
+        caption: str | None = None,
+        reply_markup: Any = None,
+    ) -> Sent: ...
+
+    async def send_document(
+        self,
+        chat_id: int,
+        document: str | bytes | InputFile,
+        *,
+        filename: str | None = None,
+        caption: str | None = None,
+        reply_markup: Any = None,
+    ) -> Sent: ...
+
+
 @dataclass(frozen=True)
 class Delivered:
     """What went out: `message_id` carries the buttons; `as_caption` if its text is a caption."""
@@ -325,7 +358,7 @@ def _short_caption(caption: str | None) -> str | None:
 
 
 async def deliver(
-    bot: Bot,
+    bot: Sender,
     chat_id: int,
     text: str,
     *,
@@ -349,7 +382,7 @@ async def deliver(
         fits = has_text and visible_len(text) <= CAPTION_LIMIT
         caption = text if fits else _short_caption(file_caption)
         markup = reply_markup if fits or not has_text else None
-        sent: Message
+        sent: Sent
         if photo is not None:
             sent = await bot.send_photo(chat_id, photo, caption=caption, reply_markup=markup)
         else:

@@ -259,3 +259,38 @@ async def test_a_run_stopped_midway_marks_what_went_out_at_once(harness: Harness
     h.clock.advance(outbox.CLAIM_LEASE + timedelta(minutes=1))
     await h.dispatch()
     assert sum("Week 1 van 4" in m.text for m in h.tg.messages(first)) == 1
+
+
+async def test_a_push_is_sent_with_the_bots_defaults_and_keeps_its_message_id(
+    harness: Harness,
+) -> None:
+    """Pushes go by `WijkBot.send_text`, which keeps only the new message's id: the digest
+    is HTML without link previews, as every reply, with its buttons; the row holds the id
+    Telegram gave it (what a later edit of the message needs)."""
+    from sqlalchemy import select
+
+    from db.models import OutboxMessage
+
+    h = harness
+    p = await joined_exchange(h)
+    await h.run_until(datetime(2027, 2, 1, 8, 30, tzinfo=AMS))
+    digest = only([m for m in h.tg.messages(p.teacher_a.id) if "Week 1 van 4" in (m.text or "")])
+    assert digest.parse_mode == "HTML" and digest.entities  # its bold title, parsed
+    assert "<b>" not in (digest.text or "")
+    assert digest.has_inline_keyboard
+    [call] = [
+        c
+        for c in h.tg.calls_to("sendMessage")
+        if c.params["chat_id"] == p.teacher_a.id and "Week 1 van 4" in c.params["text"]
+    ]
+    assert call.params["link_preview_options"] == {"is_disabled": True}
+    assert h.db is not None
+    async with h.db.read() as session:
+        [row] = await session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.user_id == p.teacher_a.id,
+                OutboxMessage.kind == "digest",
+                OutboxMessage.status == "sent",
+            )
+        )
+    assert row.telegram_message_id == digest.message_id

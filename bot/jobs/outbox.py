@@ -7,16 +7,18 @@ import logging
 import time
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
-from telegram import Bot, Message
+from telegram import Bot, InputFile
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ContextTypes, ExtBot
 
 from bot.context import KEY, AppContext, BotApplication
-from bot.delivery import deliver, outcome_unknown
+from bot.delivery import Sent, deliver, outcome_unknown
+from bot.extbot import WijkBot
 from bot.ratelimit import BULK, FIRST, TELEGRAM, Limits, Pacer
 from bot.services import broadcasts, outbox, outbox_content
 from bot.services.outbox_content import Content, Skip
@@ -251,24 +253,62 @@ async def _report_broadcasts(app: AppContext) -> int:
         return await broadcasts.report_finished(session, now=app.clock.now())
 
 
+@dataclass(frozen=True, slots=True)
+class _SentText:
+    message_id: int
+
+
 class _Paced:
     """The bot, each send going through the pacer in the dispatcher's lane: bulk, or first
     for an alarm (one row may be several messages: a long text in parts, a photo and then
-    its text). The pacing itself is the bot's rate limiter (bot/ratelimit.py)."""
+    its text). The pacing itself is the bot's rate limiter (bot/ratelimit.py). A text goes
+    by `WijkBot.send_text`, which keeps only the new message's id (bot/extbot.py)."""
 
     def __init__(self, bot: Bot, lane: str) -> None:
         self._bot = bot
+        self._lane = lane
         # Only python-telegram-bot's ExtBot has a rate limiter to tell the lane to.
-        self._lane: dict[str, Any] = {"rate_limit_args": lane} if isinstance(bot, ExtBot) else {}
+        self._limited: dict[str, Any] = {"rate_limit_args": lane} if isinstance(bot, ExtBot) else {}
 
-    async def send_message(self, chat_id: int, *args: Any, **kwargs: Any) -> Message:
-        return await self._bot.send_message(chat_id, *args, **{**kwargs, **self._lane})
+    async def send_message(self, chat_id: int, text: str, *, reply_markup: Any = None) -> Sent:
+        if isinstance(self._bot, WijkBot):
+            sent = await self._bot.send_text(
+                chat_id, text, reply_markup=reply_markup, rate_limit_args=self._lane
+            )
+            return _SentText(sent)
+        return await self._bot.send_message(
+            chat_id, text, reply_markup=reply_markup, **self._limited
+        )
 
-    async def send_photo(self, chat_id: int, *args: Any, **kwargs: Any) -> Message:
-        return await self._bot.send_photo(chat_id, *args, **{**kwargs, **self._lane})
+    async def send_photo(
+        self,
+        chat_id: int,
+        photo: str | bytes | InputFile,
+        *,
+        caption: str | None = None,
+        reply_markup: Any = None,
+    ) -> Sent:
+        return await self._bot.send_photo(
+            chat_id, photo, caption=caption, reply_markup=reply_markup, **self._limited
+        )
 
-    async def send_document(self, chat_id: int, *args: Any, **kwargs: Any) -> Message:
-        return await self._bot.send_document(chat_id, *args, **{**kwargs, **self._lane})
+    async def send_document(
+        self,
+        chat_id: int,
+        document: str | bytes | InputFile,
+        *,
+        filename: str | None = None,
+        caption: str | None = None,
+        reply_markup: Any = None,
+    ) -> Sent:
+        return await self._bot.send_document(
+            chat_id,
+            document,
+            filename=filename,
+            caption=caption,
+            reply_markup=reply_markup,
+            **self._limited,
+        )
 
 
 async def _deliver(
@@ -320,10 +360,10 @@ async def _send(
 ) -> None:
     lang = row.language
     try:
-        markup = rendering.keyboard(app.texts, lang, message.buttons)
+        markup = rendering.keyboard_dict(app.texts, lang, message.buttons)
         # Whole, never cut: a caption that does not fit becomes the photo and then the text.
         sent = await deliver(
-            cast(Bot, _Paced(bot, FIRST if row.urgent else BULK)),
+            _Paced(bot, FIRST if row.urgent else BULK),
             row.user_id,
             message.text,
             reply_markup=markup,

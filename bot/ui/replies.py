@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
-from typing import Protocol
+from typing import Any, Protocol
 
 from telegram import (
     InlineKeyboardButton,
@@ -94,6 +94,25 @@ def keyboard(
             for row in buttons
         ]
     )
+
+
+def keyboard_dict(
+    texts: Texts, lang: str, buttons: tuple[tuple[Btn, ...], ...]
+) -> dict[str, Any] | None:
+    """`keyboard` as Telegram reads it (its `to_dict()`), without building PTB's objects: for
+    the outbox, whose pushes send it as it is (bot/extbot.py)."""
+    if not buttons:
+        return None
+    return {"inline_keyboard": [[_button_dict(texts, lang, b) for b in row] for row in buttons]}
+
+
+def _button_dict(texts: Texts, lang: str, button: Btn) -> dict[str, Any]:
+    fields: dict[str, Any] = {"text": _label(texts, lang, button)}
+    if button.url is not None:
+        fields["url"] = button.url
+    if button.data is not None:
+        fields["callback_data"] = button.data
+    return fields
 
 
 def _param(texts: Texts, lang: str, value: object) -> object:
