@@ -7,7 +7,7 @@ the answers are python-telegram-bot's as before; only the transport differs.
 
 Parameters go as a JSON body, which Telegram accepts for every call without a file, encoded in
 one C call; a form would encode each value as JSON and then the whole again for a URL, in
-Python (a fifth of the transport's CPU per message). Calls with files go as multipart forms.
+Python. Calls with files go as multipart forms.
 
 Timeouts as python-telegram-bot means them: `connect` to open a connection, `read` for the
 answer, `pool` for a free connection. aiohttp has no timeout for writing a request apart from
