@@ -18,7 +18,7 @@ from functools import partial
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -63,6 +63,7 @@ from bot.domain.outbox import (
 from bot.domain.programme import Programme
 from bot.domain.timeline import AMSTERDAM
 from bot.services.exchanges import label
+from db.bulk import insert_rows
 from db.models import (
     OUTBOX_BLOCKED,
     OUTBOX_CANCELLED,
@@ -379,8 +380,8 @@ async def _replan_batch(
         await session.execute(update(OutboxMessage), moved)
         _loaded_follow(session, moved)
     if new:
-        # Core, not the ORM: the rows need no objects, and thousands are written at once.
-        await session.execute(insert(cast(Table, OutboxMessage.__table__)), new)
+        # Not the ORM: the rows need no objects, and thousands are written at once.
+        await insert_rows(session, cast(Table, OutboxMessage.__table__), new)
     return results
 
 
