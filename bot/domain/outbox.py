@@ -311,16 +311,24 @@ def _keys(shape: Any) -> tuple[frozenset[str], frozenset[str]]:
     return shape.__required_keys__, shape.__optional_keys__
 
 
+# Each kind's required keys, and every key its payload may have.
+_SHAPES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    kind: (_keys(shape)[0], _keys(shape)[0] | _keys(shape)[1]) for kind, shape in PAYLOADS.items()
+}
+
+
 def check_payload(kind: str, payload: Mapping[str, object]) -> None:
     """ValueError unless `payload` has exactly the keys that PAYLOADS gives `kind`."""
-    shape = PAYLOADS.get(kind)
+    shape = _SHAPES.get(kind)
     if shape is None:
         raise ValueError(f"unknown outbox kind {kind!r}")
-    required, optional = _keys(shape)
-    missing = required - payload.keys()
-    unknown = payload.keys() - required - optional
-    if missing or unknown:
-        raise ValueError(f"{kind} payload: missing {sorted(missing)}, unknown {sorted(unknown)}")
+    required, allowed = shape
+    keys = payload.keys()
+    if keys >= required and keys <= allowed:
+        return
+    missing = required - keys
+    unknown = keys - allowed
+    raise ValueError(f"{kind} payload: missing {sorted(missing)}, unknown {sorted(unknown)}")
 
 
 def read_payload(shape: type[P], stored: Mapping[str, Any]) -> P:
