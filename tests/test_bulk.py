@@ -41,18 +41,22 @@ def _row(user_id: int, index: int, **changes: Any) -> dict[str, Any]:
     return row
 
 
+# Telegram's ids go beyond 32 bits.
+USER_ID = 7_123_456_789
+
+
 async def _user(database: Database) -> int:
     async with database.write() as session:
         session.add(
             User(
-                id=4242,
+                id=USER_ID,
                 display_name="Juf Ans",
                 language="nl",
                 created_at=NOW,
                 last_seen_at=NOW,
             )
         )
-    return 4242
+    return USER_ID
 
 
 async def test_rows_read_back_as_written(database: Database) -> None:
